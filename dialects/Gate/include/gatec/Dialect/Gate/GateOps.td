@@ -1,0 +1,250 @@
+//===- GateOps.td - Gate dialect operations ----------------*- tablegen -*-===//
+//
+// Part of gatec. Shape rules live in the verifiers (GateOps.cpp); the
+// frontend, the backends and the generated headers all call them.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef GATEC_DIALECT_GATE_GATEOPS_TD
+#define GATEC_DIALECT_GATE_GATEOPS_TD
+
+include "gatec/Dialect/Gate/GateDialect.td"
+include "gatec/Dialect/Gate/GateAttrs.td"
+include "mlir/Interfaces/SideEffectInterfaces.td"
+include "mlir/IR/CommonAttrConstraints.td"
+include "mlir/IR/CommonTypeConstraints.td"
+
+def Gate_FloatTensor : RankedTensorOf<[F32, F16, BF16]>;
+def Gate_F32Tensor : RankedTensorOf<[F32]>;
+def Gate_I32Tensor : RankedTensorOf<[I32]>;
+def Gate_IndexTensor : RankedTensorOf<[I32, I64]>;
+
+//===----------------------------------------------------------------------===//
+// Gates
+//===----------------------------------------------------------------------===//
+
+def Gate_GateOp : Gate_Op<"gate", [Pure]> {
+  let summary = "y = act(g) * x: GLU-family gate or attention output gate";
+  let description = [{
+    Multiplies `x` by the activated gate `g`. With the `sigmoid` activation and
+    `headwise` granularity this is the output gate of gated attention
+    (Qiu et al. 2025): `x` is the SDPA output `[B, T, H, D]` and `g` is
+    `[B, T, H, 1]`, broadcast over `D`. With `silu` it is SwiGLU's
+    `silu(x W_gate) * (x W_up)` where `g = x W_gate` and `x = x W_up`.
+
+    Activations: `sigmoid` (GLU), `identity` (Bilinear), `relu` (ReGLU),
+    `gelu` (erf form) and `gelu_tanh` (GEGLU), `silu` (SwiGLU).
+
+    `clamp_limit = L` gives clamped SwiGLU: `g` is clamped to `(-inf, L]` and
+    `x` to `[-L, L]` before the product. Arithmetic is done in f32 whatever the
+    element type; the result is rounded once to the element type of `x`.
+
+    Example:
+    ```mlir
+    %y = gate.gate <silu> %up, %gate : tensor<?x11008xbf16>, tensor<?x11008xbf16> -> tensor<?x11008xbf16>
+    %o = gate.gate <sigmoid> %attn, %g {granularity = #gate.granularity<headwise>}
+        : tensor<1x?x16x128xf32>, tensor<1x?x16x1xf32> -> tensor<1x?x16x128xf32>
+    ```
+  }];
+  let arguments = (ins Gate_FloatTensor:$x, Gate_FloatTensor:$g,
+                       Gate_ActivationAttr:$activation,
+                       DefaultValuedAttr<Gate_GranularityAttr,
+                                         "::mlir::gate::Granularity::elementwise">:$granularity,
+                       OptionalAttr<F32Attr>:$clamp_limit);
+  let results = (outs Gate_FloatTensor:$y);
+  let assemblyFormat = [{
+    $activation $x `,` $g attr-dict `:` type($x) `,` type($g) `->` type($y)
+  }];
+  let hasVerifier = 1;
+}
+
+def Gate_FusedGateOp : Gate_Op<"fused_gate", [Pure]> {
+  let summary = "GLU gate on one fused [..., 2F] operand";
+  let description = [{
+    The fused form of `gate.gate`: `input` holds both halves along its last
+    dimension, as produced by one fused `[d, 2F]` projection. `gate_half`
+    says which half is the gate `g` (default `first`: `[g | x]`, the layout of
+    vLLM's fused `gate_up_proj`; `second` is the swapped `[x | g]` layout).
+    The result is `act(g) * x` of shape `[..., F]`, with the same activation
+    and clamping rules as `gate.gate`.
+
+    Example:
+    ```mlir
+    %y = gate.fused_gate <silu> %gu {gate_half = #gate.gate_half<second>}
+        : tensor<?x22016xbf16> -> tensor<?x11008xbf16>
+    ```
+  }];
+  let arguments = (ins Gate_FloatTensor:$input,
+                       Gate_ActivationAttr:$activation,
+                       DefaultValuedAttr<Gate_GateHalfAttr,
+                                         "::mlir::gate::GateHalf::first">:$gate_half,
+                       OptionalAttr<F32Attr>:$clamp_limit);
+  let results = (outs Gate_FloatTensor:$y);
+  let assemblyFormat = [{
+    $activation $input attr-dict `:` type($input) `->` type($y)
+  }];
+  let hasVerifier = 1;
+}
+
+//===----------------------------------------------------------------------===//
+// Chunked scans
+//===----------------------------------------------------------------------===//
+
+def Gate_ChunkedScanOp : Gate_Op<"chunked_scan", [Pure, AttrSizedOperandSegments]> {
+  let summary = "gated linear recurrence, evaluated in chunkwise-parallel form";
+  let description = [{
+    Computes, per batch entry and head,
+    `S_t = Diag(alpha_t) S_{t-1} + k_t^T v_t` and `o_t = scale * q_t S_t`,
+    with `q, k: [B, T, H, K]`, `v: [B, T, H, V]`, state `S: [H, K, V]` per
+    sequence, and `alpha_t = exp(decay_t)` given in log space (`decay <= 0`).
+    `decay_kind` gives the shape of the decay operand:
+    - `vector` (GLA): `[B, T, H, K]`, one log gate per key channel;
+    - `scalar` (Mamba-2 SSD, simple GLA): `[B, T, H]`;
+    - `fixed` (RetNet): `[H]`, a per-head constant;
+    - `none` (causal linear attention): no decay operand.
+
+    `scale` defaults to `K^-0.5`. `chunk_size` (default 64) is the chunk
+    length of the chunkwise-parallel evaluation; it changes rounding, not
+    the result. The optional `initial_state` and `final_state` are f32
+    `[N, H, K, V]`, where `N = B`, or the number of sequences when
+    `cu_seqlens` is given. `cu_seqlens` (`[N + 1]`, i32 or i64, starting at 0
+    and non-decreasing up to `T`) packs variable-length sequences into one
+    batch entry (`B = 1`); the state restarts at each boundary.
+    `o` has the element type of `v`; every accumulation is f32.
+
+    Example:
+    ```mlir
+    %o, %s = gate.chunked_scan <vector> %q, %k, %v decay(%g : tensor<1x?x4x128xf32>)
+        initial_state(%s0 : tensor<1x4x128x256xf32>) {chunk_size = 64 : i64}
+        : tensor<1x?x4x128xbf16>, tensor<1x?x4x128xbf16>, tensor<1x?x4x256xbf16>
+        -> tensor<1x?x4x256xbf16>, tensor<1x4x128x256xf32>
+    ```
+  }];
+  let arguments = (ins Gate_FloatTensor:$q, Gate_FloatTensor:$k, Gate_FloatTensor:$v,
+                       Optional<Gate_FloatTensor>:$decay,
+                       Optional<Gate_F32Tensor>:$initial_state,
+                       Optional<Gate_IndexTensor>:$cu_seqlens,
+                       Gate_DecayKindAttr:$decay_kind,
+                       DefaultValuedAttr<I64Attr, "64">:$chunk_size,
+                       OptionalAttr<F32Attr>:$scale);
+  let results = (outs Gate_FloatTensor:$o, Optional<Gate_F32Tensor>:$final_state);
+  let assemblyFormat = [{
+    $decay_kind $q `,` $k `,` $v
+    (`decay` `(` $decay^ `:` type($decay) `)`)?
+    (`initial_state` `(` $initial_state^ `:` type($initial_state) `)`)?
+    (`cu_seqlens` `(` $cu_seqlens^ `:` type($cu_seqlens) `)`)?
+    attr-dict `:` type($q) `,` type($k) `,` type($v) `->` type($o) (`,` type($final_state)^)?
+  }];
+  let extraClassDeclaration = [{
+    /// The scale applied to q: the `scale` attribute, else K^-0.5.
+    double getEffectiveScale();
+  }];
+  let hasVerifier = 1;
+  let hasCanonicalizer = 1;
+}
+
+//===----------------------------------------------------------------------===//
+// Routers
+//===----------------------------------------------------------------------===//
+
+def Gate_RouterOp : Gate_Op<"router", [Pure]> {
+  let summary = "Mixture-of-Experts top-k routing";
+  let description = [{
+    Chooses `k` experts per token from router `logits: [T, E]` and returns
+    their `weights: [T, k]` (f32) and `experts: [T, k]` (i32), slots ordered
+    by decreasing selection score.
+
+    - `softmax` scoring: `s = softmax(logits)` in f32; `sigmoid`: `s = sigmoid(logits)`.
+    - `selection_bias: [E]` (DeepSeek-V3's aux-loss-free bias) is added to `s`
+      for choosing only; weights are always taken from `s`.
+    - Grouped selection (`n_group > 1`): the E experts form `n_group`
+      contiguous groups; each group is scored by `group_score` (`max`, or
+      `sum_top2`, the sum of its two best biased scores); only the best
+      `topk_group` groups stay eligible.
+    - `renormalize`: the k weights are divided by their sum (+1e-20).
+      Then all weights are multiplied by `routed_scaling_factor`.
+    - `capacity_factor`: each expert takes at most
+      `floor(T / E * capacity_factor)` assignments, in `drop_policy` order;
+      a dropped assignment has expert index -1 and weight 0.
+
+    Contract: ties break to the lower expert index (and, for groups, to the
+    lower group index). NaN logits rank below every number; they propagate
+    into the weights of their row.
+
+    Example (DeepSeek-V3):
+    ```mlir
+    %w, %e = gate.router <sigmoid> %logits bias(%b : tensor<256xf32>)
+        {k = 8 : i64, n_group = 8 : i64, topk_group = 4 : i64, renormalize = true,
+         routed_scaling_factor = 2.5 : f32}
+        : tensor<?x256xf32> -> tensor<?x8xf32>, tensor<?x8xi32>
+    ```
+  }];
+  let arguments = (ins Gate_FloatTensor:$logits,
+                       Optional<Gate_FloatTensor>:$selection_bias,
+                       Gate_ScoringAttr:$scoring,
+                       I64Attr:$k,
+                       DefaultValuedAttr<BoolAttr, "false">:$renormalize,
+                       DefaultValuedAttr<F32Attr, "1.0f">:$routed_scaling_factor,
+                       DefaultValuedAttr<I64Attr, "1">:$n_group,
+                       DefaultValuedAttr<I64Attr, "1">:$topk_group,
+                       DefaultValuedAttr<Gate_GroupScoreAttr,
+                                         "::mlir::gate::GroupScore::sum_top2">:$group_score,
+                       OptionalAttr<F32Attr>:$capacity_factor,
+                       DefaultValuedAttr<Gate_DropPolicyAttr,
+                                         "::mlir::gate::DropPolicy::token_order">:$drop_policy);
+  let results = (outs Gate_F32Tensor:$weights, Gate_I32Tensor:$experts);
+  let assemblyFormat = [{
+    $scoring $logits (`bias` `(` $selection_bias^ `:` type($selection_bias) `)`)?
+    attr-dict `:` type($logits) `->` type($weights) `,` type($experts)
+  }];
+  let hasVerifier = 1;
+  let hasCanonicalizer = 1;
+}
+
+def Gate_DispatchOp : Gate_Op<"dispatch", [Pure]> {
+  let summary = "expert-sorted dispatch metadata for the expert GEMMs";
+  let description = [{
+    From the router's `experts: [T, k]` (i32, -1 for a dropped assignment),
+    builds what grouped expert GEMMs and the combine step need. A pair id is
+    `t * k + slot`; `P = T * k`.
+
+    - `sorted_pairs: [L]`: pair ids grouped by expert; within an expert,
+      increasing pair id (token order). Each expert's segment is padded with
+      the sentinel `P` up to a multiple of `block_size`; entries past the
+      last segment are also `P`. `L = ceil((P + E * (block_size - 1)) / block_size) * block_size`,
+      the worst case, so the size is known before the data.
+    - `block_experts: [L / block_size]`: the expert of each block, -1 past
+      the last used block.
+    - `expert_offsets: [E + 1]`: start of each expert's padded segment in
+      `sorted_pairs`; `expert_offsets[E]` is the used length.
+    - `expert_counts: [E]`: assignments per expert, without padding.
+    - `pair_positions: [T, k]`: where each pair landed in `sorted_pairs`
+      (-1 if dropped): the inverse permutation the combine step gathers with.
+
+    Example:
+    ```mlir
+    %sorted, %blocks, %offsets, %counts, %pos = gate.dispatch %experts
+        {num_experts = 8 : i64, block_size = 64 : i64}
+        : tensor<?x2xi32> -> tensor<?xi32>, tensor<?xi32>, tensor<9xi32>, tensor<8xi32>, tensor<?x2xi32>
+    ```
+  }];
+  let arguments = (ins Gate_I32Tensor:$experts,
+                       I64Attr:$num_experts,
+                       DefaultValuedAttr<I64Attr, "64">:$block_size);
+  let results = (outs Gate_I32Tensor:$sorted_pairs, Gate_I32Tensor:$block_experts,
+                      Gate_I32Tensor:$expert_offsets, Gate_I32Tensor:$expert_counts,
+                      Gate_I32Tensor:$pair_positions);
+  let assemblyFormat = [{
+    $experts attr-dict `:` type($experts) `->` type($sorted_pairs) `,`
+    type($block_experts) `,` type($expert_offsets) `,` type($expert_counts) `,`
+    type($pair_positions)
+  }];
+  let extraClassDeclaration = [{
+    /// Length of `sorted_pairs` for `numPairs` = T * k assignments.
+    static int64_t getSortedLength(int64_t numPairs, int64_t numExperts,
+                                   int64_t blockSize);
+  }];
+  let hasVerifier = 1;
+}
+
+#endif // GATEC_DIALECT_GATE_GATEOPS_TD

@@ -1,0 +1,455 @@
+//===- GateOps.cpp - Gate dialect operations ------------------------------===//
+//
+// Part of gatec. The verifiers here are the single statement of every shape
+// rule of the gate ops: the frontend and the backends rely on them instead of
+// re-checking.
+//
+//===----------------------------------------------------------------------===//
+
+#include "gatec/Dialect/Gate/GateOps.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/IR/Matchers.h"
+#include "mlir/IR/OpImplementation.h"
+#include "mlir/IR/PatternMatch.h"
+#include "llvm/ADT/StringMap.h"
+#include "llvm/ADT/TypeSwitch.h"
+
+#include <cmath>
+
+using namespace mlir;
+using namespace mlir::gate;
+
+#include "gatec/Dialect/Gate/GateOpsEnums.cpp.inc"
+
+namespace {
+
+/// Binds named dimensions (B, T, H, ...) at their first static occurrence and
+/// checks every later occurrence against it, so that a verifier error names
+/// the relation that failed and both places involved.
+class DimBinder {
+public:
+  explicit DimBinder(Operation *op) : op(op) {}
+
+  /// Binds `name` to `size`, seen in `where`.
+  LogicalResult bind(StringRef name, int64_t size, const Twine &where) {
+    auto [it, inserted] =
+        dims.try_emplace(name, Binding{size, where.str()});
+    if (inserted || ShapedType::isDynamic(size))
+      return success();
+    if (ShapedType::isDynamic(it->second.size)) {
+      it->second = Binding{size, where.str()};
+      return success();
+    }
+    if (it->second.size == size)
+      return success();
+    return op->emitOpError() << "dimension " << name << " is "
+                             << it->second.size << " in " << it->second.where
+                             << " but " << size << " in " << where;
+  }
+
+  /// Checks the rank of `value`'s type against `names` and binds each dim.
+  LogicalResult bindShape(Type type, StringRef role,
+                          ArrayRef<StringRef> names) {
+    auto shaped = cast<RankedTensorType>(type);
+    if (shaped.getRank() != static_cast<int64_t>(names.size())) {
+      InFlightDiagnostic diag = op->emitOpError()
+                                << "expects " << role << " of rank "
+                                << names.size() << " [";
+      llvm::interleaveComma(names, diag);
+      return diag << "], got " << type;
+    }
+    for (auto [i, name] : llvm::enumerate(names))
+      if (failed(bind(name, shaped.getDimSize(i),
+                      role + " (dim " + Twine(i) + ")")))
+        return failure();
+    return success();
+  }
+
+  /// The bound size of `name`, or ShapedType::kDynamic.
+  int64_t get(StringRef name) const {
+    auto it = dims.find(name);
+    return it == dims.end() ? ShapedType::kDynamic : it->second.size;
+  }
+
+private:
+  struct Binding {
+    int64_t size;
+    std::string where;
+  };
+  Operation *op;
+  llvm::StringMap<Binding> dims;
+};
+
+/// Names "d0", "d1", ... for ops of any rank.
+SmallVector<std::string> positionalDimNames(int64_t rank) {
+  SmallVector<std::string> names;
+  for (int64_t i = 0; i < rank; ++i)
+    names.push_back("#" + std::to_string(i));
+  return names;
+}
+
+SmallVector<StringRef> asRefs(ArrayRef<std::string> names) {
+  return llvm::to_vector(
+      llvm::map_range(names, [](const std::string &s) { return StringRef(s); }));
+}
+
+LogicalResult verifySameElementType(Operation *op, Type a, StringRef aRole,
+                                    Type b, StringRef bRole) {
+  Type ea = cast<ShapedType>(a).getElementType();
+  Type eb = cast<ShapedType>(b).getElementType();
+  if (ea == eb)
+    return success();
+  return op->emitOpError() << "expects " << bRole << " to have the element type of "
+                           << aRole << " (" << ea << "), got " << eb;
+}
+
+LogicalResult verifyClampLimit(Operation *op, std::optional<APFloat> limit) {
+  if (!limit)
+    return success();
+  double value = limit->convertToDouble();
+  if (!std::isfinite(value) || value <= 0.0)
+    return op->emitOpError() << "expects clamp_limit to be finite and > 0, got "
+                             << value;
+  return success();
+}
+
+} // namespace
+
+//===----------------------------------------------------------------------===//
+// GateOp
+//===----------------------------------------------------------------------===//
+
+LogicalResult GateOp::verify() {
+  auto xType = getX().getType();
+  auto gType = getG().getType();
+  if (failed(verifySameElementType(*this, xType, "x", gType, "g")) ||
+      failed(verifySameElementType(*this, xType, "x", getY().getType(), "y")))
+    return failure();
+  int64_t rank = xType.getRank();
+  if (rank < 1)
+    return emitOpError() << "expects x of rank >= 1, got " << xType;
+  SmallVector<std::string> names = positionalDimNames(rank);
+  DimBinder dims(*this);
+  if (failed(dims.bindShape(xType, "x", asRefs(names))) ||
+      failed(dims.bindShape(getY().getType(), "y", asRefs(names))))
+    return failure();
+
+  if (getGranularity() == Granularity::elementwise) {
+    if (failed(dims.bindShape(gType, "g", asRefs(names))))
+      return failure();
+  } else {
+    if (gType.getRank() != rank)
+      return emitOpError() << "expects a headwise g of rank " << rank
+                           << " (x's shape with a trailing 1), got " << gType;
+    if (gType.getDimSize(rank - 1) != 1)
+      return emitOpError() << "expects a headwise g to end in a dimension of "
+                              "size 1, broadcast over x's last dimension, got "
+                           << gType;
+    for (int64_t i = 0; i + 1 < rank; ++i)
+      if (failed(dims.bind(names[i], gType.getDimSize(i),
+                           "g (dim " + Twine(i) + ")")))
+        return failure();
+  }
+  return verifyClampLimit(*this, getClampLimit());
+}
+
+//===----------------------------------------------------------------------===//
+// FusedGateOp
+//===----------------------------------------------------------------------===//
+
+LogicalResult FusedGateOp::verify() {
+  auto inType = getInput().getType();
+  auto yType = getY().getType();
+  if (failed(verifySameElementType(*this, inType, "input", yType, "y")))
+    return failure();
+  int64_t rank = inType.getRank();
+  if (rank < 1)
+    return emitOpError() << "expects an input of rank >= 1, got " << inType;
+  if (yType.getRank() != rank)
+    return emitOpError() << "expects y of rank " << rank << ", got " << yType;
+  SmallVector<std::string> names = positionalDimNames(rank - 1);
+  DimBinder dims(*this);
+  for (int64_t i = 0; i + 1 < rank; ++i)
+    if (failed(dims.bind(names[i], inType.getDimSize(i),
+                         "input (dim " + Twine(i) + ")")) ||
+        failed(dims.bind(names[i], yType.getDimSize(i),
+                         "y (dim " + Twine(i) + ")")))
+      return failure();
+  int64_t fused = inType.getDimSize(rank - 1);
+  int64_t half = yType.getDimSize(rank - 1);
+  if (!ShapedType::isDynamic(fused) && fused % 2 != 0)
+    return emitOpError() << "expects the last dimension of input to hold two "
+                            "equal halves (an even size), got "
+                         << fused;
+  if (!ShapedType::isDynamic(fused) && !ShapedType::isDynamic(half) &&
+      fused != 2 * half)
+    return emitOpError() << "expects y's last dimension to be half of input's ("
+                         << fused / 2 << "), got " << half;
+  return verifyClampLimit(*this, getClampLimit());
+}
+
+//===----------------------------------------------------------------------===//
+// ChunkedScanOp
+//===----------------------------------------------------------------------===//
+
+double ChunkedScanOp::getEffectiveScale() {
+  if (std::optional<APFloat> scale = getScale())
+    return scale->convertToDouble();
+  return 1.0 / std::sqrt(static_cast<double>(getQ().getType().getDimSize(3)));
+}
+
+LogicalResult ChunkedScanOp::verify() {
+  DimBinder dims(*this);
+  if (failed(dims.bindShape(getQ().getType(), "q", {"B", "T", "H", "K"})) ||
+      failed(dims.bindShape(getK().getType(), "k", {"B", "T", "H", "K"})) ||
+      failed(dims.bindShape(getV().getType(), "v", {"B", "T", "H", "V"})) ||
+      failed(dims.bindShape(getO().getType(), "o", {"B", "T", "H", "V"})))
+    return failure();
+  if (failed(verifySameElementType(*this, getQ().getType(), "q",
+                                   getK().getType(), "k")) ||
+      failed(verifySameElementType(*this, getQ().getType(), "q",
+                                   getV().getType(), "v")) ||
+      failed(verifySameElementType(*this, getV().getType(), "v",
+                                   getO().getType(), "o")))
+    return failure();
+  // Kernels are specialized for their head dimensions.
+  if (ShapedType::isDynamic(dims.get("K")) ||
+      ShapedType::isDynamic(dims.get("V")))
+    return emitOpError() << "expects static head dimensions K and V, got "
+                         << getQ().getType() << " and " << getV().getType();
+
+  Value decay = getDecay();
+  DecayKind kind = getDecayKind();
+  if (kind == DecayKind::none) {
+    if (decay)
+      return emitOpError() << "expects no decay operand for decay kind 'none'";
+  } else if (!decay) {
+    return emitOpError() << "expects a decay operand for decay kind '"
+                         << stringifyDecayKind(kind) << "'";
+  } else {
+    Type type = decay.getType();
+    LogicalResult shapeOk =
+        kind == DecayKind::vector
+            ? dims.bindShape(type, "decay", {"B", "T", "H", "K"})
+        : kind == DecayKind::scalar ? dims.bindShape(type, "decay", {"B", "T", "H"})
+                                    : dims.bindShape(type, "decay", {"H"});
+    if (failed(shapeOk))
+      return failure();
+  }
+
+  int64_t numStates = dims.get("B");
+  if (Value cu = getCuSeqlens()) {
+    auto cuType = cast<RankedTensorType>(cu.getType());
+    if (cuType.getRank() != 1)
+      return emitOpError() << "expects cu_seqlens of rank 1 [N + 1], got "
+                           << cuType;
+    int64_t len = cuType.getDimSize(0);
+    if (!ShapedType::isDynamic(len) && len < 2)
+      return emitOpError() << "expects cu_seqlens to hold at least 2 offsets "
+                              "(one sequence), got "
+                           << len;
+    int64_t batch = dims.get("B");
+    if (!ShapedType::isDynamic(batch) && batch != 1)
+      return emitOpError() << "expects batch B = 1 with cu_seqlens (sequences "
+                              "are packed along T), got B = "
+                           << batch;
+    numStates = ShapedType::isDynamic(len) ? ShapedType::kDynamic : len - 1;
+  }
+  if (failed(dims.bind("N", numStates,
+                       getCuSeqlens() ? "cu_seqlens (length - 1)" : "q (dim 0)")))
+    return failure();
+  if (Value s0 = getInitialState())
+    if (failed(dims.bindShape(s0.getType(), "initial_state",
+                              {"N", "H", "K", "V"})))
+      return failure();
+  if (Value sT = getFinalState())
+    if (failed(dims.bindShape(sT.getType(), "final_state",
+                              {"N", "H", "K", "V"})))
+      return failure();
+
+  if (getChunkSize() < 1)
+    return emitOpError() << "expects chunk_size >= 1, got " << getChunkSize();
+  if (std::optional<APFloat> scale = getScale())
+    if (!std::isfinite(scale->convertToDouble()))
+      return emitOpError() << "expects a finite scale, got "
+                           << scale->convertToDouble();
+  return success();
+}
+
+namespace {
+/// A decay that is a constant zero (alpha = 1) is no decay at all: plain
+/// linear attention, which needs no gate loads and no exponentials.
+struct RemoveZeroDecay : OpRewritePattern<ChunkedScanOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(ChunkedScanOp op,
+                                PatternRewriter &rewriter) const override {
+    Value decay = op.getDecay();
+    if (!decay)
+      return failure();
+    SplatElementsAttr splat;
+    if (!matchPattern(decay, m_Constant(&splat)) ||
+        !splat.getSplatValue<APFloat>().isZero())
+      return failure();
+    rewriter.modifyOpInPlace(op, [&] {
+      op.getDecayMutable().clear();
+      op.setDecayKind(DecayKind::none);
+    });
+    return success();
+  }
+};
+} // namespace
+
+void ChunkedScanOp::getCanonicalizationPatterns(RewritePatternSet &results,
+                                                MLIRContext *context) {
+  results.add<RemoveZeroDecay>(context);
+}
+
+//===----------------------------------------------------------------------===//
+// RouterOp
+//===----------------------------------------------------------------------===//
+
+LogicalResult RouterOp::verify() {
+  DimBinder dims(*this);
+  if (failed(dims.bindShape(getLogits().getType(), "logits", {"T", "E"})))
+    return failure();
+  int64_t numExperts = dims.get("E");
+  if (ShapedType::isDynamic(numExperts))
+    return emitOpError() << "expects a static expert count E, got "
+                         << getLogits().getType();
+  int64_t k = getK();
+  if (k < 1 || k > numExperts)
+    return emitOpError() << "expects 1 <= k <= E = " << numExperts
+                         << ", got k = " << k;
+  if (failed(dims.bind("k", k, "attribute k")) ||
+      failed(dims.bindShape(getWeights().getType(), "weights", {"T", "k"})) ||
+      failed(dims.bindShape(getExperts().getType(), "experts", {"T", "k"})))
+    return failure();
+  if (Value bias = getSelectionBias())
+    if (failed(dims.bindShape(bias.getType(), "selection_bias", {"E"})))
+      return failure();
+
+  int64_t nGroup = getNGroup(), topkGroup = getTopkGroup();
+  if (nGroup < 1 || numExperts % nGroup != 0)
+    return emitOpError() << "expects n_group to divide E = " << numExperts
+                         << ", got n_group = " << nGroup;
+  if (topkGroup < 1 || topkGroup > nGroup)
+    return emitOpError() << "expects 1 <= topk_group <= n_group = " << nGroup
+                         << ", got topk_group = " << topkGroup;
+  int64_t groupSize = numExperts / nGroup;
+  if (nGroup > 1 && getGroupScore() == GroupScore::sum_top2 && groupSize < 2)
+    return emitOpError() << "expects groups of at least 2 experts for "
+                            "group_score sum_top2, got "
+                         << groupSize;
+  if (k > topkGroup * groupSize)
+    return emitOpError() << "expects k <= topk_group * (E / n_group) = "
+                         << topkGroup * groupSize
+                         << " eligible experts, got k = " << k;
+  double scale = getRoutedScalingFactor().convertToDouble();
+  if (!std::isfinite(scale) || scale <= 0.0)
+    return emitOpError() << "expects routed_scaling_factor to be finite and "
+                            "> 0, got "
+                         << scale;
+  if (std::optional<APFloat> cf = getCapacityFactor()) {
+    double value = cf->convertToDouble();
+    if (!std::isfinite(value) || value <= 0.0)
+      return emitOpError() << "expects capacity_factor to be finite and > 0, "
+                              "got "
+                           << value;
+  }
+  return success();
+}
+
+namespace {
+/// Keeping every group is no grouping: drop it so lowering takes the plain
+/// top-k path.
+struct RemoveTrivialGrouping : OpRewritePattern<RouterOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(RouterOp op,
+                                PatternRewriter &rewriter) const override {
+    if (op.getNGroup() == 1 || op.getTopkGroup() != op.getNGroup())
+      return failure();
+    rewriter.modifyOpInPlace(op, [&] {
+      op.setNGroup(1);
+      op.setTopkGroup(1);
+      op.setGroupScore(GroupScore::sum_top2);
+    });
+    return success();
+  }
+};
+
+/// An expert receives at most T assignments (a token never picks an expert
+/// twice), so a capacity of T or more never drops anything.
+struct RemoveUnreachableCapacity : OpRewritePattern<RouterOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(RouterOp op,
+                                PatternRewriter &rewriter) const override {
+    std::optional<APFloat> cf = op.getCapacityFactor();
+    int64_t tokens = op.getLogits().getType().getDimSize(0);
+    if (!cf || ShapedType::isDynamic(tokens))
+      return failure();
+    int64_t numExperts = op.getLogits().getType().getDimSize(1);
+    double capacity = std::floor(static_cast<double>(tokens) / numExperts *
+                                 cf->convertToDouble());
+    if (capacity < static_cast<double>(tokens))
+      return failure();
+    rewriter.modifyOpInPlace(op, [&] {
+      op.removeCapacityFactorAttr();
+      op.setDropPolicy(DropPolicy::token_order);
+    });
+    return success();
+  }
+};
+} // namespace
+
+void RouterOp::getCanonicalizationPatterns(RewritePatternSet &results,
+                                           MLIRContext *context) {
+  results.add<RemoveTrivialGrouping, RemoveUnreachableCapacity>(context);
+}
+
+//===----------------------------------------------------------------------===//
+// DispatchOp
+//===----------------------------------------------------------------------===//
+
+int64_t DispatchOp::getSortedLength(int64_t numPairs, int64_t numExperts,
+                                    int64_t blockSize) {
+  int64_t worst = numPairs + numExperts * (blockSize - 1);
+  return (worst + blockSize - 1) / blockSize * blockSize;
+}
+
+LogicalResult DispatchOp::verify() {
+  int64_t numExperts = getNumExperts(), blockSize = getBlockSize();
+  if (numExperts < 1)
+    return emitOpError() << "expects num_experts >= 1, got " << numExperts;
+  if (blockSize < 1)
+    return emitOpError() << "expects block_size >= 1, got " << blockSize;
+  DimBinder dims(*this);
+  if (failed(dims.bind("E", numExperts, "attribute num_experts")) ||
+      failed(dims.bind("E + 1", numExperts + 1, "attribute num_experts + 1")) ||
+      failed(dims.bindShape(getExperts().getType(), "experts", {"T", "k"})) ||
+      failed(dims.bindShape(getPairPositions().getType(), "pair_positions",
+                            {"T", "k"})) ||
+      failed(dims.bindShape(getExpertOffsets().getType(), "expert_offsets",
+                            {"E + 1"})) ||
+      failed(dims.bindShape(getExpertCounts().getType(), "expert_counts",
+                            {"E"})))
+    return failure();
+  int64_t tokens = dims.get("T"), k = dims.get("k");
+  int64_t length = ShapedType::kDynamic, blocks = ShapedType::kDynamic;
+  if (!ShapedType::isDynamic(tokens) && !ShapedType::isDynamic(k)) {
+    length = getSortedLength(tokens * k, numExperts, blockSize);
+    blocks = length / blockSize;
+  }
+  if (failed(dims.bind("L", length, "T * k + E * (block_size - 1), rounded up "
+                                    "to block_size")) ||
+      failed(dims.bindShape(getSortedPairs().getType(), "sorted_pairs",
+                            {"L"})) ||
+      failed(dims.bind("L / block_size", blocks, "the block count")) ||
+      failed(dims.bindShape(getBlockExperts().getType(), "block_experts",
+                            {"L / block_size"})))
+    return failure();
+  return success();
+}
+
+#define GET_OP_CLASSES
+#include "gatec/Dialect/Gate/GateOps.cpp.inc"

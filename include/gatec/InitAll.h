@@ -1,0 +1,25 @@
+//===- InitAll.h - Register everything gatec tools need ----------*- C++ -*-===//
+//
+// Part of gatec.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef GATEC_INITALL_H
+#define GATEC_INITALL_H
+
+namespace mlir {
+class DialectRegistry;
+} // namespace mlir
+
+namespace gatec {
+
+/// The gate dialect, every upstream dialect gatec lowers through, and their
+/// interface extensions (bufferization, inlining, LLVM translation).
+void registerAllDialects(mlir::DialectRegistry &registry);
+
+/// gatec's passes and named pipelines, plus the upstream passes.
+void registerAllPasses();
+
+} // namespace gatec
+
+#endif // GATEC_INITALL_H

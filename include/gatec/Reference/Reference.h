@@ -1,0 +1,141 @@
+//===- Reference.h - The numerical oracle for every gate op ------*- C++ -*-===//
+//
+// Part of gatec. Plain, obviously-correct implementations of each op of the
+// gate dialect: double accumulation, a token-by-token recurrence for scans,
+// full sorts for routers. Every backend test compares against these and only
+// these. Inputs are f32 values; callers that test bf16/f16 kernels round their
+// inputs with roundToBF16/roundToF16 first, so the oracle sees what the kernel
+// sees. Speed is not a goal here.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef GATEC_REFERENCE_REFERENCE_H
+#define GATEC_REFERENCE_REFERENCE_H
+
+#include <cstdint>
+#include <optional>
+#include <vector>
+
+namespace gatec::ref {
+
+//===----------------------------------------------------------------------===//
+// Element types
+//===----------------------------------------------------------------------===//
+
+/// Rounds to the nearest bfloat16 (ties to even); NaN stays NaN.
+float roundToBF16(float value);
+/// Rounds to the nearest IEEE half (ties to even), with overflow to +-inf.
+float roundToF16(float value);
+
+//===----------------------------------------------------------------------===//
+// Gates: y = act(g) * x
+//===----------------------------------------------------------------------===//
+
+enum class Activation { Sigmoid, Identity, Relu, Gelu, GeluTanh, Silu };
+
+/// The activation on one value, in double.
+double activate(Activation act, double z);
+
+struct GateParams {
+  Activation act = Activation::Silu;
+  /// Headwise: g holds one value per row, broadcast over the row's `d` values.
+  bool headwise = false;
+  /// Clamped SwiGLU: g clamped to (-inf, L], x to [-L, L] before the product.
+  std::optional<double> clampLimit;
+};
+
+/// x, y: [rows, d]; g: [rows, d], or [rows] when headwise.
+void gate(const float *x, const float *g, float *y, int64_t rows, int64_t d,
+          const GateParams &params);
+
+/// input: [rows, 2f] holding both halves; y: [rows, f].
+/// gateFirst: the first half is g ([g | x]); else the second ([x | g]).
+void fusedGate(const float *input, float *y, int64_t rows, int64_t f,
+               bool gateFirst, const GateParams &params);
+
+//===----------------------------------------------------------------------===//
+// Chunked scans (evaluated here as the sequential recurrence)
+//===----------------------------------------------------------------------===//
+
+enum class DecayKind { Vector, Scalar, Fixed, None };
+
+struct ScanShape {
+  int64_t batch = 1, tokens = 0, heads = 1, keyDim = 1, valueDim = 1;
+};
+
+struct ScanParams {
+  DecayKind decay = DecayKind::None;
+  /// The factor on q; gate.chunked_scan defaults it to keyDim^-0.5.
+  double scale = 1.0;
+};
+
+/// S_t = Diag(exp(decay_t)) S_{t-1} + k_t^T v_t;  o_t = scale * q_t S_t.
+/// q, k: [B, T, H, K]; v, o: [B, T, H, V];
+/// decay: [B, T, H, K] (Vector), [B, T, H] (Scalar), [H] (Fixed), null (None);
+/// initialState / finalState: [N, H, K, V] or null (zero start / not wanted);
+/// cuSeqlens: null (N = B), or N + 1 offsets into T for packed sequences (B = 1).
+void chunkedScan(const float *q, const float *k, const float *v,
+                 const float *decay, const float *initialState,
+                 const std::vector<int64_t> *cuSeqlens, float *o,
+                 float *finalState, const ScanShape &shape,
+                 const ScanParams &params);
+
+//===----------------------------------------------------------------------===//
+// Routers
+//===----------------------------------------------------------------------===//
+
+enum class Scoring { Softmax, Sigmoid };
+enum class GroupScore { Max, SumTop2 };
+enum class DropPolicy { TokenOrder, ScoreOrder };
+
+struct RouterParams {
+  Scoring scoring = Scoring::Softmax;
+  int64_t k = 1;
+  bool renormalize = false;
+  double routedScalingFactor = 1.0;
+  int64_t nGroup = 1;
+  int64_t topkGroup = 1;
+  GroupScore groupScore = GroupScore::SumTop2;
+  std::optional<double> capacityFactor;
+  DropPolicy dropPolicy = DropPolicy::TokenOrder;
+};
+
+/// logits: [T, E]; bias: [E] or null; weights: [T, k]; experts: [T, k].
+/// Semantics (the contract of gate.router):
+///  - s = softmax(row) or sigmoid(row); s' = s + bias, used only for choosing.
+///  - grouped: group score = max, or sum of the two largest s' in the group;
+///    the best topkGroup groups stay eligible, the rest cannot be chosen.
+///  - slots hold the chosen experts by decreasing s'; ties go to the lower
+///    expert (and group) index; NaN ranks below every number.
+///  - weights = s at the chosen experts; divided by (their sum + 1e-20) when
+///    renormalizing; then multiplied by routedScalingFactor.
+///  - capacity = floor(T / E * capacityFactor) assignments per expert; the
+///    assignments kept are the first ones in priority order: TokenOrder =
+///    (slot, token) ascending, i.e. every token's first choice before any
+///    second choice; ScoreOrder = weight descending, ties by lower t * k + slot.
+///    A dropped assignment gets expert -1 and weight 0.
+void route(const float *logits, const float *bias, int64_t tokens,
+           int64_t numExperts, const RouterParams &params, float *weights,
+           int32_t *experts);
+
+/// Dispatch metadata, as defined by gate.dispatch.
+struct Dispatch {
+  std::vector<int32_t> sortedPairs;   // [L], padded with the sentinel T*k
+  std::vector<int32_t> blockExperts;  // [L / blockSize], -1 past the last block
+  std::vector<int32_t> expertOffsets; // [E + 1]
+  std::vector<int32_t> expertCounts;  // [E]
+  std::vector<int32_t> pairPositions; // [T, k], -1 for a dropped pair
+};
+
+/// L for `numPairs` = T * k assignments: the worst-case padded length,
+/// ceil((numPairs + E * (blockSize - 1)) / blockSize) * blockSize.
+int64_t dispatchSortedLength(int64_t numPairs, int64_t numExperts,
+                             int64_t blockSize);
+
+/// experts: [T, k], values in [0, E) or -1 (dropped).
+Dispatch dispatch(const int32_t *experts, int64_t tokens, int64_t k,
+                  int64_t numExperts, int64_t blockSize);
+
+} // namespace gatec::ref
+
+#endif // GATEC_REFERENCE_REFERENCE_H

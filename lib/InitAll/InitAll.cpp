@@ -1,0 +1,22 @@
+//===- InitAll.cpp - Register everything gatec tools need -----------------===//
+//
+// Part of gatec. Kept alone in its own translation unit: registration pulls in
+// every dialect and is the slowest file to compile.
+//
+//===----------------------------------------------------------------------===//
+
+#include "gatec/InitAll.h"
+
+#include "gatec/Dialect/Gate/GateDialect.h"
+#include "mlir/IR/DialectRegistry.h"
+#include "mlir/InitAllDialects.h"
+#include "mlir/InitAllExtensions.h"
+#include "mlir/InitAllPasses.h"
+
+void gatec::registerAllDialects(mlir::DialectRegistry &registry) {
+  registry.insert<mlir::gate::GateDialect>();
+  mlir::registerAllDialects(registry);
+  mlir::registerAllExtensions(registry);
+}
+
+void gatec::registerAllPasses() { mlir::registerAllPasses(); }
