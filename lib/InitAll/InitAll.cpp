@@ -7,7 +7,11 @@
 
 #include "gatec/InitAll.h"
 
+#include "gatec/Conversion/Passes.h"
 #include "gatec/Dialect/Gate/GateDialect.h"
+#include "gatec/Pipelines/Pipelines.h"
+#include "gatec/Target/CPU/CPUTarget.h"
+#include "gatec/Transforms/Passes.h"
 #include "mlir/IR/DialectRegistry.h"
 #include "mlir/InitAllDialects.h"
 #include "mlir/InitAllExtensions.h"
@@ -17,6 +21,12 @@ void gatec::registerAllDialects(mlir::DialectRegistry &registry) {
   registry.insert<mlir::gate::GateDialect>();
   mlir::registerAllDialects(registry);
   mlir::registerAllExtensions(registry);
+  gatec::registerCPUTranslations(registry);
 }
 
-void gatec::registerAllPasses() { mlir::registerAllPasses(); }
+void gatec::registerAllPasses() {
+  mlir::registerAllPasses();
+  gatec::registerGatecConversionPasses();
+  gatec::registerGatecTransformsPasses();
+  gatec::registerPipelines();
+}

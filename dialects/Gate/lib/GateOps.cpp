@@ -14,6 +14,7 @@
 #include "mlir/IR/PatternMatch.h"
 #include "llvm/ADT/StringMap.h"
 #include "llvm/ADT/TypeSwitch.h"
+#include "llvm/Support/FormatVariadic.h"
 
 #include <cmath>
 
@@ -104,14 +105,30 @@ LogicalResult verifySameElementType(Operation *op, Type a, StringRef aRole,
                            << aRole << " (" << ea << "), got " << eb;
 }
 
+/// Prints like C's %g, with "inf"/"nan" rather than the diagnostic engine's
+/// "INF"/"NaN", so messages read the same as the attribute was written.
+std::string formatScalar(double value) {
+  if (std::isnan(value))
+    return "nan";
+  if (std::isinf(value))
+    return value > 0 ? "inf" : "-inf";
+  return llvm::formatv("{0}", value).str();
+}
+
+/// Emits "expects <name> to be finite and > 0, got <value>" unless it is.
+LogicalResult verifyPositiveFinite(Operation *op, StringRef name,
+                                   double value) {
+  if (std::isfinite(value) && value > 0.0)
+    return success();
+  return op->emitOpError() << "expects " << name
+                           << " to be finite and > 0, got "
+                           << formatScalar(value);
+}
+
 LogicalResult verifyClampLimit(Operation *op, std::optional<APFloat> limit) {
   if (!limit)
     return success();
-  double value = limit->convertToDouble();
-  if (!std::isfinite(value) || value <= 0.0)
-    return op->emitOpError() << "expects clamp_limit to be finite and > 0, got "
-                             << value;
-  return success();
+  return verifyPositiveFinite(op, "clamp_limit", limit->convertToDouble());
 }
 
 } // namespace
@@ -273,7 +290,7 @@ LogicalResult ChunkedScanOp::verify() {
   if (std::optional<APFloat> scale = getScale())
     if (!std::isfinite(scale->convertToDouble()))
       return emitOpError() << "expects a finite scale, got "
-                           << scale->convertToDouble();
+                           << formatScalar(scale->convertToDouble());
   return success();
 }
 
@@ -308,6 +325,15 @@ void ChunkedScanOp::getCanonicalizationPatterns(RewritePatternSet &results,
 //===----------------------------------------------------------------------===//
 // RouterOp
 //===----------------------------------------------------------------------===//
+
+int64_t RouterOp::getCapacity(int64_t tokens, int64_t numExperts,
+                              const APFloat &capacityFactor) {
+  // T * cf is exact in f64 for any f32 cf and T < 2^29, so the product is
+  // rounded once, by the division.
+  return static_cast<int64_t>(
+      std::floor(static_cast<double>(tokens) *
+                 capacityFactor.convertToDouble() / numExperts));
+}
 
 LogicalResult RouterOp::verify() {
   DimBinder dims(*this);
@@ -345,18 +371,13 @@ LogicalResult RouterOp::verify() {
     return emitOpError() << "expects k <= topk_group * (E / n_group) = "
                          << topkGroup * groupSize
                          << " eligible experts, got k = " << k;
-  double scale = getRoutedScalingFactor().convertToDouble();
-  if (!std::isfinite(scale) || scale <= 0.0)
-    return emitOpError() << "expects routed_scaling_factor to be finite and "
-                            "> 0, got "
-                         << scale;
-  if (std::optional<APFloat> cf = getCapacityFactor()) {
-    double value = cf->convertToDouble();
-    if (!std::isfinite(value) || value <= 0.0)
-      return emitOpError() << "expects capacity_factor to be finite and > 0, "
-                              "got "
-                           << value;
-  }
+  if (failed(verifyPositiveFinite(
+          *this, "routed_scaling_factor",
+          getRoutedScalingFactor().convertToDouble())))
+    return failure();
+  if (std::optional<APFloat> cf = getCapacityFactor())
+    return verifyPositiveFinite(*this, "capacity_factor",
+                                cf->convertToDouble());
   return success();
 }
 
@@ -389,8 +410,7 @@ struct RemoveUnreachableCapacity : OpRewritePattern<RouterOp> {
     if (!cf || ShapedType::isDynamic(tokens))
       return failure();
     int64_t numExperts = op.getLogits().getType().getDimSize(1);
-    double capacity = std::floor(static_cast<double>(tokens) / numExperts *
-                                 cf->convertToDouble());
+    double capacity = RouterOp::getCapacity(tokens, numExperts, *cf);
     if (capacity < static_cast<double>(tokens))
       return failure();
     rewriter.modifyOpInPlace(op, [&] {

@@ -1,4 +1,4 @@
-//===- Reference.h - The numerical oracle for every gate op ------*- C++ -*-===//
+//===- Reference.h - The numerical oracle for every gate op -----*- C++ -*-===//
 //
 // Part of gatec. Plain, obviously-correct implementations of each op of the
 // gate dialect: double accumulation, a token-by-token recurrence for scans,
@@ -33,7 +33,8 @@ float roundToF16(float value);
 
 enum class Activation { Sigmoid, Identity, Relu, Gelu, GeluTanh, Silu };
 
-/// The activation on one value, in double.
+/// The activation on one value, in double. NaN propagates; at z = +-inf the
+/// limits are returned (e.g. silu(-inf) = 0, not -inf * 0 = NaN).
 double activate(Activation act, double z);
 
 struct GateParams {
@@ -73,7 +74,10 @@ struct ScanParams {
 /// q, k: [B, T, H, K]; v, o: [B, T, H, V];
 /// decay: [B, T, H, K] (Vector), [B, T, H] (Scalar), [H] (Fixed), null (None);
 /// initialState / finalState: [N, H, K, V] or null (zero start / not wanted);
-/// cuSeqlens: null (N = B), or N + 1 offsets into T for packed sequences (B = 1).
+/// cuSeqlens: null (N = B), or N + 1 offsets into T for packed sequences
+/// (B = 1). With cuSeqlens, tokens past the last offset belong to no
+/// sequence: their o is 0. An empty sequence passes its initial state
+/// through to finalState.
 void chunkedScan(const float *q, const float *k, const float *v,
                  const float *decay, const float *initialState,
                  const std::vector<int64_t> *cuSeqlens, float *o,
@@ -112,8 +116,16 @@ struct RouterParams {
 ///  - capacity = floor(T / E * capacityFactor) assignments per expert; the
 ///    assignments kept are the first ones in priority order: TokenOrder =
 ///    (slot, token) ascending, i.e. every token's first choice before any
-///    second choice; ScoreOrder = weight descending, ties by lower t * k + slot.
+///    second choice; ScoreOrder = weight descending, ties by lower
+///    t * k + slot.
 ///    A dropped assignment gets expert -1 and weight 0.
+/// Clarifications (the op docs leave these open):
+///  - softmax rows with a NaN: weights are the true softmax, NaN everywhere;
+///    selection ranks the softmax over the row's numbers (NaN entries last).
+///  - ScoreOrder compares the f32 weights after renormalizing and scaling;
+///    capacity is evaluated as floor(T * capacityFactor / E) in double; a
+///    drop does not renormalize the weights that remain.
+///  - k > E (rejected by the verifier) leaves slots E..k-1 empty: -1, 0.
 void route(const float *logits, const float *bias, int64_t tokens,
            int64_t numExperts, const RouterParams &params, float *weights,
            int32_t *experts);
@@ -132,7 +144,8 @@ struct Dispatch {
 int64_t dispatchSortedLength(int64_t numPairs, int64_t numExperts,
                              int64_t blockSize);
 
-/// experts: [T, k], values in [0, E) or -1 (dropped).
+/// experts: [T, k], values in [0, E) or -1 (dropped); any other value is
+/// treated as dropped.
 Dispatch dispatch(const int32_t *experts, int64_t tokens, int64_t k,
                   int64_t numExperts, int64_t blockSize);
 

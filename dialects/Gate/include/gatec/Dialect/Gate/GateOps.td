@@ -164,8 +164,12 @@ def Gate_RouterOp : Gate_Op<"router", [Pure]> {
     - `renormalize`: the k weights are divided by their sum (+1e-20).
       Then all weights are multiplied by `routed_scaling_factor`.
     - `capacity_factor`: each expert takes at most
-      `floor(T / E * capacity_factor)` assignments, in `drop_policy` order;
-      a dropped assignment has expert index -1 and weight 0.
+      `floor(T * capacity_factor / E)` assignments (computed in f64), in
+      `drop_policy` order: `token_order` keeps every token's first choice
+      before any second choice, tokens in order (GShard); `score_order` keeps
+      the highest final weights, ties to the lower pair id `t * k + slot`.
+      A dropped assignment has expert index -1 and weight 0; the weights
+      that stay are not renormalized again.
 
     Contract: ties break to the lower expert index (and, for groups, to the
     lower group index). NaN logits rank below every number; they propagate
@@ -196,6 +200,11 @@ def Gate_RouterOp : Gate_Op<"router", [Pure]> {
   let assemblyFormat = [{
     $scoring $logits (`bias` `(` $selection_bias^ `:` type($selection_bias) `)`)?
     attr-dict `:` type($logits) `->` type($weights) `,` type($experts)
+  }];
+  let extraClassDeclaration = [{
+    /// Assignments each expert keeps: floor(T * capacity_factor / E), in f64.
+    static int64_t getCapacity(int64_t tokens, int64_t numExperts,
+                               const ::llvm::APFloat &capacityFactor);
   }];
   let hasVerifier = 1;
   let hasCanonicalizer = 1;

@@ -1,0 +1,47 @@
+//===- GateToLinalg.h - Lower gate ops to linalg ------------------*- C++ -*-===//
+//
+// Part of gatec.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef GATEC_CONVERSION_GATETOLINALG_GATETOLINALG_H
+#define GATEC_CONVERSION_GATETOLINALG_GATETOLINALG_H
+
+#include "mlir/Pass/Pass.h"
+
+namespace mlir {
+class RewritePatternSet;
+class OpBuilder;
+class Location;
+class Value;
+class Type;
+namespace gate {
+enum class Activation : uint32_t;
+} // namespace gate
+} // namespace mlir
+
+namespace gatec {
+
+#define GEN_PASS_DECL_CONVERTGATETOLINALG
+#include "gatec/Conversion/Passes.h.inc"
+
+/// Gate ops -> one elementwise linalg.generic each.
+void populateGateToLinalgConversionPatterns(mlir::RewritePatternSet &patterns);
+/// gate.chunked_scan -> chunk loop with linalg contractions.
+void populateChunkedScanToLinalgConversionPatterns(
+    mlir::RewritePatternSet &patterns);
+/// gate.router and gate.dispatch -> per-row loops.
+void populateRouterToLinalgConversionPatterns(mlir::RewritePatternSet &patterns);
+
+/// Emits act(z) for an f32 value `z`: the one definition of each activation
+/// that every lowering of the gate family uses.
+mlir::Value buildActivation(mlir::OpBuilder &b, mlir::Location loc,
+                            mlir::gate::Activation act, mlir::Value z);
+
+/// Emits `value` converted between float types (extf/truncf, or itself).
+mlir::Value convertFloat(mlir::OpBuilder &b, mlir::Location loc,
+                         mlir::Value value, mlir::Type to);
+
+} // namespace gatec
+
+#endif // GATEC_CONVERSION_GATETOLINALG_GATETOLINALG_H

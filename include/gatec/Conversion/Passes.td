@@ -1,0 +1,35 @@
+//===- Passes.td - gatec conversion passes -----------------*- tablegen -*-===//
+//
+// Part of gatec.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef GATEC_CONVERSION_PASSES_TD
+#define GATEC_CONVERSION_PASSES_TD
+
+include "mlir/Pass/PassBase.td"
+
+def ConvertGateToLinalg : Pass<"convert-gate-to-linalg", "::mlir::ModuleOp"> {
+  let summary = "Lower gate ops to linalg, tensor, scf and math at tensor level";
+  let description = [{
+    Decomposes every gate op into upstream tensor-level IR that both backends
+    tile: gates become one elementwise `linalg.generic` (f32 arithmetic,
+    one rounding to the result type); chunked scans become a loop over
+    chunks carrying the f32 state, with the intra-chunk products as linalg
+    contractions; routers and dispatch become per-row loops. The math of each
+    op is written once here, and the CPU and GPU pipelines differ only in how
+    they tile and map the result.
+  }];
+  let dependentDialects = [
+    "::mlir::arith::ArithDialect", "::mlir::linalg::LinalgDialect",
+    "::mlir::math::MathDialect", "::mlir::scf::SCFDialect",
+    "::mlir::tensor::TensorDialect"
+  ];
+  let statistics = [
+    Statistic<"numGates", "gates", "Number of gate ops lowered">,
+    Statistic<"numScans", "scans", "Number of chunked scans lowered">,
+    Statistic<"numRouters", "routers", "Number of routers and dispatches lowered">
+  ];
+}
+
+#endif // GATEC_CONVERSION_PASSES_TD

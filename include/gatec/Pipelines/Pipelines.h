@@ -1,0 +1,44 @@
+//===- Pipelines.h - gatec's lowering pipelines -------------------*- C++ -*-===//
+//
+// Part of gatec. Each pipeline is a library function (the gatec driver calls
+// it) and a named pipeline (gatec-opt runs it), so both run the same passes.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef GATEC_PIPELINES_PIPELINES_H
+#define GATEC_PIPELINES_PIPELINES_H
+
+#include "mlir/Pass/PassOptions.h"
+#include "mlir/Support/LLVM.h"
+
+namespace mlir {
+class OpPassManager;
+} // namespace mlir
+
+namespace gatec {
+
+struct CPUPipelineOptions
+    : public mlir::PassPipelineOptions<CPUPipelineOptions> {
+  Option<int64_t> vectorWidth{
+      *this, "vector-width",
+      llvm::cl::desc("f32 lanes per vector register: 16 (AVX-512) or 8 (AVX2)"),
+      llvm::cl::init(16)};
+  Option<bool> stopAtVectors{
+      *this, "stop-at-vectors",
+      llvm::cl::desc("Stop after bufferization, before LLVM lowering "
+                     "(what --emit=mlir-lowered prints)"),
+      llvm::cl::init(false)};
+};
+
+/// Gate-level MLIR (gate + linalg on tensors) to the LLVM dialect: lower the
+/// gate ops, adopt the destination-passing C ABI, tile for threads with fused
+/// epilogues, vectorize, bufferize, parallelize with OpenMP, approximate math.
+void buildCPUPipeline(mlir::OpPassManager &pm,
+                      const CPUPipelineOptions &options);
+
+/// Registers `gatec-cpu-pipeline` for gatec-opt.
+void registerPipelines();
+
+} // namespace gatec
+
+#endif // GATEC_PIPELINES_PIPELINES_H

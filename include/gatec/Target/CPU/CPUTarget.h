@@ -1,0 +1,61 @@
+//===- CPUTarget.h - x86-64 code generation -----------------------*- C++ -*-===//
+//
+// Part of gatec. From the LLVM dialect to LLVM IR, assembly or an object file
+// for one x86-64 level.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef GATEC_TARGET_CPU_CPUTARGET_H
+#define GATEC_TARGET_CPU_CPUTARGET_H
+
+#include "mlir/Support/LLVM.h"
+#include "llvm/ADT/StringRef.h"
+
+#include <string>
+
+namespace llvm {
+class raw_pwrite_stream;
+} // namespace llvm
+
+namespace mlir {
+class ModuleOp;
+class DialectRegistry;
+} // namespace mlir
+
+namespace gatec {
+
+/// One row of the CPU target table.
+struct CPUTarget {
+  /// What follows `cpu:` on the command line ("x86-64-v3", ...).
+  std::string name;
+  /// The LLVM CPU name (resolved for "native").
+  std::string llvmCPU;
+  /// Extra LLVM target features ("+avx512f,..." for native), else empty.
+  std::string features;
+  /// f32 lanes of the widest vector register the kernels use.
+  int64_t vectorWidth = 8;
+};
+
+/// The supported CPU levels, in the order --help lists them; `native`
+/// resolves to the machine gatec runs on.
+llvm::ArrayRef<llvm::StringRef> getCPUTargetNames();
+
+/// The target for `name` (one of getCPUTargetNames()), or failure.
+llvm::FailureOr<CPUTarget> lookupCPUTarget(llvm::StringRef name);
+
+enum class CPUArtifact { LLVMIR, Assembly, Object };
+
+/// Registers the LLVM IR translations a lowered CPU module needs.
+void registerCPUTranslations(mlir::DialectRegistry &registry);
+
+/// Translates `module` (LLVM dialect, as gatec-cpu-pipeline leaves it) to
+/// LLVM IR, optimizes it at O3 for `target`, and writes `artifact` to `os`.
+/// Errors are reported as diagnostics on the module.
+llvm::LogicalResult emitCPUArtifact(mlir::ModuleOp module,
+                                    const CPUTarget &target,
+                                    CPUArtifact artifact,
+                                    llvm::raw_pwrite_stream &os);
+
+} // namespace gatec
+
+#endif // GATEC_TARGET_CPU_CPUTARGET_H

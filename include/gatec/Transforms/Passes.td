@@ -1,0 +1,95 @@
+//===- Passes.td - gatec backend transforms ----------------*- tablegen -*-===//
+//
+// Part of gatec. Target-independent kernel ABI handling and the CPU
+// tiling/vectorization strategy.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef GATEC_TRANSFORMS_PASSES_TD
+#define GATEC_TRANSFORMS_PASSES_TD
+
+include "mlir/Pass/PassBase.td"
+
+def DestinationPassingABI : Pass<"gatec-destination-passing-abi", "::mlir::ModuleOp"> {
+  let summary = "Give every kernel caller-allocated outputs and a C interface";
+  let description = [{
+    Rewrites each public function with tensor results into one that takes an
+    extra memref argument per result (the caller's output buffer, dense
+    row-major) and returns nothing: each result is materialized in its
+    destination, so after
+    `eliminate-empty-tensors` and bufferization the last op of each result
+    writes straight into the caller's memory, with no copy. Inputs are marked
+    read-only for bufferization (the C ABI promises not to write them); the
+    `gate.name`/`gate.shape` result attributes move to the new arguments, and
+    `llvm.emit_c_interface` is set so the entry point is
+    `_mlir_ciface_<kernel>(descriptors...)`.
+  }];
+  let dependentDialects = ["::mlir::bufferization::BufferizationDialect"];
+}
+
+def CPUTileAndVectorize : Pass<"gatec-cpu-tile-and-vectorize", "::mlir::func::FuncOp"> {
+  let summary = "Tile linalg ops for threads and registers, fuse epilogues, vectorize";
+  let description = [{
+    The CPU strategy, at tensor level:
+    1. Thread level: every top-level linalg op, last to first, becomes the
+       root of an `scf.forall`; its producers that have no other use are
+       fused into it. This is where a gate consumes the two matmuls feeding
+       it tile by tile: `act(x W) * (x V)` never exists as two full tensors.
+    2. Cache level: contractions are tiled along K (`k-tile`).
+    3. Register level: contractions are tiled to `m-tile` x `n-tile` x 1 and
+       every other op to 1 x ... x `vector-width` on its innermost loop, then
+       vectorized with masks for the partial tiles of dynamic shapes.
+  }];
+  let options = [
+    Option<"vectorWidth", "vector-width", "int64_t", /*default=*/"16",
+           "f32 lanes of the widest vector register (16: AVX-512, 8: AVX2)">,
+    Option<"threadTileM", "thread-tile-m", "int64_t", /*default=*/"64",
+           "rows of a contraction (or 2-D epilogue) per thread tile">,
+    Option<"threadTileN", "thread-tile-n", "int64_t", /*default=*/"256",
+           "columns of a contraction (or 2-D epilogue) per thread tile">,
+    Option<"kTile", "k-tile", "int64_t", /*default=*/"256",
+           "reduction depth of a contraction cache block">,
+    Option<"mTile", "m-tile", "int64_t", /*default=*/"8",
+           "rows of the register tile of a contraction">,
+    Option<"nTileVectors", "n-tile-vectors", "int64_t", /*default=*/"2",
+           "vectors per row of the register tile of a contraction">
+  ];
+  let dependentDialects = [
+    "::mlir::scf::SCFDialect", "::mlir::vector::VectorDialect",
+    "::mlir::tensor::TensorDialect", "::mlir::arith::ArithDialect",
+    "::mlir::affine::AffineDialect"
+  ];
+  let statistics = [
+    Statistic<"numThreadTiled", "thread-tiled", "Ops tiled across threads">,
+    Statistic<"numFused", "fused", "Producers fused into a thread tile">,
+    Statistic<"numVectorized", "vectorized", "Ops vectorized">,
+    Statistic<"numScalar", "left-scalar", "Ops the vectorizer could not take">
+  ];
+}
+
+def CPUOptimizeVectors : Pass<"gatec-cpu-optimize-vectors", "::mlir::func::FuncOp"> {
+  let summary = "Hoist loop-invariant vector transfers after bufferization";
+  let description = [{
+    Moves accumulator reads and writes of the register tiles out of the K
+    loop (so the micro-kernel keeps them in registers), and turns
+    `memref.copy` into `linalg.copy` so no copy becomes a call into MLIR's
+    runtime library.
+  }];
+  let dependentDialects = ["::mlir::vector::VectorDialect",
+                           "::mlir::linalg::LinalgDialect"];
+}
+
+def ApproximateMath : Pass<"gatec-approximate-math"> {
+  let summary = "Replace math ops with polynomial approximations";
+  let description = [{
+    exp, log, tanh, erf and friends become polynomial arithmetic (MLIR's
+    approximations), so vector math stays vectorized instead of becoming one
+    libm call per lane, and the object needs no libm symbols for them.
+  }];
+  let dependentDialects = [
+    "::mlir::arith::ArithDialect", "::mlir::math::MathDialect",
+    "::mlir::vector::VectorDialect"
+  ];
+}
+
+#endif // GATEC_TRANSFORMS_PASSES_TD

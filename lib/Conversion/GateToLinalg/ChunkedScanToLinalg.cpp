@@ -1,0 +1,750 @@
+//===- ChunkedScanToLinalg.cpp - Lower gate.chunked_scan ------------------===//
+//
+// Part of gatec. gate.chunked_scan becomes tensor-level upstream IR in
+// chunkwise-parallel form. The structure is loops (scf), the arithmetic is
+// linalg, so the CPU backend can tile, vectorize and parallelize it and the
+// GPU backend can map the contractions to tensor cores:
+//
+//   o_init = tensor.empty (or zeros with cu_seqlens: tokens past cu[N] are 0)
+//   scf.forall (n, h) in (N, H) shared_outs(o, final_state) {
+//     [begin, end) = cu ? [cu[n], cu[n+1]) : [0, T);  batch = cu ? 0 : n
+//     S0 = initial_state[n, h] or zeros                          f32 [K, V]
+//     scf.for t = 0 to end - begin step C iter_args(S = S0, o_seq) {
+//       L = affine.min(C, end - begin - t)            the last chunk is partial
+//       q, k: [L, K], v: [L, V] slices in the input element type
+//       b = cumulative clamped log gates (vector [L, K], scalar [L];
+//           fixed: computed from token indices; none: absent)
+//       A = causal intra-chunk scores                                [L, L]
+//       o_c = round(scale * (A v + (q * exp(b)) S))                  [L, V]
+//       S  = Diag(exp(b_last)) S + (k * exp(b_last - b))^T v         [K, V]
+//     }
+//     in_parallel: o[batch, begin:end, h] = o_seq; final_state[n, h] = S
+//   }
+//
+// This is the GLA paper's chunk form (Yang et al. 2023, section 3.3) with the
+// decay factored into relative exponentials. Every accumulation is f32; the
+// inputs are widened inside the linalg ops that read them (mixed-precision
+// linalg.matmul, extf in generic bodies), so a backend may still feed bf16
+// operands to tensor cores and fold the widening away.
+//
+// Numerics. Every exponential has an argument <= 0, so it lies in [0, 1] and
+// can underflow but never overflow:
+//   - b is a prefix sum of log gates g <= 0, summed sequentially in f32, so
+//     it is non-increasing even after rounding (fl(x + g) <= x for g <= 0);
+//     hence b_i - b_j <= 0 for j <= i, b_i <= 0 (relative to the chunk
+//     start), and b_last - b_j <= 0 for every j of the chunk;
+//   - fixed decay uses (i - j) * g with i >= j, computed from indices, which
+//     also avoids the cancellation of differencing two prefix sums;
+//   - entries above the diagonal (j > i), whose exponent would be positive,
+//     are discarded with a select, never multiplied by a 0/1 mask (inf * 0
+//     would be NaN).
+// A log gate of -inf (alpha = 0: forget everything) would make
+// b_i - b_j = (-inf) - (-inf) = NaN for two positions after it, so log gates
+// are clamped below at kMinLogGate before they are summed; see there.
+//
+//===----------------------------------------------------------------------===//
+
+#include "gatec/Conversion/GateToLinalg/GateToLinalg.h"
+
+#include "gatec/Dialect/Gate/GateOps.h"
+#include "mlir/Dialect/Affine/IR/AffineOps.h"
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/Dialect/Utils/StaticValueUtils.h"
+#include "mlir/IR/PatternMatch.h"
+#include "mlir/Transforms/DialectConversion.h"
+
+using namespace mlir;
+using namespace mlir::gate;
+
+namespace {
+
+/// Log gates are clamped below at this value before they are summed.
+///
+/// Why a clamp: with g = -inf the prefix sums b of every later position are
+/// -inf and their differences NaN. Any g <= kMinLogGate already means
+/// alpha = 0 in f32 (exp underflows to 0 below about -103.97), so clamping
+/// there changes no f32 result: a segment sum that contains a clamped gate is
+/// <= kMinLogGate and its exponential is exactly 0, which is exact forgetting.
+/// The margin past -104 absorbs the rounding of b (its ulp stays far below
+/// 24 while |b| <= chunk_size * 128 < 2^27), and keeps an approximated exp
+/// (polynomial, flush-to-zero) at 0 too.
+///
+/// Why not a huge clamp such as -1e30: the gates after it would be lost in the
+/// rounding of b (ulp(1e30) ~ 1e23), giving exp(b_i - b_j) = 1 instead of
+/// exp(g_{j+1} + ... + g_i). With -128, positions after a clamped gate in the
+/// same chunk carry |b| >= 128, where the f32 ulp is 1.5e-5: the same
+/// relative precision as any chunk whose natural gates sum to that much.
+///
+/// Why not a separate "last reset" index per channel: exact, but it adds an
+/// operand and a compare to every exponential site, the hot intra-chunk
+/// contraction included, for a difference below the rounding of b.
+///
+/// NaN gates stay NaN (arith.maximumf propagates it): bad input is reported,
+/// not hidden.
+constexpr double kMinLogGate = -128.0;
+
+//===----------------------------------------------------------------------===//
+// Small builders
+//===----------------------------------------------------------------------===//
+
+Value f32Constant(OpBuilder &b, Location loc, double value) {
+  Type f32 = b.getF32Type();
+  return arith::ConstantOp::create(b, loc, f32, b.getFloatAttr(f32, value));
+}
+
+Value indexValue(OpBuilder &b, Location loc, OpFoldResult ofr) {
+  if (auto value = dyn_cast<Value>(ofr))
+    return value;
+  return arith::ConstantIndexOp::create(b, loc, *getConstantIntValue(ofr));
+}
+
+/// An index (a token position inside a chunk) as f32; exact below 2^24.
+Value indexToF32(OpBuilder &b, Location loc, Value index) {
+  Value wide = arith::IndexCastOp::create(b, loc, b.getI64Type(), index);
+  return arith::SIToFPOp::create(b, loc, b.getF32Type(), wide);
+}
+
+/// The static value of `size`, or ShapedType::kDynamic.
+int64_t staticSize(OpFoldResult size) {
+  return getConstantIntValue(size).value_or(ShapedType::kDynamic);
+}
+
+/// An uninitialized f32 tensor of the given sizes.
+Value buildEmptyF32(OpBuilder &b, Location loc, ArrayRef<OpFoldResult> sizes) {
+  return tensor::EmptyOp::create(b, loc, sizes, b.getF32Type());
+}
+
+/// An f32 tensor of zeros: the accumulator of a contraction.
+Value buildZerosF32(OpBuilder &b, Location loc, ArrayRef<OpFoldResult> sizes) {
+  return linalg::FillOp::create(b, loc, ValueRange{f32Constant(b, loc, 0.0)},
+                                ValueRange{buildEmptyF32(b, loc, sizes)})
+      .getResult(0);
+}
+
+/// An uninitialized tensor of exactly `type` (the op's result types may be
+/// less static than the operands they are sized from).
+Value buildEmptyOfType(OpBuilder &b, Location loc, RankedTensorType type,
+                       ArrayRef<OpFoldResult> sizes) {
+  SmallVector<Value> dynSizes;
+  for (int64_t i = 0; i < type.getRank(); ++i)
+    if (type.isDynamicDim(i))
+      dynSizes.push_back(indexValue(b, loc, sizes[i]));
+  return tensor::EmptyOp::create(b, loc, type, dynSizes);
+}
+
+/// The projection (d0, ..., d{numDims-1}) -> (d{dims[0]}, d{dims[1]}, ...).
+AffineMap projection(MLIRContext *ctx, unsigned numDims,
+                     ArrayRef<unsigned> dims) {
+  return AffineMap::getMultiDimMapWithTargets(numDims, dims, ctx);
+}
+
+/// The body of a generic: gets the block arguments (inputs, then the
+/// output's current value) and returns the value to yield.
+using GenericBody = function_ref<Value(OpBuilder &, Location, ValueRange)>;
+
+/// A linalg.generic with one result, written into `init`. `maps` holds one map
+/// per input, then the output's.
+Value buildGeneric(OpBuilder &b, Location loc, ValueRange inputs, Value init,
+                   ArrayRef<AffineMap> maps,
+                   ArrayRef<utils::IteratorType> iterators, GenericBody body) {
+  auto generic = linalg::GenericOp::create(
+      b, loc, TypeRange{init.getType()}, inputs, ValueRange{init}, maps,
+      iterators, [&](OpBuilder &nb, Location nl, ValueRange args) {
+        linalg::YieldOp::create(nb, nl, body(nb, nl, args));
+      });
+  return generic.getResult(0);
+}
+
+/// An elementwise generic over the rank-2 `init`: inputs are read through
+/// `maps` (projections of (d0, d1)), the output through the identity.
+Value buildElementwise2D(OpBuilder &b, Location loc, ValueRange inputs,
+                         ArrayRef<AffineMap> inputMaps, Value init,
+                         GenericBody body) {
+  SmallVector<AffineMap> maps(inputMaps);
+  maps.push_back(b.getMultiDimIdentityMap(2));
+  return buildGeneric(b, loc, inputs, init, maps,
+                      {utils::IteratorType::parallel,
+                       utils::IteratorType::parallel},
+                      body);
+}
+
+/// Extracts source[batch, begin : begin + rows, head, ...] from a
+/// [B, T, H, W] (or [B, T, H]) operand as a rank-reduced [rows, W] (or
+/// [rows]) tensor: the tokens of one head.
+Value extractHeadRows(OpBuilder &b, Location loc, Value source,
+                      OpFoldResult batch, OpFoldResult begin, OpFoldResult rows,
+                      OpFoldResult head) {
+  auto sourceType = cast<RankedTensorType>(source.getType());
+  SmallVector<OpFoldResult> offsets = {batch, begin, head};
+  SmallVector<OpFoldResult> sizes = {b.getIndexAttr(1), rows,
+                                     b.getIndexAttr(1)};
+  SmallVector<int64_t> shape = {staticSize(rows)};
+  if (sourceType.getRank() == 4) {
+    int64_t width = sourceType.getDimSize(3);
+    offsets.push_back(b.getIndexAttr(0));
+    sizes.push_back(b.getIndexAttr(width));
+    shape.push_back(width);
+  }
+  SmallVector<OpFoldResult> strides(sourceType.getRank(), b.getIndexAttr(1));
+  auto type = RankedTensorType::get(shape, sourceType.getElementType());
+  return tensor::ExtractSliceOp::create(b, loc, type, source, offsets, sizes,
+                                        strides);
+}
+
+//===----------------------------------------------------------------------===//
+// One chunk
+//===----------------------------------------------------------------------===//
+
+/// One chunk of one (sequence, head) pair. The slices keep the input element
+/// types: the ops that read them widen to f32.
+struct Chunk {
+  Value q, k; // [L, K]
+  Value v;    // [L, V]
+  /// vector: [L, K]; scalar: [L]; fixed: the f32 log gate of this head,
+  /// already clamped; none: null.
+  Value gates;
+  /// L, the number of tokens in the chunk (1 <= L <= chunk_size).
+  Value len;
+  int64_t keyDim, valueDim;
+
+  SmallVector<OpFoldResult> shape(OpBuilder &b, int64_t cols) const {
+    return {len, b.getIndexAttr(cols)};
+  }
+};
+
+/// The within-chunk cumulative log gates b_i = sum_{j <= i} g_j, in the form
+/// that the decay kind allows.
+struct CumulativeGates {
+  DecayKind kind;
+  /// vector: [L, K] f32; scalar: [L] f32; fixed, none: null.
+  Value prefix;
+  /// fixed: the clamped f32 log gate g of the head, b_i = (i + 1) g.
+  Value perToken;
+};
+
+/// max(g, kMinLogGate) in f32 (see kMinLogGate).
+Value clampLogGate(OpBuilder &b, Location loc, Value g) {
+  Value g32 = gatec::convertFloat(b, loc, g, b.getF32Type());
+  return arith::MaximumFOp::create(b, loc, g32,
+                                   f32Constant(b, loc, kMinLogGate));
+}
+
+/// Computes the inclusive prefix sums of the clamped log gates of a chunk.
+///
+/// This is the one sequential loop of the chunk: an scf.for over its L rows,
+/// each step a K-wide (vector) or scalar (scalar) add. It costs O(L K), where a
+/// lower-triangular ones mask contraction would cost O(L^2 K), as much as the
+/// intra-chunk scores themselves; and summing strictly in token order is what
+/// makes b non-increasing after rounding, so that every exponent below is
+/// <= 0 in floating point, not only in exact arithmetic.
+CumulativeGates buildCumulativeGates(OpBuilder &b, Location loc,
+                                     DecayKind kind, const Chunk &chunk) {
+  switch (kind) {
+  case DecayKind::none:
+    return {kind, Value(), Value()};
+  case DecayKind::fixed:
+    // A constant gate needs no sum: b_i - b_j = (i - j) g, from indices.
+    return {kind, Value(), chunk.gates};
+  case DecayKind::vector:
+  case DecayKind::scalar:
+    break;
+  }
+
+  Value zero = arith::ConstantIndexOp::create(b, loc, 0);
+  Value one = arith::ConstantIndexOp::create(b, loc, 1);
+  if (kind == DecayKind::scalar) {
+    Value init = buildEmptyF32(b, loc, {chunk.len});
+    auto loop = scf::ForOp::create(
+        b, loc, zero, chunk.len, one,
+        ValueRange{init, f32Constant(b, loc, 0.0)},
+        [&](OpBuilder &nb, Location nl, Value i, ValueRange iterArgs) {
+          Value g = tensor::ExtractOp::create(nb, nl, chunk.gates, i);
+          Value sum = arith::AddFOp::create(nb, nl, iterArgs[1],
+                                            clampLogGate(nb, nl, g));
+          Value acc =
+              tensor::InsertOp::create(nb, nl, sum, iterArgs[0], ValueRange{i});
+          scf::YieldOp::create(nb, nl, ValueRange{acc, sum});
+        });
+    return {kind, loop.getResult(0), Value()};
+  }
+
+  // Vector: row i of b is row i - 1 plus the clamped row i of the gates.
+  int64_t keyDim = chunk.keyDim;
+  auto gateRowType = RankedTensorType::get(
+      {keyDim}, cast<ShapedType>(chunk.gates.getType()).getElementType());
+  Value init = buildEmptyF32(b, loc, chunk.shape(b, keyDim));
+  Value firstRow = buildZerosF32(b, loc, {b.getIndexAttr(keyDim)});
+  auto loop = scf::ForOp::create(
+      b, loc, zero, chunk.len, one, ValueRange{init, firstRow},
+      [&](OpBuilder &nb, Location nl, Value i, ValueRange iterArgs) {
+        SmallVector<OpFoldResult> offsets = {i, nb.getIndexAttr(0)};
+        SmallVector<OpFoldResult> sizes = {nb.getIndexAttr(1),
+                                           nb.getIndexAttr(keyDim)};
+        SmallVector<OpFoldResult> strides(2, nb.getIndexAttr(1));
+        Value gateRow = tensor::ExtractSliceOp::create(
+            nb, nl, gateRowType, chunk.gates, offsets, sizes, strides);
+        AffineMap id = nb.getMultiDimIdentityMap(1);
+        Value row = buildGeneric(
+            nb, nl, ValueRange{gateRow}, iterArgs[1], {id, id},
+            {utils::IteratorType::parallel},
+            [](OpBuilder &bb, Location bl, ValueRange args) -> Value {
+              return arith::AddFOp::create(bb, bl, args[1],
+                                           clampLogGate(bb, bl, args[0]));
+            });
+        Value acc = tensor::InsertSliceOp::create(nb, nl, row, iterArgs[0],
+                                                  offsets, sizes, strides);
+        scf::YieldOp::create(nb, nl, ValueRange{acc, row});
+      });
+  return {kind, loop.getResult(0), Value()};
+}
+
+/// exp((i - j) g) for the fixed decay: (i - j) >= 0 and g <= 0.
+Value buildFixedDecay(OpBuilder &b, Location loc, Value g, Value i, Value j) {
+  Value distance = indexToF32(b, loc, arith::SubIOp::create(b, loc, i, j));
+  return math::ExpOp::create(b, loc,
+                             arith::MulFOp::create(b, loc, distance, g));
+}
+
+/// The causal intra-chunk scores, without the scale:
+///   A_ij = sum_k q_ik k_jk exp(b_ik - b_jk) for j <= i, else 0.   [L, L] f32
+///
+/// Vector decay: the exponent depends on k, so this is one 3-loop generic
+/// (i, j parallel; k reduction) with the causal mask from linalg.index.
+/// Other kinds: the decay factors out of the sum, so A is the plain
+/// contraction q k^T (a linalg.matmul, tensor-core friendly) followed by an
+/// elementwise generic applying exp(b_i - b_j) and the mask.
+Value buildIntraChunkScores(OpBuilder &b, Location loc, const Chunk &chunk,
+                            const CumulativeGates &gates) {
+  MLIRContext *ctx = b.getContext();
+  Value zeros = buildZerosF32(b, loc, {chunk.len, chunk.len});
+  Type f32 = b.getF32Type();
+
+  if (gates.kind == DecayKind::vector) {
+    SmallVector<AffineMap> maps = {
+        projection(ctx, 3, {0, 2}), projection(ctx, 3, {1, 2}), // q_ik, k_jk
+        projection(ctx, 3, {0, 2}), projection(ctx, 3, {1, 2}), // b_ik, b_jk
+        projection(ctx, 3, {0, 1})};                            // A_ij
+    return buildGeneric(
+        b, loc, ValueRange{chunk.q, chunk.k, gates.prefix, gates.prefix}, zeros,
+        maps,
+        {utils::IteratorType::parallel, utils::IteratorType::parallel,
+         utils::IteratorType::reduction},
+        [&](OpBuilder &nb, Location nl, ValueRange args) -> Value {
+          Value i = linalg::IndexOp::create(nb, nl, 0);
+          Value j = linalg::IndexOp::create(nb, nl, 1);
+          Value qk = arith::MulFOp::create(
+              nb, nl, gatec::convertFloat(nb, nl, args[0], f32),
+              gatec::convertFloat(nb, nl, args[1], f32));
+          Value decay = math::ExpOp::create(
+              nb, nl, arith::SubFOp::create(nb, nl, args[2], args[3]));
+          Value sum = arith::AddFOp::create(
+              nb, nl, args[4], arith::MulFOp::create(nb, nl, qk, decay));
+          Value causal = arith::CmpIOp::create(
+              nb, nl, arith::CmpIPredicate::ule, j, i);
+          return arith::SelectOp::create(nb, nl, causal, sum, args[4]);
+        });
+  }
+
+  Value scores = linalg::MatmulTransposeBOp::create(
+                     b, loc, TypeRange{zeros.getType()},
+                     ValueRange{chunk.q, chunk.k}, ValueRange{zeros})
+                     .getResult(0);
+  SmallVector<Value> inputs;
+  SmallVector<AffineMap> maps;
+  if (gates.kind == DecayKind::scalar) {
+    inputs = {gates.prefix, gates.prefix};
+    maps = {projection(ctx, 2, {0}), projection(ctx, 2, {1})}; // b_i, b_j
+  }
+  DecayKind kind = gates.kind;
+  Value g = gates.perToken;
+  return buildElementwise2D(
+      b, loc, inputs, maps, scores,
+      [&](OpBuilder &nb, Location nl, ValueRange args) -> Value {
+        Value score = args.back();
+        Value i = linalg::IndexOp::create(nb, nl, 0);
+        Value j = linalg::IndexOp::create(nb, nl, 1);
+        Value weighted = score;
+        if (kind == DecayKind::scalar)
+          weighted = arith::MulFOp::create(
+              nb, nl, score,
+              math::ExpOp::create(
+                  nb, nl, arith::SubFOp::create(nb, nl, args[0], args[1])));
+        else if (kind == DecayKind::fixed)
+          weighted = arith::MulFOp::create(nb, nl, score,
+                                           buildFixedDecay(nb, nl, g, i, j));
+        Value causal =
+            arith::CmpIOp::create(nb, nl, arith::CmpIPredicate::ule, j, i);
+        return arith::SelectOp::create(nb, nl, causal, weighted,
+                                       f32Constant(nb, nl, 0.0));
+      });
+}
+
+/// The chunk's output before scaling and rounding:
+///   o_c = A v + (q * exp(b)) S                                    [L, V] f32
+/// exp(b_i) <= 1 is the decay from the chunk start to token i, applied to the
+/// query rather than to the state so that S stays shared by the whole chunk.
+Value buildChunkOutput(OpBuilder &b, Location loc, const Chunk &chunk,
+                       const CumulativeGates &gates, Value scores,
+                       Value state) {
+  MLIRContext *ctx = b.getContext();
+  Type f32 = b.getF32Type();
+  Value decayedQ = chunk.q;
+  if (gates.kind != DecayKind::none) {
+    SmallVector<Value> inputs = {chunk.q};
+    SmallVector<AffineMap> maps = {projection(ctx, 2, {0, 1})};
+    if (gates.kind == DecayKind::vector) {
+      inputs.push_back(gates.prefix);
+      maps.push_back(projection(ctx, 2, {0, 1})); // b_ik
+    } else if (gates.kind == DecayKind::scalar) {
+      inputs.push_back(gates.prefix);
+      maps.push_back(projection(ctx, 2, {0})); // b_i, a row scale
+    }
+    DecayKind kind = gates.kind;
+    Value g = gates.perToken;
+    decayedQ = buildElementwise2D(
+        b, loc, inputs, maps,
+        buildEmptyF32(b, loc, chunk.shape(b, chunk.keyDim)),
+        [&](OpBuilder &nb, Location nl, ValueRange args) -> Value {
+          Value exponent;
+          if (kind == DecayKind::fixed) {
+            // b_i = (i + 1) g.
+            Value i = linalg::IndexOp::create(nb, nl, 0);
+            Value count = arith::AddFOp::create(nb, nl, indexToF32(nb, nl, i),
+                                                f32Constant(nb, nl, 1.0));
+            exponent = arith::MulFOp::create(nb, nl, count, g);
+          } else {
+            exponent = args[1];
+          }
+          return arith::MulFOp::create(
+              nb, nl, gatec::convertFloat(nb, nl, args[0], f32),
+              math::ExpOp::create(nb, nl, exponent));
+        });
+  }
+
+  Value out = buildZerosF32(b, loc, chunk.shape(b, chunk.valueDim));
+  Value intra = linalg::MatmulOp::create(b, loc, TypeRange{out.getType()},
+                                         ValueRange{scores, chunk.v},
+                                         ValueRange{out})
+                    .getResult(0);
+  return linalg::MatmulOp::create(b, loc, TypeRange{out.getType()},
+                                  ValueRange{decayedQ, state},
+                                  ValueRange{intra})
+      .getResult(0);
+}
+
+/// scale * o_c, rounded once to the output element type.
+Value buildRoundedOutput(OpBuilder &b, Location loc, const Chunk &chunk,
+                         Value output, double scale, Type elementType) {
+  MLIRContext *ctx = b.getContext();
+  auto type = RankedTensorType::get({ShapedType::kDynamic, chunk.valueDim},
+                                    elementType);
+  Value init = tensor::EmptyOp::create(b, loc, type, ValueRange{chunk.len});
+  return buildElementwise2D(
+      b, loc, ValueRange{output}, {projection(ctx, 2, {0, 1})}, init,
+      [&](OpBuilder &nb, Location nl, ValueRange args) -> Value {
+        Value scaled =
+            arith::MulFOp::create(nb, nl, args[0], f32Constant(nb, nl, scale));
+        return gatec::convertFloat(nb, nl, scaled, elementType);
+      });
+}
+
+/// decayedState + decayedK^T v: the chunk's contribution to the state, a
+/// contraction over the chunk's tokens.
+Value buildStateContraction(OpBuilder &b, Location loc, Value decayedK, Value v,
+                            Value decayedState) {
+  return linalg::MatmulTransposeAOp::create(
+             b, loc, TypeRange{decayedState.getType()},
+             ValueRange{decayedK, v}, ValueRange{decayedState})
+      .getResult(0);
+}
+
+/// The state after the chunk:
+///   S' = Diag(exp(b_last)) S + (k * exp(b_last - b))^T v          [K, V] f32
+/// exp(b_last - b_j) <= 1 decays token j's contribution to the chunk end.
+Value buildStateUpdate(OpBuilder &b, Location loc, const Chunk &chunk,
+                       const CumulativeGates &gates, Value state) {
+  MLIRContext *ctx = b.getContext();
+  Type f32 = b.getF32Type();
+  int64_t keyDim = chunk.keyDim;
+  Value decayedK = chunk.k;
+  Value decayedState = state;
+  if (gates.kind == DecayKind::none)
+    return buildStateContraction(b, loc, decayedK, chunk.v, decayedState);
+
+  Value last = arith::SubIOp::create(
+      b, loc, chunk.len, arith::ConstantIndexOp::create(b, loc, 1));
+  Value keyInit = buildEmptyF32(b, loc, chunk.shape(b, keyDim));
+  switch (gates.kind) {
+  case DecayKind::none:
+    llvm_unreachable("handled above");
+  case DecayKind::vector: {
+    // b_last: row L - 1 of b, [K].
+    auto rowType = RankedTensorType::get({keyDim}, f32);
+    SmallVector<OpFoldResult> offsets = {last, b.getIndexAttr(0)};
+    SmallVector<OpFoldResult> sizes = {b.getIndexAttr(1),
+                                       b.getIndexAttr(keyDim)};
+    SmallVector<OpFoldResult> strides(2, b.getIndexAttr(1));
+    Value lastRow = tensor::ExtractSliceOp::create(
+        b, loc, rowType, gates.prefix, offsets, sizes, strides);
+    decayedK = buildElementwise2D(
+        b, loc, ValueRange{chunk.k, gates.prefix, lastRow},
+        {projection(ctx, 2, {0, 1}), projection(ctx, 2, {0, 1}),
+         projection(ctx, 2, {1})},
+        keyInit, [&](OpBuilder &nb, Location nl, ValueRange args) -> Value {
+          Value decay = math::ExpOp::create(
+              nb, nl, arith::SubFOp::create(nb, nl, args[2], args[1]));
+          return arith::MulFOp::create(
+              nb, nl, gatec::convertFloat(nb, nl, args[0], f32), decay);
+        });
+    // exp(b_last) once per key channel, not once per state element.
+    AffineMap id = b.getMultiDimIdentityMap(1);
+    Value channelDecay = buildGeneric(
+        b, loc, ValueRange{lastRow}, buildEmptyF32(b, loc, {b.getIndexAttr(keyDim)}),
+        {id, id}, {utils::IteratorType::parallel},
+        [](OpBuilder &nb, Location nl, ValueRange args) -> Value {
+          return math::ExpOp::create(nb, nl, args[0]);
+        });
+    decayedState = buildElementwise2D(
+        b, loc, ValueRange{channelDecay}, {projection(ctx, 2, {0})}, state,
+        [](OpBuilder &nb, Location nl, ValueRange args) -> Value {
+          return arith::MulFOp::create(nb, nl, args[1], args[0]);
+        });
+    break;
+  }
+  case DecayKind::scalar:
+  case DecayKind::fixed: {
+    // The decay from token j to the chunk end, and from the chunk start to
+    // its end (one scalar for the whole state).
+    bool scalar = gates.kind == DecayKind::scalar;
+    Value g = gates.perToken;
+    Value lastPrefix, chunkDecay;
+    if (scalar) {
+      lastPrefix = tensor::ExtractOp::create(b, loc, gates.prefix, last);
+      chunkDecay = math::ExpOp::create(b, loc, lastPrefix);
+    } else {
+      chunkDecay = math::ExpOp::create(
+          b, loc,
+          arith::MulFOp::create(b, loc, indexToF32(b, loc, chunk.len), g));
+    }
+    SmallVector<Value> inputs = {chunk.k};
+    SmallVector<AffineMap> maps = {projection(ctx, 2, {0, 1})};
+    if (scalar) {
+      inputs.push_back(gates.prefix);
+      maps.push_back(projection(ctx, 2, {0})); // b_j
+    }
+    decayedK = buildElementwise2D(
+        b, loc, inputs, maps, keyInit,
+        [&](OpBuilder &nb, Location nl, ValueRange args) -> Value {
+          Value decay =
+              scalar ? math::ExpOp::create(
+                           nb, nl,
+                           arith::SubFOp::create(nb, nl, lastPrefix, args[1]))
+                           .getResult()
+                     : buildFixedDecay(nb, nl, g, last,
+                                       linalg::IndexOp::create(nb, nl, 0));
+          return arith::MulFOp::create(
+              nb, nl, gatec::convertFloat(nb, nl, args[0], f32), decay);
+        });
+    decayedState = buildElementwise2D(
+        b, loc, ValueRange{}, {}, state,
+        [&](OpBuilder &nb, Location nl, ValueRange args) -> Value {
+          return arith::MulFOp::create(nb, nl, args[0], chunkDecay);
+        });
+    break;
+  }
+  }
+
+  return buildStateContraction(b, loc, decayedK, chunk.v, decayedState);
+}
+
+//===----------------------------------------------------------------------===//
+// The pattern
+//===----------------------------------------------------------------------===//
+
+struct ChunkedScanLowering : OpConversionPattern<ChunkedScanOp> {
+  using OpConversionPattern::OpConversionPattern;
+
+  LogicalResult
+  matchAndRewrite(ChunkedScanOp op, OpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    Value q = adaptor.getQ(), k = adaptor.getK(), v = adaptor.getV();
+    Value decay = adaptor.getDecay();
+    Value initialState = adaptor.getInitialState();
+    Value cuSeqlens = adaptor.getCuSeqlens();
+    DecayKind kind = op.getDecayKind();
+    int64_t chunkSize = op.getChunkSize();
+    double scale = op.getEffectiveScale();
+    auto qType = cast<RankedTensorType>(q.getType());
+    auto oType = op.getO().getType();
+    int64_t keyDim = qType.getDimSize(3);
+    int64_t valueDim = oType.getDimSize(3);
+    Type f32 = rewriter.getF32Type();
+
+    // Problem sizes; B, T, H and N may be dynamic, K and V are static.
+    OpFoldResult numTokens = tensor::getMixedSize(rewriter, loc, q, 1);
+    OpFoldResult numHeads = tensor::getMixedSize(rewriter, loc, q, 2);
+    OpFoldResult batchSize = tensor::getMixedSize(rewriter, loc, q, 0);
+    OpFoldResult numSequences = batchSize;
+    if (cuSeqlens) {
+      // N = len(cu_seqlens) - 1.
+      OpFoldResult offsets = tensor::getMixedSize(rewriter, loc, cuSeqlens, 0);
+      if (std::optional<int64_t> n = getConstantIntValue(offsets))
+        numSequences = rewriter.getIndexAttr(*n - 1);
+      else
+        numSequences =
+            arith::SubIOp::create(rewriter, loc, cast<Value>(offsets),
+                                  arith::ConstantIndexOp::create(rewriter, loc, 1))
+                .getResult();
+    }
+
+    // With cu_seqlens, tokens past the last offset belong to no sequence and
+    // their output is defined as 0; otherwise every token is written.
+    SmallVector<OpFoldResult> oSizes = {batchSize, numTokens, numHeads,
+                                        rewriter.getIndexAttr(valueDim)};
+    Value oInit = buildEmptyOfType(rewriter, loc, oType, oSizes);
+    if (cuSeqlens) {
+      Value zero = arith::ConstantOp::create(
+          rewriter, loc, oType.getElementType(),
+          rewriter.getFloatAttr(oType.getElementType(), 0.0));
+      oInit = linalg::FillOp::create(rewriter, loc, ValueRange{zero},
+                                     ValueRange{oInit})
+                  .getResult(0);
+    }
+    SmallVector<Value> sharedOuts = {oInit};
+    if (Value finalState = op.getFinalState())
+      sharedOuts.push_back(buildEmptyOfType(
+          rewriter, loc, cast<RankedTensorType>(finalState.getType()),
+          {numSequences, numHeads, rewriter.getIndexAttr(keyDim),
+           rewriter.getIndexAttr(valueDim)}));
+
+    // Every (sequence, head) pair is independent.
+    auto forall = scf::ForallOp::create(
+        rewriter, loc, ArrayRef<OpFoldResult>{numSequences, numHeads},
+        sharedOuts, std::nullopt);
+    OpBuilder::InsertionGuard guard(rewriter);
+    rewriter.setInsertionPointToStart(forall.getBody());
+    Value n = forall.getInductionVars()[0];
+    Value h = forall.getInductionVars()[1];
+    Value oShared = forall.getRegionOutArgs()[0];
+
+    // The token range [begin, begin + seqLen) of batch entry `batch`.
+    OpFoldResult batch = n, begin = rewriter.getIndexAttr(0);
+    OpFoldResult seqLen = numTokens;
+    if (cuSeqlens) {
+      auto offsetAt = [&](Value index) -> Value {
+        Value raw = tensor::ExtractOp::create(rewriter, loc, cuSeqlens, index);
+        return arith::IndexCastOp::create(rewriter, loc,
+                                          rewriter.getIndexType(), raw);
+      };
+      Value one = arith::ConstantIndexOp::create(rewriter, loc, 1);
+      Value first = offsetAt(n);
+      Value end = offsetAt(arith::AddIOp::create(rewriter, loc, n, one));
+      batch = rewriter.getIndexAttr(0);
+      begin = first;
+      seqLen = arith::SubIOp::create(rewriter, loc, end, first).getResult();
+    }
+
+    Value stateInit;
+    SmallVector<OpFoldResult> stateOffsets = {n, h, rewriter.getIndexAttr(0),
+                                              rewriter.getIndexAttr(0)};
+    SmallVector<OpFoldResult> stateSizes = {
+        rewriter.getIndexAttr(1), rewriter.getIndexAttr(1),
+        rewriter.getIndexAttr(keyDim), rewriter.getIndexAttr(valueDim)};
+    SmallVector<OpFoldResult> unitStrides(4, rewriter.getIndexAttr(1));
+    auto stateType = RankedTensorType::get({keyDim, valueDim}, f32);
+    if (initialState)
+      stateInit = tensor::ExtractSliceOp::create(
+          rewriter, loc, stateType, initialState, stateOffsets, stateSizes,
+          unitStrides);
+    else
+      stateInit = buildZerosF32(rewriter, loc,
+                                {rewriter.getIndexAttr(keyDim),
+                                 rewriter.getIndexAttr(valueDim)});
+    Value oSeq = extractHeadRows(rewriter, loc, oShared, batch, begin, seqLen, h);
+
+    // The fixed decay is one log gate per head, the same for every chunk.
+    Value fixedGate;
+    if (kind == DecayKind::fixed)
+      fixedGate = clampLogGate(
+          rewriter, loc,
+          tensor::ExtractOp::create(rewriter, loc, decay, ValueRange{h}));
+
+    // The chunks of the sequence, in order: the state carries across them.
+    Value zero = arith::ConstantIndexOp::create(rewriter, loc, 0);
+    Value step = arith::ConstantIndexOp::create(rewriter, loc, chunkSize);
+    Value seqLenValue = indexValue(rewriter, loc, seqLen);
+    AffineMap lenMap = AffineMap::get(
+        2, 0,
+        {getAffineConstantExpr(chunkSize, getContext()),
+         getAffineDimExpr(0, getContext()) - getAffineDimExpr(1, getContext())},
+        getContext());
+    auto chunkLoop = scf::ForOp::create(
+        rewriter, loc, zero, seqLenValue, step, ValueRange{stateInit, oSeq},
+        [&](OpBuilder &b, Location l, Value t, ValueRange iterArgs) {
+          Value state = iterArgs[0];
+          // L = min(C, seqLen - t): the last chunk may be partial. affine.min
+          // (not arith.minsi) lets value-bounds analysis see L <= C, so a
+          // backend can pad or tile the chunk to static sizes.
+          Value len = affine::AffineMinOp::create(b, l, lenMap,
+                                                  ValueRange{seqLenValue, t});
+          OpFoldResult start = affine::makeComposedFoldedAffineApply(
+              b, l,
+              getAffineDimExpr(0, getContext()) +
+                  getAffineDimExpr(1, getContext()),
+              {begin, t});
+          Chunk chunk;
+          chunk.len = len;
+          chunk.keyDim = keyDim;
+          chunk.valueDim = valueDim;
+          chunk.q = extractHeadRows(b, l, q, batch, start, len, h);
+          chunk.k = extractHeadRows(b, l, k, batch, start, len, h);
+          chunk.v = extractHeadRows(b, l, v, batch, start, len, h);
+          if (kind == DecayKind::vector || kind == DecayKind::scalar)
+            chunk.gates = extractHeadRows(b, l, decay, batch, start, len, h);
+          else if (kind == DecayKind::fixed)
+            chunk.gates = fixedGate;
+
+          CumulativeGates gates = buildCumulativeGates(b, l, kind, chunk);
+          Value scores = buildIntraChunkScores(b, l, chunk, gates);
+          Value output = buildChunkOutput(b, l, chunk, gates, scores, state);
+          Value rounded = buildRoundedOutput(b, l, chunk, output, scale,
+                                             oType.getElementType());
+          Value oUpdated = tensor::InsertSliceOp::create(
+              b, l, rounded, iterArgs[1],
+              ArrayRef<OpFoldResult>{t, b.getIndexAttr(0)},
+              ArrayRef<OpFoldResult>{len, b.getIndexAttr(valueDim)},
+              ArrayRef<OpFoldResult>{b.getIndexAttr(1), b.getIndexAttr(1)});
+          Value newState = buildStateUpdate(b, l, chunk, gates, state);
+          scf::YieldOp::create(b, l, ValueRange{newState, oUpdated});
+        });
+
+    // Each pair writes its own tokens of o and its own final state.
+    rewriter.setInsertionPointToStart(forall.getTerminator().getBody());
+    tensor::ParallelInsertSliceOp::create(
+        rewriter, loc, chunkLoop.getResult(1), oShared,
+        ArrayRef<OpFoldResult>{batch, begin, h, rewriter.getIndexAttr(0)},
+        ArrayRef<OpFoldResult>{rewriter.getIndexAttr(1), seqLen,
+                               rewriter.getIndexAttr(1),
+                               rewriter.getIndexAttr(valueDim)},
+        unitStrides);
+    if (op.getFinalState())
+      tensor::ParallelInsertSliceOp::create(
+          rewriter, loc, chunkLoop.getResult(0), forall.getRegionOutArgs()[1],
+          stateOffsets, stateSizes, unitStrides);
+
+    rewriter.replaceOp(op, forall.getResults());
+    return success();
+  }
+};
+
+} // namespace
+
+void gatec::populateChunkedScanToLinalgConversionPatterns(
+    RewritePatternSet &patterns) {
+  patterns.add<ChunkedScanLowering>(patterns.getContext());
+}

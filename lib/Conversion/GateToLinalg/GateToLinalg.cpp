@@ -1,0 +1,239 @@
+//===- GateToLinalg.cpp - Lower gate ops to linalg ------------------------===//
+//
+// Part of gatec. The gate family (gate.gate, gate.fused_gate) becomes one
+// elementwise linalg.generic; the pass also drives the scan and router
+// patterns, which live in their own files.
+//
+//===----------------------------------------------------------------------===//
+
+#include "gatec/Conversion/GateToLinalg/GateToLinalg.h"
+
+#include "gatec/Dialect/Gate/GateOps.h"
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/IR/PatternMatch.h"
+#include "mlir/Transforms/DialectConversion.h"
+
+namespace gatec {
+#define GEN_PASS_DEF_CONVERTGATETOLINALG
+#include "gatec/Conversion/Passes.h.inc"
+} // namespace gatec
+
+using namespace mlir;
+using namespace mlir::gate;
+
+Value gatec::convertFloat(OpBuilder &b, Location loc, Value value, Type to) {
+  Type from = value.getType();
+  if (from == to)
+    return value;
+  if (cast<FloatType>(from).getWidth() < cast<FloatType>(to).getWidth())
+    return arith::ExtFOp::create(b, loc, to, value);
+  return arith::TruncFOp::create(b, loc, to, value);
+}
+
+Value gatec::buildActivation(OpBuilder &b, Location loc, Activation act,
+                             Value z) {
+  Type f32 = z.getType();
+  auto constant = [&](double v) -> Value {
+    return arith::ConstantOp::create(b, loc, f32, b.getFloatAttr(f32, v));
+  };
+  // 1 / (1 + exp(-z)): exp overflows to +inf for z << 0, giving exactly 0,
+  // and underflows to 0 for z >> 0, giving exactly 1; no NaN for finite z.
+  auto sigmoid = [&](Value v) -> Value {
+    Value e = math::ExpOp::create(b, loc, arith::NegFOp::create(b, loc, v));
+    Value den = arith::AddFOp::create(b, loc, constant(1.0), e);
+    return arith::DivFOp::create(b, loc, constant(1.0), den);
+  };
+  switch (act) {
+  case Activation::sigmoid:
+    return sigmoid(z);
+  case Activation::identity:
+    return z;
+  case Activation::relu:
+    return arith::MaximumFOp::create(b, loc, z, constant(0.0));
+  case Activation::silu:
+    return arith::MulFOp::create(b, loc, z, sigmoid(z));
+  case Activation::gelu: {
+    // 0.5 z (1 + erf(z / sqrt(2)))
+    Value erf = math::ErfOp::create(
+        b, loc, arith::MulFOp::create(b, loc, z, constant(M_SQRT1_2)));
+    Value onePlus = arith::AddFOp::create(b, loc, constant(1.0), erf);
+    Value half = arith::MulFOp::create(b, loc, z, constant(0.5));
+    return arith::MulFOp::create(b, loc, half, onePlus);
+  }
+  case Activation::gelu_tanh: {
+    // 0.5 z (1 + tanh(sqrt(2/pi) (z + 0.044715 z^3)))
+    Value z3 = arith::MulFOp::create(b, loc, z,
+                                     arith::MulFOp::create(b, loc, z, z));
+    Value inner = arith::AddFOp::create(
+        b, loc, z, arith::MulFOp::create(b, loc, z3, constant(0.044715)));
+    Value t = math::TanhOp::create(
+        b, loc,
+        arith::MulFOp::create(b, loc, inner, constant(0.7978845608028654)));
+    Value onePlus = arith::AddFOp::create(b, loc, constant(1.0), t);
+    Value half = arith::MulFOp::create(b, loc, z, constant(0.5));
+    return arith::MulFOp::create(b, loc, half, onePlus);
+  }
+  }
+  llvm_unreachable("covered switch over Activation");
+}
+
+namespace {
+
+/// The scalar body shared by gate.gate and gate.fused_gate: f32 arithmetic,
+/// optional clamping, one rounding at the end.
+Value buildGateScalar(OpBuilder &b, Location loc, Activation act,
+                      std::optional<APFloat> clampLimit, Value x, Value g,
+                      Type resultType) {
+  Type f32 = b.getF32Type();
+  Value x32 = gatec::convertFloat(b, loc, x, f32);
+  Value g32 = gatec::convertFloat(b, loc, g, f32);
+  if (clampLimit) {
+    double limit = clampLimit->convertToDouble();
+    Value hi = arith::ConstantOp::create(b, loc, f32, b.getFloatAttr(f32, limit));
+    Value lo =
+        arith::ConstantOp::create(b, loc, f32, b.getFloatAttr(f32, -limit));
+    g32 = arith::MinimumFOp::create(b, loc, g32, hi);
+    x32 = arith::MaximumFOp::create(
+        b, loc, arith::MinimumFOp::create(b, loc, x32, hi), lo);
+  }
+  Value y = arith::MulFOp::create(
+      b, loc, gatec::buildActivation(b, loc, act, g32), x32);
+  return gatec::convertFloat(b, loc, y, resultType);
+}
+
+/// An empty tensor of `type`, sized like `like` on its dynamic dims.
+Value emptyLike(OpBuilder &b, Location loc, RankedTensorType type,
+                Value like) {
+  SmallVector<Value> dynSizes;
+  for (int64_t i = 0; i < type.getRank(); ++i)
+    if (type.isDynamicDim(i))
+      dynSizes.push_back(tensor::DimOp::create(b, loc, like, i));
+  return tensor::EmptyOp::create(b, loc, type, dynSizes);
+}
+
+struct GateOpLowering : OpConversionPattern<GateOp> {
+  using OpConversionPattern::OpConversionPattern;
+  LogicalResult
+  matchAndRewrite(GateOp op, OpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    auto yType = op.getY().getType();
+    int64_t rank = yType.getRank();
+    MLIRContext *ctx = op.getContext();
+    AffineMap identity = rewriter.getMultiDimIdentityMap(rank);
+    AffineMap gMap = identity;
+    if (op.getGranularity() == Granularity::headwise) {
+      // g is [..., 1]: read its only element for every position of the last dim.
+      SmallVector<AffineExpr> exprs(identity.getResults());
+      exprs.back() = getAffineConstantExpr(0, ctx);
+      gMap = AffineMap::get(rank, 0, exprs, ctx);
+    }
+    Value init = emptyLike(rewriter, loc, yType, adaptor.getX());
+    Activation act = op.getActivation();
+    std::optional<APFloat> clamp = op.getClampLimit();
+    Type elemType = yType.getElementType();
+    auto generic = linalg::GenericOp::create(
+        rewriter, loc, TypeRange{yType},
+        ValueRange{adaptor.getX(), adaptor.getG()}, ValueRange{init},
+        ArrayRef<AffineMap>{identity, gMap, identity},
+        SmallVector<utils::IteratorType>(rank, utils::IteratorType::parallel),
+        [&](OpBuilder &b, Location l, ValueRange args) {
+          linalg::YieldOp::create(
+              b, l,
+              buildGateScalar(b, l, act, clamp, args[0], args[1], elemType));
+        });
+    rewriter.replaceOp(op, generic.getResults());
+    return success();
+  }
+};
+
+struct FusedGateOpLowering : OpConversionPattern<FusedGateOp> {
+  using OpConversionPattern::OpConversionPattern;
+  LogicalResult
+  matchAndRewrite(FusedGateOp op, OpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    auto yType = op.getY().getType();
+    int64_t rank = yType.getRank();
+    Value input = adaptor.getInput();
+    // The two halves as views of the fused operand: [..., 0:F] and [..., F:2F].
+    SmallVector<OpFoldResult> offsets(rank, rewriter.getIndexAttr(0));
+    SmallVector<OpFoldResult> sizes =
+        tensor::getMixedSizes(rewriter, loc, input);
+    SmallVector<OpFoldResult> strides(rank, rewriter.getIndexAttr(1));
+    int64_t fusedSize =
+        cast<RankedTensorType>(input.getType()).getDimSize(rank - 1);
+    OpFoldResult half = rewriter.getIndexAttr(fusedSize / 2);
+    if (ShapedType::isDynamic(fusedSize)) {
+      Value fused = tensor::DimOp::create(rewriter, loc, input, rank - 1);
+      Value two = arith::ConstantIndexOp::create(rewriter, loc, 2);
+      half = arith::DivUIOp::create(rewriter, loc, fused, two).getResult();
+    }
+    sizes.back() = half;
+    auto sliceType = yType;
+    Value first = tensor::ExtractSliceOp::create(rewriter, loc, sliceType,
+                                                 input, offsets, sizes, strides);
+    offsets.back() = half;
+    Value second = tensor::ExtractSliceOp::create(
+        rewriter, loc, sliceType, input, offsets, sizes, strides);
+    bool gateFirst = op.getGateHalf() == GateHalf::first;
+    Value g = gateFirst ? first : second;
+    Value x = gateFirst ? second : first;
+
+    Value init = emptyLike(rewriter, loc, yType, x);
+    AffineMap identity = rewriter.getMultiDimIdentityMap(rank);
+    Activation act = op.getActivation();
+    std::optional<APFloat> clamp = op.getClampLimit();
+    Type elemType = yType.getElementType();
+    auto generic = linalg::GenericOp::create(
+        rewriter, loc, TypeRange{yType}, ValueRange{x, g}, ValueRange{init},
+        ArrayRef<AffineMap>{identity, identity, identity},
+        SmallVector<utils::IteratorType>(rank, utils::IteratorType::parallel),
+        [&](OpBuilder &b, Location l, ValueRange args) {
+          linalg::YieldOp::create(
+              b, l,
+              buildGateScalar(b, l, act, clamp, args[0], args[1], elemType));
+        });
+    rewriter.replaceOp(op, generic.getResults());
+    return success();
+  }
+};
+
+struct ConvertGateToLinalgPass
+    : gatec::impl::ConvertGateToLinalgBase<ConvertGateToLinalgPass> {
+  void runOnOperation() override {
+    ModuleOp module = getOperation();
+    module.walk([&](Operation *op) {
+      if (isa<GateOp, FusedGateOp>(op))
+        ++numGates;
+      else if (isa<ChunkedScanOp>(op))
+        ++numScans;
+      else if (isa<RouterOp, DispatchOp>(op))
+        ++numRouters;
+    });
+    MLIRContext *ctx = &getContext();
+    ConversionTarget target(*ctx);
+    target.addIllegalDialect<GateDialect>();
+    target.addLegalDialect<arith::ArithDialect, linalg::LinalgDialect,
+                           math::MathDialect, scf::SCFDialect,
+                           tensor::TensorDialect>();
+    target.markUnknownOpDynamicallyLegal([](Operation *) { return true; });
+    RewritePatternSet patterns(ctx);
+    gatec::populateGateToLinalgConversionPatterns(patterns);
+    gatec::populateChunkedScanToLinalgConversionPatterns(patterns);
+    gatec::populateRouterToLinalgConversionPatterns(patterns);
+    if (failed(applyPartialConversion(module, target, std::move(patterns))))
+      signalPassFailure();
+  }
+};
+
+} // namespace
+
+void gatec::populateGateToLinalgConversionPatterns(
+    RewritePatternSet &patterns) {
+  patterns.add<GateOpLowering, FusedGateOpLowering>(patterns.getContext());
+}

@@ -1,0 +1,354 @@
+//===- CPUTileAndVectorize.cpp - The CPU tiling strategy ------------------===//
+//
+// Part of gatec. Threads, cache blocks and registers, in that order, on
+// tensor-level linalg; then vector hoisting once buffers exist.
+//
+//===----------------------------------------------------------------------===//
+
+#include "gatec/Transforms/Passes.h"
+
+#include "mlir/Dialect/Affine/IR/AffineOps.h"
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/Linalg/Transforms/Hoisting.h"
+#include "mlir/Dialect/Linalg/Transforms/Transforms.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/MemRef/Transforms/Transforms.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/SCF/Transforms/TileUsingInterface.h"
+#include "mlir/Dialect/SCF/Transforms/Transforms.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
+#include "mlir/Dialect/Vector/Transforms/LoweringPatterns.h"
+#include "mlir/Dialect/Vector/Transforms/VectorRewritePatterns.h"
+#include "mlir/IR/PatternMatch.h"
+#include "mlir/Interfaces/TilingInterface.h"
+#include "mlir/Transforms/GreedyPatternRewriteDriver.h"
+
+namespace gatec {
+#define GEN_PASS_DEF_CPUTILEANDVECTORIZE
+#define GEN_PASS_DEF_CPUOPTIMIZEVECTORS
+#include "gatec/Transforms/Passes.h.inc"
+} // namespace gatec
+
+using namespace mlir;
+
+namespace {
+
+/// A contraction whose m/n/k loops we know: matmuls and anything shaped like
+/// one (batch matmuls, rank-N x 2-D products written as linalg.generic).
+std::optional<linalg::ContractionDimensions>
+getContractionDims(linalg::LinalgOp op) {
+  if (!linalg::isaContractionOpInterface(op))
+    return std::nullopt;
+  FailureOr<linalg::ContractionDimensions> dims =
+      linalg::inferContractionDims(op);
+  if (failed(dims) || dims->m.empty() || dims->n.empty() || dims->k.empty())
+    return std::nullopt;
+  return *dims;
+}
+
+SmallVector<OpFoldResult> toFoldResults(OpBuilder &b,
+                                        ArrayRef<int64_t> sizes) {
+  return llvm::to_vector(llvm::map_range(
+      sizes, [&](int64_t s) -> OpFoldResult { return b.getIndexAttr(s); }));
+}
+
+/// Static trip counts of `op`'s loops (kDynamic where unknown).
+SmallVector<int64_t> loopRanges(linalg::LinalgOp op) {
+  return op.getStaticLoopRanges();
+}
+
+struct CPUTileAndVectorizePass
+    : gatec::impl::CPUTileAndVectorizeBase<CPUTileAndVectorizePass> {
+  using Base::Base;
+
+  void runOnOperation() override {
+    func::FuncOp func = getOperation();
+    IRRewriter rewriter(&getContext());
+    tileForThreads(rewriter, func);
+    // Sizes of fused producers' results are asked for by tensor.dim (loop
+    // bounds); answering them from the producers' operands lets the
+    // producers, now computed tile by tile, die.
+    {
+      RewritePatternSet patterns(&getContext());
+      memref::populateResolveRankedShapedTypeResultDimsPatterns(patterns);
+      tensor::DimOp::getCanonicalizationPatterns(patterns, &getContext());
+      if (failed(applyPatternsGreedily(func, std::move(patterns))))
+        return signalPassFailure();
+    }
+    tileContractionsForCache(rewriter, func);
+    tileAndVectorizeForRegisters(rewriter, func);
+  }
+
+  /// Thread tile sizes of a root op: contractions and 2-D-or-more
+  /// elementwise ops split their two innermost parallel loops into
+  /// threadTileM x threadTileN blocks (so an epilogue and the matmuls fused
+  /// into it share one block); 1-D ops split into long chunks; reductions
+  /// stay whole.
+  SmallVector<int64_t> threadTileSizes(linalg::LinalgOp op) {
+    unsigned numLoops = op.getNumLoops();
+    SmallVector<int64_t> sizes(numLoops, 0);
+    SmallVector<unsigned> parallel;
+    op.getParallelDims(parallel);
+    if (parallel.empty())
+      return sizes;
+    if (auto dims = getContractionDims(op)) {
+      for (unsigned b : dims->batch)
+        sizes[b] = 1;
+      for (unsigned m : dims->m)
+        sizes[m] = 1;
+      for (unsigned n : dims->n)
+        sizes[n] = 1;
+      sizes[dims->m.back()] = threadTileM;
+      sizes[dims->n.back()] = threadTileN;
+      return sizes;
+    }
+    if (parallel.size() == 1) {
+      sizes[parallel[0]] = 64 * 1024;
+      return sizes;
+    }
+    for (unsigned p : parallel)
+      sizes[p] = 1;
+    sizes[parallel[parallel.size() - 2]] = threadTileM;
+    sizes[parallel.back()] = threadTileN;
+    return sizes;
+  }
+
+  void tileForThreads(IRRewriter &rewriter, func::FuncOp func) {
+    // Roots are linalg ops directly in the function body, visited last to
+    // first so that consumers claim their producers.
+    SmallVector<linalg::LinalgOp> roots;
+    for (Operation &op : func.getBody().getOps())
+      if (auto linalgOp = dyn_cast<linalg::LinalgOp>(&op))
+        if (linalgOp.hasPureTensorSemantics())
+          roots.push_back(linalgOp);
+    for (linalg::LinalgOp root : llvm::reverse(roots)) {
+      // Fused producers (erased once dead) are no longer roots.
+      if (!root->getBlock())
+        continue;
+      SmallVector<int64_t> sizes = threadTileSizes(root);
+      if (llvm::all_of(sizes, [](int64_t s) { return s == 0; }))
+        continue;
+      scf::SCFTilingOptions tiling;
+      tiling.setLoopType(scf::SCFTilingOptions::LoopType::ForallOp);
+      tiling.setTileSizes(toFoldResults(rewriter, sizes));
+      scf::SCFTileAndFuseOptions options;
+      options.setTilingOptions(tiling);
+      // Fuse producers that nothing else reads: they are computed tile by
+      // tile inside the consumer's thread block and never materialize. While
+      // fusion runs, the untiled root and the producers already claimed still
+      // use them; any other user would need the full tensor.
+      llvm::SmallPtrSet<Operation *, 8> claimed = {root.getOperation()};
+      options.setFusionControlFn(
+          [&](tensor::ExtractSliceOp slice, OpResult producer,
+              bool isDestination) -> std::optional<
+              scf::SCFTileAndFuseOptions::ControlFnResult> {
+            Operation *owner = producer.getOwner();
+            if (!isa<linalg::LinalgOp>(owner))
+              return std::nullopt;
+            for (Operation *user : producer.getUsers())
+              if (user != slice.getOperation() && !claimed.contains(user) &&
+                  !isa<tensor::DimOp>(user))
+                return std::nullopt;
+            claimed.insert(owner);
+            return scf::SCFTileAndFuseOptions::ControlFnResult{};
+          });
+      rewriter.setInsertionPoint(root);
+      FailureOr<scf::SCFTileAndFuseResult> result =
+          scf::tileConsumerAndFuseProducersUsingSCF(
+              rewriter, cast<TilingInterface>(root.getOperation()), options);
+      if (failed(result))
+        continue;
+      ++numThreadTiled;
+      numFused += result->fusedProducers.size();
+      for (OpResult res : root->getResults())
+        if (Value replacement = result->replacements.lookup(res))
+          rewriter.replaceAllUsesWith(res, replacement);
+      if (root->use_empty())
+        rewriter.eraseOp(root);
+    }
+  }
+
+  /// Splits K of every contraction into cache blocks, so one block of the
+  /// right-hand side is reused from L2 by all the register tiles.
+  void tileContractionsForCache(IRRewriter &rewriter, func::FuncOp func) {
+    SmallVector<linalg::LinalgOp> contractions;
+    func.walk([&](linalg::LinalgOp op) {
+      if (op.hasPureTensorSemantics() && getContractionDims(op))
+        contractions.push_back(op);
+    });
+    for (linalg::LinalgOp op : contractions) {
+      linalg::ContractionDimensions dims = *getContractionDims(op);
+      SmallVector<int64_t> sizes(op.getNumLoops(), 0);
+      int64_t k = loopRanges(op)[dims.k.back()];
+      if (!ShapedType::isDynamic(k) && k <= kTile)
+        continue;
+      sizes[dims.k.back()] = kTile;
+      scf::SCFTilingOptions tiling;
+      tiling.setTileSizes(toFoldResults(rewriter, sizes));
+      rewriter.setInsertionPoint(op);
+      FailureOr<scf::SCFTilingResult> result = scf::tileUsingSCF(
+          rewriter, cast<TilingInterface>(op.getOperation()), tiling);
+      if (failed(result))
+        continue;
+      rewriter.replaceOp(op, result->replacements);
+    }
+  }
+
+  /// Register tile (== vector shape) of an op: m-tile x n vectors x 1 for
+  /// contractions, 1 x ... x vector-width on the innermost loop otherwise.
+  SmallVector<int64_t> registerTileSizes(linalg::LinalgOp op) {
+    unsigned numLoops = op.getNumLoops();
+    SmallVector<int64_t> sizes(numLoops, 1);
+    if (numLoops == 0)
+      return sizes;
+    SmallVector<int64_t> ranges = loopRanges(op);
+    auto clampToRange = [&](unsigned loop, int64_t size) {
+      int64_t range = ranges[loop];
+      return ShapedType::isDynamic(range) ? size : std::min(size, range);
+    };
+    if (auto dims = getContractionDims(op)) {
+      sizes[dims->m.back()] = clampToRange(dims->m.back(), mTile);
+      sizes[dims->n.back()] =
+          clampToRange(dims->n.back(), nTileVectors * vectorWidth);
+      return sizes;
+    }
+    sizes[numLoops - 1] = clampToRange(numLoops - 1, vectorWidth);
+    return sizes;
+  }
+
+  /// Tiles `op` with scf.for loops of `sizes` (0 = not tiled) and returns the
+  /// loops, innermost last, or nothing if the op cannot be tiled.
+  SmallVector<scf::ForOp> tileWithLoops(IRRewriter &rewriter,
+                                        linalg::LinalgOp op,
+                                        ArrayRef<int64_t> sizes) {
+    scf::SCFTilingOptions tiling;
+    tiling.setTileSizes(toFoldResults(rewriter, sizes));
+    rewriter.setInsertionPoint(op);
+    FailureOr<scf::SCFTilingResult> result = scf::tileUsingSCF(
+        rewriter, cast<TilingInterface>(op.getOperation()), tiling);
+    if (failed(result))
+      return {};
+    rewriter.replaceOp(op, result->replacements);
+    SmallVector<scf::ForOp> loops;
+    for (LoopLikeOpInterface loop : result->loops)
+      if (auto forOp = dyn_cast<scf::ForOp>(loop.getOperation()))
+        loops.push_back(forOp);
+    return loops;
+  }
+
+  /// Register level. Masked vectorization of partial tiles is not used: each
+  /// tile loop is peeled instead, so full tiles have static shapes and become
+  /// plain vector code, and the partial tile (at most one per loop) is
+  /// re-tiled to size 1 along its dynamic dims, which makes it static too.
+  void tileAndVectorizeForRegisters(IRRewriter &rewriter, func::FuncOp func) {
+    SmallVector<linalg::LinalgOp> ops;
+    func.walk([&](linalg::LinalgOp op) {
+      if (op.hasPureTensorSemantics() && !isa<linalg::FillOp>(op))
+        ops.push_back(op);
+    });
+    for (linalg::LinalgOp op : ops) {
+      if (op.getNumLoops() == 0)
+        continue;
+      SmallVector<scf::ForOp> loops =
+          tileWithLoops(rewriter, op, registerTileSizes(op));
+      // Outermost first: peeling an outer loop clones the inner ones into
+      // its partial iteration, where they stay unpeeled (and are re-tiled
+      // to size 1 below).
+      for (scf::ForOp loop : loops) {
+        scf::ForOp partial;
+        (void)scf::peelForLoopAndSimplifyBounds(rewriter, loop, partial);
+      }
+    }
+    canonicalize(func);
+
+    // Partial tiles: size 1 along every dim that is still dynamic.
+    SmallVector<linalg::LinalgOp> partials;
+    func.walk([&](linalg::LinalgOp op) {
+      if (op.hasPureTensorSemantics() && op.hasDynamicShape())
+        partials.push_back(op);
+    });
+    for (linalg::LinalgOp op : partials) {
+      SmallVector<int64_t> sizes = llvm::map_to_vector(
+          loopRanges(op),
+          [](int64_t range) -> int64_t { return ShapedType::isDynamic(range); });
+      (void)tileWithLoops(rewriter, op, sizes);
+    }
+    canonicalize(func);
+
+    SmallVector<linalg::LinalgOp> candidates;
+    func.walk([&](linalg::LinalgOp op) {
+      if (op.hasPureTensorSemantics())
+        candidates.push_back(op);
+    });
+    for (linalg::LinalgOp op : candidates) {
+      SmallVector<int64_t> ranges = loopRanges(op);
+      int64_t elements = 1;
+      for (int64_t range : ranges)
+        elements = ShapedType::isDynamic(range) ? -1 : elements * range;
+      // Static and register-sized only: an op that escaped tiling would
+      // otherwise become one enormous vector.
+      if (elements < 0 || elements > kMaxVectorElements ||
+          failed(linalg::vectorizeOpPrecondition(op))) {
+        ++numScalar;
+        continue;
+      }
+      // Contractions go straight to vector.contract (outer products later).
+      bool isContraction = getContractionDims(op).has_value();
+      rewriter.setInsertionPoint(op);
+      FailureOr<linalg::VectorizationResult> vectorized = linalg::vectorize(
+          rewriter, op, /*inputVectorSizes=*/{}, /*inputScalableVecDims=*/{},
+          /*vectorizeNDExtract=*/false, /*flatten1DDepthwiseConv=*/false,
+          /*assumeDynamicDimsMatchVecSizes=*/false,
+          /*createNamedContraction=*/isContraction);
+      if (failed(vectorized)) {
+        ++numScalar;
+        continue;
+      }
+      rewriter.replaceOp(op, vectorized->replacements);
+      ++numVectorized;
+    }
+    canonicalize(func);
+  }
+
+  /// Folds the affine.min of peeled loops and propagates the static shapes
+  /// they give into slices and linalg ops.
+  void canonicalize(func::FuncOp func) {
+    MLIRContext *ctx = func.getContext();
+    RewritePatternSet patterns(ctx);
+    // As the canonicalizer pass collects them: dialect-level patterns too
+    // (linalg folds tensor.cast into its operands there).
+    for (Dialect *dialect : ctx->getLoadedDialects())
+      dialect->getCanonicalizationPatterns(patterns);
+    for (RegisteredOperationName op : ctx->getRegisteredOperations())
+      op.getCanonicalizationPatterns(patterns, ctx);
+    (void)applyPatternsGreedily(func, std::move(patterns));
+  }
+
+  /// Largest vector (in elements) a register tile may become: 8 x 64 covers
+  /// the m x n contraction tile at AVX-512 width with room to spare.
+  static constexpr int64_t kMaxVectorElements = 8 * 64 * 4;
+};
+
+struct CPUOptimizeVectorsPass
+    : gatec::impl::CPUOptimizeVectorsBase<CPUOptimizeVectorsPass> {
+  void runOnOperation() override {
+    func::FuncOp func = getOperation();
+    // Keeps the accumulator of a register tile in registers across the K
+    // loop instead of reloading and storing it every iteration.
+    linalg::hoistRedundantVectorTransfers(func);
+    IRRewriter rewriter(&getContext());
+    linalg::hoistRedundantVectorBroadcasts(rewriter, func);
+    // memref.copy of a strided view lowers to a call into MLIR's runtime
+    // library; as linalg.copy it becomes loops, and the object stays free of
+    // runtime dependencies.
+    func.walk([&](memref::CopyOp copy) {
+      rewriter.setInsertionPoint(copy);
+      rewriter.replaceOpWithNewOp<linalg::CopyOp>(copy, copy.getSource(),
+                                                  copy.getTarget());
+    });
+  }
+};
+
+} // namespace

@@ -1,0 +1,86 @@
+//===- DestinationPassingABI.cpp - Caller-allocated kernel outputs --------===//
+//
+// Part of gatec. Kernels write into buffers their caller owns: no allocation
+// crosses the C ABI and no result is copied after it is computed.
+//
+//===----------------------------------------------------------------------===//
+
+#include "gatec/Transforms/Passes.h"
+
+#include "mlir/Dialect/Bufferization/IR/Bufferization.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
+#include "mlir/IR/Builders.h"
+
+namespace gatec {
+#define GEN_PASS_DEF_DESTINATIONPASSINGABI
+#include "gatec/Transforms/Passes.h.inc"
+} // namespace gatec
+
+using namespace mlir;
+
+namespace {
+
+struct DestinationPassingABIPass
+    : gatec::impl::DestinationPassingABIBase<DestinationPassingABIPass> {
+  void runOnOperation() override {
+    for (auto func : getOperation().getOps<func::FuncOp>()) {
+      if (func.isExternal() || func.isPrivate())
+        continue;
+      if (failed(convert(func)))
+        return signalPassFailure();
+    }
+  }
+
+  LogicalResult convert(func::FuncOp func) {
+    MLIRContext *ctx = func.getContext();
+    FunctionType type = func.getFunctionType();
+    auto readOnly = NamedAttribute(
+        StringAttr::get(ctx, bufferization::BufferizationDialect::
+                                 kWritableAttrName),
+        BoolAttr::get(ctx, false));
+
+    SmallVector<Type> inputs(type.getInputs());
+    SmallVector<DictionaryAttr> argAttrs;
+    for (unsigned i = 0; i < type.getNumInputs(); ++i) {
+      NamedAttrList attrs(func.getArgAttrDict(i));
+      if (isa<TensorType>(type.getInput(i)))
+        attrs.set(readOnly.getName(), readOnly.getValue());
+      argAttrs.push_back(attrs.getDictionary(ctx));
+    }
+    Block &entry = func.front();
+    SmallVector<Value> outputs;
+    for (auto [i, resultType] : llvm::enumerate(type.getResults())) {
+      if (!isa<RankedTensorType>(resultType))
+        return func.emitError() << "kernel result #" << i
+                                << " must be a ranked tensor, got "
+                                << resultType;
+      // The output is a buffer from the start: a write into it is a side
+      // effect no cleanup may drop, and bufferization takes it as the
+      // destination of the op that computes the result.
+      auto tensorType = cast<RankedTensorType>(resultType);
+      auto bufferType = MemRefType::get(tensorType.getShape(),
+                                        tensorType.getElementType());
+      inputs.push_back(bufferType);
+      outputs.push_back(entry.addArgument(bufferType, func.getLoc()));
+      argAttrs.push_back(func.getResultAttrDict(i));
+    }
+
+    func.walk([&](func::ReturnOp ret) {
+      OpBuilder b(ret);
+      for (auto [value, dest] : llvm::zip(ret.getOperands(), outputs))
+        bufferization::MaterializeInDestinationOp::create(
+            b, ret.getLoc(), Type(), value, dest, /*restrict=*/true,
+            /*writable=*/true);
+      ret->setOperands({});
+    });
+    func.setType(FunctionType::get(ctx, inputs, {}));
+    func.setAllArgAttrs(argAttrs);
+    func.setAllResultAttrs(ArrayRef<DictionaryAttr>{});
+    func->setAttr(LLVM::LLVMDialect::getEmitCWrapperAttrName(),
+                  UnitAttr::get(ctx));
+    return success();
+  }
+};
+
+} // namespace
