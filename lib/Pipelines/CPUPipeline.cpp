@@ -6,54 +6,86 @@
 
 #include "gatec/Pipelines/Pipelines.h"
 
+#include "gatec/Conversion/Passes.h"
+#include "gatec/Transforms/Passes.h"
+#include "mlir/Conversion/Passes.h"
+#include "mlir/Conversion/VectorToSCF/VectorToSCF.h"
+#include "mlir/Dialect/Bufferization/Pipelines/Passes.h"
+#include "mlir/Dialect/Bufferization/Transforms/Passes.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/Linalg/Passes.h"
+#include "mlir/Dialect/MemRef/Transforms/Passes.h"
+#include "mlir/Dialect/SCF/Transforms/Passes.h"
+#include "mlir/Dialect/Vector/Transforms/Passes.h"
 #include "mlir/Pass/PassManager.h"
 #include "mlir/Pass/PassRegistry.h"
-#include "llvm/Support/ErrorHandling.h"
-#include "llvm/Support/FormatVariadic.h"
+#include "mlir/Transforms/Passes.h"
 
 using namespace mlir;
 
-/// Appends a textual pipeline: upstream passes are most precisely named by
-/// their flags, and the text is what `gatec-opt --mlir-print-ir-after-all`
-/// shows the user.
-static void addPipeline(OpPassManager &pm, StringRef text) {
-  if (failed(parsePassPipeline(text, pm, llvm::errs())))
-    llvm::report_fatal_error("gatec: malformed built-in pipeline");
-}
-
+// The pipeline is built from pass constructors, not text, so a library user
+// (the gatec driver, the embedding API) needs no global pass registration.
 void gatec::buildCPUPipeline(OpPassManager &pm,
                              const CPUPipelineOptions &options) {
+  auto cleanup = [&] {
+    pm.addPass(createCanonicalizerPass());
+    pm.addPass(createCSEPass());
+  };
   // Tensor level: the math of each op, then the schedule.
-  addPipeline(pm, "convert-gate-to-linalg,gatec-destination-passing-abi,"
-                  "linalg-fuse-elementwise-ops,canonicalize,cse");
-  addPipeline(pm, llvm::formatv("func.func(gatec-cpu-tile-and-vectorize{{"
-                                "vector-width={0}},lower-vector-mask),"
-                                "canonicalize,cse",
-                                options.vectorWidth.getValue())
-                      .str());
+  pm.addPass(createConvertGateToLinalg());
+  pm.addPass(createDestinationPassingABI());
+  pm.addPass(createLinalgElementwiseOpFusionPass());
+  cleanup();
+  CPUTileAndVectorizeOptions tiling;
+  tiling.vectorWidth = options.vectorWidth;
+  OpPassManager &funcPm = pm.nest<func::FuncOp>();
+  funcPm.addPass(createCPUTileAndVectorize(tiling));
+  funcPm.addPass(vector::createLowerVectorMaskPass());
+  cleanup();
+
   // Buffers: results go straight into the caller's outputs; temporaries are
   // freed where their last use ends.
-  addPipeline(pm, "eliminate-empty-tensors,"
-                  "one-shot-bufferize{bufferize-function-boundaries=1 "
-                  "function-boundary-type-conversion=identity-layout-map},"
-                  "canonicalize,cse,func.func(gatec-cpu-optimize-vectors),"
-                  "buffer-deallocation-pipeline,convert-bufferization-to-memref,"
-                  "canonicalize,cse");
+  pm.addPass(bufferization::createEmptyTensorEliminationPass());
+  bufferization::OneShotBufferizePassOptions bufferize;
+  bufferize.bufferizeFunctionBoundaries = true;
+  bufferize.functionBoundaryTypeConversion =
+      bufferization::LayoutMapOption::IdentityLayoutMap;
+  pm.addPass(bufferization::createOneShotBufferizePass(bufferize));
+  cleanup();
+  pm.addNestedPass<func::FuncOp>(createCPUOptimizeVectors());
+  bufferization::buildBufferDeallocationPipeline(pm);
+  pm.addPass(createConvertBufferizationToMemRefPass());
+  cleanup();
   if (options.stopAtVectors)
     return;
+
   // To LLVM. alloca_scope from the OpenMP conversion must meet the memref
   // lowering while its body is one block, so memref goes before scf-to-cf.
-  addPipeline(pm, "func.func(convert-linalg-to-loops,lower-vector-multi-reduction),"
-                  "scf-forall-to-parallel,convert-scf-to-openmp,"
-                  "convert-vector-to-scf{full-unroll=1},gatec-approximate-math,"
-                  "expand-strided-metadata,lower-affine,finalize-memref-to-llvm,"
-                  "convert-scf-to-cf,"
-                  "convert-vector-to-llvm{vector-contract-lowering=outerproduct},"
-                  "convert-math-to-llvm,convert-arith-to-llvm,"
-                  "convert-index-to-llvm,convert-ub-to-llvm,"
-                  "convert-openmp-to-llvm,convert-cf-to-llvm,"
-                  "convert-func-to-llvm,reconcile-unrealized-casts,"
-                  "canonicalize,cse");
+  // Transfers are fully unrolled: the alternative stages n-D vectors through
+  // allocas inside loops, which grow the stack every iteration.
+  pm.addNestedPass<func::FuncOp>(createConvertLinalgToLoopsPass());
+  pm.addNestedPass<func::FuncOp>(vector::createLowerVectorMultiReductionPass());
+  pm.addPass(createForallToParallelLoopPass());
+  pm.addPass(createConvertSCFToOpenMPPass());
+  pm.addPass(createConvertVectorToSCFPass(
+      VectorTransferToSCFOptions().enableFullUnroll()));
+  pm.addPass(createApproximateMath());
+  pm.addPass(memref::createExpandStridedMetadataPass());
+  pm.addPass(createLowerAffinePass());
+  pm.addPass(createFinalizeMemRefToLLVMConversionPass());
+  pm.addPass(createSCFToControlFlowPass());
+  ConvertVectorToLLVMPassOptions vectorToLLVM;
+  vectorToLLVM.vectorContractLowering = vector::VectorContractLowering::OuterProduct;
+  pm.addPass(createConvertVectorToLLVMPass(vectorToLLVM));
+  pm.addPass(createConvertMathToLLVMPass());
+  pm.addPass(createArithToLLVMConversionPass());
+  pm.addPass(createConvertIndexToLLVMPass());
+  pm.addPass(createUBToLLVMConversionPass());
+  pm.addPass(createConvertOpenMPToLLVMPass());
+  pm.addPass(createConvertControlFlowToLLVMPass());
+  pm.addPass(createConvertFuncToLLVMPass());
+  pm.addPass(createReconcileUnrealizedCastsPass());
+  cleanup();
 }
 
 void gatec::registerPipelines() {

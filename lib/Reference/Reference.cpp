@@ -116,7 +116,8 @@ double gatedProduct(double x, double g, const GateParams &params) {
 
 /// The ranking every router decision uses: larger first, NaN after every
 /// number, ties (including NaN with NaN) to the lower index. A strict weak
-/// order, so std::stable_sort is well defined on it.
+/// order that is total over (value, index), so std::sort gives the one
+/// order the contract defines, without a stable sort.
 bool ranksBefore(double a, int64_t indexA, double b, int64_t indexB) {
   bool nanA = std::isnan(a), nanB = std::isnan(b);
   if (nanA != nanB)
@@ -178,7 +179,7 @@ void markEligibleGroups(const std::vector<double> &biased,
   std::vector<int64_t> members(groupSize);
   for (int64_t group = 0; group < nGroup; ++group) {
     std::iota(members.begin(), members.end(), group * groupSize);
-    std::stable_sort(members.begin(), members.end(), [&](int64_t a, int64_t b) {
+    std::sort(members.begin(), members.end(), [&](int64_t a, int64_t b) {
       return ranksBefore(biased[a], a, biased[b], b);
     });
     double score = groupSize > 0 ? biased[members[0]] : -kInf;
@@ -190,7 +191,7 @@ void markEligibleGroups(const std::vector<double> &biased,
   }
   std::vector<int64_t> groups(nGroup);
   std::iota(groups.begin(), groups.end(), 0);
-  std::stable_sort(groups.begin(), groups.end(), [&](int64_t a, int64_t b) {
+  std::sort(groups.begin(), groups.end(), [&](int64_t a, int64_t b) {
     return ranksBefore(groupScores[a], a, groupScores[b], b);
   });
   std::fill(eligible.begin(), eligible.end(), 0);
@@ -225,7 +226,7 @@ void applyCapacity(int64_t tokens, int64_t numExperts,
     // ties to the lower pair id t * k + slot.
     for (int64_t pair = 0; pair < tokens * k; ++pair)
       order.push_back(pair);
-    std::stable_sort(order.begin(), order.end(), [&](int64_t a, int64_t b) {
+    std::sort(order.begin(), order.end(), [&](int64_t a, int64_t b) {
       return ranksBefore(weights[a], a, weights[b], b);
     });
   }
@@ -435,7 +436,7 @@ void route(const float *logits, const float *bias, int64_t tokens,
     // Eligible experts first (ineligible ones only matter when k exceeds the
     // eligible count, which the verifier rejects), then by biased score.
     std::iota(order.begin(), order.end(), 0);
-    std::stable_sort(order.begin(), order.end(), [&](int64_t a, int64_t b) {
+    std::sort(order.begin(), order.end(), [&](int64_t a, int64_t b) {
       if (eligible[a] != eligible[b])
         return eligible[a] > eligible[b];
       return ranksBefore(biased[a], a, biased[b], b);

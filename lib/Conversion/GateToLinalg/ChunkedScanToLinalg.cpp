@@ -166,10 +166,9 @@ Value buildElementwise2D(OpBuilder &b, Location loc, ValueRange inputs,
                          GenericBody body) {
   SmallVector<AffineMap> maps(inputMaps);
   maps.push_back(b.getMultiDimIdentityMap(2));
-  return buildGeneric(b, loc, inputs, init, maps,
-                      {utils::IteratorType::parallel,
-                       utils::IteratorType::parallel},
-                      body);
+  return buildGeneric(
+      b, loc, inputs, init, maps,
+      {utils::IteratorType::parallel, utils::IteratorType::parallel}, body);
 }
 
 /// Extracts source[batch, begin : begin + rows, head, ...] from a
@@ -241,8 +240,8 @@ Value clampLogGate(OpBuilder &b, Location loc, Value g) {
 /// intra-chunk scores themselves; and summing strictly in token order is what
 /// makes b non-increasing after rounding, so that every exponent below is
 /// <= 0 in floating point, not only in exact arithmetic.
-CumulativeGates buildCumulativeGates(OpBuilder &b, Location loc,
-                                     DecayKind kind, const Chunk &chunk) {
+CumulativeGates buildCumulativeGates(OpBuilder &b, Location loc, DecayKind kind,
+                                     const Chunk &chunk) {
   switch (kind) {
   case DecayKind::none:
     return {kind, Value(), Value()};
@@ -343,8 +342,8 @@ Value buildIntraChunkScores(OpBuilder &b, Location loc, const Chunk &chunk,
               nb, nl, arith::SubFOp::create(nb, nl, args[2], args[3]));
           Value sum = arith::AddFOp::create(
               nb, nl, args[4], arith::MulFOp::create(nb, nl, qk, decay));
-          Value causal = arith::CmpIOp::create(
-              nb, nl, arith::CmpIPredicate::ule, j, i);
+          Value causal =
+              arith::CmpIOp::create(nb, nl, arith::CmpIPredicate::ule, j, i);
           return arith::SelectOp::create(nb, nl, causal, sum, args[4]);
         });
   }
@@ -426,25 +425,25 @@ Value buildChunkOutput(OpBuilder &b, Location loc, const Chunk &chunk,
   }
 
   Value out = buildZerosF32(b, loc, chunk.shape(b, chunk.valueDim));
-  Value intra = linalg::MatmulOp::create(b, loc, TypeRange{out.getType()},
-                                         ValueRange{scores, chunk.v},
-                                         ValueRange{out})
-                    .getResult(0);
+  Value intra =
+      linalg::MatmulOp::create(b, loc, TypeRange{out.getType()},
+                               ValueRange{scores, chunk.v}, ValueRange{out})
+          .getResult(0);
   return linalg::MatmulOp::create(b, loc, TypeRange{out.getType()},
                                   ValueRange{decayedQ, state},
                                   ValueRange{intra})
       .getResult(0);
 }
 
-/// scale * o_c, rounded once to the output element type.
-Value buildRoundedOutput(OpBuilder &b, Location loc, const Chunk &chunk,
-                         Value output, double scale, Type elementType) {
+/// scale * o_c, rounded once to the output element type and written into
+/// `dest`, the chunk's rows of the output (destination-passing style, so that
+/// bufferization writes o in place).
+Value buildRoundedOutput(OpBuilder &b, Location loc, Value output, double scale,
+                         Value dest) {
   MLIRContext *ctx = b.getContext();
-  auto type = RankedTensorType::get({ShapedType::kDynamic, chunk.valueDim},
-                                    elementType);
-  Value init = tensor::EmptyOp::create(b, loc, type, ValueRange{chunk.len});
+  Type elementType = cast<ShapedType>(dest.getType()).getElementType();
   return buildElementwise2D(
-      b, loc, ValueRange{output}, {projection(ctx, 2, {0, 1})}, init,
+      b, loc, ValueRange{output}, {projection(ctx, 2, {0, 1})}, dest,
       [&](OpBuilder &nb, Location nl, ValueRange args) -> Value {
         Value scaled =
             arith::MulFOp::create(nb, nl, args[0], f32Constant(nb, nl, scale));
@@ -457,8 +456,8 @@ Value buildRoundedOutput(OpBuilder &b, Location loc, const Chunk &chunk,
 Value buildStateContraction(OpBuilder &b, Location loc, Value decayedK, Value v,
                             Value decayedState) {
   return linalg::MatmulTransposeAOp::create(
-             b, loc, TypeRange{decayedState.getType()},
-             ValueRange{decayedK, v}, ValueRange{decayedState})
+             b, loc, TypeRange{decayedState.getType()}, ValueRange{decayedK, v},
+             ValueRange{decayedState})
       .getResult(0);
 }
 
@@ -475,8 +474,8 @@ Value buildStateUpdate(OpBuilder &b, Location loc, const Chunk &chunk,
   if (gates.kind == DecayKind::none)
     return buildStateContraction(b, loc, decayedK, chunk.v, decayedState);
 
-  Value last = arith::SubIOp::create(
-      b, loc, chunk.len, arith::ConstantIndexOp::create(b, loc, 1));
+  Value last = arith::SubIOp::create(b, loc, chunk.len,
+                                     arith::ConstantIndexOp::create(b, loc, 1));
   Value keyInit = buildEmptyF32(b, loc, chunk.shape(b, keyDim));
   switch (gates.kind) {
   case DecayKind::none:
@@ -502,12 +501,13 @@ Value buildStateUpdate(OpBuilder &b, Location loc, const Chunk &chunk,
         });
     // exp(b_last) once per key channel, not once per state element.
     AffineMap id = b.getMultiDimIdentityMap(1);
-    Value channelDecay = buildGeneric(
-        b, loc, ValueRange{lastRow}, buildEmptyF32(b, loc, {b.getIndexAttr(keyDim)}),
-        {id, id}, {utils::IteratorType::parallel},
-        [](OpBuilder &nb, Location nl, ValueRange args) -> Value {
-          return math::ExpOp::create(nb, nl, args[0]);
-        });
+    Value channelDecay =
+        buildGeneric(b, loc, ValueRange{lastRow},
+                     buildEmptyF32(b, loc, {b.getIndexAttr(keyDim)}), {id, id},
+                     {utils::IteratorType::parallel},
+                     [](OpBuilder &nb, Location nl, ValueRange args) -> Value {
+                       return math::ExpOp::create(nb, nl, args[0]);
+                     });
     decayedState = buildElementwise2D(
         b, loc, ValueRange{channelDecay}, {projection(ctx, 2, {0})}, state,
         [](OpBuilder &nb, Location nl, ValueRange args) -> Value {
@@ -565,6 +565,123 @@ Value buildStateUpdate(OpBuilder &b, Location loc, const Chunk &chunk,
 // The pattern
 //===----------------------------------------------------------------------===//
 
+/// What every (sequence, head) pair of the scan shares.
+struct ScanOperands {
+  Value q, k, v;
+  Value decay; // null for decay kind none
+  DecayKind kind;
+  int64_t chunkSize, keyDim, valueDim;
+  double scale;
+};
+
+/// The tokens of one (sequence, head) pair: rows [begin, begin + len) of batch
+/// entry `batch`, head `head`.
+struct SequenceSlice {
+  OpFoldResult batch, begin, len;
+  Value head;
+  /// fixed decay: the head's clamped f32 log gate, read once for all chunks.
+  Value fixedGate;
+};
+
+/// The tokens of sequence `n`: the whole batch entry n, or with cu_seqlens
+/// the offsets [cu[n], cu[n+1]) of batch entry 0 (i32 or i64 offsets).
+SequenceSlice buildSequenceSlice(OpBuilder &b, Location loc,
+                                 const ScanOperands &scan, Value cuSeqlens,
+                                 OpFoldResult numTokens, Value n, Value h) {
+  SequenceSlice seq{n, b.getIndexAttr(0), numTokens, h, Value()};
+  if (cuSeqlens) {
+    auto offsetAt = [&](Value index) -> Value {
+      Value raw = tensor::ExtractOp::create(b, loc, cuSeqlens, index);
+      return arith::IndexCastOp::create(b, loc, b.getIndexType(), raw);
+    };
+    Value one = arith::ConstantIndexOp::create(b, loc, 1);
+    Value begin = offsetAt(n);
+    Value end = offsetAt(arith::AddIOp::create(b, loc, n, one));
+    seq.batch = b.getIndexAttr(0);
+    seq.begin = begin;
+    seq.len = arith::SubIOp::create(b, loc, end, begin).getResult();
+  }
+  if (scan.kind == DecayKind::fixed)
+    seq.fixedGate = clampLogGate(
+        b, loc, tensor::ExtractOp::create(b, loc, scan.decay, ValueRange{h}));
+  return seq;
+}
+
+/// The f32 state [K, V] of pair (n, h) before its first token, written into
+/// `dest`: a copy of initial_state[n, h] (an input, never written in place),
+/// or zeros.
+Value buildStartState(OpBuilder &b, Location loc, Value initialState,
+                      ArrayRef<OpFoldResult> offsets,
+                      ArrayRef<OpFoldResult> sizes, Value dest) {
+  if (!initialState)
+    return linalg::FillOp::create(b, loc, ValueRange{f32Constant(b, loc, 0.0)},
+                                  ValueRange{dest})
+        .getResult(0);
+  SmallVector<OpFoldResult> strides(offsets.size(), b.getIndexAttr(1));
+  Value slice = tensor::ExtractSliceOp::create(
+      b, loc, cast<RankedTensorType>(dest.getType()), initialState, offsets,
+      sizes, strides);
+  return linalg::CopyOp::create(b, loc, slice, dest).getResult(0);
+}
+
+/// Slices chunk [t, t + L) of a sequence, L = min(C, len - t): the last chunk
+/// may be partial.
+Chunk extractChunk(OpBuilder &b, Location loc, const ScanOperands &scan,
+                   const SequenceSlice &seq, Value t) {
+  MLIRContext *ctx = b.getContext();
+  AffineExpr d0 = getAffineDimExpr(0, ctx), d1 = getAffineDimExpr(1, ctx);
+  // affine.min rather than arith.minsi: value-bounds analysis sees L <= C, so
+  // a backend can pad or tile the chunk to static sizes.
+  AffineMap lenMap = AffineMap::get(
+      2, 0, {getAffineConstantExpr(scan.chunkSize, ctx), d0 - d1}, ctx);
+  Value seqLen = indexValue(b, loc, seq.len);
+  Chunk chunk;
+  chunk.len =
+      affine::AffineMinOp::create(b, loc, lenMap, ValueRange{seqLen, t});
+  chunk.keyDim = scan.keyDim;
+  chunk.valueDim = scan.valueDim;
+  OpFoldResult start =
+      affine::makeComposedFoldedAffineApply(b, loc, d0 + d1, {seq.begin, t});
+  auto rows = [&](Value source) {
+    return extractHeadRows(b, loc, source, seq.batch, start, chunk.len,
+                           seq.head);
+  };
+  chunk.q = rows(scan.q);
+  chunk.k = rows(scan.k);
+  chunk.v = rows(scan.v);
+  if (scan.kind == DecayKind::vector || scan.kind == DecayKind::scalar)
+    chunk.gates = rows(scan.decay);
+  else if (scan.kind == DecayKind::fixed)
+    chunk.gates = seq.fixedGate;
+  return chunk;
+}
+
+/// One step of the chunk loop: computes the chunk at token offset `t` of the
+/// sequence, writes its output rows into `oSeq` (the sequence's rows of o) and
+/// returns {the state after the chunk, the updated oSeq}.
+std::pair<Value, Value> buildChunkStep(OpBuilder &b, Location loc,
+                                       const ScanOperands &scan,
+                                       const SequenceSlice &seq, Value t,
+                                       Value state, Value oSeq) {
+  Chunk chunk = extractChunk(b, loc, scan, seq, t);
+  CumulativeGates gates = buildCumulativeGates(b, loc, scan.kind, chunk);
+  Value scores = buildIntraChunkScores(b, loc, chunk, gates);
+  Value output = buildChunkOutput(b, loc, chunk, gates, scores, state);
+
+  SmallVector<OpFoldResult> offsets = {t, b.getIndexAttr(0)};
+  SmallVector<OpFoldResult> sizes = {chunk.len, b.getIndexAttr(scan.valueDim)};
+  SmallVector<OpFoldResult> strides(2, b.getIndexAttr(1));
+  auto rowsType =
+      RankedTensorType::get({ShapedType::kDynamic, scan.valueDim},
+                            cast<ShapedType>(oSeq.getType()).getElementType());
+  Value oRows = tensor::ExtractSliceOp::create(b, loc, rowsType, oSeq, offsets,
+                                               sizes, strides);
+  Value rounded = buildRoundedOutput(b, loc, output, scan.scale, oRows);
+  Value oUpdated = tensor::InsertSliceOp::create(b, loc, rounded, oSeq, offsets,
+                                                 sizes, strides);
+  return {buildStateUpdate(b, loc, chunk, gates, state), oUpdated};
+}
+
 struct ChunkedScanLowering : OpConversionPattern<ChunkedScanOp> {
   using OpConversionPattern::OpConversionPattern;
 
@@ -572,55 +689,49 @@ struct ChunkedScanLowering : OpConversionPattern<ChunkedScanOp> {
   matchAndRewrite(ChunkedScanOp op, OpAdaptor adaptor,
                   ConversionPatternRewriter &rewriter) const override {
     Location loc = op.getLoc();
-    Value q = adaptor.getQ(), k = adaptor.getK(), v = adaptor.getV();
-    Value decay = adaptor.getDecay();
-    Value initialState = adaptor.getInitialState();
+    RankedTensorType oType = op.getO().getType();
+    ScanOperands scan;
+    scan.q = adaptor.getQ();
+    scan.k = adaptor.getK();
+    scan.v = adaptor.getV();
+    scan.decay = adaptor.getDecay();
+    scan.kind = op.getDecayKind();
+    scan.chunkSize = op.getChunkSize();
+    scan.keyDim = op.getQ().getType().getDimSize(3);
+    scan.valueDim = oType.getDimSize(3);
+    scan.scale = op.getEffectiveScale();
     Value cuSeqlens = adaptor.getCuSeqlens();
-    DecayKind kind = op.getDecayKind();
-    int64_t chunkSize = op.getChunkSize();
-    double scale = op.getEffectiveScale();
-    auto qType = cast<RankedTensorType>(q.getType());
-    auto oType = op.getO().getType();
-    int64_t keyDim = qType.getDimSize(3);
-    int64_t valueDim = oType.getDimSize(3);
-    Type f32 = rewriter.getF32Type();
+    bool hasFinalState = static_cast<bool>(op.getFinalState());
 
     // Problem sizes; B, T, H and N may be dynamic, K and V are static.
-    OpFoldResult numTokens = tensor::getMixedSize(rewriter, loc, q, 1);
-    OpFoldResult numHeads = tensor::getMixedSize(rewriter, loc, q, 2);
-    OpFoldResult batchSize = tensor::getMixedSize(rewriter, loc, q, 0);
+    OpFoldResult batchSize = tensor::getMixedSize(rewriter, loc, scan.q, 0);
+    OpFoldResult numTokens = tensor::getMixedSize(rewriter, loc, scan.q, 1);
+    OpFoldResult numHeads = tensor::getMixedSize(rewriter, loc, scan.q, 2);
     OpFoldResult numSequences = batchSize;
-    if (cuSeqlens) {
-      // N = len(cu_seqlens) - 1.
-      OpFoldResult offsets = tensor::getMixedSize(rewriter, loc, cuSeqlens, 0);
-      if (std::optional<int64_t> n = getConstantIntValue(offsets))
-        numSequences = rewriter.getIndexAttr(*n - 1);
-      else
-        numSequences =
-            arith::SubIOp::create(rewriter, loc, cast<Value>(offsets),
-                                  arith::ConstantIndexOp::create(rewriter, loc, 1))
-                .getResult();
-    }
+    if (cuSeqlens) // N = len(cu_seqlens) - 1
+      numSequences = affine::makeComposedFoldedAffineApply(
+          rewriter, loc, getAffineDimExpr(0, getContext()) - 1,
+          {tensor::getMixedSize(rewriter, loc, cuSeqlens, 0)});
+    OpFoldResult keyDim = rewriter.getIndexAttr(scan.keyDim);
+    OpFoldResult valueDim = rewriter.getIndexAttr(scan.valueDim);
 
     // With cu_seqlens, tokens past the last offset belong to no sequence and
     // their output is defined as 0; otherwise every token is written.
-    SmallVector<OpFoldResult> oSizes = {batchSize, numTokens, numHeads,
-                                        rewriter.getIndexAttr(valueDim)};
-    Value oInit = buildEmptyOfType(rewriter, loc, oType, oSizes);
+    Value oInit = buildEmptyOfType(rewriter, loc, oType,
+                                   {batchSize, numTokens, numHeads, valueDim});
     if (cuSeqlens) {
+      Type elementType = oType.getElementType();
       Value zero = arith::ConstantOp::create(
-          rewriter, loc, oType.getElementType(),
-          rewriter.getFloatAttr(oType.getElementType(), 0.0));
+          rewriter, loc, elementType, rewriter.getFloatAttr(elementType, 0.0));
       oInit = linalg::FillOp::create(rewriter, loc, ValueRange{zero},
                                      ValueRange{oInit})
                   .getResult(0);
     }
     SmallVector<Value> sharedOuts = {oInit};
-    if (Value finalState = op.getFinalState())
-      sharedOuts.push_back(buildEmptyOfType(
-          rewriter, loc, cast<RankedTensorType>(finalState.getType()),
-          {numSequences, numHeads, rewriter.getIndexAttr(keyDim),
-           rewriter.getIndexAttr(valueDim)}));
+    if (hasFinalState)
+      sharedOuts.push_back(
+          buildEmptyOfType(rewriter, loc, op.getFinalState().getType(),
+                           {numSequences, numHeads, keyDim, valueDim}));
 
     // Every (sequence, head) pair is independent.
     auto forall = scf::ForallOp::create(
@@ -631,108 +742,53 @@ struct ChunkedScanLowering : OpConversionPattern<ChunkedScanOp> {
     Value n = forall.getInductionVars()[0];
     Value h = forall.getInductionVars()[1];
     Value oShared = forall.getRegionOutArgs()[0];
+    SequenceSlice seq =
+        buildSequenceSlice(rewriter, loc, scan, cuSeqlens, numTokens, n, h);
 
-    // The token range [begin, begin + seqLen) of batch entry `batch`.
-    OpFoldResult batch = n, begin = rewriter.getIndexAttr(0);
-    OpFoldResult seqLen = numTokens;
-    if (cuSeqlens) {
-      auto offsetAt = [&](Value index) -> Value {
-        Value raw = tensor::ExtractOp::create(rewriter, loc, cuSeqlens, index);
-        return arith::IndexCastOp::create(rewriter, loc,
-                                          rewriter.getIndexType(), raw);
-      };
-      Value one = arith::ConstantIndexOp::create(rewriter, loc, 1);
-      Value first = offsetAt(n);
-      Value end = offsetAt(arith::AddIOp::create(rewriter, loc, n, one));
-      batch = rewriter.getIndexAttr(0);
-      begin = first;
-      seqLen = arith::SubIOp::create(rewriter, loc, end, first).getResult();
-    }
-
-    Value stateInit;
-    SmallVector<OpFoldResult> stateOffsets = {n, h, rewriter.getIndexAttr(0),
-                                              rewriter.getIndexAttr(0)};
-    SmallVector<OpFoldResult> stateSizes = {
-        rewriter.getIndexAttr(1), rewriter.getIndexAttr(1),
-        rewriter.getIndexAttr(keyDim), rewriter.getIndexAttr(valueDim)};
-    SmallVector<OpFoldResult> unitStrides(4, rewriter.getIndexAttr(1));
-    auto stateType = RankedTensorType::get({keyDim, valueDim}, f32);
-    if (initialState)
-      stateInit = tensor::ExtractSliceOp::create(
-          rewriter, loc, stateType, initialState, stateOffsets, stateSizes,
-          unitStrides);
-    else
-      stateInit = buildZerosF32(rewriter, loc,
-                                {rewriter.getIndexAttr(keyDim),
-                                 rewriter.getIndexAttr(valueDim)});
-    Value oSeq = extractHeadRows(rewriter, loc, oShared, batch, begin, seqLen, h);
-
-    // The fixed decay is one log gate per head, the same for every chunk.
-    Value fixedGate;
-    if (kind == DecayKind::fixed)
-      fixedGate = clampLogGate(
-          rewriter, loc,
-          tensor::ExtractOp::create(rewriter, loc, decay, ValueRange{h}));
+    // The state lives in this pair's slice of final_state when there is one,
+    // so the chunk loop updates it in place.
+    OpFoldResult zeroIndex = rewriter.getIndexAttr(0),
+                 oneIndex = rewriter.getIndexAttr(1);
+    SmallVector<OpFoldResult> stateOffsets = {n, h, zeroIndex, zeroIndex};
+    SmallVector<OpFoldResult> stateSizes = {oneIndex, oneIndex, keyDim,
+                                            valueDim};
+    SmallVector<OpFoldResult> unitStrides(4, oneIndex);
+    auto stateType = RankedTensorType::get({scan.keyDim, scan.valueDim},
+                                           rewriter.getF32Type());
+    Value stateDest =
+        hasFinalState
+            ? tensor::ExtractSliceOp::create(
+                  rewriter, loc, stateType, forall.getRegionOutArgs()[1],
+                  stateOffsets, stateSizes, unitStrides)
+                  .getResult()
+            : tensor::EmptyOp::create(rewriter, loc, stateType.getShape(),
+                                      stateType.getElementType())
+                  .getResult();
+    Value stateInit = buildStartState(rewriter, loc, adaptor.getInitialState(),
+                                      stateOffsets, stateSizes, stateDest);
+    Value oSeq = extractHeadRows(rewriter, loc, oShared, seq.batch, seq.begin,
+                                 seq.len, h);
 
     // The chunks of the sequence, in order: the state carries across them.
-    Value zero = arith::ConstantIndexOp::create(rewriter, loc, 0);
-    Value step = arith::ConstantIndexOp::create(rewriter, loc, chunkSize);
-    Value seqLenValue = indexValue(rewriter, loc, seqLen);
-    AffineMap lenMap = AffineMap::get(
-        2, 0,
-        {getAffineConstantExpr(chunkSize, getContext()),
-         getAffineDimExpr(0, getContext()) - getAffineDimExpr(1, getContext())},
-        getContext());
     auto chunkLoop = scf::ForOp::create(
-        rewriter, loc, zero, seqLenValue, step, ValueRange{stateInit, oSeq},
+        rewriter, loc, arith::ConstantIndexOp::create(rewriter, loc, 0),
+        indexValue(rewriter, loc, seq.len),
+        arith::ConstantIndexOp::create(rewriter, loc, scan.chunkSize),
+        ValueRange{stateInit, oSeq},
         [&](OpBuilder &b, Location l, Value t, ValueRange iterArgs) {
-          Value state = iterArgs[0];
-          // L = min(C, seqLen - t): the last chunk may be partial. affine.min
-          // (not arith.minsi) lets value-bounds analysis see L <= C, so a
-          // backend can pad or tile the chunk to static sizes.
-          Value len = affine::AffineMinOp::create(b, l, lenMap,
-                                                  ValueRange{seqLenValue, t});
-          OpFoldResult start = affine::makeComposedFoldedAffineApply(
-              b, l,
-              getAffineDimExpr(0, getContext()) +
-                  getAffineDimExpr(1, getContext()),
-              {begin, t});
-          Chunk chunk;
-          chunk.len = len;
-          chunk.keyDim = keyDim;
-          chunk.valueDim = valueDim;
-          chunk.q = extractHeadRows(b, l, q, batch, start, len, h);
-          chunk.k = extractHeadRows(b, l, k, batch, start, len, h);
-          chunk.v = extractHeadRows(b, l, v, batch, start, len, h);
-          if (kind == DecayKind::vector || kind == DecayKind::scalar)
-            chunk.gates = extractHeadRows(b, l, decay, batch, start, len, h);
-          else if (kind == DecayKind::fixed)
-            chunk.gates = fixedGate;
-
-          CumulativeGates gates = buildCumulativeGates(b, l, kind, chunk);
-          Value scores = buildIntraChunkScores(b, l, chunk, gates);
-          Value output = buildChunkOutput(b, l, chunk, gates, scores, state);
-          Value rounded = buildRoundedOutput(b, l, chunk, output, scale,
-                                             oType.getElementType());
-          Value oUpdated = tensor::InsertSliceOp::create(
-              b, l, rounded, iterArgs[1],
-              ArrayRef<OpFoldResult>{t, b.getIndexAttr(0)},
-              ArrayRef<OpFoldResult>{len, b.getIndexAttr(valueDim)},
-              ArrayRef<OpFoldResult>{b.getIndexAttr(1), b.getIndexAttr(1)});
-          Value newState = buildStateUpdate(b, l, chunk, gates, state);
-          scf::YieldOp::create(b, l, ValueRange{newState, oUpdated});
+          auto [state, oUpdated] =
+              buildChunkStep(b, l, scan, seq, t, iterArgs[0], iterArgs[1]);
+          scf::YieldOp::create(b, l, ValueRange{state, oUpdated});
         });
 
     // Each pair writes its own tokens of o and its own final state.
     rewriter.setInsertionPointToStart(forall.getTerminator().getBody());
     tensor::ParallelInsertSliceOp::create(
         rewriter, loc, chunkLoop.getResult(1), oShared,
-        ArrayRef<OpFoldResult>{batch, begin, h, rewriter.getIndexAttr(0)},
-        ArrayRef<OpFoldResult>{rewriter.getIndexAttr(1), seqLen,
-                               rewriter.getIndexAttr(1),
-                               rewriter.getIndexAttr(valueDim)},
+        ArrayRef<OpFoldResult>{seq.batch, seq.begin, h, zeroIndex},
+        ArrayRef<OpFoldResult>{oneIndex, seq.len, oneIndex, valueDim},
         unitStrides);
-    if (op.getFinalState())
+    if (hasFinalState)
       tensor::ParallelInsertSliceOp::create(
           rewriter, loc, chunkLoop.getResult(0), forall.getRegionOutArgs()[1],
           stateOffsets, stateSizes, unitStrides);

@@ -9,6 +9,7 @@
 #include "gatec/Conversion/GateToLinalg/GateToLinalg.h"
 
 #include "gatec/Dialect/Gate/GateOps.h"
+#include "mlir/Dialect/Affine/IR/AffineOps.h"
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Math/IR/Math.h"

@@ -1,0 +1,80 @@
+//===- Check.h - Run a compiled kernel against the oracle ---------*- C++ -*-===//
+//
+// Part of gatec. Compiles gate-level kernels for the CPU, runs them in process
+// on seeded random inputs, evaluates the same kernels with the reference
+// interpreter, and compares every output within a tolerance stated per dtype.
+// The e2e tests, the differential tests and `gatec-check` all go through it.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef GATEC_CHECK_CHECK_H
+#define GATEC_CHECK_CHECK_H
+
+#include "mlir/IR/BuiltinOps.h"
+#include "mlir/Support/LLVM.h"
+#include "llvm/ADT/StringMap.h"
+
+#include <map>
+#include <string>
+#include <vector>
+
+namespace llvm {
+class raw_ostream;
+} // namespace llvm
+
+namespace gatec {
+
+struct CheckOptions {
+  /// Kernels to check; empty: every public function.
+  std::vector<std::string> kernels;
+  /// Sizes of the symbolic dims named in `gate.shape` (T, B, ...).
+  llvm::StringMap<int64_t> dims;
+  /// Exact values for some inputs (integer inputs such as cu_seqlens need
+  /// them); all others are drawn from N(0, scale^2).
+  std::map<std::string, std::vector<double>> inputValues;
+  /// Per-input standard deviation of the random draw (default 1).
+  llvm::StringMap<double> inputScales;
+  uint64_t seed = 1;
+  /// A row of the CPU target table (x86-64-v3, x86-64-v4, native).
+  std::string cpu = "native";
+};
+
+/// How one output compared.
+struct OutputReport {
+  std::string name;
+  std::string dtype;
+  /// max |kernel - oracle| / max(1, max |oracle|); for integer outputs, the
+  /// number of differing elements.
+  double error = 0;
+  double tolerance = 0;
+  int64_t elements = 0;
+  bool passed = false;
+  /// First differing element, for the message.
+  std::string firstMismatch;
+};
+
+struct KernelReport {
+  std::string kernel;
+  std::vector<OutputReport> outputs;
+  /// Set when the kernel could not be compiled, bound or run.
+  std::string error;
+  bool passed() const;
+};
+
+/// The tolerance used for outputs of `elementType`, normalized as in
+/// OutputReport::error: f32 1e-4, f16 2e-3, bf16 1.6e-2 (about two units in
+/// the last place of the output type above the f32 accumulation error);
+/// integers must match exactly.
+double toleranceFor(mlir::Type elementType);
+
+/// Checks the kernels of `module` (gate level, as `gatec --emit=mlir` prints
+/// it). `module` is not modified.
+std::vector<KernelReport> checkKernels(mlir::ModuleOp module,
+                                       const CheckOptions &options);
+
+/// Prints one line per output and a verdict per kernel.
+void printReports(llvm::ArrayRef<KernelReport> reports, llvm::raw_ostream &os);
+
+} // namespace gatec
+
+#endif // GATEC_CHECK_CHECK_H

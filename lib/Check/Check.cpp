@@ -1,0 +1,496 @@
+//===- Check.cpp - Run a compiled kernel against the oracle ---------------===//
+//
+// Part of gatec.
+//
+//===----------------------------------------------------------------------===//
+
+#include "gatec/Check/Check.h"
+
+#include "gatec/Pipelines/Pipelines.h"
+#include "gatec/Reference/Interpreter.h"
+#include "gatec/Target/CPU/CPUTarget.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/IR/BuiltinAttributes.h"
+#include "mlir/Pass/PassManager.h"
+#include "llvm/ADT/APFloat.h"
+#include "llvm/Support/FormatVariadic.h"
+#include "llvm/ADT/ScopeExit.h"
+#include "llvm/Support/FileSystem.h"
+#include "llvm/Support/Path.h"
+#include "llvm/Support/Program.h"
+#include "llvm/Support/raw_ostream.h"
+
+#include <cmath>
+#include <dlfcn.h>
+#include <utility>
+#include <cstring>
+#include <limits>
+#include <mutex>
+#include <random>
+
+using namespace mlir;
+using gatec::ref::TensorValue;
+
+bool gatec::KernelReport::passed() const {
+  return error.empty() && !outputs.empty() &&
+         llvm::all_of(outputs, [](const OutputReport &o) { return o.passed; });
+}
+
+double gatec::toleranceFor(Type elementType) {
+  if (elementType.isBF16())
+    return 1.6e-2;
+  if (elementType.isF16())
+    return 2e-3;
+  if (elementType.isF32())
+    return 1e-4;
+  return 0;
+}
+
+namespace {
+
+std::string typeName(Type t) {
+  std::string s;
+  llvm::raw_string_ostream os(s);
+  t.print(os);
+  return s;
+}
+
+int64_t byteWidth(Type t) {
+  if (t.isF32() || t.isInteger(32))
+    return 4;
+  if (t.isBF16() || t.isF16())
+    return 2;
+  if (t.isF64() || t.isInteger(64) || t.isIndex())
+    return 8;
+  if (t.isInteger(1) || t.isInteger(8))
+    return 1;
+  return 0;
+}
+
+/// Stores doubles as the kernel's element type.
+void store(Type t, ArrayRef<double> values, char *out) {
+  for (size_t i = 0; i < values.size(); ++i) {
+    double v = values[i];
+    if (t.isF32()) {
+      float f = static_cast<float>(v);
+      std::memcpy(out + 4 * i, &f, 4);
+    } else if (t.isBF16() || t.isF16()) {
+      APFloat f(static_cast<float>(v));
+      bool lost;
+      f.convert(t.isBF16() ? APFloat::BFloat() : APFloat::IEEEhalf(),
+                APFloat::rmNearestTiesToEven, &lost);
+      uint16_t bits = static_cast<uint16_t>(f.bitcastToAPInt().getZExtValue());
+      std::memcpy(out + 2 * i, &bits, 2);
+    } else if (t.isInteger(32)) {
+      int32_t x = static_cast<int32_t>(v);
+      std::memcpy(out + 4 * i, &x, 4);
+    } else if (t.isInteger(64) || t.isIndex()) {
+      int64_t x = static_cast<int64_t>(v);
+      std::memcpy(out + 8 * i, &x, 8);
+    } else if (t.isF64()) {
+      std::memcpy(out + 8 * i, &v, 8);
+    }
+  }
+}
+
+double load(Type t, const char *in, int64_t i) {
+  if (t.isF32()) {
+    float f;
+    std::memcpy(&f, in + 4 * i, 4);
+    return f;
+  }
+  if (t.isBF16() || t.isF16()) {
+    uint16_t bits;
+    std::memcpy(&bits, in + 2 * i, 2);
+    APFloat f(t.isBF16() ? APFloat::BFloat() : APFloat::IEEEhalf(),
+              APInt(16, bits));
+    return f.convertToDouble();
+  }
+  if (t.isInteger(32)) {
+    int32_t x;
+    std::memcpy(&x, in + 4 * i, 4);
+    return x;
+  }
+  if (t.isInteger(64) || t.isIndex()) {
+    int64_t x;
+    std::memcpy(&x, in + 8 * i, 8);
+    return static_cast<double>(x);
+  }
+  double d;
+  std::memcpy(&d, in + 8 * i, 8);
+  return d;
+}
+
+/// A kernel argument as the C ABI sees it: 64-byte aligned storage (what a
+/// real allocator gives vector loads) and the strided memref descriptor
+/// {allocated, aligned, offset, sizes[R], strides[R]} pointing at it.
+struct Buffer {
+  struct Free {
+    void operator()(char *p) const { std::free(p); }
+  };
+  Type elementType;
+  SmallVector<int64_t> shape;
+  std::unique_ptr<char, Free> storage;
+  std::vector<int64_t> descriptor;
+
+  char *data() { return storage.get(); }
+  void *buildDescriptor() {
+    int64_t rank = shape.size();
+    descriptor.assign(3 + 2 * rank, 0);
+    char *base = data();
+    std::memcpy(&descriptor[0], &base, sizeof(char *));
+    std::memcpy(&descriptor[1], &base, sizeof(char *));
+    int64_t stride = 1;
+    for (int64_t i = rank - 1; i >= 0; --i) {
+      descriptor[3 + i] = shape[i];
+      descriptor[3 + rank + i] = stride;
+      stride *= shape[i];
+    }
+    return descriptor.data();
+  }
+  static Buffer make(Type t, ArrayRef<int64_t> shape) {
+    int64_t n = 1;
+    for (int64_t d : shape)
+      n *= d;
+    size_t size = (static_cast<size_t>(n * byteWidth(t)) + 63) / 64 * 64;
+    auto *p = static_cast<char *>(std::aligned_alloc(64, std::max<size_t>(size, 64)));
+    std::memset(p, 0, std::max<size_t>(size, 64));
+    return Buffer{t, SmallVector<int64_t>(shape),
+                  std::unique_ptr<char, Free>(p), {}};
+  }
+};
+
+/// The shape of an argument or result as written in the .gate source.
+FailureOr<SmallVector<int64_t>>
+bindShape(DictionaryAttr attrs, Type type, const std::string &argName,
+          const gatec::CheckOptions &options, std::string &error) {
+  auto tensorType = dyn_cast<RankedTensorType>(type);
+  if (!tensorType) {
+    error = "kernel arguments must be ranked tensors";
+    return failure();
+  }
+  SmallVector<int64_t> shape;
+  auto written = attrs ? attrs.getAs<ArrayAttr>("gate.shape") : ArrayAttr();
+  for (int64_t i = 0; i < tensorType.getRank(); ++i) {
+    int64_t d = tensorType.getDimSize(i);
+    if (!ShapedType::isDynamic(d)) {
+      shape.push_back(d);
+      continue;
+    }
+    auto symbol = written && i < static_cast<int64_t>(written.size())
+                      ? dyn_cast<StringAttr>(written[i])
+                      : StringAttr();
+    // Unnamed dynamic dims are called <param>_dim<i>, as in the headers.
+    std::string dimName = symbol ? symbol.str()
+                                 : argName + "_dim" + std::to_string(i);
+    auto it = options.dims.find(dimName);
+    if (it == options.dims.end()) {
+      error = "no size for dimension '" + dimName + "': pass it with --dim " +
+              dimName + "=N";
+      return failure();
+    }
+    shape.push_back(it->second);
+  }
+  return shape;
+}
+
+/// N(0, 1) by Box-Muller on a 64-bit Mersenne twister: the same numbers on
+/// every standard library, so a seed reproduces a failure anywhere.
+class Normal {
+public:
+  explicit Normal(uint64_t seed) : engine(seed) {}
+  double next() {
+    if (spare) {
+      double s = *spare;
+      spare.reset();
+      return s;
+    }
+    double u1 = (static_cast<double>(engine() >> 11) + 0.5) * 0x1.0p-53;
+    double u2 = static_cast<double>(engine() >> 11) * 0x1.0p-53;
+    double r = std::sqrt(-2.0 * std::log(u1));
+    spare = r * std::sin(2 * M_PI * u2);
+    return r * std::cos(2 * M_PI * u2);
+  }
+
+private:
+  std::mt19937_64 engine;
+  std::optional<double> spare;
+};
+
+std::string nameOf(DictionaryAttr attrs, const std::string &fallback) {
+  if (attrs)
+    if (auto name = attrs.getAs<StringAttr>("gate.name"))
+      return name.str();
+  return fallback;
+}
+
+gatec::OutputReport compare(const std::string &name, const TensorValue &oracle,
+                            Buffer &kernel) {
+  gatec::OutputReport report;
+  report.name = name;
+  report.dtype = typeName(oracle.elementType);
+  report.elements = oracle.numElements();
+  report.tolerance = gatec::toleranceFor(oracle.elementType);
+  bool isFloat = isa<FloatType>(oracle.elementType);
+  double scale = 1.0, worst = 0.0;
+  for (double r : oracle.data)
+    if (std::isfinite(r))
+      scale = std::max(scale, std::fabs(r));
+  int64_t mismatches = 0;
+  for (int64_t i = 0; i < report.elements; ++i) {
+    double r = oracle.data[i];
+    double k = load(oracle.elementType, kernel.data(), i);
+    bool same;
+    if (isFloat) {
+      if (std::isnan(r) || std::isnan(k) || std::isinf(r) || std::isinf(k)) {
+        same = (std::isnan(r) && std::isnan(k)) || r == k;
+      } else {
+        double e = std::fabs(k - r) / scale;
+        worst = std::max(worst, e);
+        same = e <= report.tolerance;
+      }
+    } else {
+      same = r == k;
+    }
+    if (!same) {
+      ++mismatches;
+      if (report.firstMismatch.empty())
+        report.firstMismatch =
+            llvm::formatv("element {0}: kernel {1} oracle {2}", i, k, r).str();
+    }
+  }
+  report.error = isFloat ? worst : static_cast<double>(mismatches);
+  report.passed = mismatches == 0;
+  return report;
+}
+
+/// Calls `fn(args[0], ..., args[n-1])`: every argument of a kernel's C
+/// entry point is a pointer to a memref descriptor.
+template <size_t... I>
+void callPointers(void *fn, ArrayRef<void *> args, std::index_sequence<I...>) {
+  using Fn = void (*)(decltype((void)I, (void *)nullptr)...);
+  reinterpret_cast<Fn>(fn)(args[I]...);
+}
+
+template <size_t N = 0>
+LogicalResult callWithPointers(void *fn, ArrayRef<void *> args) {
+  if constexpr (N > 32) {
+    return failure();
+  } else {
+    if (args.size() == N) {
+      callPointers(fn, args, std::make_index_sequence<N>());
+      return success();
+    }
+    return callWithPointers<N + 1>(fn, args);
+  }
+}
+
+} // namespace
+
+std::vector<gatec::KernelReport>
+gatec::checkKernels(ModuleOp module, const CheckOptions &options) {
+  std::vector<KernelReport> reports;
+  MLIRContext *ctx = module.getContext();
+  FailureOr<CPUTarget> target = lookupCPUTarget(options.cpu);
+
+  // Inputs and oracle results first, from the gate-level module.
+  struct Prepared {
+    std::string name;
+    std::vector<Buffer> inputs;
+    std::vector<std::string> outputNames;
+    std::vector<TensorValue> expected;
+  };
+  std::vector<Prepared> prepared;
+  for (auto func : module.getOps<func::FuncOp>()) {
+    if (func.isPrivate() || func.isExternal())
+      continue;
+    std::string name = func.getSymName().str();
+    if (!options.kernels.empty() &&
+        !llvm::is_contained(options.kernels, name))
+      continue;
+    KernelReport report;
+    report.kernel = name;
+    if (failed(target)) {
+      report.error = "unknown CPU target '" + options.cpu + "'";
+      reports.push_back(report);
+      continue;
+    }
+    Prepared p;
+    p.name = name;
+    std::vector<TensorValue> inputs;
+    Normal normal(options.seed);
+    for (unsigned i = 0; i < func.getNumArguments() && report.error.empty();
+         ++i) {
+      Type type = func.getArgumentTypes()[i];
+      DictionaryAttr attrs = func.getArgAttrDict(i);
+      std::string argName = nameOf(attrs, "arg" + std::to_string(i));
+      FailureOr<SmallVector<int64_t>> shape =
+          bindShape(attrs, type, argName, options, report.error);
+      if (failed(shape)) {
+        report.error = argName + ": " + report.error;
+        break;
+      }
+      Type elementType = cast<RankedTensorType>(type).getElementType();
+      TensorValue t{elementType, *shape, {}};
+      auto given = options.inputValues.find(argName);
+      if (given != options.inputValues.end()) {
+        if (static_cast<int64_t>(given->second.size()) != t.numElements()) {
+          report.error = llvm::formatv("{0}: {1} values given, {2} needed",
+                                       argName, given->second.size(),
+                                       t.numElements())
+                             .str();
+          break;
+        }
+        t.data = given->second;
+      } else if (isa<FloatType>(elementType)) {
+        double scale = options.inputScales.lookup(argName);
+        if (scale == 0)
+          scale = 1.0;
+        for (int64_t n = 0; n < t.numElements(); ++n)
+          t.data.push_back(scale * normal.next());
+      } else {
+        report.error = argName + ": integer inputs need explicit values "
+                                 "(--input " + argName + "=v0,v1,...)";
+        break;
+      }
+      // The oracle sees exactly the values the kernel reads.
+      for (double &x : t.data)
+        x = ref::roundTo(elementType, x);
+      Buffer b = Buffer::make(elementType, t.shape);
+      store(elementType, t.data, b.data());
+      p.inputs.push_back(std::move(b));
+      inputs.push_back(std::move(t));
+    }
+    if (report.error.empty()) {
+      FailureOr<std::vector<TensorValue>> expected =
+          ref::interpret(func, inputs, report.error);
+      if (succeeded(expected)) {
+        p.expected = std::move(*expected);
+        for (unsigned r = 0; r < func.getNumResults(); ++r)
+          p.outputNames.push_back(
+              nameOf(func.getResultAttrDict(r), "result" + std::to_string(r)));
+      } else {
+        report.error = "reference interpreter: " + report.error;
+      }
+    }
+    if (!report.error.empty()) {
+      reports.push_back(report);
+      continue;
+    }
+    prepared.push_back(std::move(p));
+    reports.push_back(report);
+  }
+  if (prepared.empty())
+    return reports;
+
+  // Then the compiled kernels, all from one JIT-compiled module.
+  auto setError = [&](const std::string &message) {
+    for (KernelReport &r : reports)
+      if (r.error.empty())
+        r.error = message;
+    return reports;
+  };
+  OwningOpRef<ModuleOp> compiled = module.clone();
+  PassManager pm(ctx);
+  CPUPipelineOptions pipelineOptions;
+  pipelineOptions.vectorWidth = target->vectorWidth;
+  buildCPUPipeline(pm, pipelineOptions);
+  std::string diagnostics;
+  {
+    llvm::raw_string_ostream os(diagnostics);
+    ScopedDiagnosticHandler handler(ctx, [&](Diagnostic &d) {
+      os << d.getLocation() << ": " << d.str() << "\n";
+      return success();
+    });
+    if (failed(pm.run(*compiled)))
+      return setError("CPU pipeline failed: " + diagnostics);
+  }
+
+  // The artifact a user links: an object file, here linked into a shared
+  // library with lld and loaded, so the check covers object emission too.
+  llvm::SmallString<128> dir;
+  if (std::error_code ec =
+          llvm::sys::fs::createUniqueDirectory("gatec-check", dir))
+    return setError("cannot create a temporary directory: " + ec.message());
+  llvm::scope_exit removeDir(
+      [&] { (void)llvm::sys::fs::remove_directories(dir); });
+  llvm::SmallString<128> objectPath(dir), libraryPath(dir);
+  llvm::sys::path::append(objectPath, "kernels.o");
+  llvm::sys::path::append(libraryPath, "kernels.so");
+  {
+    std::error_code ec;
+    llvm::raw_fd_ostream os(objectPath, ec);
+    if (ec)
+      return setError("cannot write " + objectPath.str().str());
+    if (failed(emitCPUArtifact(*compiled, *target, CPUArtifact::Object, os)))
+      return setError("object emission failed");
+  }
+  std::string linker = GATEC_LLD_PATH;
+  llvm::StringRef linkArgs[] = {linker,      "-shared",  "-o",
+                                libraryPath, objectPath, GATEC_LIBOMP_PATH};
+  std::string linkError;
+  if (llvm::sys::ExecuteAndWait(linker, linkArgs, std::nullopt, {}, 0, 0,
+                                &linkError) != 0)
+    return setError("linking the kernels failed: " + linkError);
+  void *library = dlopen(libraryPath.c_str(), RTLD_NOW | RTLD_LOCAL);
+  if (!library)
+    return setError(std::string("dlopen: ") + dlerror());
+  llvm::scope_exit closeLibrary([&] { dlclose(library); });
+
+  for (Prepared &p : prepared) {
+    KernelReport &report = *llvm::find_if(
+        reports, [&](const KernelReport &r) { return r.kernel == p.name; });
+    std::vector<Buffer> outputs;
+    for (const TensorValue &e : p.expected) {
+      Buffer b = Buffer::make(e.elementType, e.shape);
+      // Poison the outputs so an element the kernel never writes shows up.
+      std::vector<double> poison(
+          e.numElements(), isa<FloatType>(e.elementType)
+                               ? std::numeric_limits<double>::quiet_NaN()
+                               : -12345.0);
+      store(e.elementType, poison, b.data());
+      outputs.push_back(std::move(b));
+    }
+    std::vector<void *> descriptorPointers;
+    for (Buffer &b : p.inputs)
+      descriptorPointers.push_back(b.buildDescriptor());
+    for (Buffer &b : outputs)
+      descriptorPointers.push_back(b.buildDescriptor());
+    void *entry = dlsym(library, ("_mlir_ciface_" + p.name).c_str());
+    if (!entry) {
+      report.error = "no entry point _mlir_ciface_" + p.name;
+      continue;
+    }
+    if (failed(callWithPointers(entry, descriptorPointers))) {
+      report.error = "too many arguments for the checker";
+      continue;
+    }
+    for (auto [name, expected, output] :
+         llvm::zip(p.outputNames, p.expected, outputs))
+      report.outputs.push_back(compare(name, expected, output));
+  }
+  return reports;
+}
+
+void gatec::printReports(ArrayRef<KernelReport> reports,
+                         llvm::raw_ostream &os) {
+  for (const KernelReport &r : reports) {
+    if (!r.error.empty()) {
+      os << "FAIL " << r.kernel << ": " << r.error << "\n";
+      continue;
+    }
+    for (const OutputReport &o : r.outputs) {
+      os << (o.passed ? "  ok   " : "  FAIL ") << r.kernel << "." << o.name
+         << " (" << o.dtype << ", " << o.elements << " elements): ";
+      if (o.dtype.rfind("i", 0) == 0)
+        os << static_cast<int64_t>(o.error) << " mismatches";
+      else
+        os << llvm::formatv("max error {0:e2} (tolerance {1:e1})", o.error,
+                            o.tolerance);
+      if (!o.passed)
+        os << "; first: " << o.firstMismatch;
+      os << "\n";
+    }
+    os << (r.passed() ? "PASS " : "FAIL ") << r.kernel << "\n";
+  }
+}

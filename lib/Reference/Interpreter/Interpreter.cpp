@@ -1,0 +1,811 @@
+//===- Interpreter.cpp - Evaluate gate-level MLIR with the oracle ---------===//
+//
+// Part of gatec. Deliberately simple: every linalg op is evaluated point by
+// point from its indexing maps and body, in double; gate ops go to the
+// reference library. Nothing here is tiled, vectorized or reordered, so it
+// shares no code path (and no bug) with the compiler.
+//
+//===----------------------------------------------------------------------===//
+
+#include "gatec/Reference/Interpreter.h"
+
+#include "gatec/Dialect/Gate/GateOps.h"
+#include "gatec/Reference/Reference.h"
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/IR/BuiltinAttributes.h"
+#include "llvm/ADT/APFloat.h"
+#include "llvm/ADT/TypeSwitch.h"
+
+#include <cmath>
+#include <functional>
+
+using namespace mlir;
+using gatec::ref::TensorValue;
+namespace ref = gatec::ref;
+
+int64_t TensorValue::numElements() const {
+  int64_t n = 1;
+  for (int64_t d : shape)
+    n *= d;
+  return n;
+}
+
+double gatec::ref::roundTo(Type type, double value) {
+  if (type.isBF16())
+    return roundToBF16(static_cast<float>(value));
+  if (type.isF16())
+    return roundToF16(static_cast<float>(value));
+  if (type.isF32())
+    return static_cast<float>(value);
+  if (auto intType = dyn_cast<IntegerType>(type)) {
+    if (std::isnan(value))
+      return 0;
+    unsigned width = intType.getWidth();
+    if (width == 1)
+      return value != 0;
+    // Wrap like two's complement of the width (only i32/i64 occur).
+    auto v = static_cast<int64_t>(std::trunc(value));
+    if (width == 32)
+      return static_cast<int32_t>(v);
+    return static_cast<double>(v);
+  }
+  return value;
+}
+
+namespace {
+
+/// Row-major strides of `shape`.
+SmallVector<int64_t> stridesOf(ArrayRef<int64_t> shape) {
+  SmallVector<int64_t> strides(shape.size(), 1);
+  for (int64_t i = static_cast<int64_t>(shape.size()) - 2; i >= 0; --i)
+    strides[i] = strides[i + 1] * shape[i + 1];
+  return strides;
+}
+
+std::vector<float> toFloats(const TensorValue &t) {
+  return std::vector<float>(t.data.begin(), t.data.end());
+}
+
+TensorValue fromFloats(Type elementType, ArrayRef<int64_t> shape,
+                       const std::vector<float> &values) {
+  TensorValue t{elementType, SmallVector<int64_t>(shape), {}};
+  t.data.reserve(values.size());
+  for (float v : values)
+    t.data.push_back(gatec::ref::roundTo(elementType, v));
+  return t;
+}
+
+class Interpreter {
+public:
+  explicit Interpreter(std::string &error) : error(error) {}
+
+  FailureOr<std::vector<TensorValue>> run(func::FuncOp func,
+                                          ArrayRef<TensorValue> inputs) {
+    Block &entry = func.getBody().front();
+    if (inputs.size() != entry.getNumArguments())
+      return fail(func, "expected " + std::to_string(entry.getNumArguments()) +
+                            " inputs, got " + std::to_string(inputs.size()));
+    for (auto [arg, input] : llvm::zip(entry.getArguments(), inputs))
+      tensors[arg] = input;
+    for (Operation &op : entry) {
+      if (auto ret = dyn_cast<func::ReturnOp>(op)) {
+        std::vector<TensorValue> results;
+        for (Value v : ret.getOperands()) {
+          auto it = tensors.find(v);
+          if (it == tensors.end())
+            return fail(&op, "a kernel result must be a tensor");
+          results.push_back(it->second);
+        }
+        return results;
+      }
+      if (failed(eval(&op)))
+        return failure();
+    }
+    return fail(func, "kernel has no return");
+  }
+
+private:
+  std::string &error;
+  DenseMap<Value, TensorValue> tensors;
+  DenseMap<Value, double> scalars;
+
+  LogicalResult fail(Operation *op, const Twine &message) {
+    std::string loc;
+    llvm::raw_string_ostream os(loc);
+    op->getLoc().print(os);
+    error = (message + " (at '" + op->getName().getStringRef() + "' " + loc +
+             ")")
+                .str();
+    return failure();
+  }
+
+  FailureOr<double> scalar(Operation *user, Value v) {
+    auto it = scalars.find(v);
+    if (it == scalars.end())
+      return fail(user, "operand is not a known scalar");
+    return it->second;
+  }
+
+  FailureOr<TensorValue *> tensor(Operation *user, Value v) {
+    auto it = tensors.find(v);
+    if (it == tensors.end())
+      return fail(user, "operand is not a known tensor");
+    return &it->second;
+  }
+
+  /// Resolves a mixed static/dynamic list (offsets, sizes, ...).
+  FailureOr<SmallVector<int64_t>> resolve(Operation *user,
+                                          ArrayRef<OpFoldResult> values) {
+    SmallVector<int64_t> out;
+    for (OpFoldResult ofr : values) {
+      if (auto attr = dyn_cast<Attribute>(ofr)) {
+        out.push_back(cast<IntegerAttr>(attr).getInt());
+        continue;
+      }
+      FailureOr<double> v = scalar(user, cast<Value>(ofr));
+      if (failed(v))
+        return failure();
+      out.push_back(static_cast<int64_t>(*v));
+    }
+    return out;
+  }
+
+  LogicalResult eval(Operation *op) {
+    return llvm::TypeSwitch<Operation *, LogicalResult>(op)
+        .Case<arith::ConstantOp>([&](auto c) { return evalConstant(c); })
+        .Case<tensor::EmptyOp>([&](tensor::EmptyOp e) {
+          auto type = e.getType();
+          FailureOr<SmallVector<int64_t>> shape =
+              resolve(op, e.getMixedSizes());
+          if (failed(shape))
+            return failure();
+          TensorValue t{type.getElementType(), *shape, {}};
+          t.data.assign(t.numElements(), 0.0);
+          tensors[e.getResult()] = std::move(t);
+          return success();
+        })
+        .Case<tensor::DimOp>([&](tensor::DimOp d) {
+          FailureOr<TensorValue *> t = tensor(op, d.getSource());
+          FailureOr<double> index = scalar(op, d.getIndex());
+          if (failed(t) || failed(index))
+            return failure();
+          scalars[d.getResult()] =
+              static_cast<double>((*t)->shape[static_cast<size_t>(*index)]);
+          return success();
+        })
+        .Case<tensor::CastOp>([&](tensor::CastOp c) {
+          FailureOr<TensorValue *> t = tensor(op, c.getSource());
+          if (failed(t))
+            return failure();
+          tensors[c.getResult()] = **t;
+          return success();
+        })
+        .Case<tensor::CollapseShapeOp, tensor::ExpandShapeOp>(
+            [&](auto reshape) { return evalReshape(reshape); })
+        .Case<tensor::ExtractSliceOp>(
+            [&](tensor::ExtractSliceOp s) { return evalExtractSlice(s); })
+        .Case<tensor::InsertSliceOp>(
+            [&](tensor::InsertSliceOp s) { return evalInsertSlice(s); })
+        .Case<tensor::ExtractOp>([&](tensor::ExtractOp e) {
+          FailureOr<TensorValue *> t = tensor(op, e.getTensor());
+          if (failed(t))
+            return failure();
+          SmallVector<int64_t> strides = stridesOf((*t)->shape);
+          int64_t offset = 0;
+          for (auto [i, index] : llvm::enumerate(e.getIndices())) {
+            FailureOr<double> v = scalar(op, index);
+            if (failed(v))
+              return failure();
+            offset += static_cast<int64_t>(*v) * strides[i];
+          }
+          scalars[e.getResult()] = (*t)->data[offset];
+          return success();
+        })
+        .Case<linalg::LinalgOp>([&](linalg::LinalgOp l) { return evalLinalg(l); })
+        .Case<gate::GateOp>([&](gate::GateOp g) { return evalGate(g); })
+        .Case<gate::FusedGateOp>(
+            [&](gate::FusedGateOp g) { return evalFusedGate(g); })
+        .Case<gate::ChunkedScanOp>(
+            [&](gate::ChunkedScanOp s) { return evalScan(s); })
+        .Case<gate::RouterOp>([&](gate::RouterOp r) { return evalRouter(r); })
+        .Case<gate::DispatchOp>(
+            [&](gate::DispatchOp d) { return evalDispatch(d); })
+        .Default([&](Operation *other) -> LogicalResult {
+          // Scalar arithmetic at function level (index math on dims).
+          if (other->getNumResults() == 1 &&
+              !isa<ShapedType>(other->getResult(0).getType())) {
+            SmallVector<double> operands;
+            for (Value v : other->getOperands()) {
+              FailureOr<double> s = scalar(other, v);
+              if (failed(s))
+                return failure();
+              operands.push_back(*s);
+            }
+            FailureOr<double> r = evalScalarOp(other, operands, {});
+            if (failed(r))
+              return failure();
+            scalars[other->getResult(0)] = *r;
+            return success();
+          }
+          return fail(other, "the reference interpreter does not know this op");
+        });
+  }
+
+  LogicalResult evalConstant(arith::ConstantOp c) {
+    Attribute value = c.getValue();
+    if (auto dense = dyn_cast<DenseElementsAttr>(value)) {
+      auto type = cast<RankedTensorType>(dense.getType());
+      TensorValue t{type.getElementType(),
+                    SmallVector<int64_t>(type.getShape()),
+                    {}};
+      t.data.reserve(t.numElements());
+      if (isa<FloatType>(type.getElementType())) {
+        for (APFloat v : dense.getValues<APFloat>())
+          t.data.push_back(v.convertToDouble());
+      } else {
+        for (APInt v : dense.getValues<APInt>())
+          t.data.push_back(static_cast<double>(v.getSExtValue()));
+      }
+      tensors[c.getResult()] = std::move(t);
+      return success();
+    }
+    FailureOr<double> v = scalarConstant(c, value);
+    if (failed(v))
+      return failure();
+    scalars[c.getResult()] = *v;
+    return success();
+  }
+
+  FailureOr<double> scalarConstant(Operation *op, Attribute value) {
+    if (auto f = dyn_cast<FloatAttr>(value))
+      return f.getValue().convertToDouble();
+    if (auto i = dyn_cast<IntegerAttr>(value)) {
+      if (i.getType().isInteger(1))
+        return static_cast<double>(i.getValue().getZExtValue());
+      return static_cast<double>(i.getValue().getSExtValue());
+    }
+    return fail(op, "unsupported constant");
+  }
+
+  template <typename ReshapeOp>
+  LogicalResult evalReshape(ReshapeOp reshape) {
+    FailureOr<TensorValue *> src = tensor(reshape, reshape.getSrc());
+    if (failed(src))
+      return failure();
+    auto type = reshape.getResultType();
+    TensorValue t = **src;
+    t.shape.assign(type.getShape().begin(), type.getShape().end());
+    // Dynamic result dims: the one unknown of each group, from the count.
+    int64_t known = 1, dynamicIndex = -1;
+    for (auto [i, d] : llvm::enumerate(t.shape)) {
+      if (ShapedType::isDynamic(d)) {
+        if (dynamicIndex >= 0)
+          return fail(reshape, "reshape with several dynamic dims");
+        dynamicIndex = i;
+      } else {
+        known *= d;
+      }
+    }
+    if (dynamicIndex >= 0)
+      t.shape[dynamicIndex] =
+          known == 0 ? 0 : static_cast<int64_t>(src.value()->data.size()) / known;
+    tensors[reshape.getResult()] = std::move(t);
+    return success();
+  }
+
+  LogicalResult evalExtractSlice(tensor::ExtractSliceOp s) {
+    FailureOr<TensorValue *> src = tensor(s, s.getSource());
+    FailureOr<SmallVector<int64_t>> offsets = resolve(s, s.getMixedOffsets());
+    FailureOr<SmallVector<int64_t>> sizes = resolve(s, s.getMixedSizes());
+    FailureOr<SmallVector<int64_t>> steps = resolve(s, s.getMixedStrides());
+    if (failed(src) || failed(offsets) || failed(sizes) || failed(steps))
+      return failure();
+    const TensorValue &in = **src;
+    SmallVector<int64_t> inStrides = stridesOf(in.shape);
+    TensorValue out{in.elementType, {}, {}};
+    llvm::SmallBitVector dropped = s.getDroppedDims();
+    for (auto [i, size] : llvm::enumerate(*sizes))
+      if (!dropped.test(i))
+        out.shape.push_back(size);
+    int64_t count = 1;
+    for (int64_t size : *sizes)
+      count *= size;
+    out.data.reserve(count);
+    SmallVector<int64_t> iv(sizes->size(), 0);
+    for (int64_t n = 0; n < count; ++n) {
+      int64_t offset = 0;
+      for (size_t d = 0; d < iv.size(); ++d)
+        offset += ((*offsets)[d] + iv[d] * (*steps)[d]) * inStrides[d];
+      out.data.push_back(in.data[offset]);
+      for (int64_t d = static_cast<int64_t>(iv.size()) - 1; d >= 0; --d) {
+        if (++iv[d] < (*sizes)[d])
+          break;
+        iv[d] = 0;
+      }
+    }
+    tensors[s.getResult()] = std::move(out);
+    return success();
+  }
+
+  LogicalResult evalInsertSlice(tensor::InsertSliceOp s) {
+    FailureOr<TensorValue *> src = tensor(s, s.getSource());
+    FailureOr<TensorValue *> dst = tensor(s, s.getDest());
+    FailureOr<SmallVector<int64_t>> offsets = resolve(s, s.getMixedOffsets());
+    FailureOr<SmallVector<int64_t>> sizes = resolve(s, s.getMixedSizes());
+    FailureOr<SmallVector<int64_t>> steps = resolve(s, s.getMixedStrides());
+    if (failed(src) || failed(dst) || failed(offsets) || failed(sizes) ||
+        failed(steps))
+      return failure();
+    TensorValue out = **dst;
+    SmallVector<int64_t> outStrides = stridesOf(out.shape);
+    int64_t count = 1;
+    for (int64_t size : *sizes)
+      count *= size;
+    SmallVector<int64_t> iv(sizes->size(), 0);
+    for (int64_t n = 0; n < count; ++n) {
+      int64_t offset = 0;
+      for (size_t d = 0; d < iv.size(); ++d)
+        offset += ((*offsets)[d] + iv[d] * (*steps)[d]) * outStrides[d];
+      out.data[offset] = (*src)->data[n];
+      for (int64_t d = static_cast<int64_t>(iv.size()) - 1; d >= 0; --d) {
+        if (++iv[d] < (*sizes)[d])
+          break;
+        iv[d] = 0;
+      }
+    }
+    tensors[s.getResult()] = std::move(out);
+    return success();
+  }
+
+  /// One scalar op of a linalg body (or of index math at function level).
+  /// `loopIndices` serves linalg.index.
+  FailureOr<double> evalScalarOp(Operation *op, ArrayRef<double> a,
+                                 ArrayRef<int64_t> loopIndices) {
+    using namespace arith;
+    Type resultType = op->getResult(0).getType();
+    auto asInt = [](double v) { return static_cast<int64_t>(v); };
+    std::optional<double> r =
+        llvm::TypeSwitch<Operation *, std::optional<double>>(op)
+            .Case<AddFOp>([&](auto) { return a[0] + a[1]; })
+            .Case<SubFOp>([&](auto) { return a[0] - a[1]; })
+            .Case<MulFOp>([&](auto) { return a[0] * a[1]; })
+            .Case<DivFOp>([&](auto) { return a[0] / a[1]; })
+            .Case<RemFOp>([&](auto) { return std::fmod(a[0], a[1]); })
+            .Case<NegFOp>([&](auto) { return -a[0]; })
+            .Case<MaximumFOp>([&](auto) {
+              return std::isnan(a[0]) || std::isnan(a[1])
+                         ? std::nan("")
+                         : std::fmax(a[0], a[1]);
+            })
+            .Case<MinimumFOp>([&](auto) {
+              return std::isnan(a[0]) || std::isnan(a[1])
+                         ? std::nan("")
+                         : std::fmin(a[0], a[1]);
+            })
+            .Case<MaxNumFOp>([&](auto) { return std::fmax(a[0], a[1]); })
+            .Case<MinNumFOp>([&](auto) { return std::fmin(a[0], a[1]); })
+            .Case<ExtFOp, ExtSIOp, IndexCastOp, SIToFPOp, ExtUIOp, UIToFPOp>(
+                [&](auto) { return a[0]; })
+            .Case<TruncFOp, FPToSIOp, TruncIOp>(
+                [&](auto) { return gatec::ref::roundTo(resultType, a[0]); })
+            .Case<AddIOp>([&](auto) { return a[0] + a[1]; })
+            .Case<SubIOp>([&](auto) { return a[0] - a[1]; })
+            .Case<MulIOp>([&](auto) { return a[0] * a[1]; })
+            .Case<DivSIOp, DivUIOp>([&](auto) -> std::optional<double> {
+              if (asInt(a[1]) == 0)
+                return std::nullopt;
+              return static_cast<double>(asInt(a[0]) / asInt(a[1]));
+            })
+            .Case<CeilDivSIOp, CeilDivUIOp>([&](auto) -> std::optional<double> {
+              int64_t x = asInt(a[0]), y = asInt(a[1]);
+              if (y == 0)
+                return std::nullopt;
+              return static_cast<double>((x + y - 1) / y);
+            })
+            .Case<RemSIOp, RemUIOp>([&](auto) -> std::optional<double> {
+              if (asInt(a[1]) == 0)
+                return std::nullopt;
+              return static_cast<double>(asInt(a[0]) % asInt(a[1]));
+            })
+            .Case<MaxSIOp, MaxUIOp>([&](auto) { return std::max(a[0], a[1]); })
+            .Case<MinSIOp, MinUIOp>([&](auto) { return std::min(a[0], a[1]); })
+            .Case<AndIOp>([&](auto) {
+              return static_cast<double>(asInt(a[0]) & asInt(a[1]));
+            })
+            .Case<OrIOp>([&](auto) {
+              return static_cast<double>(asInt(a[0]) | asInt(a[1]));
+            })
+            .Case<XOrIOp>([&](auto) {
+              return static_cast<double>(asInt(a[0]) ^ asInt(a[1]));
+            })
+            .Case<SelectOp>([&](auto) { return a[0] != 0 ? a[1] : a[2]; })
+            .Case<CmpFOp>([&](CmpFOp c) { return cmpf(c.getPredicate(), a[0], a[1]); })
+            .Case<CmpIOp>([&](CmpIOp c) { return cmpi(c.getPredicate(), a[0], a[1]); })
+            .Case<math::ExpOp>([&](auto) { return std::exp(a[0]); })
+            .Case<math::Exp2Op>([&](auto) { return std::exp2(a[0]); })
+            .Case<math::ExpM1Op>([&](auto) { return std::expm1(a[0]); })
+            .Case<math::LogOp>([&](auto) { return std::log(a[0]); })
+            .Case<math::Log1pOp>([&](auto) { return std::log1p(a[0]); })
+            .Case<math::Log2Op>([&](auto) { return std::log2(a[0]); })
+            .Case<math::TanhOp>([&](auto) { return std::tanh(a[0]); })
+            .Case<math::ErfOp>([&](auto) { return std::erf(a[0]); })
+            .Case<math::SqrtOp>([&](auto) { return std::sqrt(a[0]); })
+            .Case<math::RsqrtOp>([&](auto) { return 1.0 / std::sqrt(a[0]); })
+            .Case<math::AbsFOp>([&](auto) { return std::fabs(a[0]); })
+            .Case<math::PowFOp>([&](auto) { return std::pow(a[0], a[1]); })
+            .Case<math::FmaOp>([&](auto) { return a[0] * a[1] + a[2]; })
+            .Case<math::SinOp>([&](auto) { return std::sin(a[0]); })
+            .Case<math::CosOp>([&](auto) { return std::cos(a[0]); })
+            .Case<linalg::IndexOp>([&](linalg::IndexOp i) {
+              return static_cast<double>(loopIndices[i.getDim()]);
+            })
+            .Default([](Operation *) { return std::nullopt; });
+    if (!r)
+      return fail(op, "the reference interpreter cannot evaluate this op");
+    return *r;
+  }
+
+  static double cmpf(arith::CmpFPredicate p, double x, double y) {
+    using P = arith::CmpFPredicate;
+    bool unordered = std::isnan(x) || std::isnan(y);
+    switch (p) {
+    case P::AlwaysFalse: return 0;
+    case P::OEQ: return !unordered && x == y;
+    case P::OGT: return !unordered && x > y;
+    case P::OGE: return !unordered && x >= y;
+    case P::OLT: return !unordered && x < y;
+    case P::OLE: return !unordered && x <= y;
+    case P::ONE: return !unordered && x != y;
+    case P::ORD: return !unordered;
+    case P::UEQ: return unordered || x == y;
+    case P::UGT: return unordered || x > y;
+    case P::UGE: return unordered || x >= y;
+    case P::ULT: return unordered || x < y;
+    case P::ULE: return unordered || x <= y;
+    case P::UNE: return unordered || x != y;
+    case P::UNO: return unordered;
+    case P::AlwaysTrue: return 1;
+    }
+    return 0;
+  }
+
+  static double cmpi(arith::CmpIPredicate p, double x, double y) {
+    using P = arith::CmpIPredicate;
+    switch (p) {
+    case P::eq: return x == y;
+    case P::ne: return x != y;
+    case P::slt: case P::ult: return x < y;
+    case P::sle: case P::ule: return x <= y;
+    case P::sgt: case P::ugt: return x > y;
+    case P::sge: case P::uge: return x >= y;
+    }
+    return 0;
+  }
+
+  /// Evaluates any linalg structured op from its maps and body.
+  LogicalResult evalLinalg(linalg::LinalgOp op) {
+    SmallVector<const TensorValue *> operandValues;
+    SmallVector<double> scalarOperands;
+    SmallVector<int64_t> allDims;
+    for (OpOperand &operand : op->getOpOperands()) {
+      Value v = operand.get();
+      if (isa<RankedTensorType>(v.getType())) {
+        FailureOr<TensorValue *> t = tensor(op, v);
+        if (failed(t))
+          return failure();
+        operandValues.push_back(*t);
+        allDims.append((*t)->shape.begin(), (*t)->shape.end());
+        scalarOperands.push_back(0);
+      } else if (isa<ShapedType>(v.getType())) {
+        return fail(op, "only tensor semantics are interpreted");
+      } else {
+        FailureOr<double> s = scalar(op, v);
+        if (failed(s))
+          return failure();
+        operandValues.push_back(nullptr);
+        scalarOperands.push_back(*s);
+      }
+    }
+    AffineMap shapesToLoops = op.getShapesToLoopsMap();
+    if (!shapesToLoops)
+      return fail(op, "loop bounds are not derivable from operand shapes");
+    SmallVector<int64_t> ranges = shapesToLoops.compose(allDims);
+    int64_t numLoops = ranges.size();
+
+    // Each operand's position as sum(coefficient * loop index) + constant.
+    SmallVector<AffineMap> maps = op.getIndexingMapsArray();
+    struct Access {
+      SmallVector<int64_t> coefficients;
+      int64_t constant = 0;
+    };
+    SmallVector<Access> accesses;
+    for (auto [i, map] : llvm::enumerate(maps)) {
+      Access access;
+      access.coefficients.assign(numLoops, 0);
+      if (!operandValues[i]) {
+        accesses.push_back(access);
+        continue;
+      }
+      SmallVector<int64_t> strides = stridesOf(operandValues[i]->shape);
+      for (auto [r, expr] : llvm::enumerate(map.getResults())) {
+        if (auto dim = dyn_cast<AffineDimExpr>(expr))
+          access.coefficients[dim.getPosition()] += strides[r];
+        else if (auto c = dyn_cast<AffineConstantExpr>(expr))
+          access.constant += c.getValue() * strides[r];
+        else
+          return fail(op, "indexing map is not a projected permutation");
+      }
+      accesses.push_back(access);
+    }
+
+    // Results start as copies of the inits and are updated in loop order,
+    // which is also the order of every reduction.
+    unsigned numInputs = op.getNumDpsInputs();
+    SmallVector<TensorValue> results;
+    for (OpOperand &init : op.getDpsInitsMutable())
+      results.push_back(*operandValues[init.getOperandNumber()]);
+
+    Block *body = op.getBlock();
+    DenseMap<Value, double> slots;
+    // Values captured from outside the body are constants for the loop.
+    for (Operation &inner : body->without_terminator())
+      for (Value operand : inner.getOperands())
+        if (operand.getParentBlock() != body) {
+          auto it = scalars.find(operand);
+          if (it == scalars.end())
+            return fail(&inner, "body uses a value the interpreter lacks");
+          slots[operand] = it->second;
+        }
+
+    int64_t total = 1;
+    for (int64_t r : ranges)
+      total *= r;
+    SmallVector<int64_t> iv(numLoops, 0);
+    SmallVector<double> operandsScratch;
+    for (int64_t n = 0; n < total; ++n) {
+      for (auto [i, arg] : llvm::enumerate(body->getArguments())) {
+        int64_t offset = accesses[i].constant;
+        for (int64_t d = 0; d < numLoops; ++d)
+          offset += accesses[i].coefficients[d] * iv[d];
+        if (!operandValues[i])
+          slots[arg] = scalarOperands[i];
+        else if (i < numInputs)
+          slots[arg] = operandValues[i]->data[offset];
+        else
+          slots[arg] = results[i - numInputs].data[offset];
+      }
+      for (Operation &inner : body->without_terminator()) {
+        operandsScratch.clear();
+        for (Value operand : inner.getOperands())
+          operandsScratch.push_back(slots.lookup(operand));
+        FailureOr<double> r = evalScalarOp(&inner, operandsScratch, iv);
+        if (failed(r))
+          return failure();
+        slots[inner.getResult(0)] = *r;
+      }
+      auto yield = cast<linalg::YieldOp>(body->getTerminator());
+      for (auto [r, value] : llvm::enumerate(yield.getValues())) {
+        unsigned operandIndex = numInputs + r;
+        int64_t offset = accesses[operandIndex].constant;
+        for (int64_t d = 0; d < numLoops; ++d)
+          offset += accesses[operandIndex].coefficients[d] * iv[d];
+        results[r].data[offset] = slots.lookup(value);
+      }
+      for (int64_t d = numLoops - 1; d >= 0; --d) {
+        if (++iv[d] < ranges[d])
+          break;
+        iv[d] = 0;
+      }
+    }
+    // The op's results are stored once, in their element type.
+    for (auto [result, value] : llvm::zip(op->getResults(), results)) {
+      for (double &x : value.data)
+        x = gatec::ref::roundTo(value.elementType, x);
+      tensors[result] = std::move(value);
+    }
+    return success();
+  }
+
+  static ref::Activation activation(gate::Activation act) {
+    switch (act) {
+    case gate::Activation::sigmoid: return ref::Activation::Sigmoid;
+    case gate::Activation::identity: return ref::Activation::Identity;
+    case gate::Activation::relu: return ref::Activation::Relu;
+    case gate::Activation::gelu: return ref::Activation::Gelu;
+    case gate::Activation::gelu_tanh: return ref::Activation::GeluTanh;
+    case gate::Activation::silu: return ref::Activation::Silu;
+    }
+    return ref::Activation::Identity;
+  }
+
+  static std::optional<double> clampOf(std::optional<APFloat> limit) {
+    if (!limit)
+      return std::nullopt;
+    return limit->convertToDouble();
+  }
+
+  LogicalResult evalGate(gate::GateOp op) {
+    FailureOr<TensorValue *> x = tensor(op, op.getX());
+    FailureOr<TensorValue *> g = tensor(op, op.getG());
+    if (failed(x) || failed(g))
+      return failure();
+    int64_t d = (*x)->shape.back();
+    int64_t rows = d == 0 ? 0 : (*x)->numElements() / d;
+    ref::GateParams params;
+    params.act = activation(op.getActivation());
+    params.headwise = op.getGranularity() == gate::Granularity::headwise;
+    params.clampLimit = clampOf(op.getClampLimit());
+    std::vector<float> xs = toFloats(**x), gs = toFloats(**g);
+    std::vector<float> y(xs.size());
+    ref::gate(xs.data(), gs.data(), y.data(), rows, d, params);
+    tensors[op.getY()] =
+        fromFloats(op.getY().getType().getElementType(), (*x)->shape, y);
+    return success();
+  }
+
+  LogicalResult evalFusedGate(gate::FusedGateOp op) {
+    FailureOr<TensorValue *> in = tensor(op, op.getInput());
+    if (failed(in))
+      return failure();
+    int64_t f = (*in)->shape.back() / 2;
+    int64_t rows = f == 0 ? 0 : (*in)->numElements() / (2 * f);
+    ref::GateParams params;
+    params.act = activation(op.getActivation());
+    params.clampLimit = clampOf(op.getClampLimit());
+    std::vector<float> xs = toFloats(**in);
+    std::vector<float> y(rows * f);
+    ref::fusedGate(xs.data(), y.data(), rows, f,
+                   op.getGateHalf() == gate::GateHalf::first, params);
+    SmallVector<int64_t> shape = (*in)->shape;
+    shape.back() = f;
+    tensors[op.getY()] =
+        fromFloats(op.getY().getType().getElementType(), shape, y);
+    return success();
+  }
+
+  LogicalResult evalScan(gate::ChunkedScanOp op) {
+    FailureOr<TensorValue *> q = tensor(op, op.getQ());
+    FailureOr<TensorValue *> k = tensor(op, op.getK());
+    FailureOr<TensorValue *> v = tensor(op, op.getV());
+    if (failed(q) || failed(k) || failed(v))
+      return failure();
+    ref::ScanShape shape;
+    shape.batch = (*q)->shape[0];
+    shape.tokens = (*q)->shape[1];
+    shape.heads = (*q)->shape[2];
+    shape.keyDim = (*q)->shape[3];
+    shape.valueDim = (*v)->shape[3];
+    ref::ScanParams params;
+    params.scale = op.getEffectiveScale();
+    switch (op.getDecayKind()) {
+    case gate::DecayKind::vector: params.decay = ref::DecayKind::Vector; break;
+    case gate::DecayKind::scalar: params.decay = ref::DecayKind::Scalar; break;
+    case gate::DecayKind::fixed: params.decay = ref::DecayKind::Fixed; break;
+    case gate::DecayKind::none: params.decay = ref::DecayKind::None; break;
+    }
+    std::vector<float> qs = toFloats(**q), ks = toFloats(**k),
+                       vs = toFloats(**v), decay, s0;
+    if (Value d = op.getDecay()) {
+      FailureOr<TensorValue *> t = tensor(op, d);
+      if (failed(t))
+        return failure();
+      decay = toFloats(**t);
+    }
+    if (Value s = op.getInitialState()) {
+      FailureOr<TensorValue *> t = tensor(op, s);
+      if (failed(t))
+        return failure();
+      s0 = toFloats(**t);
+    }
+    std::vector<int64_t> cu;
+    int64_t numStates = shape.batch;
+    if (Value c = op.getCuSeqlens()) {
+      FailureOr<TensorValue *> t = tensor(op, c);
+      if (failed(t))
+        return failure();
+      for (double x : (*t)->data)
+        cu.push_back(static_cast<int64_t>(x));
+      // Offsets outside [0, T] or decreasing are a caller error the
+      // compiled kernel may not survive either; refuse to define them.
+      for (size_t i = 0; i < cu.size(); ++i)
+        if (cu[i] < 0 || cu[i] > shape.tokens || (i && cu[i] < cu[i - 1]) ||
+            (i == 0 && cu[i] != 0))
+          return fail(op, "cu_seqlens must start at 0 and be non-decreasing "
+                          "up to T");
+      numStates = static_cast<int64_t>(cu.size()) - 1;
+    }
+    std::vector<float> o(shape.batch * shape.tokens * shape.heads *
+                         shape.valueDim);
+    std::vector<float> sT(numStates * shape.heads * shape.keyDim *
+                          shape.valueDim);
+    ref::chunkedScan(qs.data(), ks.data(), vs.data(),
+                     decay.empty() ? nullptr : decay.data(),
+                     s0.empty() ? nullptr : s0.data(), cu.empty() ? nullptr : &cu,
+                     o.data(), sT.data(), shape, params);
+    tensors[op.getO()] = fromFloats(op.getO().getType().getElementType(),
+                                    (*v)->shape, o);
+    if (Value final = op.getFinalState())
+      tensors[final] = fromFloats(
+          Float32Type::get(op.getContext()),
+          {numStates, shape.heads, shape.keyDim, shape.valueDim}, sT);
+    return success();
+  }
+
+  LogicalResult evalRouter(gate::RouterOp op) {
+    FailureOr<TensorValue *> logits = tensor(op, op.getLogits());
+    if (failed(logits))
+      return failure();
+    int64_t tokens = (*logits)->shape[0], experts = (*logits)->shape[1];
+    ref::RouterParams params;
+    params.scoring = op.getScoring() == gate::Scoring::softmax
+                         ? ref::Scoring::Softmax
+                         : ref::Scoring::Sigmoid;
+    params.k = op.getK();
+    params.renormalize = op.getRenormalize();
+    params.routedScalingFactor =
+        op.getRoutedScalingFactor().convertToDouble();
+    params.nGroup = op.getNGroup();
+    params.topkGroup = op.getTopkGroup();
+    params.groupScore = op.getGroupScore() == gate::GroupScore::max
+                            ? ref::GroupScore::Max
+                            : ref::GroupScore::SumTop2;
+    params.capacityFactor = clampOf(op.getCapacityFactor());
+    params.dropPolicy = op.getDropPolicy() == gate::DropPolicy::token_order
+                            ? ref::DropPolicy::TokenOrder
+                            : ref::DropPolicy::ScoreOrder;
+    std::vector<float> ls = toFloats(**logits), bias;
+    if (Value b = op.getSelectionBias()) {
+      FailureOr<TensorValue *> t = tensor(op, b);
+      if (failed(t))
+        return failure();
+      bias = toFloats(**t);
+    }
+    std::vector<float> weights(tokens * params.k);
+    std::vector<int32_t> chosen(tokens * params.k);
+    ref::route(ls.data(), bias.empty() ? nullptr : bias.data(), tokens,
+               experts, params, weights.data(), chosen.data());
+    tensors[op.getWeights()] =
+        fromFloats(Float32Type::get(op.getContext()), {tokens, params.k},
+                   weights);
+    TensorValue e{IntegerType::get(op.getContext(), 32), {tokens, params.k},
+                  std::vector<double>(chosen.begin(), chosen.end())};
+    tensors[op.getExperts()] = std::move(e);
+    return success();
+  }
+
+  LogicalResult evalDispatch(gate::DispatchOp op) {
+    FailureOr<TensorValue *> experts = tensor(op, op.getExperts());
+    if (failed(experts))
+      return failure();
+    int64_t tokens = (*experts)->shape[0], k = (*experts)->shape[1];
+    std::vector<int32_t> in((*experts)->data.begin(), (*experts)->data.end());
+    ref::Dispatch d = ref::dispatch(in.data(), tokens, k, op.getNumExperts(),
+                                    op.getBlockSize());
+    Type i32 = IntegerType::get(op.getContext(), 32);
+    auto put = [&](Value result, const std::vector<int32_t> &values,
+                   SmallVector<int64_t> shape) {
+      tensors[result] = TensorValue{
+          i32, std::move(shape), std::vector<double>(values.begin(), values.end())};
+    };
+    put(op.getSortedPairs(), d.sortedPairs, {(int64_t)d.sortedPairs.size()});
+    put(op.getBlockExperts(), d.blockExperts, {(int64_t)d.blockExperts.size()});
+    put(op.getExpertOffsets(), d.expertOffsets,
+        {(int64_t)d.expertOffsets.size()});
+    put(op.getExpertCounts(), d.expertCounts, {(int64_t)d.expertCounts.size()});
+    put(op.getPairPositions(), d.pairPositions, {tokens, k});
+    return success();
+  }
+};
+
+} // namespace
+
+FailureOr<std::vector<TensorValue>>
+gatec::ref::interpret(func::FuncOp func, ArrayRef<TensorValue> inputs,
+                      std::string &error) {
+  Interpreter interpreter(error);
+  return interpreter.run(func, inputs);
+}

@@ -1,0 +1,244 @@
+// RUN: gatec-opt %s --convert-gate-to-linalg | FileCheck %s
+
+// The structure of the chunkwise-parallel lowering of gate.chunked_scan: a
+// forall over (sequence, head), a chunk loop carrying the f32 state and the
+// output rows, linalg contractions inside. The numbers are checked by
+// chunked-scan-exec.mlir.
+
+// CHECK-DAG: #[[$ROW_I:.+]] = affine_map<(d0, d1, d2) -> (d0, d2)>
+// CHECK-DAG: #[[$ROW_J:.+]] = affine_map<(d0, d1, d2) -> (d1, d2)>
+// CHECK-DAG: #[[$OUT_IJ:.+]] = affine_map<(d0, d1, d2) -> (d0, d1)>
+// CHECK-DAG: #[[$TRANS_A:.+]] = affine_map<(d0, d1, d2) -> (d2, d0)>
+// CHECK-DAG: #[[$TRANS_B:.+]] = affine_map<(d0, d1, d2) -> (d2, d1)>
+// CHECK-DAG: #[[$ID2:.+]] = affine_map<(d0, d1) -> (d0, d1)>
+// CHECK-DAG: #[[$I_OF_2:.+]] = affine_map<(d0, d1) -> (d0)>
+// CHECK-DAG: #[[$J_OF_2:.+]] = affine_map<(d0, d1) -> (d1)>
+// CHECK-DAG: #[[$LEN4:.+]] = affine_map<(d0, d1) -> (4, d0 - d1)>
+// CHECK-DAG: #[[$LEN64:.+]] = affine_map<(d0, d1) -> (64, d0 - d1)>
+// CHECK-DAG: #[[$LEN32:.+]] = affine_map<(d0, d1) -> (32, d0 - d1)>
+
+// Vector decay (GLA) with initial and final state; T = 10 is not a multiple of
+// C = 4, so the last chunk is partial.
+// CHECK-LABEL: func.func @vector_states(
+// CHECK-SAME: [[Q:%[^:]+]]: tensor<2x10x4x16xf32>, [[K:%[^:]+]]: tensor<2x10x4x16xf32>, [[V:%[^:]+]]: tensor<2x10x4x8xf32>, [[G:%[^:]+]]: tensor<2x10x4x16xf32>, [[S0:%[^:]+]]: tensor<2x4x16x8xf32>)
+// CHECK: [[O_INIT:%.+]] = tensor.empty() : tensor<2x10x4x8xf32>
+// CHECK: [[S_INIT:%.+]] = tensor.empty() : tensor<2x4x16x8xf32>
+// CHECK: [[RES:%.+]]:2 = scf.forall ([[N:%.+]], [[H:%.+]]) in (2, 4) shared_outs([[O_OUT:%.+]] = [[O_INIT]], [[S_OUT:%.+]] = [[S_INIT]])
+// CHECK:   [[S_DEST:%.+]] = tensor.extract_slice [[S_OUT]]{{\[}}[[N]], [[H]], 0, 0] [1, 1, 16, 8] [1, 1, 1, 1] : tensor<2x4x16x8xf32> to tensor<16x8xf32>
+// CHECK:   [[S0_NH:%.+]] = tensor.extract_slice [[S0]]{{\[}}[[N]], [[H]], 0, 0] [1, 1, 16, 8] [1, 1, 1, 1] : tensor<2x4x16x8xf32> to tensor<16x8xf32>
+// CHECK:   [[S_START:%.+]] = linalg.copy ins([[S0_NH]] : tensor<16x8xf32>) outs([[S_DEST]] : tensor<16x8xf32>)
+// CHECK:   [[O_SEQ:%.+]] = tensor.extract_slice [[O_OUT]]{{\[}}[[N]], 0, [[H]], 0] [1, 10, 1, 8] [1, 1, 1, 1] : tensor<2x10x4x8xf32> to tensor<10x8xf32>
+// CHECK:   [[LOOP:%.+]]:2 = scf.for [[T:%.+]] = %{{.+}} to %{{.+}} step %{{.+}} iter_args([[S:%.+]] = [[S_START]], [[O_ACC:%.+]] = [[O_SEQ]]) -> (tensor<16x8xf32>, tensor<10x8xf32>)
+// CHECK:     [[L:%.+]] = affine.min #[[$LEN4]](%{{.+}}, [[T]])
+// CHECK:     [[QC:%.+]] = tensor.extract_slice [[Q]]{{\[}}[[N]], [[T]], [[H]], 0] [1, [[L]], 1, 16] [1, 1, 1, 1] : tensor<2x10x4x16xf32> to tensor<?x16xf32>
+// CHECK:     [[KC:%.+]] = tensor.extract_slice [[K]]{{\[}}[[N]], [[T]], [[H]], 0] [1, [[L]], 1, 16]
+// CHECK:     [[VC:%.+]] = tensor.extract_slice [[V]]{{\[}}[[N]], [[T]], [[H]], 0] [1, [[L]], 1, 8]
+// CHECK:     [[GC:%.+]] = tensor.extract_slice [[G]]{{\[}}[[N]], [[T]], [[H]], 0] [1, [[L]], 1, 16]
+//            Cumulative log gates: a row-by-row loop over the chunk, clamped.
+// CHECK:     [[B:%.+]]:2 = scf.for [[I:%.+]] = %{{.+}} to [[L]] step %{{.+}} iter_args(
+// CHECK:       [[G_ROW:%.+]] = tensor.extract_slice [[GC]]{{\[}}[[I]], 0] [1, 16] [1, 1] : tensor<?x16xf32> to tensor<16xf32>
+// CHECK:       linalg.generic {{.*}} ins([[G_ROW]] : tensor<16xf32>)
+// CHECK:         arith.constant -1.280000e+02 : f32
+// CHECK:         arith.maximumf
+// CHECK:         arith.addf
+// CHECK:       tensor.insert_slice %{{.+}}{{\[}}[[I]], 0] [1, 16] [1, 1] : tensor<16xf32> into tensor<?x16xf32>
+//            Intra-chunk scores: one masked 3-loop contraction.
+// CHECK:     [[ZERO_LL:%.+]] = linalg.fill ins(%{{.+}} : f32) outs(%{{.+}} : tensor<?x?xf32>)
+// CHECK:     [[A:%.+]] = linalg.generic {indexing_maps = [#[[$ROW_I]], #[[$ROW_J]], #[[$ROW_I]], #[[$ROW_J]], #[[$OUT_IJ]]], iterator_types = ["parallel", "parallel", "reduction"]}
+// CHECK-SAME:  ins([[QC]], [[KC]], [[B]]#0, [[B]]#0 : tensor<?x16xf32>, tensor<?x16xf32>, tensor<?x16xf32>, tensor<?x16xf32>) outs([[ZERO_LL]] : tensor<?x?xf32>)
+// CHECK:       [[II:%.+]] = linalg.index 0 : index
+// CHECK:       [[JJ:%.+]] = linalg.index 1 : index
+// CHECK:       [[EXPONENT:%.+]] = arith.subf
+// CHECK:       math.exp [[EXPONENT]] : f32
+// CHECK:       [[CAUSAL:%.+]] = arith.cmpi ule, [[JJ]], [[II]] : index
+// CHECK:       arith.select [[CAUSAL]]
+//            Output: A v + (q * exp(b)) S, scaled by K^-0.5 = 0.25.
+// CHECK:     [[QE:%.+]] = linalg.generic {indexing_maps = [#[[$ID2]], #[[$ID2]], #[[$ID2]]], {{.*}}} ins([[QC]], [[B]]#0 : tensor<?x16xf32>, tensor<?x16xf32>)
+// CHECK:       math.exp
+// CHECK:     [[INTRA:%.+]] = linalg.matmul ins([[A]], [[VC]] : tensor<?x?xf32>, tensor<?x8xf32>)
+// CHECK:     [[O_C:%.+]] = linalg.matmul ins([[QE]], [[S]] : tensor<?x16xf32>, tensor<16x8xf32>) outs([[INTRA]] : tensor<?x8xf32>)
+// CHECK:     [[O_ROWS:%.+]] = tensor.extract_slice [[O_ACC]]{{\[}}[[T]], 0] {{\[}}[[L]], 8] [1, 1] : tensor<10x8xf32> to tensor<?x8xf32>
+// CHECK:     [[ROUNDED:%.+]] = linalg.generic {{.*}} ins([[O_C]] : tensor<?x8xf32>) outs([[O_ROWS]] : tensor<?x8xf32>)
+// CHECK:       arith.constant 2.500000e-01 : f32
+// CHECK:     [[O_NEXT:%.+]] = tensor.insert_slice [[ROUNDED]] into [[O_ACC]]{{\[}}[[T]], 0] {{\[}}[[L]], 8] [1, 1] : tensor<?x8xf32> into tensor<10x8xf32>
+//            State: Diag(exp(b_last)) S + (k * exp(b_last - b))^T v.
+// CHECK:     [[B_LAST:%.+]] = tensor.extract_slice [[B]]#0{{\[}}%{{.+}}, 0] [1, 16] [1, 1] : tensor<?x16xf32> to tensor<16xf32>
+// CHECK:     [[KD:%.+]] = linalg.generic {indexing_maps = [#[[$ID2]], #[[$ID2]], #[[$J_OF_2]], #[[$ID2]]], {{.*}}} ins([[KC]], [[B]]#0, [[B_LAST]] :
+// CHECK:     [[DECAY:%.+]] = linalg.generic {{.*}} ins([[B_LAST]] : tensor<16xf32>)
+// CHECK:       math.exp
+// CHECK:     [[S_DECAYED:%.+]] = linalg.generic {indexing_maps = [#[[$I_OF_2]], #[[$ID2]]], {{.*}}} ins([[DECAY]] : tensor<16xf32>) outs([[S]] : tensor<16x8xf32>)
+// CHECK:     [[S_NEXT:%.+]] = linalg.matmul indexing_maps = [#[[$TRANS_A]], #[[$TRANS_B]], #[[$OUT_IJ]]] ins([[KD]], [[VC]] : tensor<?x16xf32>, tensor<?x8xf32>) outs([[S_DECAYED]] : tensor<16x8xf32>)
+// CHECK:     scf.yield [[S_NEXT]], [[O_NEXT]] : tensor<16x8xf32>, tensor<10x8xf32>
+// CHECK:   scf.forall.in_parallel
+// CHECK:     tensor.parallel_insert_slice [[LOOP]]#1 into [[O_OUT]]{{\[}}[[N]], 0, [[H]], 0] [1, 10, 1, 8] [1, 1, 1, 1] : tensor<10x8xf32> into tensor<2x10x4x8xf32>
+// CHECK:     tensor.parallel_insert_slice [[LOOP]]#0 into [[S_OUT]]{{\[}}[[N]], [[H]], 0, 0] [1, 1, 16, 8] [1, 1, 1, 1] : tensor<16x8xf32> into tensor<2x4x16x8xf32>
+// CHECK: return [[RES]]#0, [[RES]]#1
+func.func @vector_states(%q: tensor<2x10x4x16xf32>, %k: tensor<2x10x4x16xf32>, %v: tensor<2x10x4x8xf32>,
+                         %g: tensor<2x10x4x16xf32>, %s0: tensor<2x4x16x8xf32>)
+    -> (tensor<2x10x4x8xf32>, tensor<2x4x16x8xf32>) {
+  %o, %s = gate.chunked_scan <vector> %q, %k, %v decay(%g : tensor<2x10x4x16xf32>)
+      initial_state(%s0 : tensor<2x4x16x8xf32>) {chunk_size = 4 : i64}
+      : tensor<2x10x4x16xf32>, tensor<2x10x4x16xf32>, tensor<2x10x4x8xf32>
+      -> tensor<2x10x4x8xf32>, tensor<2x4x16x8xf32>
+  return %o, %s : tensor<2x10x4x8xf32>, tensor<2x4x16x8xf32>
+}
+
+// Scalar decay (Mamba-2 / simple GLA), dynamic T, no initial state: the state
+// starts at zero; the scores are a plain q k^T matmul, then one masked
+// elementwise generic applies exp(b_i - b_j).
+// CHECK-LABEL: func.func @scalar_zero_start(
+// CHECK-SAME: [[Q:%[^:]+]]: tensor<2x?x4x16xf32>, [[K:%[^:]+]]: tensor<2x?x4x16xf32>, [[V:%[^:]+]]: tensor<2x?x4x8xf32>, [[G:%[^:]+]]: tensor<2x?x4xf32>)
+// CHECK: [[T_DIM:%.+]] = tensor.dim [[Q]], %{{.+}} : tensor<2x?x4x16xf32>
+// CHECK: [[O_INIT:%.+]] = tensor.empty([[T_DIM]]) : tensor<2x?x4x8xf32>
+// CHECK: scf.forall ([[N:%.+]], [[H:%.+]]) in (2, 4) shared_outs([[O_OUT:%.+]] = [[O_INIT]], [[S_OUT:%.+]] = %{{.+}})
+// CHECK:   [[S_DEST:%.+]] = tensor.extract_slice [[S_OUT]]{{\[}}[[N]], [[H]], 0, 0] [1, 1, 16, 8]
+// CHECK:   [[S_ZERO:%.+]] = linalg.fill ins(%{{.+}} : f32) outs([[S_DEST]] : tensor<16x8xf32>)
+// CHECK:   scf.for [[T:%.+]] = %{{.+}} to [[T_DIM]] step %{{.+}} iter_args([[S:%.+]] = [[S_ZERO]], [[O_ACC:%.+]] = %{{.+}}) -> (tensor<16x8xf32>, tensor<?x8xf32>)
+// CHECK:     [[L:%.+]] = affine.min #[[$LEN64]]([[T_DIM]], [[T]])
+// CHECK:     [[QC:%.+]] = tensor.extract_slice [[Q]]
+// CHECK:     [[KC:%.+]] = tensor.extract_slice [[K]]
+// CHECK:     [[VC:%.+]] = tensor.extract_slice [[V]]
+// CHECK:     [[GC:%.+]] = tensor.extract_slice [[G]]{{\[}}[[N]], [[T]], [[H]]] [1, [[L]], 1] [1, 1, 1] : tensor<2x?x4xf32> to tensor<?xf32>
+// CHECK:     [[B:%.+]]:2 = scf.for [[I:%.+]] = %{{.+}} to [[L]] step %{{.+}} iter_args(%{{.+}} = %{{.+}}, [[PREV:%.+]] = %{{.+}}) -> (tensor<?xf32>, f32)
+// CHECK:       [[G_I:%.+]] = tensor.extract [[GC]]{{\[}}[[I]]] : tensor<?xf32>
+// CHECK:       [[CLAMPED:%.+]] = arith.maximumf [[G_I]], %{{.+}} : f32
+// CHECK:       [[SUM:%.+]] = arith.addf [[PREV]], [[CLAMPED]] : f32
+// CHECK:       tensor.insert [[SUM]] into %{{.+}}{{\[}}[[I]]] : tensor<?xf32>
+// CHECK:     [[QK:%.+]] = linalg.matmul indexing_maps = [#[[$ROW_I]], #[[$ROW_J]], #[[$OUT_IJ]]] ins([[QC]], [[KC]] : tensor<?x16xf32>, tensor<?x16xf32>) outs(%{{.+}} : tensor<?x?xf32>)
+// CHECK:     [[A:%.+]] = linalg.generic {indexing_maps = [#[[$I_OF_2]], #[[$J_OF_2]], #[[$ID2]]], iterator_types = ["parallel", "parallel"]} ins([[B]]#0, [[B]]#0 : tensor<?xf32>, tensor<?xf32>) outs([[QK]] : tensor<?x?xf32>)
+// CHECK:       math.exp
+// CHECK:       arith.cmpi ule
+// CHECK:       arith.select
+// CHECK:     [[QE:%.+]] = linalg.generic {indexing_maps = [#[[$ID2]], #[[$I_OF_2]], #[[$ID2]]], {{.*}}} ins([[QC]], [[B]]#0 : tensor<?x16xf32>, tensor<?xf32>)
+// CHECK:     [[INTRA:%.+]] = linalg.matmul ins([[A]], [[VC]] :
+// CHECK:     linalg.matmul ins([[QE]], [[S]] : {{.*}}) outs([[INTRA]] :
+// CHECK:     [[B_LAST:%.+]] = tensor.extract [[B]]#0{{\[}}%{{.+}}] : tensor<?xf32>
+// CHECK:     [[CHUNK_DECAY:%.+]] = math.exp [[B_LAST]] : f32
+// CHECK:     [[KD:%.+]] = linalg.generic {{.*}} ins([[KC]], [[B]]#0 : tensor<?x16xf32>, tensor<?xf32>)
+// CHECK:       arith.subf [[B_LAST]], %{{.+}} : f32
+// CHECK:     [[S_DECAYED:%.+]] = linalg.generic {{.*}} outs([[S]] : tensor<16x8xf32>)
+// CHECK:       arith.mulf %{{.+}}, [[CHUNK_DECAY]] : f32
+// CHECK:     linalg.matmul indexing_maps = [#[[$TRANS_A]], #[[$TRANS_B]], #[[$OUT_IJ]]] ins([[KD]], [[VC]] : {{.*}}) outs([[S_DECAYED]] :
+// CHECK:   scf.forall.in_parallel
+// CHECK:     tensor.parallel_insert_slice %{{.+}} into [[O_OUT]]{{\[}}[[N]], 0, [[H]], 0] [1, [[T_DIM]], 1, 8]
+// CHECK:     tensor.parallel_insert_slice %{{.+}} into [[S_OUT]]{{\[}}[[N]], [[H]], 0, 0] [1, 1, 16, 8]
+func.func @scalar_zero_start(%q: tensor<2x?x4x16xf32>, %k: tensor<2x?x4x16xf32>, %v: tensor<2x?x4x8xf32>,
+                             %g: tensor<2x?x4xf32>)
+    -> (tensor<2x?x4x8xf32>, tensor<2x4x16x8xf32>) {
+  %o, %s = gate.chunked_scan <scalar> %q, %k, %v decay(%g : tensor<2x?x4xf32>)
+      : tensor<2x?x4x16xf32>, tensor<2x?x4x16xf32>, tensor<2x?x4x8xf32>
+      -> tensor<2x?x4x8xf32>, tensor<2x4x16x8xf32>
+  return %o, %s : tensor<2x?x4x8xf32>, tensor<2x4x16x8xf32>
+}
+
+// Fixed decay (RetNet), bf16, all of B, T, H dynamic, no final state: the
+// per-head gate is read and clamped once per (sequence, head), the decays come
+// from token indices (no cumulative loop), the matmuls read bf16 operands and
+// accumulate in f32, and o is rounded to bf16 once.
+// CHECK-LABEL: func.func @fixed_bf16_dynamic(
+// CHECK-SAME: [[Q:%[^:]+]]: tensor<?x?x?x16xbf16>, [[K:%[^:]+]]: tensor<?x?x?x16xbf16>, [[V:%[^:]+]]: tensor<?x?x?x8xbf16>, [[G:%[^:]+]]: tensor<?xf32>)
+// CHECK: [[B_DIM:%.+]] = tensor.dim [[Q]], %{{.+}}
+// CHECK: [[T_DIM:%.+]] = tensor.dim [[Q]], %{{.+}}
+// CHECK: [[H_DIM:%.+]] = tensor.dim [[Q]], %{{.+}}
+// CHECK: [[RES:%.+]] = scf.forall ([[N:%.+]], [[H:%.+]]) in ([[B_DIM]], [[H_DIM]]) shared_outs([[O_OUT:%.+]] = %{{.+}}) -> (tensor<?x?x?x8xbf16>)
+// CHECK:   [[G_H:%.+]] = tensor.extract [[G]]{{\[}}[[H]]] : tensor<?xf32>
+// CHECK:   [[GATE:%.+]] = arith.maximumf [[G_H]], %{{.+}} : f32
+// CHECK:   scf.for [[T:%.+]] = %{{.+}} to [[T_DIM]] step %{{.+}} iter_args([[S:%.+]] = %{{.+}}, [[O_ACC:%.+]] = %{{.+}}) -> (tensor<16x8xf32>, tensor<?x8xbf16>)
+// CHECK:     [[L:%.+]] = affine.min #[[$LEN32]]([[T_DIM]], [[T]])
+// CHECK:     [[QC:%.+]] = tensor.extract_slice [[Q]]{{.*}} to tensor<?x16xbf16>
+// CHECK:     [[KC:%.+]] = tensor.extract_slice [[K]]{{.*}} to tensor<?x16xbf16>
+// CHECK:     [[VC:%.+]] = tensor.extract_slice [[V]]{{.*}} to tensor<?x8xbf16>
+// CHECK-NOT: scf.for
+// CHECK:     [[QK:%.+]] = linalg.matmul indexing_maps = [#[[$ROW_I]], #[[$ROW_J]], #[[$OUT_IJ]]] ins([[QC]], [[KC]] : tensor<?x16xbf16>, tensor<?x16xbf16>) outs(%{{.+}} : tensor<?x?xf32>)
+// CHECK:     [[A:%.+]] = linalg.generic {indexing_maps = [#[[$ID2]]], iterator_types = ["parallel", "parallel"]} outs([[QK]] : tensor<?x?xf32>)
+// CHECK:       [[II:%.+]] = linalg.index 0 : index
+// CHECK:       [[JJ:%.+]] = linalg.index 1 : index
+// CHECK:       [[DIST:%.+]] = arith.subi [[II]], [[JJ]] : index
+// CHECK:       [[DIST_I64:%.+]] = arith.index_cast [[DIST]] : index to i64
+// CHECK:       [[DIST_F32:%.+]] = arith.sitofp [[DIST_I64]] : i64 to f32
+// CHECK:       [[EXPONENT:%.+]] = arith.mulf [[DIST_F32]], [[GATE]] : f32
+// CHECK:       math.exp [[EXPONENT]] : f32
+// CHECK:       arith.cmpi ule, [[JJ]], [[II]] : index
+// CHECK:     [[QE:%.+]] = linalg.generic {{.*}} ins([[QC]] : tensor<?x16xbf16>) outs(%{{.+}} : tensor<?x16xf32>)
+// CHECK:       arith.extf %{{.+}} : bf16 to f32
+// CHECK:     [[INTRA:%.+]] = linalg.matmul ins([[A]], [[VC]] : tensor<?x?xf32>, tensor<?x8xbf16>) outs(%{{.+}} : tensor<?x8xf32>)
+// CHECK:     [[O_C:%.+]] = linalg.matmul ins([[QE]], [[S]] : tensor<?x16xf32>, tensor<16x8xf32>) outs([[INTRA]] : tensor<?x8xf32>)
+// CHECK:     linalg.generic {{.*}} ins([[O_C]] : tensor<?x8xf32>) outs(%{{.+}} : tensor<?x8xbf16>)
+// CHECK:       arith.constant 2.500000e-01 : f32
+// CHECK:       arith.truncf %{{.+}} : f32 to bf16
+// CHECK:     [[KD:%.+]] = linalg.generic {{.*}} ins([[KC]] : tensor<?x16xbf16>) outs(%{{.+}} : tensor<?x16xf32>)
+// CHECK:     linalg.matmul indexing_maps = [#[[$TRANS_A]], #[[$TRANS_B]], #[[$OUT_IJ]]] ins([[KD]], [[VC]] : tensor<?x16xf32>, tensor<?x8xbf16>)
+// CHECK:   scf.forall.in_parallel
+// CHECK-NEXT: tensor.parallel_insert_slice %{{.+}} into [[O_OUT]]
+// CHECK-NEXT: }
+// CHECK: return [[RES]] : tensor<?x?x?x8xbf16>
+func.func @fixed_bf16_dynamic(%q: tensor<?x?x?x16xbf16>, %k: tensor<?x?x?x16xbf16>, %v: tensor<?x?x?x8xbf16>,
+                              %g: tensor<?xf32>) -> tensor<?x?x?x8xbf16> {
+  %o = gate.chunked_scan <fixed> %q, %k, %v decay(%g : tensor<?xf32>) {chunk_size = 32 : i64, scale = 0.25 : f32}
+      : tensor<?x?x?x16xbf16>, tensor<?x?x?x16xbf16>, tensor<?x?x?x8xbf16> -> tensor<?x?x?x8xbf16>
+  return %o : tensor<?x?x?x8xbf16>
+}
+
+// No decay (causal linear attention) over packed sequences: N = len(cu) - 1,
+// sequence n spans tokens [cu[n], cu[n+1]) of batch entry 0, o starts at zero
+// (tokens past cu[N] belong to no sequence), and no exponential is emitted.
+// CHECK-LABEL: func.func @none_packed(
+// CHECK-SAME: [[Q:%[^:]+]]: tensor<1x?x4x16xf32>, [[K:%[^:]+]]: tensor<1x?x4x16xf32>, [[V:%[^:]+]]: tensor<1x?x4x8xf32>, [[S0:%[^:]+]]: tensor<?x4x16x8xf32>, [[CU:%[^:]+]]: tensor<?xi32>)
+// CHECK-NOT: math.exp
+// CHECK: [[CU_LEN:%.+]] = tensor.dim [[CU]], %{{.+}} : tensor<?xi32>
+// CHECK: [[NUM_SEQ:%.+]] = affine.apply #{{.+}}(){{\[}}[[CU_LEN]]]
+// CHECK: [[O_ZERO:%.+]] = linalg.fill ins(%{{.+}} : f32) outs(%{{.+}} : tensor<1x?x4x8xf32>)
+// CHECK: [[S_INIT:%.+]] = tensor.empty([[NUM_SEQ]]) : tensor<?x4x16x8xf32>
+// CHECK: scf.forall ([[N:%.+]], [[H:%.+]]) in ([[NUM_SEQ]], 4) shared_outs([[O_OUT:%.+]] = [[O_ZERO]], [[S_OUT:%.+]] = [[S_INIT]])
+// CHECK-NOT: math.exp
+// CHECK:   [[CU_N:%.+]] = tensor.extract [[CU]]{{\[}}[[N]]] : tensor<?xi32>
+// CHECK:   [[BEGIN:%.+]] = arith.index_cast [[CU_N]] : i32 to index
+// CHECK:   [[N1:%.+]] = arith.addi [[N]], %{{.+}} : index
+// CHECK:   [[CU_N1:%.+]] = tensor.extract [[CU]]{{\[}}[[N1]]] : tensor<?xi32>
+// CHECK:   [[END:%.+]] = arith.index_cast [[CU_N1]] : i32 to index
+// CHECK:   [[LEN:%.+]] = arith.subi [[END]], [[BEGIN]] : index
+// CHECK:   [[S_DEST:%.+]] = tensor.extract_slice [[S_OUT]]{{\[}}[[N]], [[H]], 0, 0] [1, 1, 16, 8]
+// CHECK:   [[S0_NH:%.+]] = tensor.extract_slice [[S0]]{{\[}}[[N]], [[H]], 0, 0] [1, 1, 16, 8]
+// CHECK:   [[S_START:%.+]] = linalg.copy ins([[S0_NH]] : tensor<16x8xf32>) outs([[S_DEST]] : tensor<16x8xf32>)
+// CHECK:   [[O_SEQ:%.+]] = tensor.extract_slice [[O_OUT]][0, [[BEGIN]], [[H]], 0] [1, [[LEN]], 1, 8] [1, 1, 1, 1] : tensor<1x?x4x8xf32> to tensor<?x8xf32>
+// CHECK:   [[LOOP:%.+]]:2 = scf.for [[T:%.+]] = %{{.+}} to [[LEN]] step %{{.+}} iter_args([[S:%.+]] = [[S_START]], %{{.+}} = [[O_SEQ]])
+// CHECK:     [[L:%.+]] = affine.min #[[$LEN64]]([[LEN]], [[T]])
+// CHECK:     [[START:%.+]] = affine.apply #{{.+}}([[BEGIN]], [[T]])
+// CHECK:     [[QC:%.+]] = tensor.extract_slice [[Q]][0, [[START]], [[H]], 0] [1, [[L]], 1, 16]
+// CHECK:     [[KC:%.+]] = tensor.extract_slice [[K]][0, [[START]], [[H]], 0] [1, [[L]], 1, 16]
+// CHECK:     [[VC:%.+]] = tensor.extract_slice [[V]][0, [[START]], [[H]], 0] [1, [[L]], 1, 8]
+// CHECK-NOT: math.exp
+// CHECK:     [[QK:%.+]] = linalg.matmul indexing_maps = [#[[$ROW_I]], #[[$ROW_J]], #[[$OUT_IJ]]] ins([[QC]], [[KC]] :
+// CHECK:     [[A:%.+]] = linalg.generic {{.*}} outs([[QK]] : tensor<?x?xf32>)
+// CHECK:       arith.cmpi ule
+// CHECK:       arith.select
+// CHECK:     [[INTRA:%.+]] = linalg.matmul ins([[A]], [[VC]] :
+// CHECK:     linalg.matmul ins([[QC]], [[S]] : tensor<?x16xf32>, tensor<16x8xf32>) outs([[INTRA]] :
+// CHECK-NOT: math.exp
+// CHECK:     linalg.matmul indexing_maps = [#[[$TRANS_A]], #[[$TRANS_B]], #[[$OUT_IJ]]] ins([[KC]], [[VC]] : {{.*}}) outs([[S]] : tensor<16x8xf32>)
+// CHECK-NOT: math.exp
+// CHECK:   scf.forall.in_parallel
+// CHECK:     tensor.parallel_insert_slice [[LOOP]]#1 into [[O_OUT]][0, [[BEGIN]], [[H]], 0] [1, [[LEN]], 1, 8]
+// CHECK:     tensor.parallel_insert_slice [[LOOP]]#0 into [[S_OUT]]{{\[}}[[N]], [[H]], 0, 0] [1, 1, 16, 8]
+func.func @none_packed(%q: tensor<1x?x4x16xf32>, %k: tensor<1x?x4x16xf32>, %v: tensor<1x?x4x8xf32>,
+                       %s0: tensor<?x4x16x8xf32>, %cu: tensor<?xi32>)
+    -> (tensor<1x?x4x8xf32>, tensor<?x4x16x8xf32>) {
+  %o, %s = gate.chunked_scan <none> %q, %k, %v initial_state(%s0 : tensor<?x4x16x8xf32>)
+      cu_seqlens(%cu : tensor<?xi32>)
+      : tensor<1x?x4x16xf32>, tensor<1x?x4x16xf32>, tensor<1x?x4x8xf32>
+      -> tensor<1x?x4x8xf32>, tensor<?x4x16x8xf32>
+  return %o, %s : tensor<1x?x4x8xf32>, tensor<?x4x16x8xf32>
+}
+
+// cu_seqlens as i64 with static shapes: offsets are index_cast from i64, the
+// forall runs over N = 3 sequences.
+// CHECK-LABEL: func.func @scalar_packed_i64(
+// CHECK: scf.forall ([[N:%.+]], [[H:%.+]]) in (3, 2)
+// CHECK:   tensor.extract %{{.+}}{{\[}}[[N]]] : tensor<4xi64>
+// CHECK:   arith.index_cast %{{.+}} : i64 to index
+func.func @scalar_packed_i64(%q: tensor<1x9x2x4xf32>, %k: tensor<1x9x2x4xf32>, %v: tensor<1x9x2x4xf32>,
+                             %g: tensor<1x9x2xf32>, %cu: tensor<4xi64>) -> tensor<1x9x2x4xf32> {
+  %o = gate.chunked_scan <scalar> %q, %k, %v decay(%g : tensor<1x9x2xf32>) cu_seqlens(%cu : tensor<4xi64>)
+      {chunk_size = 4 : i64} : tensor<1x9x2x4xf32>, tensor<1x9x2x4xf32>, tensor<1x9x2x4xf32> -> tensor<1x9x2x4xf32>
+  return %o : tensor<1x9x2x4xf32>
+}

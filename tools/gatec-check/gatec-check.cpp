@@ -1,0 +1,125 @@
+//===- gatec-check.cpp - Compiled kernels against the oracle --------------===//
+//
+// Part of gatec. Reads gate-level MLIR (what `gatec --emit=mlir` prints),
+// compiles each kernel for the CPU, runs it on seeded random inputs and
+// compares it with the reference interpreter. Exit status 1 on any mismatch.
+//
+//===----------------------------------------------------------------------===//
+
+#include "gatec/Check/Check.h"
+#include "gatec/InitAll.h"
+
+#include "mlir/IR/DialectRegistry.h"
+#include "mlir/IR/MLIRContext.h"
+#include "mlir/Parser/Parser.h"
+#include "mlir/Support/FileUtilities.h"
+#include "llvm/Support/CommandLine.h"
+#include "llvm/Support/InitLLVM.h"
+#include "llvm/Support/SourceMgr.h"
+#include "llvm/Support/raw_ostream.h"
+
+using namespace mlir;
+namespace cl = llvm::cl;
+
+static cl::opt<std::string> inputFile(cl::Positional,
+                                      cl::desc("<gate-level .mlir, or ->"),
+                                      cl::init("-"));
+static cl::list<std::string> kernels("kernel",
+                                     cl::desc("Check only this kernel"));
+static cl::list<std::string>
+    dims("dim", cl::desc("Size of a symbolic dimension: --dim T=37"));
+static cl::list<std::string>
+    inputs("input", cl::desc("Exact input values: --input cu_seqlens=0,3,7"));
+static cl::list<std::string>
+    scales("scale", cl::desc("Std. deviation of a random input: --scale x=0.1"));
+static cl::opt<uint64_t> seed("seed", cl::desc("Random seed"), cl::init(1));
+static cl::opt<std::string>
+    cpu("cpu", cl::desc("CPU level: x86-64-v3, x86-64-v4 or native"),
+        cl::init("native"));
+
+static bool splitAssignment(const std::string &text, std::string &name,
+                            std::string &value) {
+  size_t eq = text.find('=');
+  if (eq == std::string::npos || eq == 0)
+    return false;
+  name = text.substr(0, eq);
+  value = text.substr(eq + 1);
+  return true;
+}
+
+int main(int argc, char **argv) {
+  llvm::InitLLVM init(argc, argv);
+  cl::ParseCommandLineOptions(argc, argv, "gatec kernel checker\n");
+
+  gatec::CheckOptions options;
+  options.kernels.assign(kernels.begin(), kernels.end());
+  options.seed = seed;
+  options.cpu = cpu;
+  for (const std::string &d : dims) {
+    std::string name, value;
+    long long size;
+    if (!splitAssignment(d, name, value) ||
+        llvm::StringRef(value).getAsInteger(10, size) || size < 0) {
+      llvm::errs() << "gatec-check: expected --dim NAME=SIZE, got '" << d
+                   << "'\n";
+      return 1;
+    }
+    options.dims[name] = size;
+  }
+  for (const std::string &in : inputs) {
+    std::string name, value;
+    if (!splitAssignment(in, name, value)) {
+      llvm::errs() << "gatec-check: expected --input NAME=v0,v1,..., got '"
+                   << in << "'\n";
+      return 1;
+    }
+    std::vector<double> values;
+    llvm::SmallVector<llvm::StringRef> parts;
+    llvm::StringRef(value).split(parts, ',', -1, /*KeepEmpty=*/false);
+    for (llvm::StringRef part : parts) {
+      double v;
+      if (part.trim().getAsDouble(v)) {
+        llvm::errs() << "gatec-check: '" << part << "' is not a number\n";
+        return 1;
+      }
+      values.push_back(v);
+    }
+    options.inputValues[name] = values;
+  }
+  for (const std::string &s : scales) {
+    std::string name, value;
+    double v;
+    if (!splitAssignment(s, name, value) ||
+        llvm::StringRef(value).getAsDouble(v)) {
+      llvm::errs() << "gatec-check: expected --scale NAME=STDDEV, got '" << s
+                   << "'\n";
+      return 1;
+    }
+    options.inputScales[name] = v;
+  }
+
+  DialectRegistry registry;
+  gatec::registerAllDialects(registry);
+  MLIRContext context(registry);
+  context.loadAllAvailableDialects();
+  std::string errorMessage;
+  auto file = openInputFile(inputFile, &errorMessage);
+  if (!file) {
+    llvm::errs() << "gatec-check: " << errorMessage << "\n";
+    return 1;
+  }
+  llvm::SourceMgr sourceMgr;
+  sourceMgr.AddNewSourceBuffer(std::move(file), llvm::SMLoc());
+  OwningOpRef<ModuleOp> module = parseSourceFile<ModuleOp>(sourceMgr, &context);
+  if (!module)
+    return 1;
+  std::vector<gatec::KernelReport> reports =
+      gatec::checkKernels(*module, options);
+  gatec::printReports(reports, llvm::outs());
+  int passed = 0, failedCount = 0;
+  for (const gatec::KernelReport &r : reports)
+    (r.passed() ? passed : failedCount)++;
+  llvm::outs() << "gatec-check: " << passed << " passed, " << failedCount
+               << " failed\n";
+  return failedCount || reports.empty() ? 1 : 0;
+}
