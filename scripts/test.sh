@@ -10,7 +10,7 @@ BUILD_DIR=$build_dir bash "$root/scripts/setup.sh"
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 status=0
-/usr/lib/llvm-22/bin/lit -v "$build_dir/test" ${LIT_ARGS:-} 2>&1 | tee "$log" || status=$?
+/usr/lib/llvm-22/bin/lit -v "$build_dir/test" "$build_dir/test/Unit" ${LIT_ARGS:-} 2>&1 | tee "$log" || status=$?
 
 count() { sed -n "s/^ *$1: *\([0-9][0-9]*\).*/\1/p" "$log" | tail -n 1; }
 passed=$(( $(count Passed || true) + 0 ))

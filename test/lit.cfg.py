@@ -25,9 +25,7 @@ llvm_config.with_system_environment(["HOME", "INCLUDE", "LIB", "TMP", "TEMP"])
 llvm_config.use_default_substitutions()
 
 tool_dirs = [config.gatec_tools_dir, config.llvm_tools_dir]
-tools = ["gatec-opt"]
-if os.path.exists(os.path.join(config.gatec_tools_dir, "gatec")):
-    tools.append("gatec")
+tools = ["gatec", "gatec-opt", "gatec-check", "gatec-translate"]
 llvm_config.add_tool_substitutions(tools, tool_dirs)
 
 # Optional tools become lit features, so the suite passes on any machine and
@@ -35,3 +33,16 @@ llvm_config.add_tool_substitutions(tools, tool_dirs)
 if config.ptxas_executable and os.path.exists(config.ptxas_executable):
     config.available_features.add("ptxas")
     config.substitutions.append(("%ptxas", config.ptxas_executable))
+
+# Execution tests JIT-run lowered IR on the host with mlir-runner and MLIR's
+# runtime support libraries (printMemrefF32 & co), from the same LLVM install.
+mlir_runner = os.path.join(config.llvm_tools_dir, "mlir-runner")
+llvm_lib_dir = os.path.join(os.path.dirname(config.llvm_tools_dir), "lib")
+runner_libs = {
+    "%mlir_runner_utils": os.path.join(llvm_lib_dir, "libmlir_runner_utils.so"),
+    "%mlir_c_runner_utils": os.path.join(llvm_lib_dir, "libmlir_c_runner_utils.so"),
+}
+if os.path.exists(mlir_runner) and all(map(os.path.exists, runner_libs.values())):
+    config.available_features.add("mlir-runner")
+    llvm_config.add_tool_substitutions(["mlir-runner"], [config.llvm_tools_dir])
+    config.substitutions.extend(runner_libs.items())

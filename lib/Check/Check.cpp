@@ -394,6 +394,7 @@ gatec::checkKernels(ModuleOp module, const CheckOptions &options) {
   PassManager pm(ctx);
   CPUPipelineOptions pipelineOptions;
   pipelineOptions.vectorWidth = target->vectorWidth;
+  pipelineOptions.nativeBF16 = target->nativeBF16;
   buildCPUPipeline(pm, pipelineOptions);
   std::string diagnostics;
   {

@@ -294,8 +294,13 @@ struct CPUTileAndVectorizePass
         ++numScalar;
         continue;
       }
-      // Contractions go straight to vector.contract (outer products later).
-      bool isContraction = getContractionDims(op).has_value();
+      // Contractions go straight to vector.contract (outer products later)
+      // when both sides share an element type; mixed bf16 x f32 products
+      // take the generic path, which widens the narrow side first.
+      bool isContraction = getContractionDims(op).has_value() &&
+                           op.getDpsInputs().size() == 2 &&
+                           getElementTypeOrSelf(op.getDpsInputs()[0]) ==
+                               getElementTypeOrSelf(op.getDpsInputs()[1]);
       rewriter.setInsertionPoint(op);
       FailureOr<linalg::VectorizationResult> vectorized = linalg::vectorize(
           rewriter, op, /*inputVectorSizes=*/{}, /*inputScalableVecDims=*/{},

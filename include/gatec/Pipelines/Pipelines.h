@@ -23,6 +23,11 @@ struct CPUPipelineOptions
       *this, "vector-width",
       llvm::cl::desc("f32 lanes per vector register: 16 (AVX-512) or 8 (AVX2)"),
       llvm::cl::init(16)};
+  Option<bool> nativeBF16{
+      *this, "native-bf16",
+      llvm::cl::desc("The CPU converts f32 to bf16 in hardware (avx512_bf16); "
+                     "otherwise the rounding is expanded to integer ops"),
+      llvm::cl::init(false)};
   Option<bool> stopAtVectors{
       *this, "stop-at-vectors",
       llvm::cl::desc("Stop after bufferization, before LLVM lowering "

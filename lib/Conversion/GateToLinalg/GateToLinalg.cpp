@@ -41,12 +41,18 @@ Value gatec::buildActivation(OpBuilder &b, Location loc, Activation act,
   auto constant = [&](double v) -> Value {
     return arith::ConstantOp::create(b, loc, f32, b.getFloatAttr(f32, v));
   };
-  // 1 / (1 + exp(-z)): exp overflows to +inf for z << 0, giving exactly 0,
-  // and underflows to 0 for z >> 0, giving exactly 1; no NaN for finite z.
+  // With e = exp(-|z|) <= 1: z >= 0 ? 1 / (1 + e) : e / (1 + e). Nothing
+  // overflows, and for z << 0 the result keeps its tiny (even subnormal)
+  // value where 1 / (1 + exp(-z)) would flush to 0 below z = -88; this is
+  // the reference's form.
   auto sigmoid = [&](Value v) -> Value {
-    Value e = math::ExpOp::create(b, loc, arith::NegFOp::create(b, loc, v));
+    Value e = math::ExpOp::create(
+        b, loc, arith::NegFOp::create(b, loc, math::AbsFOp::create(b, loc, v)));
     Value den = arith::AddFOp::create(b, loc, constant(1.0), e);
-    return arith::DivFOp::create(b, loc, constant(1.0), den);
+    Value positive = arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OGE,
+                                           v, constant(0.0));
+    Value num = arith::SelectOp::create(b, loc, positive, constant(1.0), e);
+    return arith::DivFOp::create(b, loc, num, den);
   };
   switch (act) {
   case Activation::sigmoid:

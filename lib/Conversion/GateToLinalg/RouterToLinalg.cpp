@@ -26,6 +26,8 @@
 #include "mlir/Transforms/DialectConversion.h"
 
 #include <limits>
+#include <tuple>
+#include <utility>
 
 using namespace mlir;
 using namespace mlir::gate;
@@ -36,22 +38,27 @@ namespace {
 // Small builders
 //===----------------------------------------------------------------------===//
 
+/// An integer constant of `type` (i1, i32, i64).
 Value constInt(OpBuilder &b, Location loc, Type type, int64_t value) {
   return arith::ConstantIntOp::create(b, loc, type, value);
 }
 
+/// An index constant.
 Value constIndex(OpBuilder &b, Location loc, int64_t value) {
   return arith::ConstantIndexOp::create(b, loc, value);
 }
 
+/// An f32 constant.
 Value constF32(OpBuilder &b, Location loc, float value) {
   return arith::ConstantOp::create(b, loc, b.getF32FloatAttr(value));
 }
 
+/// An i32 (expert id, offset, position) as an index.
 Value toIndex(OpBuilder &b, Location loc, Value value) {
   return arith::IndexCastOp::create(b, loc, b.getIndexType(), value);
 }
 
+/// An index as i32, the element type of every id the ops return.
 Value toI32(OpBuilder &b, Location loc, Value index) {
   return arith::IndexCastOp::create(b, loc, b.getI32Type(), index);
 }
@@ -81,6 +88,7 @@ Value buildFilled(OpBuilder &b, Location loc, RankedTensorType type,
       .getResult(0);
 }
 
+/// `rank` parallel iterators.
 SmallVector<utils::IteratorType> parallelIterators(int64_t rank) {
   return SmallVector<utils::IteratorType>(rank, utils::IteratorType::parallel);
 }
@@ -109,8 +117,7 @@ Value buildRankBits(OpBuilder &b, Location loc, Value x) {
   Value raised = arith::OrIOp::create(
       b, loc, bits, constInt(b, loc, i32, std::numeric_limits<int32_t>::min()));
   Value code = arith::SelectOp::create(b, loc, isNegative, flipped, raised);
-  Value isNaN =
-      arith::CmpFOp::create(b, loc, arith::CmpFPredicate::UNO, x, x);
+  Value isNaN = arith::CmpFOp::create(b, loc, arith::CmpFPredicate::UNO, x, x);
   return arith::SelectOp::create(b, loc, isNaN, constInt(b, loc, i32, 1), code);
 }
 
@@ -123,7 +130,8 @@ Value buildFromRankBits(OpBuilder &b, Location loc, Value code) {
       b, loc, code, constInt(b, loc, i32, std::numeric_limits<int32_t>::min()));
   Value flipped =
       arith::XOrIOp::create(b, loc, code, constInt(b, loc, i32, -1));
-  Value bits = arith::SelectOp::create(b, loc, wasNonNegative, lowered, flipped);
+  Value bits =
+      arith::SelectOp::create(b, loc, wasNonNegative, lowered, flipped);
   return arith::BitcastOp::create(b, loc, b.getF32Type(), bits);
 }
 
@@ -164,8 +172,7 @@ Value buildMaxKeyBelow(OpBuilder &b, Location loc, Value keys, Value bound) {
   MLIRContext *ctx = b.getContext();
   Type i64 = b.getI64Type();
   auto accType = RankedTensorType::get({}, i64);
-  Value init =
-      buildFilled(b, loc, accType, {}, constInt(b, loc, i64, 0));
+  Value init = buildFilled(b, loc, accType, {}, constInt(b, loc, i64, 0));
   AffineMap identity = AffineMap::getMultiDimIdentityMap(1, ctx);
   AffineMap toScalar = AffineMap::get(1, 0, {}, ctx);
   auto reduce = linalg::GenericOp::create(
@@ -175,11 +182,11 @@ Value buildMaxKeyBelow(OpBuilder &b, Location loc, Value keys, Value bound) {
       [&](OpBuilder &nb, Location nl, ValueRange args) {
         Value below = arith::CmpIOp::create(nb, nl, arith::CmpIPredicate::ult,
                                             args[0], bound);
-        Value candidate = arith::SelectOp::create(
-            nb, nl, below, args[0], constInt(nb, nl, i64, 0));
+        Value candidate = arith::SelectOp::create(nb, nl, below, args[0],
+                                                  constInt(nb, nl, i64, 0));
         linalg::YieldOp::create(
-            nb, nl, ValueRange{arith::MaxUIOp::create(nb, nl, args[1],
-                                                      candidate)});
+            nb, nl,
+            ValueRange{arith::MaxUIOp::create(nb, nl, args[1], candidate)});
       });
   return tensor::ExtractOp::create(b, loc, reduce.getResult(0), ValueRange{});
 }
@@ -192,8 +199,8 @@ Value buildKthLargestKey(OpBuilder &b, Location loc, Value keys,
       b, loc, constIndex(b, loc, 0), constIndex(b, loc, count),
       constIndex(b, loc, 1), ValueRange{allOnes},
       [&](OpBuilder &nb, Location nl, Value, ValueRange iterArgs) {
-        scf::YieldOp::create(
-            nb, nl, buildMaxKeyBelow(nb, nl, keys, iterArgs[0]));
+        scf::YieldOp::create(nb, nl,
+                             buildMaxKeyBelow(nb, nl, keys, iterArgs[0]));
       });
   return loop.getResult(0);
 }
@@ -213,8 +220,8 @@ Value buildStableSigmoid(OpBuilder &b, Location loc, Value z) {
   Value forPositive =
       arith::DivFOp::create(b, loc, constF32(b, loc, 1.0f), onePlusE);
   Value forNegative = arith::DivFOp::create(b, loc, e, onePlusE);
-  Value isNonNegative = arith::CmpFOp::create(
-      b, loc, arith::CmpFPredicate::OGE, z, constF32(b, loc, 0.0f));
+  Value isNonNegative = arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OGE,
+                                              z, constF32(b, loc, 0.0f));
   return arith::SelectOp::create(b, loc, isNonNegative, forPositive,
                                  forNegative);
 }
@@ -282,11 +289,13 @@ RowScores buildSoftmaxRow(OpBuilder &b, Location loc, Value row,
 
   // maxnumf skips NaN (the max of the numbers); maximumf propagates it (does
   // the row hold a NaN at all).
+  // One fill per accumulator: sharing one would make bufferization copy it.
   Value negInf = constF32(b, loc, -inf);
-  Value maxInit = buildFilled(b, loc, accType, {}, negInf);
+  Value maxNumInit = buildFilled(b, loc, accType, {}, negInf);
+  Value maxAllInit = buildFilled(b, loc, accType, {}, negInf);
   auto maxes = linalg::GenericOp::create(
       b, loc, TypeRange{accType, accType}, ValueRange{row},
-      ValueRange{maxInit, maxInit}, {identity, toScalar, toScalar},
+      ValueRange{maxNumInit, maxAllInit}, {identity, toScalar, toScalar},
       {utils::IteratorType::reduction},
       [&](OpBuilder &nb, Location nl, ValueRange args) {
         Value x = gatec::convertFloat(nb, nl, args[0], f32);
@@ -324,12 +333,13 @@ RowScores buildSoftmaxRow(OpBuilder &b, Location loc, Value row,
       [&](OpBuilder &nb, Location nl, ValueRange args) {
         Value isNaN = arith::CmpFOp::create(nb, nl, arith::CmpFPredicate::UNO,
                                             args[0], args[0]);
-        Value term = arith::SelectOp::create(
-            nb, nl, isNaN, constF32(nb, nl, 0.0f), args[1]);
+        Value term = arith::SelectOp::create(nb, nl, isNaN,
+                                             constF32(nb, nl, 0.0f), args[1]);
         linalg::YieldOp::create(
             nb, nl, ValueRange{arith::AddFOp::create(nb, nl, args[2], term)});
       });
-  Value sum = tensor::ExtractOp::create(b, loc, sums.getResult(0), ValueRange{});
+  Value sum =
+      tensor::ExtractOp::create(b, loc, sums.getResult(0), ValueRange{});
 
   return buildScoresAndKeys(
       b, loc, numExperts, ValueRange{exp}, bias,
@@ -372,8 +382,10 @@ Value buildGroupMask(OpBuilder &b, Location loc, Value keys, int64_t numExperts,
   // The best key of each group and, for sum_top2, the second best: keys are
   // unique, so the runner-up is max(second, min(best, x)).
   bool needSecond = groupScore == GroupScore::sum_top2;
-  Value zeros = buildFilled(b, loc, groupType, {}, constInt(b, loc, i64, 0));
-  SmallVector<Value> inits(needSecond ? 2 : 1, zeros);
+  SmallVector<Value> inits;
+  for (int i = 0, e = needSecond ? 2 : 1; i < e; ++i)
+    inits.push_back(
+        buildFilled(b, loc, groupType, {}, constInt(b, loc, i64, 0)));
   AffineMap identity2d = AffineMap::getMultiDimIdentityMap(2, ctx);
   AffineMap toGroup = AffineMap::get(2, 0, {getAffineDimExpr(0, ctx)}, ctx);
   SmallVector<AffineMap> topMaps = {identity2d};
@@ -400,8 +412,8 @@ Value buildGroupMask(OpBuilder &b, Location loc, Value keys, int64_t numExperts,
       [&](OpBuilder &nb, Location nl, ValueRange args) {
         Value score = keyScore(nb, nl, args[0]);
         if (needSecond)
-          score = arith::AddFOp::create(nb, nl, score,
-                                        keyScore(nb, nl, args[1]));
+          score =
+              arith::AddFOp::create(nb, nl, score, keyScore(nb, nl, args[1]));
         Value group = toI32(nb, nl, linalg::IndexOp::create(nb, nl, 0));
         linalg::YieldOp::create(nb, nl,
                                 ValueRange{buildKey(nb, nl, score, group)});
@@ -433,17 +445,12 @@ struct TopK {
 };
 
 /// Top-k as k passes of buildMaxKeyBelow, each one masked max-reduction over
-/// the experts plus a scalar gather of the winner's score.
-TopK buildTopK(OpBuilder &b, Location loc, Value keys, Value scores,
-               int64_t k) {
-  Type f32 = b.getF32Type(), i32 = b.getI32Type(), i64 = b.getI64Type();
-  auto weightsType = RankedTensorType::get({k}, f32);
-  auto expertsType = RankedTensorType::get({k}, i32);
-  SmallVector<Value> inits = {
-      constInt(b, loc, i64, -1),
-      tensor::EmptyOp::create(b, loc, weightsType, ValueRange{}),
-      tensor::EmptyOp::create(b, loc, expertsType, ValueRange{}),
-      constF32(b, loc, 0.0f)};
+/// the experts plus a scalar gather of the winner's score. The slots are
+/// written into `weightsInit` and `expertsInit` ([k] f32 and i32).
+TopK buildTopK(OpBuilder &b, Location loc, Value keys, Value scores, int64_t k,
+               Value weightsInit, Value expertsInit) {
+  SmallVector<Value> inits = {constInt(b, loc, b.getI64Type(), -1), weightsInit,
+                              expertsInit, constF32(b, loc, 0.0f)};
   auto loop = scf::ForOp::create(
       b, loc, constIndex(b, loc, 0), constIndex(b, loc, k),
       constIndex(b, loc, 1), inits,
@@ -457,28 +464,23 @@ TopK buildTopK(OpBuilder &b, Location loc, Value keys, Value scores,
         Value experts =
             tensor::InsertOp::create(nb, nl, expert, iterArgs[2], slot);
         Value sum = arith::AddFOp::create(nb, nl, iterArgs[3], score);
-        scf::YieldOp::create(nb, nl,
-                             ValueRange{best, weights, experts, sum});
+        scf::YieldOp::create(nb, nl, ValueRange{best, weights, experts, sum});
       });
   return {loop.getResult(1), loop.getResult(2), loop.getResult(3)};
 }
 
-/// weights / (sum + 1e-20) when renormalizing, then * scale; nothing is
-/// emitted for the parts that are identities.
+/// weights / (sum + 1e-20) when renormalizing, then * scale, written into
+/// `init`; nothing is emitted for the parts that are identities.
 Value buildWeightEpilogue(OpBuilder &b, Location loc, Value weights, Value sum,
-                          bool renormalize, float scale) {
-  if (!renormalize && scale == 1.0f)
-    return weights;
+                          bool renormalize, float scale, Value init) {
   MLIRContext *ctx = b.getContext();
   auto type = cast<RankedTensorType>(weights.getType());
   Value denominator;
   if (renormalize)
-    denominator =
-        arith::AddFOp::create(b, loc, sum, constF32(b, loc, 1e-20f));
+    denominator = arith::AddFOp::create(b, loc, sum, constF32(b, loc, 1e-20f));
   AffineMap identity = AffineMap::getMultiDimIdentityMap(1, ctx);
   auto generic = linalg::GenericOp::create(
-      b, loc, TypeRange{type}, ValueRange{weights},
-      ValueRange{tensor::EmptyOp::create(b, loc, type, ValueRange{})},
+      b, loc, TypeRange{type}, ValueRange{weights}, ValueRange{init},
       {identity, identity}, parallelIterators(1),
       [&](OpBuilder &nb, Location nl, ValueRange args) {
         Value w = args[0];
@@ -498,12 +500,12 @@ Value buildWeightEpilogue(OpBuilder &b, Location loc, Value weights, Value sum,
 /// Builds `for t in [0, T): for slot in [0, k)` (or slot-major when
 /// `slotMajor`) threading `inits`; `body` gets (t, slot) and the current
 /// values and returns the next ones.
-ValueRange buildPairLoops(
-    OpBuilder &b, Location loc, Value tokens, Value k, ValueRange inits,
-    bool slotMajor,
-    function_ref<SmallVector<Value>(OpBuilder &, Location, Value, Value,
-                                    ValueRange)>
-        body) {
+ValueRange
+buildPairLoops(OpBuilder &b, Location loc, Value tokens, Value k,
+               ValueRange inits, bool slotMajor,
+               function_ref<SmallVector<Value>(OpBuilder &, Location, Value,
+                                               Value, ValueRange)>
+                   body) {
   Value zero = constIndex(b, loc, 0), one = constIndex(b, loc, 1);
   Value outerBound = slotMajor ? k : tokens;
   Value innerBound = slotMajor ? tokens : k;
@@ -526,8 +528,8 @@ ValueRange buildPairLoops(
 Value isKeptExpert(OpBuilder &b, Location loc, Value expert,
                    int64_t numExperts) {
   Type i32 = b.getI32Type();
-  Value nonNegative = arith::CmpIOp::create(
-      b, loc, arith::CmpIPredicate::sge, expert, constInt(b, loc, i32, 0));
+  Value nonNegative = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::sge,
+                                            expert, constInt(b, loc, i32, 0));
   Value inRange =
       arith::CmpIOp::create(b, loc, arith::CmpIPredicate::slt, expert,
                             constInt(b, loc, i32, numExperts));
@@ -625,10 +627,10 @@ buildScatterByExpert(OpBuilder &b, Location loc, Value experts, Value offsets,
               Value index = toIndex(tb, tl, expert);
               Value position =
                   tensor::ExtractOp::create(tb, tl, args[2], index);
-              Value pair = toI32(
-                  tb, tl,
-                  arith::AddIOp::create(
-                      tb, tl, arith::MulIOp::create(tb, tl, t, k), slot));
+              Value pair =
+                  toI32(tb, tl,
+                        arith::AddIOp::create(
+                            tb, tl, arith::MulIOp::create(tb, tl, t, k), slot));
               Value nextSorted = tensor::InsertOp::create(
                   tb, tl, pair, args[0], toIndex(tb, tl, position));
               Value nextPositions = tensor::InsertOp::create(
@@ -689,9 +691,9 @@ Value buildBlockExperts(OpBuilder &b, Location loc, Value offsets,
       ValueRange{buildEmpty(b, loc, blocksType, {numBlocks})},
       {identity, identity}, parallelIterators(1),
       [&](OpBuilder &nb, Location nl, ValueRange args) {
-        Value past = arith::CmpIOp::create(nb, nl, arith::CmpIPredicate::eq,
-                                           args[0],
-                                           constInt(nb, nl, i32, numExperts));
+        Value past =
+            arith::CmpIOp::create(nb, nl, arith::CmpIPredicate::eq, args[0],
+                                  constInt(nb, nl, i32, numExperts));
         linalg::YieldOp::create(
             nb, nl,
             ValueRange{arith::SelectOp::create(
@@ -708,8 +710,7 @@ Value buildCapacity(OpBuilder &b, Location loc, Value tokens,
                     int64_t numExperts, double capacityFactor) {
   Type f64 = b.getF64Type();
   Value tokensF64 = arith::SIToFPOp::create(
-      b, loc, f64,
-      arith::IndexCastOp::create(b, loc, b.getI64Type(), tokens));
+      b, loc, f64, arith::IndexCastOp::create(b, loc, b.getI64Type(), tokens));
   Value product = arith::MulFOp::create(
       b, loc, tokensF64,
       arith::ConstantOp::create(b, loc, b.getF64FloatAttr(capacityFactor)));
@@ -737,19 +738,19 @@ std::pair<Value, Value> buildTokenOrderDrops(OpBuilder &b, Location loc,
       b, loc, tokens, k, ValueRange{load, weights, experts},
       /*slotMajor=*/true,
       [&](OpBuilder &nb, Location nl, Value t, Value slot, ValueRange args) {
-        ValueRange pair = {t, slot};
+        SmallVector<Value> pair = {t, slot};
         Value expert = tensor::ExtractOp::create(nb, nl, args[2], pair);
         Value weight = tensor::ExtractOp::create(nb, nl, args[1], pair);
         Value kept = isKeptExpert(nb, nl, expert, numExperts);
         Value index = clampedExpertIndex(nb, nl, expert, kept);
         Value used = tensor::ExtractOp::create(nb, nl, args[0], index);
-        Value hasRoom = arith::CmpIOp::create(
-            nb, nl, arith::CmpIPredicate::slt, used, capacity);
+        Value hasRoom = arith::CmpIOp::create(nb, nl, arith::CmpIPredicate::slt,
+                                              used, capacity);
         Value keep = arith::AndIOp::create(nb, nl, kept, hasRoom);
         Value nextUsed = arith::AddIOp::create(
             nb, nl, used, arith::ExtUIOp::create(nb, nl, i32, keep));
-        Value newExpert = arith::SelectOp::create(
-            nb, nl, keep, expert, constInt(nb, nl, i32, -1));
+        Value newExpert = arith::SelectOp::create(nb, nl, keep, expert,
+                                                  constInt(nb, nl, i32, -1));
         Value newWeight = arith::SelectOp::create(nb, nl, keep, weight,
                                                   constF32(nb, nl, 0.0f));
         return SmallVector<Value>{
@@ -799,11 +800,10 @@ std::pair<Value, Value> buildScoreOrderDrops(OpBuilder &b, Location loc,
   Value counts = buildExpertCounts(b, loc, experts, tokens, k, numExperts);
   Value offsets = buildSegmentOffsets(b, loc, counts, numExperts, 1);
   auto sortedType = RankedTensorType::get({ShapedType::kDynamic}, i32);
-  Value sorted =
-      buildScatterByExpert(b, loc, experts, offsets, tokens, k, numExperts,
-                           sortedType, numPairs, toI32(b, loc, numPairs),
-                           expertsType)
-          .first;
+  Value sorted = buildScatterByExpert(b, loc, experts, offsets, tokens, k,
+                                      numExperts, sortedType, numPairs,
+                                      toI32(b, loc, numPairs), expertsType)
+                     .first;
 
   auto decided = linalg::GenericOp::create(
       b, loc, TypeRange{weightsType, expertsType},
@@ -815,8 +815,8 @@ std::pair<Value, Value> buildScoreOrderDrops(OpBuilder &b, Location loc,
         Value weight = args[0], expert = args[1], key = args[2];
         Value kept = isKeptExpert(nb, nl, expert, numExperts);
         Value index = clampedExpertIndex(nb, nl, expert, kept);
-        Value begin = toIndex(
-            nb, nl, tensor::ExtractOp::create(nb, nl, offsets, index));
+        Value begin =
+            toIndex(nb, nl, tensor::ExtractOp::create(nb, nl, offsets, index));
         Value next =
             arith::AddIOp::create(nb, nl, index, constIndex(nb, nl, 1));
         Value end =
@@ -827,8 +827,8 @@ std::pair<Value, Value> buildScoreOrderDrops(OpBuilder &b, Location loc,
             nb, nl, begin, end, constIndex(nb, nl, 1),
             ValueRange{constInt(nb, nl, i32, 0)},
             [&](OpBuilder &lb, Location ll, Value j, ValueRange rankArgs) {
-              Value other = toIndex(
-                  lb, ll, tensor::ExtractOp::create(lb, ll, sorted, j));
+              Value other =
+                  toIndex(lb, ll, tensor::ExtractOp::create(lb, ll, sorted, j));
               Value otherKey =
                   tensor::ExtractOp::create(lb, ll, flatKeys, other);
               Value outranks = arith::CmpIOp::create(
@@ -839,9 +839,8 @@ std::pair<Value, Value> buildScoreOrderDrops(OpBuilder &b, Location loc,
                       lb, ll, rankArgs[0],
                       arith::ExtUIOp::create(lb, ll, i32, outranks))});
             });
-        Value hasRoom =
-            arith::CmpIOp::create(nb, nl, arith::CmpIPredicate::slt,
-                                  rankLoop.getResult(0), capacity);
+        Value hasRoom = arith::CmpIOp::create(nb, nl, arith::CmpIPredicate::slt,
+                                              rankLoop.getResult(0), capacity);
         Value keep = arith::AndIOp::create(nb, nl, kept, hasRoom);
         linalg::YieldOp::create(
             nb, nl,
@@ -881,10 +880,8 @@ struct RouterOpLowering : OpConversionPattern<RouterOp> {
     auto expertsType = op.getExperts().getType();
     Value tokens = dimSize(rewriter, loc, logits, 0);
     Value kSize = constIndex(rewriter, loc, k);
-    Value weightsInit =
-        buildEmpty(rewriter, loc, weightsType, {tokens, kSize});
-    Value expertsInit =
-        buildEmpty(rewriter, loc, expertsType, {tokens, kSize});
+    Value weightsInit = buildEmpty(rewriter, loc, weightsType, {tokens, kSize});
+    Value expertsInit = buildEmpty(rewriter, loc, expertsType, {tokens, kSize});
 
     // Rows are independent: one forall iteration per token.
     auto forall = scf::ForallOp::create(
@@ -911,13 +908,36 @@ struct RouterOpLowering : OpConversionPattern<RouterOp> {
       if (grouped)
         keys = buildGroupMask(rewriter, loc, keys, numExperts, nGroup,
                               topkGroup, groupScore);
-      TopK top = buildTopK(rewriter, loc, keys, scores.scores, k);
-      Value weights = buildWeightEpilogue(rewriter, loc, top.weights, top.sum,
-                                          renormalize, scale);
 
-      rewriter.setInsertionPointToEnd(forall.getTerminator().getBody());
+      // The row's slots are built in slices of the shared outputs, so that
+      // bufferization writes them in place instead of copying a temporary.
       SmallVector<OpFoldResult> outSizes = {rewriter.getIndexAttr(1),
                                             rewriter.getIndexAttr(k)};
+      auto rowOf = [&](Value shared, Type elementType) -> Value {
+        return tensor::ExtractSliceOp::create(
+            rewriter, loc, RankedTensorType::get({k}, elementType), shared,
+            rowOffsets, outSizes, unitStrides);
+      };
+      Value weightsRow =
+          rowOf(forall.getRegionIterArgs()[0], rewriter.getF32Type());
+      Value expertsRow =
+          rowOf(forall.getRegionIterArgs()[1], rewriter.getI32Type());
+      bool hasEpilogue = renormalize || scale != 1.0f;
+      Value rawWeights =
+          hasEpilogue
+              ? tensor::EmptyOp::create(
+                    rewriter, loc, cast<RankedTensorType>(weightsRow.getType()),
+                    ValueRange{})
+                    .getResult()
+              : weightsRow;
+      TopK top = buildTopK(rewriter, loc, keys, scores.scores, k, rawWeights,
+                           expertsRow);
+      Value weights = top.weights;
+      if (hasEpilogue)
+        weights = buildWeightEpilogue(rewriter, loc, top.weights, top.sum,
+                                      renormalize, scale, weightsRow);
+
+      rewriter.setInsertionPointToEnd(forall.getTerminator().getBody());
       tensor::ParallelInsertSliceOp::create(rewriter, loc, weights,
                                             forall.getRegionIterArgs()[0],
                                             rowOffsets, outSizes, unitStrides);
@@ -961,7 +981,8 @@ struct DispatchOpLowering : OpConversionPattern<DispatchOp> {
     Value block = constIndex(rewriter, loc, blockSize);
     Value worst = rewriter.createOrFold<arith::AddIOp>(
         loc, numPairs,
-        constIndex(rewriter, loc, numExperts * (blockSize - 1) + blockSize - 1));
+        constIndex(rewriter, loc,
+                   numExperts * (blockSize - 1) + blockSize - 1));
     Value numBlocks = rewriter.createOrFold<arith::DivUIOp>(loc, worst, block);
     Value length = rewriter.createOrFold<arith::MulIOp>(loc, numBlocks, block);
 

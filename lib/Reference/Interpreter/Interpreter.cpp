@@ -370,6 +370,15 @@ private:
     auto asInt = [](double v) { return static_cast<int64_t>(v); };
     std::optional<double> r =
         llvm::TypeSwitch<Operation *, std::optional<double>>(op)
+            .Case<ConstantOp>([&](ConstantOp c) -> std::optional<double> {
+              if (auto f = dyn_cast<FloatAttr>(c.getValue()))
+                return f.getValue().convertToDouble();
+              if (auto i = dyn_cast<IntegerAttr>(c.getValue()))
+                return c.getType().isInteger(1)
+                           ? static_cast<double>(i.getValue().getZExtValue())
+                           : static_cast<double>(i.getValue().getSExtValue());
+              return std::nullopt;
+            })
             .Case<AddFOp>([&](auto) { return a[0] + a[1]; })
             .Case<SubFOp>([&](auto) { return a[0] - a[1]; })
             .Case<MulFOp>([&](auto) { return a[0] * a[1]; })

@@ -52,6 +52,7 @@ FailureOr<gatec::CPUTarget> gatec::lookupCPUTarget(StringRef name) {
     }
     target.features = list;
     target.vectorWidth = features.lookup("avx512f") ? 16 : 8;
+    target.nativeBF16 = features.lookup("avx512bf16");
   } else {
     return failure();
   }

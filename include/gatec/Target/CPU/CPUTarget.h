@@ -34,6 +34,8 @@ struct CPUTarget {
   std::string features;
   /// f32 lanes of the widest vector register the kernels use.
   int64_t vectorWidth = 8;
+  /// f32 -> bf16 conversion in hardware (avx512_bf16).
+  bool nativeBF16 = false;
 };
 
 /// The supported CPU levels, in the order --help lists them; `native`
