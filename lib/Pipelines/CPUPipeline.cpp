@@ -43,6 +43,10 @@ void gatec::buildCPUPipeline(OpPassManager &pm,
   funcPm.addPass(createCPUTileAndVectorize(tiling));
   funcPm.addPass(vector::createLowerVectorMaskPass());
   cleanup();
+  // Keeps each register tile's accumulator in registers across its K loop
+  // (a vector iter_arg) instead of a load and a store per iteration.
+  pm.addPass(createLoopInvariantSubsetHoistingPass());
+  cleanup();
 
   // Buffers: results go straight into the caller's outputs; temporaries are
   // freed where their last use ends.

@@ -340,11 +340,14 @@ struct CPUOptimizeVectorsPass
     : gatec::impl::CPUOptimizeVectorsBase<CPUOptimizeVectorsPass> {
   void runOnOperation() override {
     func::FuncOp func = getOperation();
-    // Keeps the accumulator of a register tile in registers across the K
-    // loop instead of reloading and storing it every iteration.
-    linalg::hoistRedundantVectorTransfers(func);
+    // Accumulators are hoisted out of K loops before bufferization
+    // (loop-invariant-subset-hoisting, on SSA tensors), and invariant
+    // broadcasts are left to LLVM's LICM. The memref-level
+    // hoistRedundantVectorTransfers misses aliasing between buffers that
+    // bufferization shares, and hoistRedundantVectorBroadcasts mishandles
+    // vector iter_args; both miscompiled router reductions (see
+    // test/Target/CPU/routers.mlir).
     IRRewriter rewriter(&getContext());
-    linalg::hoistRedundantVectorBroadcasts(rewriter, func);
     // memref.copy of a strided view lowers to a call into MLIR's runtime
     // library; as linalg.copy it becomes loops, and the object stays free of
     // runtime dependencies.

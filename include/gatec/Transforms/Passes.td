@@ -68,12 +68,10 @@ def CPUTileAndVectorize : Pass<"gatec-cpu-tile-and-vectorize", "::mlir::func::Fu
 }
 
 def CPUOptimizeVectors : Pass<"gatec-cpu-optimize-vectors", "::mlir::func::FuncOp"> {
-  let summary = "Hoist loop-invariant vector transfers after bufferization";
+  let summary = "Keep bufferized CPU code free of runtime-library calls";
   let description = [{
-    Moves accumulator reads and writes of the register tiles out of the K
-    loop (so the micro-kernel keeps them in registers), and turns
-    `memref.copy` into `linalg.copy` so no copy becomes a call into MLIR's
-    runtime library.
+    Turns `memref.copy` into `linalg.copy`, so no copy of a strided view
+    becomes a call into MLIR's runtime library.
   }];
   let dependentDialects = ["::mlir::vector::VectorDialect",
                            "::mlir::linalg::LinalgDialect"];
