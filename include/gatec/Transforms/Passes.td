@@ -68,13 +68,17 @@ def CPUTileAndVectorize : Pass<"gatec-cpu-tile-and-vectorize", "::mlir::func::Fu
 }
 
 def CPUOptimizeVectors : Pass<"gatec-cpu-optimize-vectors", "::mlir::func::FuncOp"> {
-  let summary = "Keep bufferized CPU code free of runtime-library calls";
+  let summary = "Prepare bufferized CPU code for the LLVM lowering";
   let description = [{
     Turns `memref.copy` into `linalg.copy`, so no copy of a strided view
-    becomes a call into MLIR's runtime library.
+    becomes a call into MLIR's runtime library, and rewrites
+    `memref.expand_shape` ops with several dynamic sizes in one group (which
+    `expand-strided-metadata` cannot take) into `memref.reinterpret_cast`.
   }];
   let dependentDialects = ["::mlir::vector::VectorDialect",
-                           "::mlir::linalg::LinalgDialect"];
+                           "::mlir::linalg::LinalgDialect",
+                           "::mlir::affine::AffineDialect",
+                           "::mlir::memref::MemRefDialect"];
 }
 
 def ApproximateMath : Pass<"gatec-approximate-math"> {

@@ -271,28 +271,31 @@ private:
     return fail(op, "unsupported constant");
   }
 
-  template <typename ReshapeOp>
-  LogicalResult evalReshape(ReshapeOp reshape) {
+  LogicalResult evalReshape(tensor::ExpandShapeOp reshape) {
+    FailureOr<TensorValue *> src = tensor(reshape, reshape.getSrc());
+    FailureOr<SmallVector<int64_t>> shape =
+        resolve(reshape, reshape.getMixedOutputShape());
+    if (failed(src) || failed(shape))
+      return failure();
+    TensorValue t = **src;
+    t.shape = *shape;
+    tensors[reshape.getResult()] = std::move(t);
+    return success();
+  }
+
+  LogicalResult evalReshape(tensor::CollapseShapeOp reshape) {
     FailureOr<TensorValue *> src = tensor(reshape, reshape.getSrc());
     if (failed(src))
       return failure();
-    auto type = reshape.getResultType();
     TensorValue t = **src;
-    t.shape.assign(type.getShape().begin(), type.getShape().end());
-    // Dynamic result dims: the one unknown of each group, from the count.
-    int64_t known = 1, dynamicIndex = -1;
-    for (auto [i, d] : llvm::enumerate(t.shape)) {
-      if (ShapedType::isDynamic(d)) {
-        if (dynamicIndex >= 0)
-          return fail(reshape, "reshape with several dynamic dims");
-        dynamicIndex = i;
-      } else {
-        known *= d;
-      }
+    t.shape.clear();
+    for (const ReassociationIndices &group :
+         reshape.getReassociationIndices()) {
+      int64_t size = 1;
+      for (int64_t d : group)
+        size *= (*src)->shape[d];
+      t.shape.push_back(size);
     }
-    if (dynamicIndex >= 0)
-      t.shape[dynamicIndex] =
-          known == 0 ? 0 : static_cast<int64_t>(src.value()->data.size()) / known;
     tensors[reshape.getResult()] = std::move(t);
     return success();
   }
