@@ -23,6 +23,9 @@ config.substitutions.append(("%host_cxx", config.host_cxx))
 
 llvm_config.with_system_environment(["HOME", "INCLUDE", "LIB", "TMP", "TEMP"])
 llvm_config.use_default_substitutions()
+# `not` and `count` at the start of a RUN line are found through PATH, as in
+# upstream MLIR suites (lit substitutes them only after a pipe).
+llvm_config.with_environment("PATH", config.llvm_tools_dir, append_path=True)
 
 tool_dirs = [config.gatec_tools_dir, config.llvm_tools_dir]
 tools = ["gatec", "gatec-opt", "gatec-check", "gatec-translate"]

@@ -1,0 +1,235 @@
+//===- Sema.h - Semantic checks of the .gate language -------------*- C++ -*-===//
+//
+// Part of gatec. Sema resolves names, binds symbolic dimensions, types every
+// expression and checks every call against what the gate dialect accepts, so
+// that a user sees a located message instead of an MLIR verifier error.
+// MLIRGen trusts its results.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef GATEC_FRONTEND_SEMA_H
+#define GATEC_FRONTEND_SEMA_H
+
+#include "gatec/Dialect/Gate/GateOps.h"
+#include "gatec/Frontend/AST.h"
+
+#include "llvm/ADT/DenseMap.h"
+#include "llvm/ADT/SmallVector.h"
+#include "llvm/ADT/StringMap.h"
+
+#include <memory>
+#include <optional>
+#include <string>
+
+namespace gatec {
+
+class DiagnosticEngine;
+
+/// One dimension of a checked tensor type.
+struct Dim {
+  enum class Kind { Static, Symbol, Dynamic };
+  Kind kind = Kind::Dynamic;
+  int64_t size = 0;   // Static
+  std::string symbol; // Symbol
+  /// Where the dimension was written (a parameter type, a shape list), for
+  /// notes; null for dimensions gatec derived.
+  llvm::SMLoc loc;
+  /// For a Dynamic dimension computed from the parameters' dimensions (the
+  /// padded length of dispatch), that computation as a C-style integer
+  /// expression such as "(T*2 + 8*63 + 63)/64*64"; empty if unknown.
+  std::string expr;
+
+  static Dim getStatic(int64_t size, llvm::SMLoc loc = {}) {
+    Dim d;
+    d.kind = Kind::Static;
+    d.size = size;
+    d.loc = loc;
+    return d;
+  }
+  static Dim getSymbol(llvm::StringRef name, llvm::SMLoc loc) {
+    Dim d;
+    d.kind = Kind::Symbol;
+    d.symbol = name.str();
+    d.loc = loc;
+    return d;
+  }
+  static Dim getDynamic() { return Dim(); }
+
+  bool isStatic() const { return kind == Kind::Static; }
+  bool isSymbol() const { return kind == Kind::Symbol; }
+  bool isDynamic() const { return kind == Kind::Dynamic; }
+  bool isStaticOne() const { return isStatic() && size == 1; }
+};
+
+/// A checked tensor type: dtype and dimensions (rank 0 for a scalar).
+struct CheckedType {
+  DType dtype = DType::f32;
+  llvm::SmallVector<Dim, 4> dims;
+  unsigned getRank() const { return dims.size(); }
+};
+
+/// What sema knows about an expression.
+struct ExprInfo {
+  enum class Kind {
+    /// An error was reported in or below it; uses stay quiet.
+    Invalid,
+    /// A number known at compile time (literals and arithmetic on them).
+    Constant,
+    /// One tensor.
+    Tensor,
+    /// Several tensors: the results of scan, route or dispatch.
+    Multi,
+  };
+  Kind kind = Kind::Invalid;
+  double constant = 0.0;
+  /// Whether a constant is an integer (written without a fraction and not
+  /// produced by a division); integer keywords need one.
+  bool constantIsInt = false;
+  llvm::SmallVector<CheckedType, 1> types;
+
+  bool isInvalid() const { return kind == Kind::Invalid; }
+  bool isConstant() const { return kind == Kind::Constant; }
+  bool isTensor() const { return kind == Kind::Tensor; }
+  const CheckedType &getType() const { return types.front(); }
+};
+
+/// The built-in functions and layer calls of the language.
+enum class Builtin {
+  // Elementwise, one operand.
+  Exp,
+  Log,
+  Sigmoid,
+  Silu,
+  Relu,
+  Gelu,
+  GeluTanh,
+  Tanh,
+  Softplus,
+  LogSigmoid,
+  Sqrt,
+  Rsqrt,
+  Abs,
+  Neg,
+  // Elementwise, two operands.
+  Pow,
+  Maximum,
+  Minimum,
+  // Conversions and shapes.
+  Cast,
+  Reshape,
+  Broadcast,
+  Arange,
+  // Reductions over the last axis.
+  Sum,
+  Mean,
+  Max,
+  RmsNorm,
+  // The layer calls, one per gate op family.
+  Gate,
+  Scan,
+  Route,
+  Dispatch,
+};
+
+/// How reshape regroups dimensions: source group i becomes destination
+/// group i. Groups are contiguous and cover every dimension.
+struct ReshapePlan {
+  llvm::SmallVector<llvm::SmallVector<int64_t, 2>> srcGroups, dstGroups;
+};
+
+/// A checked call: the builtin and its options, keyword values resolved.
+struct CallInfo {
+  Builtin builtin = Builtin::Exp;
+
+  // cast
+  DType castTo = DType::f32;
+  // rms_norm
+  const ExprAST *normWeight = nullptr;
+  double epsilon = 1e-6;
+  // reshape
+  ReshapePlan reshape;
+
+  // gate
+  bool fusedGate = false;
+  mlir::gate::Activation activation = mlir::gate::Activation::sigmoid;
+  mlir::gate::Granularity granularity = mlir::gate::Granularity::elementwise;
+  mlir::gate::GateHalf gateHalf = mlir::gate::GateHalf::first;
+  std::optional<float> clampLimit;
+
+  // scan
+  mlir::gate::DecayKind decayKind = mlir::gate::DecayKind::none;
+  const ExprAST *decay = nullptr;
+  const ExprAST *initialState = nullptr;
+  const ExprAST *cuSeqlens = nullptr;
+  int64_t chunkSize = 64;
+  std::optional<float> scale;
+  bool withFinalState = false;
+
+  // route
+  mlir::gate::Scoring scoring = mlir::gate::Scoring::softmax;
+  int64_t topK = 1;
+  bool renormalize = false;
+  const ExprAST *selectionBias = nullptr;
+  int64_t numGroups = 1;
+  int64_t topkGroups = 1;
+  mlir::gate::GroupScore groupScore = mlir::gate::GroupScore::sum_top2;
+  float routedScalingFactor = 1.0f;
+  std::optional<float> capacityFactor;
+  mlir::gate::DropPolicy dropPolicy = mlir::gate::DropPolicy::token_order;
+
+  // dispatch
+  int64_t numExperts = 1;
+  int64_t blockSize = 64;
+};
+
+/// A symbolic dimension of one kernel.
+struct SymbolInfo {
+  /// Where the symbol first appears.
+  llvm::SMLoc loc;
+  /// The parameter (and its dimension) where it first appears; -1 when it
+  /// appears only in the results.
+  int paramIndex = -1;
+  unsigned dimIndex = 0;
+  /// Set once an operation equates the symbol with a literal size.
+  std::optional<int64_t> value;
+  llvm::SMLoc valueLoc; // the literal it was equated with
+  llvm::SMLoc boundAt;  // the expression that did it
+  /// For a results-only symbol: the dimension of the value returned for it.
+  std::optional<Dim> resultBinding;
+};
+
+/// What sema learned about one kernel.
+struct KernelInfo {
+  llvm::StringMap<SymbolInfo> symbols;
+  llvm::SmallVector<CheckedType, 4> paramTypes;
+  llvm::SmallVector<CheckedType, 2> resultTypes;
+};
+
+/// The annotations sema puts beside the AST.
+class SemaResult {
+public:
+  const ExprInfo &getInfo(const ExprAST &expr) const;
+  const CallInfo &getCall(const CallExprAST &call) const;
+  const KernelInfo &getKernel(const KernelAST &kernel) const;
+
+  /// The static size `dim` has in `kernel`, or ShapedType::kDynamic.
+  int64_t resolve(const Dim &dim, const KernelInfo &kernel) const;
+
+  // Filled by sema.
+  llvm::DenseMap<const ExprAST *, ExprInfo> exprs;
+  llvm::DenseMap<const CallExprAST *, CallInfo> calls;
+  llvm::DenseMap<const KernelAST *, std::unique_ptr<KernelInfo>> kernels;
+};
+
+/// Checks every kernel of `module`, reporting every independent error.
+/// Kernels with syntax errors are checked too, except for the whole-kernel
+/// checks the syntax error may explain. Valid iff !diag.hadErrors().
+std::unique_ptr<SemaResult> checkModule(const ModuleAST &module,
+                                        DiagnosticEngine &diag);
+
+/// Prints `type` as written in the language: `bf16[T, 4096]`.
+std::string formatType(const CheckedType &type);
+
+} // namespace gatec
+
+#endif // GATEC_FRONTEND_SEMA_H

@@ -1,0 +1,290 @@
+#!/usr/bin/python3
+"""gatec's CPU kernels side by side with PyTorch (eager, CPU) and gatec's scalar
+reference, in one process, on the shapes of docs/performance.md.
+
+Run through scripts/bench-cpu.sh, which builds gatec, compiles
+cpu_kernels.gate to an object and links the libraries this script loads.
+Prints a markdown table (time, ratio to each peer, fraction of the roofline
+measured in the same run) and a final JSON line with the ratios.
+"""
+import argparse
+import ctypes
+import json
+import math
+import os
+import statistics
+import sys
+import time
+
+import torch
+import torch.nn.functional as F
+
+THREADS = int(os.environ.get("OMP_NUM_THREADS", "2"))
+torch.set_num_threads(THREADS)
+torch.manual_seed(0)
+
+
+# --- calling gatec kernels -------------------------------------------------
+
+_descriptor_types = {}
+
+
+def descriptor_type(rank):
+    """The strided memref descriptor of the kernels' C ABI."""
+    if rank not in _descriptor_types:
+        fields = [("allocated", ctypes.c_void_p), ("aligned", ctypes.c_void_p),
+                  ("offset", ctypes.c_int64)]
+        if rank:
+            fields += [("sizes", ctypes.c_int64 * rank),
+                       ("strides", ctypes.c_int64 * rank)]
+        _descriptor_types[rank] = type(f"Memref{rank}", (ctypes.Structure,),
+                                       {"_fields_": fields})
+    return _descriptor_types[rank]
+
+
+def descriptor(t):
+    assert t.is_contiguous()
+    d = descriptor_type(t.dim())()
+    d.allocated = d.aligned = t.data_ptr()
+    d.offset = 0
+    for i in range(t.dim()):
+        d.sizes[i] = t.shape[i]
+        d.strides[i] = t.stride(i)
+    return d
+
+
+class Kernels:
+    def __init__(self, path):
+        self.lib = ctypes.CDLL(path)
+
+    def __call__(self, name, inputs, outputs):
+        fn = getattr(self.lib, "_mlir_ciface_" + name)
+        descs = [descriptor(t) for t in list(inputs) + list(outputs)]
+        fn(*[ctypes.byref(d) for d in descs])
+        return outputs
+
+
+# --- timing ------------------------------------------------------------------
+
+def timeit(fn, min_time=0.3, max_reps=50):
+    fn()  # warm up: page in buffers, spin up the thread pools
+    times = []
+    start = time.perf_counter()
+    while len(times) < 3 or (time.perf_counter() - start < min_time and
+                             len(times) < max_reps):
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times)
+
+
+def check_close(name, got, want, tol):
+    got, want = got.float(), want.float()
+    err = (got - want).abs().max().item() / max(1.0, want.abs().max().item())
+    if not err <= tol:
+        sys.exit(f"bench: {name}: gatec and PyTorch disagree "
+                 f"(normalized error {err:.3g} > {tol})")
+
+
+# --- PyTorch peers -------------------------------------------------------------
+
+def torch_chunked_gla(q, k, v, g, chunk=64):
+    """Chunkwise-parallel GLA in PyTorch (the form fla's reference uses):
+    intra-chunk scores with per-channel decays, state carried across chunks."""
+    B, T, H, K = q.shape
+    V = v.shape[-1]
+    scale = K ** -0.5
+    q, k, v, g = (x.transpose(1, 2) for x in (q, k, v, g))  # B H T .
+    o = torch.empty(B, H, T, V)
+    S = torch.zeros(B, H, K, V)
+    for t0 in range(0, T, chunk):
+        t1 = min(t0 + chunk, T)
+        qc, kc, vc, gc = q[:, :, t0:t1], k[:, :, t0:t1], v[:, :, t0:t1], g[:, :, t0:t1]
+        b = gc.cumsum(2)
+        qe = qc * b.exp() * scale
+        ke = kc * (b[:, :, -1:] - b).exp()
+        # intra: A_ij = sum_k q_ik k_jk exp(b_ik - b_jk), j <= i
+        A = torch.einsum("bhik,bhjk->bhij", qc * scale * b.exp(), kc * (-b).exp())
+        mask = torch.ones(t1 - t0, t1 - t0, dtype=torch.bool).tril()
+        A = A.masked_fill(~mask, 0)
+        o[:, :, t0:t1] = A @ vc + qe @ S
+        S = S * b[:, :, -1, :, None].exp() + ke.transpose(-1, -2) @ vc
+    return o.transpose(1, 2)
+
+
+def torch_grouped_topk(logits, bias, k, groups, topk_groups, scale):
+    s = logits.sigmoid()
+    sb = s + bias
+    T, E = s.shape
+    gs = sb.view(T, groups, -1).topk(2, dim=-1).values.sum(-1)
+    keep = gs.topk(topk_groups, dim=-1).indices
+    mask = torch.zeros(T, groups, dtype=torch.bool).scatter_(1, keep, True)
+    sb = sb.masked_fill(~mask.repeat_interleave(E // groups, 1), float("-inf"))
+    idx = sb.topk(k, dim=-1).indices
+    w = s.gather(1, idx)
+    w = w / (w.sum(-1, keepdim=True) + 1e-20) * scale
+    return w, idx.int()
+
+
+def torch_topk(logits, k, renormalize):
+    p = logits.softmax(-1)
+    w, idx = p.topk(k, dim=-1)
+    if renormalize:
+        w = w / w.sum(-1, keepdim=True)
+    return w, idx.int()
+
+
+# --- benchmarks ------------------------------------------------------------------
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--kernels", required=True, help="gatec kernels .so")
+    ap.add_argument("--roofline", required=True, help="roofline .so")
+    ap.add_argument("--reference", required=True, help="reference shim .so")
+    ap.add_argument("--quick", action="store_true",
+                    help="smaller shapes (a smoke run, not for the table)")
+    args = ap.parse_args()
+    gk = Kernels(args.kernels)
+    roof = ctypes.CDLL(args.roofline)
+    roof.triad_bandwidth.restype = ctypes.c_double
+    roof.triad_bandwidth.argtypes = [ctypes.c_long, ctypes.c_int]
+    roof.fma_peak.restype = ctypes.c_double
+    roof.fma_peak.argtypes = [ctypes.c_long]
+    ref = ctypes.CDLL(args.reference)
+
+    bandwidth = roof.triad_bandwidth(1 << 26, 10)
+    peak = roof.fma_peak(2_000_000)
+    print(f"machine: {THREADS} threads, triad {bandwidth / 1e9:.1f} GB/s, "
+          f"f32 FMA peak {peak / 1e9:.0f} GFLOP/s")
+
+    q = 8 if args.quick else 1
+    rows = []
+
+    def record(name, t_gatec, peers, flops, bytes_):
+        roofline = max(flops / peak, bytes_ / bandwidth)
+        row = {"name": name, "gatec_ms": t_gatec * 1e3,
+               "roofline_fraction": roofline / t_gatec}
+        for peer, t in peers.items():
+            row[f"{peer}_ms"] = t * 1e3
+            row[f"vs_{peer}"] = t / t_gatec
+        rows.append(row)
+        peer_text = "  ".join(f"{p} {t * 1e3:9.2f} ms ({t / t_gatec:5.2f}x)"
+                              for p, t in peers.items())
+        print(f"{name:34s} gatec {t_gatec * 1e3:9.2f} ms  {peer_text}  "
+              f"roofline {100 * roofline / t_gatec:5.1f}%", flush=True)
+
+    def ptr(t):
+        return ctypes.c_void_p(t.data_ptr())
+
+    # SwiGLU activation alone.
+    T, Fd = 4096 // q, 11008
+    for dt, name, tol in ((torch.float32, "swiglu_act_f32", 1e-5),
+                          (torch.bfloat16, "swiglu_act_bf16", 1e-2)):
+        u, g = torch.randn(T, Fd).to(dt), torch.randn(T, Fd).to(dt)
+        y = torch.empty(T, Fd, dtype=dt)
+        gk(name, [u, g], [y])
+        check_close(name, y, F.silu(g.float()) * u.float(), tol)
+        t = timeit(lambda: gk(name, [u, g], [y]))
+        peers = {"torch": timeit(lambda: F.silu(g) * u)}
+        if dt == torch.float32:
+            peers["reference"] = timeit(lambda: ref.ref_swiglu(
+                ptr(u), ptr(g), ptr(y), T, Fd), max_reps=3)
+        record(name + f" [{T},{Fd}]", t, peers, 0,
+               3 * T * Fd * u.element_size())
+
+    # Llama gated FFN.
+    T, d, dff = 512 // q, 2048, 5632
+    for dt, name, tol in ((torch.float32, "llama_ffn_f32", 1e-4),
+                          (torch.bfloat16, "llama_ffn_bf16", 2e-2)):
+        x = torch.randn(T, d).to(dt)
+        wg, wu = (torch.randn(d, dff) * d ** -0.5).to(dt), (torch.randn(d, dff) * d ** -0.5).to(dt)
+        wd = (torch.randn(dff, d) * dff ** -0.5).to(dt)
+        y = torch.empty(T, d, dtype=dt)
+        gk(name, [x, wg, wu, wd], [y])
+        want = (F.silu(x.float() @ wg.float()) * (x.float() @ wu.float())) @ wd.float()
+        check_close(name, y, want, tol)
+        t = timeit(lambda: gk(name, [x, wg, wu, wd], [y]), min_time=1.0)
+        peers = {"torch": timeit(lambda: (F.silu(x @ wg) * (x @ wu)) @ wd, min_time=1.0)}
+        record(name + f" T={T}", t, peers, 2 * T * d * dff * 3,
+               (x.numel() + 3 * d * dff + T * d) * x.element_size())
+
+    # Gated-attention output gate with its projection.
+    T = 4096 // q
+    o, x = torch.randn(1, T, 16, 128), torch.randn(1, T, 2048)
+    for name, width in (("output_gate_headwise", 16), ("output_gate_elementwise", 2048)):
+        w = torch.randn(2048, width) * 2048 ** -0.5
+        y = torch.empty_like(o)
+        gk(name, [o, x, w], [y])
+        if width == 16:
+            peer = lambda: o * torch.sigmoid(x @ w).view(1, T, 16, 1)
+        else:
+            peer = lambda: o * torch.sigmoid(x @ w).view(1, T, 16, 128)
+        check_close(name, y, peer(), 1e-4)
+        t = timeit(lambda: gk(name, [o, x, w], [y]))
+        record(name + f" T={T}", t, {"torch": timeit(peer)}, 2 * T * 2048 * width,
+               4 * (2 * o.numel() + x.numel() + w.numel()))
+
+    # GLA forward.
+    for T in ((2048, 8192) if not args.quick else (256,)):
+        B, H, K, V = 1, 4, 128, 256
+        qq, kk = torch.randn(B, T, H, K), torch.randn(B, T, H, K)
+        vv = torch.randn(B, T, H, V)
+        gg = F.logsigmoid(torch.randn(B, T, H, K)) / 16
+        out = torch.empty(B, T, H, V)
+        gk("gla_forward", [qq, kk, vv, gg], [out])
+        want = torch_chunked_gla(qq, kk, vv, gg)
+        check_close("gla_forward", out, want, 1e-3)
+        t = timeit(lambda: gk("gla_forward", [qq, kk, vv, gg], [out]), min_time=1.0)
+        peers = {"torch": timeit(lambda: torch_chunked_gla(qq, kk, vv, gg), min_time=1.0)}
+        C = 64
+        flops = B * H * (2 * T * C * K + 2 * T * C * V + 4 * T * K * V)
+        record(f"gla_forward T={T}", t, peers, flops,
+               4 * (qq.numel() + kk.numel() + vv.numel() + gg.numel() + out.numel()))
+
+    # Routers, alone and with the projection from x [4096, 4096].
+    T = 4096 // q
+    bias = torch.randn(256) * 0.1
+    configs = (("mixtral", 8, 2, False, True),
+               ("e64", 64, 8, False, False),
+               ("deepseek_v3", 256, 8, True, True))
+    x = torch.randn(T, 4096)
+    for tag, E, k, sig, renorm in configs:
+        logits = torch.randn(T, E)
+        w_out, e_out = torch.empty(T, k), torch.empty(T, k, dtype=torch.int32)
+        inputs = [logits, bias] if sig else [logits]
+        gk("router_" + tag, inputs, [w_out, e_out])
+        if sig:
+            peer = lambda: torch_grouped_topk(logits, bias, k, 8, 4, 2.5)
+        else:
+            peer = lambda: torch_topk(logits, k, renorm)
+        want_w, want_e = peer()
+        check_close("router_" + tag, w_out, want_w, 1e-5)
+        t = timeit(lambda: gk("router_" + tag, inputs, [w_out, e_out]))
+        ref_w, ref_e = torch.empty(T, k), torch.empty(T, k, dtype=torch.int32)
+        peers = {"torch": timeit(peer),
+                 "reference": timeit(lambda: ref.ref_route(
+                     ptr(logits), ptr(bias) if sig else None, T, E, k, int(sig),
+                     int(renorm), 8 if sig else 1, 4 if sig else 1,
+                     ctypes.c_double(2.5 if sig else 1.0), ptr(ref_w), ptr(ref_e)),
+                     max_reps=5)}
+        record(f"router_{tag} E={E} k={k}", t, peers, 0, 4 * (logits.numel() + 2 * T * k))
+
+        w = torch.randn(4096, E) * 4096 ** -0.5
+        pin = [x, w, bias] if sig else [x, w]
+        gk("proj_router_" + tag, pin, [w_out, e_out])
+        if sig:
+            ppeer = lambda: torch_grouped_topk(x @ w, bias, k, 8, 4, 2.5)
+        else:
+            ppeer = lambda: torch_topk(x @ w, k, renorm)
+        t = timeit(lambda: gk("proj_router_" + tag, pin, [w_out, e_out]))
+        record(f"proj_router_{tag} E={E} k={k}", t, {"torch": timeit(ppeer)},
+               2 * T * 4096 * E, 4 * (x.numel() + w.numel() + 2 * T * k))
+
+    print(json.dumps({"gatec_cpu_bench": {
+        "threads": THREADS, "triad_gbps": bandwidth / 1e9,
+        "fma_gflops": peak / 1e9, "quick": args.quick,
+        "results": rows}}))
+
+
+if __name__ == "__main__":
+    main()
