@@ -14,6 +14,9 @@
 #include "gatec/Frontend/Parser.h"
 #include "gatec/Frontend/Sema.h"
 #include "gatec/InitAll.h"
+#include "gatec/Pipelines/Pipelines.h"
+#include "gatec/Target/CPU/CPUTarget.h"
+#include "gatec/Target/CppHeader/ExportCppHeader.h"
 
 #include "mlir/IR/AsmState.h"
 #include "mlir/IR/Diagnostics.h"
@@ -62,6 +65,94 @@ static mlir::LogicalResult emitGateMLIR(EmitContext &context,
   return mlir::success();
 }
 
+/// The CPU target row of the CPU backend's table for --target, or an error.
+static mlir::FailureOr<CPUTarget> cpuTargetFor(EmitContext &context) {
+  if (context.target.family != TargetFamily::CPU) {
+    mlir::emitError(context.module.getLoc())
+        << "the CUDA backend is not built into this gatec: --target="
+        << context.target.name << " cannot be lowered yet";
+    return mlir::failure();
+  }
+  mlir::FailureOr<CPUTarget> cpu = lookupCPUTarget(context.target.chip);
+  if (mlir::failed(cpu))
+    mlir::emitError(context.module.getLoc())
+        << "no CPU backend for '" << context.target.chip << "'";
+  return cpu;
+}
+
+/// Runs the CPU pipeline on a clone of the gate-level module.
+static mlir::FailureOr<mlir::OwningOpRef<mlir::ModuleOp>>
+lowerForCPU(EmitContext &context, bool stopAtVectors) {
+  mlir::FailureOr<CPUTarget> cpu = cpuTargetFor(context);
+  if (mlir::failed(cpu))
+    return mlir::failure();
+  mlir::OwningOpRef<mlir::ModuleOp> clone = context.module.clone();
+  mlir::PassManager pm(context.module.getContext());
+  if (mlir::failed(context.configurePassManager(pm)))
+    return mlir::failure();
+  CPUPipelineOptions options;
+  options.vectorWidth = cpu->vectorWidth;
+  options.nativeBF16 = cpu->nativeBF16;
+  options.stopAtVectors = stopAtVectors;
+  buildCPUPipeline(pm, options);
+  if (mlir::failed(pm.run(*clone)))
+    return mlir::failure();
+  return clone;
+}
+
+static mlir::LogicalResult emitLoweredMLIR(EmitContext &context,
+                                           llvm::raw_ostream &os) {
+  auto lowered = lowerForCPU(context, /*stopAtVectors=*/true);
+  if (mlir::failed(lowered))
+    return mlir::failure();
+  (*lowered)->print(os, mlir::OpPrintingFlags());
+  return mlir::success();
+}
+
+/// LLVM IR, assembly or an object, from the (cached) fully lowered module.
+static mlir::LogicalResult emitCPU(EmitContext &context, llvm::raw_ostream &os,
+                                   CPUArtifact artifact) {
+  mlir::FailureOr<CPUTarget> cpu = cpuTargetFor(context);
+  if (mlir::failed(cpu))
+    return mlir::failure();
+  if (!context.loweredForCPU) {
+    auto lowered = lowerForCPU(context, /*stopAtVectors=*/false);
+    if (mlir::failed(lowered))
+      return mlir::failure();
+    context.loweredForCPU = std::move(*lowered);
+  }
+  // Object code needs a seekable stream; stdout and pipes get a buffer.
+  llvm::SmallString<0> buffer;
+  llvm::raw_svector_ostream bufferStream(buffer);
+  if (mlir::failed(emitCPUArtifact(*context.loweredForCPU, *cpu, artifact,
+                                   bufferStream)))
+    return mlir::failure();
+  os << buffer;
+  return mlir::success();
+}
+
+static mlir::LogicalResult emitLLVM(EmitContext &context,
+                                    llvm::raw_ostream &os) {
+  return emitCPU(context, os, CPUArtifact::LLVMIR);
+}
+static mlir::LogicalResult emitAsm(EmitContext &context,
+                                   llvm::raw_ostream &os) {
+  return emitCPU(context, os, CPUArtifact::Assembly);
+}
+static mlir::LogicalResult emitObject(EmitContext &context,
+                                      llvm::raw_ostream &os) {
+  return emitCPU(context, os, CPUArtifact::Object);
+}
+
+static mlir::LogicalResult emitHeader(EmitContext &context,
+                                      llvm::raw_ostream &os) {
+  CppHeaderOptions options;
+  options.moduleName = context.stem.str();
+  options.target =
+      (context.target.triple + ", " + context.target.name).str();
+  return exportCppHeader(context.module, os, options);
+}
+
 /// The outputs gatec knows. A backend lands by setting its rows' `emit`.
 static const EmitKindInfo kEmitKinds[] = {
     {"ast", "ast", "the parsed syntax tree, before semantic checks",
@@ -71,18 +162,20 @@ static const EmitKindInfo kEmitKinds[] = {
      std::nullopt, false, "", emitGateMLIR, true},
     {"mlir-lowered", "lowered.mlir",
      "MLIR after the target's lowering pipeline, before LLVM IR",
-     std::nullopt, false, "", nullptr, true},
-    {"llvm", "ll", "LLVM IR", std::nullopt, false, "", nullptr, true},
-    {"asm", "s", "x86-64 assembly", TargetFamily::CPU, false, "", nullptr,
+     std::nullopt, false, "", emitLoweredMLIR, true},
+    {"llvm", "ll", "LLVM IR", std::nullopt, false, "", emitLLVM, true},
+    {"asm", "s", "x86-64 assembly", TargetFamily::CPU, false, "", emitAsm,
      true},
     {"obj", "o", "x86-64 ELF object file", TargetFamily::CPU, true, "",
-     nullptr, true},
+     emitObject, true},
     {"ptx", "ptx", "PTX assembly", TargetFamily::CUDA, false, "", nullptr,
      true},
     {"cubin", "cubin", "CUDA binary (assembled by ptxas)", TargetFamily::CUDA,
      true, "", nullptr, true},
-    {"header", "h", "C++ header declaring each kernel", std::nullopt, false,
-     "the C++ header emitter", nullptr, true},
+    {"header", "h",
+     "C/C++ header with checked entry points for each kernel (see "
+     "docs/headers.md)",
+     std::nullopt, false, "the C++ header emitter", emitHeader, true},
 };
 
 llvm::ArrayRef<EmitKindInfo> gatec::getEmitKinds() { return kEmitKinds; }
@@ -311,8 +404,8 @@ int Compilation::run() {
     pm.enableTiming(rootTimer);
     return mlir::success();
   };
-  EmitContext context{*target, *ast, mlir::ModuleOp(), diag, onlyKernel,
-                      configurePassManager};
+  EmitContext context{*target,   *ast, mlir::ModuleOp(), diag, onlyKernel,
+                      configurePassManager, stem};
 
   if (onlyAST)
     return writeOutput(*kinds.front(), context);
@@ -352,10 +445,13 @@ int Compilation::run() {
     return 1;
 
   context.module = *module;
+  int status = 0;
   for (const EmitKindInfo *kind : kinds)
-    if (int status = writeOutput(*kind, context))
-      return status;
-  return 0;
+    if ((status = writeOutput(*kind, context)))
+      break;
+  // The lowered module lives in mlirContext, which dies before `context`.
+  context.loweredForCPU = nullptr;
+  return status;
 }
 
 int gatec::runGatecMain(int argc, char **argv) {

@@ -74,6 +74,17 @@ struct DestinationPassingABIPass
             /*writable=*/true);
       ret->setOperands({});
     });
+    // The gate.* facts of each argument (source name and shape) have served
+    // the frontend and the header emitter; LLVM would warn about them.
+    for (DictionaryAttr &attrs : argAttrs) {
+      if (!attrs)
+        continue;
+      NamedAttrList kept;
+      for (NamedAttribute attr : attrs)
+        if (!attr.getName().strref().starts_with("gate."))
+          kept.push_back(attr);
+      attrs = kept.getDictionary(ctx);
+    }
     func.setType(FunctionType::get(ctx, inputs, {}));
     func.setAllArgAttrs(argAttrs);
     func.setAllResultAttrs(ArrayRef<DictionaryAttr>{});

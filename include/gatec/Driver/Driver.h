@@ -13,6 +13,7 @@
 #include "gatec/Driver/Targets.h"
 
 #include "mlir/IR/BuiltinOps.h"
+#include "mlir/IR/OwningOpRef.h"
 #include "mlir/Support/LogicalResult.h"
 #include "llvm/ADT/ArrayRef.h"
 #include "llvm/ADT/StringRef.h"
@@ -47,6 +48,11 @@ struct EmitContext {
   /// Applies the --mlir-* pass-manager options (IR printing, timing,
   /// crash reproducers) to a PassManager; call it on every one you run.
   std::function<mlir::LogicalResult(mlir::PassManager &)> configurePassManager;
+  /// The input's file stem (`stdin` for -): names generated headers.
+  llvm::StringRef stem = "";
+  /// The module after the CPU pipeline, built once by the first emitter that
+  /// needs it (llvm, asm and obj all start from it).
+  mlir::OwningOpRef<mlir::ModuleOp> loweredForCPU = nullptr;
 };
 
 using EmitFn = mlir::LogicalResult (*)(EmitContext &context,

@@ -28,14 +28,18 @@
 using namespace mlir;
 
 ArrayRef<StringRef> gatec::getCPUTargetNames() {
-  static const StringRef names[] = {"x86-64-v3", "x86-64-v4", "native"};
+  static const StringRef names[] = {"x86-64", "x86-64-v3", "x86-64-v4",
+                                    "native"};
   return names;
 }
 
 FailureOr<gatec::CPUTarget> gatec::lookupCPUTarget(StringRef name) {
   CPUTarget target;
   target.name = name.str();
-  if (name == "x86-64-v3") {
+  if (name == "x86-64") {
+    target.llvmCPU = "x86-64"; // SSE2: every x86-64 CPU
+    target.vectorWidth = 4;
+  } else if (name == "x86-64-v3") {
     target.llvmCPU = "x86-64-v3"; // AVX2 + FMA: Haswell, Zen 1 and later
     target.vectorWidth = 8;
   } else if (name == "x86-64-v4") {
