@@ -28,6 +28,8 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 
 llvm=/usr/lib/llvm-22
+# Relative paths in ccache keys: a fresh clone elsewhere reuses the cache.
+export CCACHE_BASEDIR=${CCACHE_BASEDIR:-$root}
 if [ ! -f "$build_dir/build.ninja" ]; then
   CC=$llvm/bin/clang CXX=$llvm/bin/clang++ cmake -S "$root" -B "$build_dir" -G Ninja \
     -DCMAKE_BUILD_TYPE=Release \

@@ -28,7 +28,7 @@ llvm_config.use_default_substitutions()
 llvm_config.with_environment("PATH", config.llvm_tools_dir, append_path=True)
 
 tool_dirs = [config.gatec_tools_dir, config.llvm_tools_dir]
-tools = ["gatec", "gatec-opt", "gatec-check", "gatec-translate"]
+tools = ["gatec", "gatec-opt", "gatec-check", "gatec-translate", "llvm-nm"]
 llvm_config.add_tool_substitutions(tools, tool_dirs)
 
 # Optional tools become lit features, so the suite passes on any machine and

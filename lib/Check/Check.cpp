@@ -225,7 +225,7 @@ std::string nameOf(DictionaryAttr attrs, const std::string &fallback) {
 }
 
 gatec::OutputReport compare(const std::string &name, const TensorValue &oracle,
-                            Buffer &kernel) {
+                            Buffer &kernel, int64_t intMismatches) {
   gatec::OutputReport report;
   report.name = name;
   report.dtype = typeName(oracle.elementType);
@@ -260,7 +260,7 @@ gatec::OutputReport compare(const std::string &name, const TensorValue &oracle,
     }
   }
   report.error = isFloat ? worst : static_cast<double>(mismatches);
-  report.passed = mismatches == 0;
+  report.passed = isFloat ? mismatches == 0 : mismatches <= intMismatches;
   return report;
 }
 
@@ -468,7 +468,8 @@ gatec::checkKernels(ModuleOp module, const CheckOptions &options) {
     }
     for (auto [name, expected, output] :
          llvm::zip(p.outputNames, p.expected, outputs))
-      report.outputs.push_back(compare(name, expected, output));
+      report.outputs.push_back(
+          compare(name, expected, output, options.intMismatches));
   }
   return reports;
 }

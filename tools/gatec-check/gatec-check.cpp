@@ -33,6 +33,11 @@ static cl::list<std::string>
 static cl::list<std::string>
     scales("scale", cl::desc("Std. deviation of a random input: --scale x=0.1"));
 static cl::opt<uint64_t> seed("seed", cl::desc("Random seed"), cl::init(1));
+static cl::opt<int64_t> intMismatches(
+    "int-mismatches",
+    cl::desc("Integer elements allowed to differ per output (only for "
+             "selections on rounded scores; see CheckOptions)"),
+    cl::init(0));
 static cl::opt<std::string>
     cpu("cpu", cl::desc("CPU level: x86-64-v3, x86-64-v4 or native"),
         cl::init("native"));
@@ -54,6 +59,7 @@ int main(int argc, char **argv) {
   gatec::CheckOptions options;
   options.kernels.assign(kernels.begin(), kernels.end());
   options.seed = seed;
+  options.intMismatches = intMismatches;
   options.cpu = cpu;
   for (const std::string &d : dims) {
     std::string name, value;

@@ -35,6 +35,12 @@ struct CheckOptions {
   /// Per-input standard deviation of the random draw (default 1).
   llvm::StringMap<double> inputScales;
   uint64_t seed = 1;
+  /// Integer elements (router experts, dispatch metadata) allowed to differ
+  /// per output. 0 unless the kernel rounds the scores it selects on (a bf16
+  /// projection before a router): a score within the f32 accumulation error
+  /// of a rounding boundary can round either way in the kernel and in the
+  /// double oracle, and an exact bf16 tie then breaks differently.
+  int64_t intMismatches = 0;
   /// A row of the CPU target table (x86-64-v3, x86-64-v4, native).
   std::string cpu = "native";
 };
