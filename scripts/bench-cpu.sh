@@ -7,11 +7,13 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 build_dir=${BUILD_DIR:-$root/build}
 BUILD_DIR=$build_dir bash "$root/scripts/setup.sh"
 
-if ! /usr/bin/python3 -c "import torch" 2>/dev/null; then
+# OpenBLAS behind libblas.so.3 gives PyTorch (a generic-BLAS build) its
+# fast f32 GEMM.
+if ! /usr/bin/python3 -c "import torch" 2>/dev/null || ! dpkg -s libopenblas0-pthread >/dev/null 2>&1; then
   if [ "$(id -u)" -eq 0 ]; then
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-torch libgoogle-perftools4 >/dev/null
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-torch libgoogle-perftools4 libopenblas0-pthread >/dev/null
   else
-    echo "bench-cpu: needs PyTorch; as root run: apt-get install -y python3-torch libgoogle-perftools4" >&2
+    echo "bench-cpu: needs PyTorch; as root run: apt-get install -y python3-torch libgoogle-perftools4 libopenblas0-pthread" >&2
     exit 1
   fi
 fi

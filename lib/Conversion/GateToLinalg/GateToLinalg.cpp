@@ -122,6 +122,27 @@ Value emptyLike(OpBuilder &b, Location loc, RankedTensorType type,
   return tensor::EmptyOp::create(b, loc, type, dynSizes);
 }
 
+/// The elementwise generic both gate ops become: y = act(g) * x over y's
+/// shape, with `gMap` reading g (identity, or the broadcast of a headwise g).
+Value buildGateGeneric(OpBuilder &b, Location loc, RankedTensorType yType,
+                       Value x, Value g, AffineMap gMap, Activation act,
+                       std::optional<APFloat> clamp) {
+  int64_t rank = yType.getRank();
+  AffineMap identity = b.getMultiDimIdentityMap(rank);
+  Value init = emptyLike(b, loc, yType, x);
+  Type elemType = yType.getElementType();
+  auto generic = linalg::GenericOp::create(
+      b, loc, TypeRange{yType}, ValueRange{x, g}, ValueRange{init},
+      ArrayRef<AffineMap>{identity, gMap, identity},
+      SmallVector<utils::IteratorType>(rank, utils::IteratorType::parallel),
+      [&](OpBuilder &nested, Location l, ValueRange args) {
+        linalg::YieldOp::create(nested, l,
+                                buildGateScalar(nested, l, act, clamp, args[0],
+                                                args[1], elemType));
+      });
+  return generic.getResult(0);
+}
+
 struct GateOpLowering : OpConversionPattern<GateOp> {
   using OpConversionPattern::OpConversionPattern;
   LogicalResult
@@ -139,21 +160,10 @@ struct GateOpLowering : OpConversionPattern<GateOp> {
       exprs.back() = getAffineConstantExpr(0, ctx);
       gMap = AffineMap::get(rank, 0, exprs, ctx);
     }
-    Value init = emptyLike(rewriter, loc, yType, adaptor.getX());
-    Activation act = op.getActivation();
-    std::optional<APFloat> clamp = op.getClampLimit();
-    Type elemType = yType.getElementType();
-    auto generic = linalg::GenericOp::create(
-        rewriter, loc, TypeRange{yType},
-        ValueRange{adaptor.getX(), adaptor.getG()}, ValueRange{init},
-        ArrayRef<AffineMap>{identity, gMap, identity},
-        SmallVector<utils::IteratorType>(rank, utils::IteratorType::parallel),
-        [&](OpBuilder &b, Location l, ValueRange args) {
-          linalg::YieldOp::create(
-              b, l,
-              buildGateScalar(b, l, act, clamp, args[0], args[1], elemType));
-        });
-    rewriter.replaceOp(op, generic.getResults());
+    rewriter.replaceOp(op, buildGateGeneric(rewriter, loc, yType,
+                                            adaptor.getX(), adaptor.getG(),
+                                            gMap, op.getActivation(),
+                                            op.getClampLimit()));
     return success();
   }
 };
@@ -191,21 +201,10 @@ struct FusedGateOpLowering : OpConversionPattern<FusedGateOp> {
     Value g = gateFirst ? first : second;
     Value x = gateFirst ? second : first;
 
-    Value init = emptyLike(rewriter, loc, yType, x);
-    AffineMap identity = rewriter.getMultiDimIdentityMap(rank);
-    Activation act = op.getActivation();
-    std::optional<APFloat> clamp = op.getClampLimit();
-    Type elemType = yType.getElementType();
-    auto generic = linalg::GenericOp::create(
-        rewriter, loc, TypeRange{yType}, ValueRange{x, g}, ValueRange{init},
-        ArrayRef<AffineMap>{identity, identity, identity},
-        SmallVector<utils::IteratorType>(rank, utils::IteratorType::parallel),
-        [&](OpBuilder &b, Location l, ValueRange args) {
-          linalg::YieldOp::create(
-              b, l,
-              buildGateScalar(b, l, act, clamp, args[0], args[1], elemType));
-        });
-    rewriter.replaceOp(op, generic.getResults());
+    rewriter.replaceOp(
+        op, buildGateGeneric(rewriter, loc, yType, x, g,
+                             rewriter.getMultiDimIdentityMap(rank),
+                             op.getActivation(), op.getClampLimit()));
     return success();
   }
 };
