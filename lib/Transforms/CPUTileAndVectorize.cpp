@@ -141,12 +141,36 @@ struct CPUTileAndVectorizePass
       // fusion runs, the untiled root and the producers already claimed still
       // use them; any other user would need the full tensor.
       llvm::SmallPtrSet<Operation *, 8> claimed = {root.getOperation()};
+      // A producer is only worth fusing if every thread tile reads a
+      // different slice of it: one read through an operand that ignores a
+      // tiled loop (the A operand of a matmul across its N tiles, a headwise
+      // gate across the head dim) would be recomputed once per tile along
+      // that loop. Beyond the root's direct inputs, only destinations
+      // (fills of the accumulators) are fused.
+      llvm::SmallPtrSet<Operation *, 4> sliceable;
+      for (OpOperand *input : root.getDpsInputOperands()) {
+        auto producer = input->get().getDefiningOp<linalg::LinalgOp>();
+        if (!producer)
+          continue;
+        AffineMap map = root.getMatchingIndexingMap(input);
+        SmallVector<int64_t> ranges = loopRanges(root);
+        bool everyTiledLoopIndexes = llvm::all_of(
+            llvm::seq<unsigned>(0, root.getNumLoops()), [&](unsigned loop) {
+              bool tiled = sizes[loop] != 0 &&
+                           (ShapedType::isDynamic(ranges[loop]) ||
+                            ranges[loop] > sizes[loop]);
+              return !tiled || map.isFunctionOfDim(loop);
+            });
+        if (everyTiledLoopIndexes)
+          sliceable.insert(producer);
+      }
       options.setFusionControlFn(
           [&](tensor::ExtractSliceOp slice, OpResult producer,
               bool isDestination) -> std::optional<
               scf::SCFTileAndFuseOptions::ControlFnResult> {
             Operation *owner = producer.getOwner();
-            if (!isa<linalg::LinalgOp>(owner))
+            if (!isa<linalg::LinalgOp>(owner) ||
+                (!isDestination && !sliceable.contains(owner)))
               return std::nullopt;
             for (Operation *user : producer.getUsers())
               if (user != slice.getOperation() && !claimed.contains(user) &&
