@@ -300,36 +300,55 @@ private:
     return success();
   }
 
-  LogicalResult evalExtractSlice(tensor::ExtractSliceOp s) {
-    FailureOr<TensorValue *> src = tensor(s, s.getSource());
+  /// The offsets, in a row-major tensor of `shape`, of the elements of the
+  /// slice `s`, in the slice's own row-major order.
+  template <typename SliceOp>
+  FailureOr<std::vector<int64_t>> sliceElements(SliceOp s,
+                                                ArrayRef<int64_t> shape) {
     FailureOr<SmallVector<int64_t>> offsets = resolve(s, s.getMixedOffsets());
     FailureOr<SmallVector<int64_t>> sizes = resolve(s, s.getMixedSizes());
     FailureOr<SmallVector<int64_t>> steps = resolve(s, s.getMixedStrides());
-    if (failed(src) || failed(offsets) || failed(sizes) || failed(steps))
+    if (failed(offsets) || failed(sizes) || failed(steps))
       return failure();
-    const TensorValue &in = **src;
-    SmallVector<int64_t> inStrides = stridesOf(in.shape);
-    TensorValue out{in.elementType, {}, {}};
-    llvm::SmallBitVector dropped = s.getDroppedDims();
-    for (auto [i, size] : llvm::enumerate(*sizes))
-      if (!dropped.test(i))
-        out.shape.push_back(size);
+    SmallVector<int64_t> strides = stridesOf(shape);
     int64_t count = 1;
     for (int64_t size : *sizes)
       count *= size;
-    out.data.reserve(count);
+    std::vector<int64_t> positions;
+    positions.reserve(count);
     SmallVector<int64_t> iv(sizes->size(), 0);
     for (int64_t n = 0; n < count; ++n) {
       int64_t offset = 0;
       for (size_t d = 0; d < iv.size(); ++d)
-        offset += ((*offsets)[d] + iv[d] * (*steps)[d]) * inStrides[d];
-      out.data.push_back(in.data[offset]);
+        offset += ((*offsets)[d] + iv[d] * (*steps)[d]) * strides[d];
+      positions.push_back(offset);
       for (int64_t d = static_cast<int64_t>(iv.size()) - 1; d >= 0; --d) {
         if (++iv[d] < (*sizes)[d])
           break;
         iv[d] = 0;
       }
     }
+    return positions;
+  }
+
+  LogicalResult evalExtractSlice(tensor::ExtractSliceOp s) {
+    FailureOr<TensorValue *> src = tensor(s, s.getSource());
+    if (failed(src))
+      return failure();
+    const TensorValue &in = **src;
+    FailureOr<std::vector<int64_t>> positions = sliceElements(s, in.shape);
+    if (failed(positions))
+      return failure();
+    TensorValue out{in.elementType, {}, {}};
+    llvm::SmallBitVector dropped = s.getDroppedDims();
+    // sliceElements resolved the sizes already; this cannot fail.
+    SmallVector<int64_t> sizes = *resolve(s, s.getMixedSizes());
+    for (auto [i, size] : llvm::enumerate(sizes))
+      if (!dropped.test(i))
+        out.shape.push_back(size);
+    out.data.reserve(positions->size());
+    for (int64_t offset : *positions)
+      out.data.push_back(in.data[offset]);
     tensors[s.getResult()] = std::move(out);
     return success();
   }
@@ -337,29 +356,14 @@ private:
   LogicalResult evalInsertSlice(tensor::InsertSliceOp s) {
     FailureOr<TensorValue *> src = tensor(s, s.getSource());
     FailureOr<TensorValue *> dst = tensor(s, s.getDest());
-    FailureOr<SmallVector<int64_t>> offsets = resolve(s, s.getMixedOffsets());
-    FailureOr<SmallVector<int64_t>> sizes = resolve(s, s.getMixedSizes());
-    FailureOr<SmallVector<int64_t>> steps = resolve(s, s.getMixedStrides());
-    if (failed(src) || failed(dst) || failed(offsets) || failed(sizes) ||
-        failed(steps))
+    if (failed(src) || failed(dst))
       return failure();
     TensorValue out = **dst;
-    SmallVector<int64_t> outStrides = stridesOf(out.shape);
-    int64_t count = 1;
-    for (int64_t size : *sizes)
-      count *= size;
-    SmallVector<int64_t> iv(sizes->size(), 0);
-    for (int64_t n = 0; n < count; ++n) {
-      int64_t offset = 0;
-      for (size_t d = 0; d < iv.size(); ++d)
-        offset += ((*offsets)[d] + iv[d] * (*steps)[d]) * outStrides[d];
+    FailureOr<std::vector<int64_t>> positions = sliceElements(s, out.shape);
+    if (failed(positions))
+      return failure();
+    for (auto [n, offset] : llvm::enumerate(*positions))
       out.data[offset] = (*src)->data[n];
-      for (int64_t d = static_cast<int64_t>(iv.size()) - 1; d >= 0; --d) {
-        if (++iv[d] < (*sizes)[d])
-          break;
-        iv[d] = 0;
-      }
-    }
     tensors[s.getResult()] = std::move(out);
     return success();
   }
@@ -662,10 +666,10 @@ private:
     return ref::Activation::Identity;
   }
 
-  static std::optional<double> clampOf(std::optional<APFloat> limit) {
-    if (!limit)
+  static std::optional<double> toDouble(std::optional<APFloat> value) {
+    if (!value)
       return std::nullopt;
-    return limit->convertToDouble();
+    return value->convertToDouble();
   }
 
   LogicalResult evalGate(gate::GateOp op) {
@@ -678,7 +682,7 @@ private:
     ref::GateParams params;
     params.act = activation(op.getActivation());
     params.headwise = op.getGranularity() == gate::Granularity::headwise;
-    params.clampLimit = clampOf(op.getClampLimit());
+    params.clampLimit = toDouble(op.getClampLimit());
     std::vector<float> xs = toFloats(**x), gs = toFloats(**g);
     std::vector<float> y(xs.size());
     ref::gate(xs.data(), gs.data(), y.data(), rows, d, params);
@@ -695,7 +699,7 @@ private:
     int64_t rows = f == 0 ? 0 : (*in)->numElements() / (2 * f);
     ref::GateParams params;
     params.act = activation(op.getActivation());
-    params.clampLimit = clampOf(op.getClampLimit());
+    params.clampLimit = toDouble(op.getClampLimit());
     std::vector<float> xs = toFloats(**in);
     std::vector<float> y(rows * f);
     ref::fusedGate(xs.data(), y.data(), rows, f,
@@ -793,7 +797,7 @@ private:
     params.groupScore = op.getGroupScore() == gate::GroupScore::max
                             ? ref::GroupScore::Max
                             : ref::GroupScore::SumTop2;
-    params.capacityFactor = clampOf(op.getCapacityFactor());
+    params.capacityFactor = toDouble(op.getCapacityFactor());
     params.dropPolicy = op.getDropPolicy() == gate::DropPolicy::token_order
                             ? ref::DropPolicy::TokenOrder
                             : ref::DropPolicy::ScoreOrder;

@@ -27,12 +27,6 @@
 
 using namespace mlir;
 
-ArrayRef<StringRef> gatec::getCPUTargetNames() {
-  static const StringRef names[] = {"x86-64", "x86-64-v3", "x86-64-v4",
-                                    "native"};
-  return names;
-}
-
 FailureOr<gatec::CPUTarget> gatec::lookupCPUTarget(StringRef name) {
   CPUTarget target;
   target.name = name.str();

@@ -38,11 +38,9 @@ struct CPUTarget {
   bool nativeBF16 = false;
 };
 
-/// The supported CPU levels, in the order --help lists them; `native`
-/// resolves to the machine gatec runs on.
-llvm::ArrayRef<llvm::StringRef> getCPUTargetNames();
-
-/// The target for `name` (one of getCPUTargetNames()), or failure.
+/// The target for an LLVM CPU level: "x86-64", "x86-64-v3", "x86-64-v4", or
+/// "native" (the machine gatec runs on); failure otherwise. The list users
+/// choose from is the driver's target table (gatec/Driver/Targets.h).
 llvm::FailureOr<CPUTarget> lookupCPUTarget(llvm::StringRef name);
 
 enum class CPUArtifact { LLVMIR, Assembly, Object };
