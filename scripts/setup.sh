@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Sets up a Debian 12 machine for gatec and builds it.
 #   scripts/setup.sh            install what is missing (as root), configure, build
-# Environment: BUILD_DIR (default: build), GATEC_BUILD_TARGETS (default: all).
+# Environment: BUILD_DIR (default: build), GATEC_BUILD_TARGETS (default: all),
+#   GATEC_EXTRA_PACKAGES (more Debian packages, e.g. what only the tests need).
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -9,7 +10,8 @@ build_dir=${BUILD_DIR:-$root/build}
 
 # Debian packages gatec builds against (see docs/building.md for why each).
 packages=(libmlir-22-dev mlir-22-tools llvm-22-dev llvm-22-tools clang-22 lld-22
-          libfmt-dev ccache libomp-22-dev libgtest-dev ninja-build cmake)
+          libfmt-dev ccache libomp-22-dev libgtest-dev ninja-build cmake
+          ${GATEC_EXTRA_PACKAGES:-})
 
 missing=()
 for p in "${packages[@]}"; do

@@ -5,7 +5,10 @@ set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
 build_dir=${BUILD_DIR:-$root/build}
-BUILD_DIR=$build_dir bash "$root/scripts/setup.sh"
+# Test-only packages: clang's sanitizer/fuzzer runtimes, and PyTorch with its
+# C++ headers for the --emit=torch extension test.
+GATEC_EXTRA_PACKAGES="libclang-rt-22-dev python3-torch libtorch-dev" \
+  BUILD_DIR=$build_dir bash "$root/scripts/setup.sh"
 
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT

@@ -14,18 +14,26 @@ using llvm::SMLoc;
 using llvm::SourceMgr;
 
 DiagnosticEngine::DiagnosticEngine(SourceMgr &sourceMgr, llvm::raw_ostream &os)
-    : sourceMgr(sourceMgr), os(os) {}
+    : sourceMgr(sourceMgr),
+      sink([&os](SourceMgr::DiagKind, SMLoc, llvm::StringRef,
+                 llvm::StringRef rendered) { os << rendered; }) {}
 
-void DiagnosticEngine::print(SMLoc loc, SourceMgr::DiagKind kind,
-                             const llvm::Twine &message,
-                             llvm::ArrayRef<llvm::SMRange> ranges) {
+DiagnosticEngine::DiagnosticEngine(SourceMgr &sourceMgr, Sink sink)
+    : sourceMgr(sourceMgr), sink(std::move(sink)) {}
+
+void DiagnosticEngine::report(SMLoc loc, SourceMgr::DiagKind kind,
+                              const llvm::Twine &message,
+                              llvm::ArrayRef<llvm::SMRange> ranges) {
   // A location outside every buffer would make SourceMgr print no file name;
   // the frontend never builds one, but fall back to a plain message anyway.
-  if (!loc.isValid() || sourceMgr.FindBufferContainingLoc(loc) == 0) {
-    sourceMgr.PrintMessage(os, SMLoc(), kind, message);
-    return;
-  }
-  sourceMgr.PrintMessage(os, loc, kind, message, ranges);
+  if (loc.isValid() && sourceMgr.FindBufferContainingLoc(loc) == 0)
+    loc = SMLoc();
+  std::string text = message.str();
+  std::string rendered;
+  llvm::raw_string_ostream renderedStream(rendered);
+  sourceMgr.PrintMessage(renderedStream, loc, kind, text,
+                         loc.isValid() ? ranges : llvm::ArrayRef<llvm::SMRange>());
+  sink(kind, loc, text, rendered);
 }
 
 void DiagnosticEngine::error(SMLoc loc, const llvm::Twine &message,
@@ -35,23 +43,22 @@ void DiagnosticEngine::error(SMLoc loc, const llvm::Twine &message,
     return;
   }
   ++numErrors;
-  print(loc, SourceMgr::DK_Error, message, ranges);
+  report(loc, SourceMgr::DK_Error, message, ranges);
   lastPrinted = true;
   if (tooManyErrors())
-    sourceMgr.PrintMessage(os, SMLoc(), SourceMgr::DK_Error,
-                           "too many errors (" + llvm::Twine(kMaxErrors) +
-                               "), stopping");
+    report(SMLoc(), SourceMgr::DK_Error,
+           "too many errors (" + llvm::Twine(kMaxErrors) + "), stopping");
 }
 
 void DiagnosticEngine::warning(SMLoc loc, const llvm::Twine &message) {
   lastPrinted = !tooManyErrors();
   if (lastPrinted)
-    print(loc, SourceMgr::DK_Warning, message, {});
+    report(loc, SourceMgr::DK_Warning, message, {});
 }
 
 void DiagnosticEngine::note(SMLoc loc, const llvm::Twine &message) {
   if (lastPrinted)
-    print(loc, SourceMgr::DK_Note, message, {});
+    report(loc, SourceMgr::DK_Note, message, {});
 }
 
 std::pair<unsigned, unsigned>

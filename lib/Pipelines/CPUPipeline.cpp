@@ -39,6 +39,9 @@ void gatec::buildCPUPipeline(OpPassManager &pm,
   cleanup();
   CPUTileAndVectorizeOptions tiling;
   tiling.vectorWidth = options.vectorWidth;
+  tiling.threadTileM = options.threadTileM;
+  tiling.threadTileN = options.threadTileN;
+  tiling.kTile = options.kTile;
   OpPassManager &funcPm = pm.nest<func::FuncOp>();
   funcPm.addPass(createCPUTileAndVectorize(tiling));
   funcPm.addPass(vector::createLowerVectorMaskPass());

@@ -5,6 +5,6 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "gatec/Driver/Driver.h"
+#include "gatec/Compiler/Driver.h"
 
 int main(int argc, char **argv) { return gatec::runGatecMain(argc, argv); }

@@ -13,6 +13,8 @@
 #include "llvm/Support/SMLoc.h"
 #include "llvm/Support/SourceMgr.h"
 
+#include <functional>
+
 namespace llvm {
 class raw_ostream;
 } // namespace llvm
@@ -26,7 +28,17 @@ class DiagnosticEngine {
 public:
   static constexpr unsigned kMaxErrors = 50;
 
+  /// What a sink receives: the kind, the location (invalid when the message
+  /// is about the whole file), the bare message, and the message as printed
+  /// (file:line:col, source line, caret).
+  using Sink = std::function<void(llvm::SourceMgr::DiagKind kind,
+                                  llvm::SMLoc loc, llvm::StringRef message,
+                                  llvm::StringRef rendered)>;
+
+  /// Prints every diagnostic to `os`.
   DiagnosticEngine(llvm::SourceMgr &sourceMgr, llvm::raw_ostream &os);
+  /// Hands every diagnostic to `sink` instead of printing it.
+  DiagnosticEngine(llvm::SourceMgr &sourceMgr, Sink sink);
 
   /// Reports an error at `loc`; `ranges` are underlined as well.
   void error(llvm::SMLoc loc, const llvm::Twine &message,
@@ -50,11 +62,13 @@ public:
   llvm::StringRef getBufferName(llvm::SMLoc loc) const;
 
 private:
-  void print(llvm::SMLoc loc, llvm::SourceMgr::DiagKind kind,
-             const llvm::Twine &message, llvm::ArrayRef<llvm::SMRange> ranges);
+
+  void report(llvm::SMLoc loc, llvm::SourceMgr::DiagKind kind,
+              const llvm::Twine &message,
+              llvm::ArrayRef<llvm::SMRange> ranges = {});
 
   llvm::SourceMgr &sourceMgr;
-  llvm::raw_ostream &os;
+  Sink sink;
   unsigned numErrors = 0;
   /// Whether notes go out: false after a dropped error.
   bool lastPrinted = true;

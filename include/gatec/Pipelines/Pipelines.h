@@ -28,6 +28,18 @@ struct CPUPipelineOptions
       llvm::cl::desc("The CPU converts f32 to bf16 in hardware (avx512_bf16); "
                      "otherwise the rounding is expanded to integer ops"),
       llvm::cl::init(false)};
+  Option<int64_t> threadTileM{
+      *this, "thread-tile-m",
+      llvm::cl::desc("Rows of the output each thread computes"),
+      llvm::cl::init(64)};
+  Option<int64_t> threadTileN{
+      *this, "thread-tile-n",
+      llvm::cl::desc("Columns of the output each thread computes"),
+      llvm::cl::init(256)};
+  Option<int64_t> kTile{
+      *this, "k-tile",
+      llvm::cl::desc("Reduction block of matmuls (cache blocking)"),
+      llvm::cl::init(256)};
   Option<bool> stopAtVectors{
       *this, "stop-at-vectors",
       llvm::cl::desc("Stop after bufferization, before LLVM lowering "

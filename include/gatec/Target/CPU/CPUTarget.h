@@ -40,7 +40,7 @@ struct CPUTarget {
 
 /// The target for an LLVM CPU level: "x86-64", "x86-64-v3", "x86-64-v4", or
 /// "native" (the machine gatec runs on); failure otherwise. The list users
-/// choose from is the driver's target table (gatec/Driver/Targets.h).
+/// choose from is the driver's target table (gatec/Compiler/Targets.h).
 llvm::FailureOr<CPUTarget> lookupCPUTarget(llvm::StringRef name);
 
 enum class CPUArtifact { LLVMIR, Assembly, Object };

@@ -5,8 +5,8 @@
 //
 //===----------------------------------------------------------------------===//
 
-#ifndef GATEC_DRIVER_TARGETS_H
-#define GATEC_DRIVER_TARGETS_H
+#ifndef GATEC_COMPILER_TARGETS_H
+#define GATEC_COMPILER_TARGETS_H
 
 #include "llvm/ADT/ArrayRef.h"
 #include "llvm/ADT/StringRef.h"
@@ -38,4 +38,4 @@ const TargetInfo *lookupTarget(llvm::StringRef name);
 
 } // namespace gatec
 
-#endif // GATEC_DRIVER_TARGETS_H
+#endif // GATEC_COMPILER_TARGETS_H

@@ -4,7 +4,7 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "gatec/Driver/Targets.h"
+#include "gatec/Compiler/Targets.h"
 
 using namespace gatec;
 

@@ -1,16 +1,15 @@
-//===- Driver.h - The gatec command -------------------------------*- C++ -*-===//
+//===- Emitters.h - The outputs gatec produces ------------------*- C++ -*-===//
 //
-// Part of gatec. The driver reads one .gate file, checks it, generates
-// gate-level MLIR and hands it to the emitter of each requested output. The
-// emitters are rows of one table (getEmitKinds): a backend plugs in by
-// filling in its row's function.
+// Part of gatec. Private to libGatecCompiler. Every output (--emit= kind) is
+// one row of a table; a backend plugs in by filling in its row's function.
 //
 //===----------------------------------------------------------------------===//
 
-#ifndef GATEC_DRIVER_DRIVER_H
-#define GATEC_DRIVER_DRIVER_H
+#ifndef GATEC_LIB_COMPILER_EMITTERS_H
+#define GATEC_LIB_COMPILER_EMITTERS_H
 
-#include "gatec/Driver/Targets.h"
+#include "gatec/Compiler.h"
+#include "gatec/Compiler/Targets.h"
 
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/IR/OwningOpRef.h"
@@ -37,19 +36,18 @@ struct ModuleAST;
 /// What one emitter gets.
 struct EmitContext {
   const TargetInfo &target;
+  const CompileOptions &options;
   /// The parsed file (what --emit=ast prints).
   const ModuleAST &ast;
-  /// The gate-level module, after --gate-pipeline; null for --emit=ast.
-  /// An emitter that lowers works on a clone: other emitters share it.
+  /// The gate-level module, after CompileOptions::gatePipeline; null for
+  /// --emit=ast. An emitter that lowers works on a clone: others share it.
   mlir::ModuleOp module;
   DiagnosticEngine &diag;
-  /// The kernel selected with --kernel, or empty for all of them.
-  llvm::StringRef onlyKernel;
-  /// Applies the --mlir-* pass-manager options (IR printing, timing,
-  /// crash reproducers) to a PassManager; call it on every one you run.
+  /// Names the outputs and the generated header.
+  llvm::StringRef moduleName;
+  /// Applies the pass-manager options (IR printing, timing); call it on
+  /// every PassManager you run.
   std::function<mlir::LogicalResult(mlir::PassManager &)> configurePassManager;
-  /// The input's file stem (`stdin` for -): names generated headers.
-  llvm::StringRef stem = "";
   /// The module after the CPU pipeline, built once by the first emitter that
   /// needs it (llvm, asm and obj all start from it).
   mlir::OwningOpRef<mlir::ModuleOp> loweredForCPU = nullptr;
@@ -62,7 +60,7 @@ using EmitFn = mlir::LogicalResult (*)(EmitContext &context,
 struct EmitKindInfo {
   /// What --emit= takes.
   llvm::StringRef name;
-  /// Output file suffix: `-o DIR` writes DIR/<stem>.<suffix>.
+  /// Output file suffix: `-o DIR` writes DIR/<module>.<suffix>.
   llvm::StringRef suffix;
   /// One line for --help.
   llvm::StringRef description;
@@ -71,7 +69,7 @@ struct EmitKindInfo {
   /// Binary outputs are never written to stdout.
   bool binary;
   /// What must be built in for `emit` to exist, for the error message;
-  /// empty means "the <family of --target> backend".
+  /// empty means "the <family of the target> backend".
   llvm::StringRef provider;
   /// Produces the output; null while its provider is not built into gatec.
   EmitFn emit;
@@ -82,10 +80,9 @@ struct EmitKindInfo {
 /// Every --emit= choice except `all`, in the order `all` emits them.
 llvm::ArrayRef<EmitKindInfo> getEmitKinds();
 
-/// The whole gatec command: parses `argv`, compiles, returns the exit
-/// status (0, or 1 after any error).
-int runGatecMain(int argc, char **argv);
+/// The row called `name`, or null.
+const EmitKindInfo *lookupEmitKind(llvm::StringRef name);
 
 } // namespace gatec
 
-#endif // GATEC_DRIVER_DRIVER_H
+#endif // GATEC_LIB_COMPILER_EMITTERS_H

@@ -1,0 +1,181 @@
+//===- Emitters.cpp - The outputs gatec produces --------------------------===//
+//
+// Part of gatec.
+//
+//===----------------------------------------------------------------------===//
+
+#include "Emitters.h"
+
+#include "gatec/Frontend/AST.h"
+#include "gatec/Pipelines/Pipelines.h"
+#include "gatec/Target/CPU/CPUTarget.h"
+#include "gatec/Target/CppHeader/ExportCppHeader.h"
+//TORCH#include "gatec/Target/Torch/ExportTorchExtension.h"
+
+#include "mlir/IR/Diagnostics.h"
+#include "mlir/IR/OperationSupport.h"
+#include "mlir/Pass/PassManager.h"
+#include "llvm/ADT/STLExtras.h"
+#include "llvm/ADT/SmallString.h"
+#include "llvm/Support/raw_ostream.h"
+
+using namespace gatec;
+
+static mlir::LogicalResult emitAST(EmitContext &context,
+                                   llvm::raw_ostream &os) {
+  dumpAST(context.ast, context.diag, os, context.options.kernel);
+  return mlir::success();
+}
+
+static mlir::LogicalResult emitGateMLIR(EmitContext &context,
+                                        llvm::raw_ostream &os) {
+  // OpPrintingFlags() picks up --mlir-print-debuginfo and friends.
+  context.module->print(os, mlir::OpPrintingFlags());
+  return mlir::success();
+}
+
+/// The CPU backend's row for the target, or an error.
+static mlir::FailureOr<CPUTarget> cpuTargetFor(EmitContext &context) {
+  if (context.target.family != TargetFamily::CPU) {
+    mlir::emitError(context.module.getLoc())
+        << "the CUDA backend is not built into this gatec: --target="
+        << context.target.name << " cannot be lowered yet";
+    return mlir::failure();
+  }
+  mlir::FailureOr<CPUTarget> cpu = lookupCPUTarget(context.target.chip);
+  if (mlir::failed(cpu))
+    mlir::emitError(context.module.getLoc())
+        << "no CPU backend for '" << context.target.chip << "'";
+  return cpu;
+}
+
+/// Runs the CPU pipeline on a clone of the gate-level module.
+static mlir::FailureOr<mlir::OwningOpRef<mlir::ModuleOp>>
+lowerForCPU(EmitContext &context, bool stopAtVectors) {
+  mlir::FailureOr<CPUTarget> cpu = cpuTargetFor(context);
+  if (mlir::failed(cpu))
+    return mlir::failure();
+  mlir::OwningOpRef<mlir::ModuleOp> clone = context.module.clone();
+  mlir::PassManager pm(context.module.getContext());
+  if (mlir::failed(context.configurePassManager(pm)))
+    return mlir::failure();
+  CPUPipelineOptions pipeline;
+  pipeline.vectorWidth = cpu->vectorWidth;
+  pipeline.nativeBF16 = cpu->nativeBF16;
+  pipeline.stopAtVectors = stopAtVectors;
+  const CompileOptions &options = context.options;
+  if (options.cpuThreadTileRows)
+    pipeline.threadTileM = *options.cpuThreadTileRows;
+  if (options.cpuThreadTileCols)
+    pipeline.threadTileN = *options.cpuThreadTileCols;
+  if (options.cpuReductionTile)
+    pipeline.kTile = *options.cpuReductionTile;
+  buildCPUPipeline(pm, pipeline);
+  if (mlir::failed(pm.run(*clone)))
+    return mlir::failure();
+  return clone;
+}
+
+static mlir::LogicalResult emitLoweredMLIR(EmitContext &context,
+                                           llvm::raw_ostream &os) {
+  auto lowered = lowerForCPU(context, /*stopAtVectors=*/true);
+  if (mlir::failed(lowered))
+    return mlir::failure();
+  (*lowered)->print(os, mlir::OpPrintingFlags());
+  return mlir::success();
+}
+
+/// LLVM IR, assembly or an object, from the (cached) fully lowered module.
+static mlir::LogicalResult emitCPU(EmitContext &context, llvm::raw_ostream &os,
+                                   CPUArtifact artifact) {
+  mlir::FailureOr<CPUTarget> cpu = cpuTargetFor(context);
+  if (mlir::failed(cpu))
+    return mlir::failure();
+  if (!context.loweredForCPU) {
+    auto lowered = lowerForCPU(context, /*stopAtVectors=*/false);
+    if (mlir::failed(lowered))
+      return mlir::failure();
+    context.loweredForCPU = std::move(*lowered);
+  }
+  // Object code needs a seekable stream; callers may hand a pipe.
+  llvm::SmallString<0> buffer;
+  llvm::raw_svector_ostream bufferStream(buffer);
+  if (mlir::failed(emitCPUArtifact(*context.loweredForCPU, *cpu, artifact,
+                                   bufferStream)))
+    return mlir::failure();
+  os << buffer;
+  return mlir::success();
+}
+
+static mlir::LogicalResult emitLLVM(EmitContext &context,
+                                    llvm::raw_ostream &os) {
+  return emitCPU(context, os, CPUArtifact::LLVMIR);
+}
+static mlir::LogicalResult emitAsm(EmitContext &context,
+                                   llvm::raw_ostream &os) {
+  return emitCPU(context, os, CPUArtifact::Assembly);
+}
+static mlir::LogicalResult emitObject(EmitContext &context,
+                                      llvm::raw_ostream &os) {
+  return emitCPU(context, os, CPUArtifact::Object);
+}
+
+static mlir::LogicalResult emitHeader(EmitContext &context,
+                                      llvm::raw_ostream &os) {
+  CppHeaderOptions options;
+  options.moduleName = context.moduleName.str();
+  options.target =
+      (context.target.triple + ", " + context.target.name).str();
+  return exportCppHeader(context.module, os, options);
+}
+
+#if 0 //TORCH
+static mlir::LogicalResult emitTorchExtension(EmitContext &context,
+                                              llvm::raw_ostream &os) {
+  TorchExtensionOptions options;
+  options.moduleName = context.moduleName.str();
+  // The header --emit=header writes next to it.
+  options.headerInclude = (context.moduleName + ".h").str();
+  return exportTorchExtension(context.module, os, options);
+}
+
+#endif //TORCH
+/// The outputs gatec knows. A backend lands by setting its rows' `emit`.
+static const EmitKindInfo kEmitKinds[] = {
+    {"ast", "ast", "the parsed syntax tree, before semantic checks",
+     std::nullopt, false, "", emitAST, false},
+    {"mlir", "mlir",
+     "gate-level MLIR: gate ops plus upstream linalg, tensor, arith, math",
+     std::nullopt, false, "", emitGateMLIR, true},
+    {"mlir-lowered", "lowered.mlir",
+     "MLIR after the target's lowering pipeline, before LLVM IR",
+     std::nullopt, false, "", emitLoweredMLIR, true},
+    {"llvm", "ll", "LLVM IR", std::nullopt, false, "", emitLLVM, true},
+    {"asm", "s", "x86-64 assembly", TargetFamily::CPU, false, "", emitAsm,
+     true},
+    {"obj", "o", "x86-64 ELF object file", TargetFamily::CPU, true, "",
+     emitObject, true},
+    {"ptx", "ptx", "PTX assembly", TargetFamily::CUDA, false, "", nullptr,
+     true},
+    {"cubin", "cubin", "CUDA binary (assembled by ptxas)", TargetFamily::CUDA,
+     true, "", nullptr, true},
+    {"header", "h",
+     "C/C++ header with checked entry points for each kernel (see "
+     "docs/headers.md)",
+     std::nullopt, false, "the C++ header emitter", emitHeader, true},
+#if 0 //TORCH
+    {"torch", "torch.cpp",
+     "C++ source of a PyTorch extension registering each kernel as a custom "
+     "op; includes the --emit=header output (see docs/torch.md)",
+     TargetFamily::CPU, false, "", emitTorchExtension, true},
+#endif //TORCH
+};
+
+llvm::ArrayRef<EmitKindInfo> gatec::getEmitKinds() { return kEmitKinds; }
+
+const EmitKindInfo *gatec::lookupEmitKind(llvm::StringRef name) {
+  for (const EmitKindInfo &kind : kEmitKinds)
+    if (kind.name == name)
+      return &kind;
+  return nullptr;
+}
