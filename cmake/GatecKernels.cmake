@@ -69,7 +69,8 @@ function(gatec_add_kernels target)
         OUTPUT ${object} ${header}
         COMMAND Gatec::gatec ${source} --target=${gatec_target}
                 --emit=obj,header -o ${out_dir} ${ARG_OPTIONS}
-        DEPENDS ${source} Gatec::gatec
+        DEPENDS ${source} $<TARGET_FILE:Gatec::gatec>
+                $<TARGET_FILE:Gatec::Compiler>
         COMMENT "gatec: compiling ${stem}.gate for ${gatec_target}"
         VERBATIM)
       set_source_files_properties(${object} PROPERTIES

@@ -19,6 +19,7 @@ config.excludes = ["Inputs", "Unit", "CMakeLists.txt", "lit.cfg.py",
 
 config.substitutions.append(("%PATH%", config.environment["PATH"]))
 config.substitutions.append(("%gatec_src_root", config.gatec_src_root))
+config.substitutions.append(("%gatec_obj_root", config.gatec_obj_root))
 config.substitutions.append(("%host_cxx", config.host_cxx))
 
 llvm_config.with_system_environment(["HOME", "INCLUDE", "LIB", "TMP", "TEMP"])
