@@ -137,11 +137,6 @@ private:
                                    const CheckedType &result, DType dtype,
                                    bool floatMode, FloatBody body);
   FailureOr<Value> emitMatMul(const BinaryExprAST &expr);
-  /// [..., M, K] @ [K, N] as one linalg.generic accumulating in f32.
-  FailureOr<Value> emitGenericContraction(Location l, Value lhs,
-                                          const CheckedType &lhsType,
-                                          Value rhs,
-                                          const CheckedType &resultType);
   /// Reduces the last dimension in f32: sum, sum of squares or max.
   enum class Reduction { Sum, SumOfSquares, Max };
   FailureOr<Value> emitReduction(Location l, Value x, const CheckedType &type,
@@ -371,16 +366,11 @@ FailureOr<Value> Generator::emitMatMul(const BinaryExprAST &expr) {
     return failure();
 
   // [..., M, K] @ [K, N]: fold the leading dimensions into M so that every
-  // contraction is one linalg.matmul. Unfolding them again is an
-  // expand_shape; with two or more of them dynamic, MLIR 22's
-  // expand-strided-metadata crashes on the bufferized form, so such a
-  // contraction is a linalg.generic instead.
+  // contraction is one linalg.matmul, which the backends schedule well.
+  // (Unfolding two or more dynamic dimensions again is an expand_shape that
+  // MLIR 22's expand-strided-metadata cannot take; the CPU pipeline rewrites
+  // it, see CPUTileAndVectorize.)
   unsigned rank = lhsType.getRank();
-  unsigned dynamicLeading = 0;
-  for (unsigned i = 0; i + 1 < rank; ++i)
-    dynamicLeading += ShapedType::isDynamic(resolve(lhsType.dims[i]));
-  if (rank > 2 && dynamicLeading >= 2)
-    return emitGenericContraction(l, *lhs, lhsType, *rhs, resultType);
   Value a = *lhs;
   CheckedType flat;
   flat.dtype = DType::f32;
@@ -440,60 +430,6 @@ FailureOr<Value> Generator::emitMatMul(const BinaryExprAST &expr) {
   }
   return Value(tensor::ExpandShapeOp::create(b, l, tensorType(resultType),
                                              product, groups, shape));
-}
-
-FailureOr<Value> Generator::emitGenericContraction(
-    Location l, Value lhs, const CheckedType &lhsType, Value rhs,
-    const CheckedType &resultType) {
-  // Loops: the result's dimensions (d0 .. d_{r-1}, the last being N), then
-  // the contracted K (d_r).
-  unsigned rank = lhsType.getRank();
-  CheckedType acc = resultType;
-  acc.dtype = DType::f32;
-  RankedTensorType accType = tensorType(acc);
-  SmallVector<std::pair<Value, int64_t>> sources;
-  for (unsigned i = 0; i + 1 < rank; ++i)
-    sources.push_back({lhs, i});
-  sources.push_back({rhs, 1});
-  FailureOr<Value> init = emptyTensor(l, accType, acc.dims, sources);
-  if (failed(init))
-    return failure();
-  Value zero = arith::ConstantOp::create(b, l, b.getF32FloatAttr(0.0));
-  Value filled =
-      linalg::FillOp::create(b, l, ValueRange{zero}, ValueRange{*init})
-          .getResult(0);
-  unsigned loops = rank + 1;
-  SmallVector<AffineExpr> lhsExprs, outExprs;
-  for (unsigned i = 0; i + 1 < rank; ++i)
-    lhsExprs.push_back(b.getAffineDimExpr(i));
-  lhsExprs.push_back(b.getAffineDimExpr(rank));
-  for (unsigned i = 0; i < rank; ++i)
-    outExprs.push_back(b.getAffineDimExpr(i));
-  SmallVector<AffineMap> maps = {
-      AffineMap::get(loops, 0, lhsExprs, &context),
-      AffineMap::get(loops, 0,
-                     {b.getAffineDimExpr(rank), b.getAffineDimExpr(rank - 1)},
-                     &context),
-      AffineMap::get(loops, 0, outExprs, &context)};
-  SmallVector<utils::IteratorType> iterators(rank,
-                                             utils::IteratorType::parallel);
-  iterators.push_back(utils::IteratorType::reduction);
-  auto generic = linalg::GenericOp::create(
-      b, l, TypeRange{accType}, ValueRange{lhs, rhs}, ValueRange{filled}, maps,
-      iterators, [&](OpBuilder &nb, Location nl, ValueRange args) {
-        Value x = convertScalar(nb, nl, args[0], nb.getF32Type());
-        Value w = convertScalar(nb, nl, args[1], nb.getF32Type());
-        Value sum = arith::AddFOp::create(
-            nb, nl, args[2], arith::MulFOp::create(nb, nl, x, w));
-        linalg::YieldOp::create(nb, nl, sum);
-      });
-  Value product = generic.getResult(0);
-  if (resultType.dtype == DType::f32)
-    return product;
-  Operand accumulated{product, &acc};
-  return emitElementwise(
-      l, {accumulated}, acc, resultType.dtype, /*floatMode=*/true,
-      [](OpBuilder &, Location, ArrayRef<Value> args) { return args[0]; });
 }
 
 FailureOr<Value> Generator::emitReduction(Location l, Value x,

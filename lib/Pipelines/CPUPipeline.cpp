@@ -35,7 +35,7 @@ void gatec::buildCPUPipeline(OpPassManager &pm,
   // Tensor level: the math of each op, then the schedule.
   pm.addPass(createConvertGateToLinalg());
   pm.addPass(createDestinationPassingABI());
-  pm.addPass(createLinalgElementwiseOpFusionPass());
+  pm.addPass(createFuseElementwise());
   cleanup();
   CPUTileAndVectorizeOptions tiling;
   tiling.vectorWidth = options.vectorWidth;

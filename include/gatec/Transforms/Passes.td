@@ -27,6 +27,24 @@ def DestinationPassingABI : Pass<"gatec-destination-passing-abi", "::mlir::Modul
   let dependentDialects = ["::mlir::bufferization::BufferizationDialect"];
 }
 
+def FuseElementwise : Pass<"gatec-fuse-elementwise"> {
+  let summary = "Fuse elementwise linalg ops and propagate reshapes, keeping contractions whole";
+  let description = [{
+    Upstream `linalg-fuse-elementwise-ops` (fuse elementwise producers into
+    their consumers, fold `tensor.expand_shape`/`collapse_shape` into linalg
+    ops by expanding their iteration space), except that no reshape is folded
+    into or out of an op with reduction loops. A matmul whose result is
+    reshaped for its consumer (the gated-attention output gate:
+    `reshape(x @ W, [B, T, H, D])`) thus stays a 2-D `linalg.matmul` that the
+    CPU schedule tiles into register blocks, instead of becoming a rank-5
+    contraction that the consumer's per-token tiles would recompute as one
+    matrix-vector product per token.
+  }];
+  let dependentDialects = ["::mlir::linalg::LinalgDialect",
+                           "::mlir::tensor::TensorDialect",
+                           "::mlir::affine::AffineDialect"];
+}
+
 def CPUTileAndVectorize : Pass<"gatec-cpu-tile-and-vectorize", "::mlir::func::FuncOp"> {
   let summary = "Tile linalg ops for threads and registers, fuse epilogues, vectorize";
   let description = [{
