@@ -50,3 +50,80 @@ if os.path.exists(mlir_runner) and all(map(os.path.exists, runner_libs.values())
     config.available_features.add("mlir-runner")
     llvm_config.add_tool_substitutions(["mlir-runner"], [config.llvm_tools_dir])
     config.substitutions.extend(runner_libs.items())
+
+# The PyTorch extension test (test/Target/Torch) builds an op library against
+# libtorch and loads it into Python: it needs a Python that imports torch
+# (lit's own, else python3 on PATH; Debian: python3-torch) and torch's C++
+# headers (Debian: libtorch-dev). The compile flags come from torch itself.
+def find_torch():
+    import json
+    import shutil
+    import subprocess
+    import sys
+
+    probe = (
+        "import json, torch\n"
+        "from torch.utils import cpp_extension as ext\n"
+        "print(json.dumps({'abi': int(torch._C._GLIBCXX_USE_CXX11_ABI),\n"
+        "  'include': ext.include_paths(), 'lib': ext.library_paths()}))\n"
+    )
+    for python in dict.fromkeys([sys.executable, shutil.which("python3")]):
+        if not python:
+            continue
+        try:
+            out = subprocess.run([python, "-c", probe], capture_output=True,
+                                 text=True, timeout=120)
+        except (OSError, subprocess.TimeoutExpired):
+            continue
+        if out.returncode != 0 or not out.stdout.strip():
+            continue
+        info = json.loads(out.stdout.strip().splitlines()[-1])
+        # The extension needs only the ATen, c10 and torch/library.h headers
+        # (libtorch-dev; Debian links torch's include dir to /usr/include).
+        if not any(os.path.exists(os.path.join(d, "torch", "library.h"))
+                   for d in info["include"]):
+            continue
+        return python, info
+    return None, None
+
+
+torch_python, torch_info = find_torch()
+libomp = os.path.join(llvm_lib_dir, "libomp.so")
+if torch_python and os.path.exists(libomp):
+    config.available_features.add("torch")
+    config.substitutions.append(("%torch_python", torch_python))
+    config.substitutions.append((
+        "%torch_cxxflags",
+        " ".join(["-std=c++17", "-D_GLIBCXX_USE_CXX11_ABI=%d" % torch_info["abi"]]
+                 + ["-isystem " + d for d in torch_info["include"]])))
+    config.substitutions.append((
+        "%torch_ldflags",
+        " ".join(["-L%s -Wl,-rpath,%s" % (d, d) for d in torch_info["lib"]]
+                 + ["-ltorch_cpu", "-lc10", libomp,
+                    "-Wl,-rpath," + llvm_lib_dir])))
+
+# The instrumented build (scripts/sanitize.sh, docs/reliability.md): the
+# features let a test that cannot run under a sanitizer say so, and every
+# instrumented tool a test starts gets the same sanitizer settings.
+def sanitizers():
+    cache = os.path.join(config.gatec_obj_root, "CMakeCache.txt")
+    try:
+        with open(cache) as f:
+            for line in f:
+                if line.startswith("GATEC_SANITIZE:"):
+                    return line.split("=", 1)[1].strip().split(";")
+    except OSError:
+        pass
+    return []
+
+
+for sanitizer in filter(None, sanitizers()):
+    config.available_features.add(sanitizer)  # "address", "undefined"
+    if sanitizer == "address":
+        config.environment.setdefault(
+            "ASAN_OPTIONS",
+            os.environ.get("ASAN_OPTIONS", "detect_leaks=1:abort_on_error=1"))
+    if sanitizer == "undefined":
+        config.environment.setdefault(
+            "UBSAN_OPTIONS",
+            os.environ.get("UBSAN_OPTIONS", "print_stacktrace=1:halt_on_error=1"))

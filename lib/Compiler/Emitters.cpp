@@ -10,7 +10,7 @@
 #include "gatec/Pipelines/Pipelines.h"
 #include "gatec/Target/CPU/CPUTarget.h"
 #include "gatec/Target/CppHeader/ExportCppHeader.h"
-//TORCH#include "gatec/Target/Torch/ExportTorchExtension.h"
+#include "gatec/Target/Torch/ExportTorchExtension.h"
 
 #include "mlir/IR/Diagnostics.h"
 #include "mlir/IR/OperationSupport.h"
@@ -129,7 +129,6 @@ static mlir::LogicalResult emitHeader(EmitContext &context,
   return exportCppHeader(context.module, os, options);
 }
 
-#if 0 //TORCH
 static mlir::LogicalResult emitTorchExtension(EmitContext &context,
                                               llvm::raw_ostream &os) {
   TorchExtensionOptions options;
@@ -139,7 +138,6 @@ static mlir::LogicalResult emitTorchExtension(EmitContext &context,
   return exportTorchExtension(context.module, os, options);
 }
 
-#endif //TORCH
 /// The outputs gatec knows. A backend lands by setting its rows' `emit`.
 static const EmitKindInfo kEmitKinds[] = {
     {"ast", "ast", "the parsed syntax tree, before semantic checks",
@@ -163,12 +161,10 @@ static const EmitKindInfo kEmitKinds[] = {
      "C/C++ header with checked entry points for each kernel (see "
      "docs/headers.md)",
      std::nullopt, false, "the C++ header emitter", emitHeader, true},
-#if 0 //TORCH
     {"torch", "torch.cpp",
      "C++ source of a PyTorch extension registering each kernel as a custom "
      "op; includes the --emit=header output (see docs/torch.md)",
      TargetFamily::CPU, false, "", emitTorchExtension, true},
-#endif //TORCH
 };
 
 llvm::ArrayRef<EmitKindInfo> gatec::getEmitKinds() { return kEmitKinds; }

@@ -78,6 +78,13 @@ void gatec::buildCPUPipeline(OpPassManager &pm,
   pm.addPass(createConvertVectorToSCFPass(
       VectorTransferToSCFOptions().enableFullUnroll()));
   pm.addPass(createApproximateMath());
+  // x86 has no bf16 arithmetic or comparisons (avx512_bf16 converts and
+  // takes dot products only): a bf16 cmpf left to LLVM is widened and its
+  // operands re-rounded through __truncsfbf2 calls. Compute in f32.
+  arith::ArithEmulateUnsupportedFloatsOptions emulate;
+  emulate.sourceTypeStrs = {"bf16"};
+  emulate.targetTypeStr = "f32";
+  pm.addPass(arith::createArithEmulateUnsupportedFloats(emulate));
   // Without avx512_bf16 LLVM turns f32->bf16 rounding into a call to
   // __truncsfbf2, which libgcc 12 lacks: expand it to integer ops so the
   // object needs nothing beyond libc and libomp.

@@ -239,9 +239,25 @@ struct CPUTileAndVectorizePass
           clampToRange(dims->n.back(), nTileVectors * vectorWidth);
       return sizes;
     }
+    // A short static reduction (a router row over its experts) is
+    // vectorized whole: the vector reduction then combines lanes
+    // elementwise and reduces across lanes once, instead of once per
+    // vector-width chunk with a scalar carried between chunks.
+    int64_t innermost = ranges[numLoops - 1];
+    if (op.getIteratorTypesArray()[numLoops - 1] ==
+            utils::IteratorType::reduction &&
+        !ShapedType::isDynamic(innermost) &&
+        innermost <= kMaxWholeReduction) {
+      sizes[numLoops - 1] = innermost;
+      return sizes;
+    }
     sizes[numLoops - 1] = clampToRange(numLoops - 1, vectorWidth);
     return sizes;
   }
+
+  /// Longest reduction vectorized whole (elements): 256 i64 keys are 32
+  /// AVX-512 registers' worth, the most a top-k pass should hold.
+  static constexpr int64_t kMaxWholeReduction = 256;
 
   /// Tiles `op` with scf.for loops of `sizes` (0 = not tiled) and returns the
   /// loops, innermost last, or nothing if the op cannot be tiled.

@@ -13,6 +13,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "gatec/Target/CppHeader/ExportCppHeader.h"
+#include "gatec/Target/CppHeader/KernelSignature.h"
 
 #include "ShapeExpr.h"
 
@@ -1263,9 +1264,9 @@ std::string checkNamespace(StringRef ns) {
 // Entry points
 //===----------------------------------------------------------------------===//
 
-LogicalResult gatec::exportCppHeader(ModuleOp module, llvm::raw_ostream &os,
-                                     const CppHeaderOptions &options) {
-  // Read every kernel first: errors stop here, before any output.
+/// Reads every kernel of `module`, reporting each one that fails. A kernel
+/// whose generated top-level names clash with another kernel's fails too.
+static FailureOr<std::vector<Kernel>> readKernels(ModuleOp module) {
   std::vector<Kernel> kernels;
   llvm::StringMap<std::string> topLevel; // generated name -> kernel
   bool ok = true;
@@ -1292,18 +1293,19 @@ LogicalResult gatec::exportCppHeader(ModuleOp module, llvm::raw_ostream &os,
   }
   if (!ok)
     return failure();
+  return kernels;
+}
+
+LogicalResult gatec::exportCppHeader(ModuleOp module, llvm::raw_ostream &os,
+                                     const CppHeaderOptions &options) {
+  // Read every kernel first: errors stop here, before any output.
+  FailureOr<std::vector<Kernel>> read = readKernels(module);
+  if (failed(read))
+    return failure();
+  std::vector<Kernel> &kernels = *read;
 
   // Names.
-  std::string moduleName = options.moduleName;
-  if (moduleName.empty() && module.getSymName())
-    moduleName = module.getSymName()->str();
-  if (moduleName.empty())
-    for (const Kernel &k : kernels)
-      if (!k.source.empty()) {
-        moduleName = llvm::sys::path::stem(sourceFile(k.source)).str();
-        break;
-      }
-  moduleName = toIdentifier(moduleName);
+  std::string moduleName = getKernelModuleName(module, options.moduleName);
   std::string cppNamespace = options.cppNamespace.empty()
                                  ? "gatec_kernels::" + moduleName
                                  : options.cppNamespace;
@@ -1401,6 +1403,54 @@ LogicalResult gatec::exportCppHeader(ModuleOp module, llvm::raw_ostream &os,
 
   os << std::string_view(p.buf.data(), p.buf.size());
   return success();
+}
+
+FailureOr<std::vector<gatec::KernelSignature>>
+gatec::readKernelSignatures(ModuleOp module) {
+  FailureOr<std::vector<Kernel>> kernels = readKernels(module);
+  if (failed(kernels))
+    return failure();
+  auto convert = [](const Tensor &t) {
+    TensorSignature sig;
+    sig.name = t.name;
+    sig.dtype = t.elem.dtype;
+    sig.cType = t.elem.cType;
+    for (const Dim &d : t.dims)
+      sig.dims.push_back(d.written);
+    return sig;
+  };
+  std::vector<KernelSignature> result;
+  for (const Kernel &k : *kernels) {
+    KernelSignature &sig = result.emplace_back();
+    sig.name = k.name;
+    sig.doc = k.doc;
+    sig.source = k.source;
+    for (const Tensor &t : k.inputs)
+      sig.inputs.push_back(convert(t));
+    for (const Tensor &t : k.outputs)
+      sig.outputs.push_back(convert(t));
+  }
+  return result;
+}
+
+std::string gatec::getKernelModuleStem(ModuleOp module, StringRef requested) {
+  if (!requested.empty())
+    return requested.str();
+  if (module.getSymName() && !module.getSymName()->empty())
+    return module.getSymName()->str();
+  // The kernels, as readKernels() visits them.
+  for (auto func : module.getOps<func::FuncOp>()) {
+    if (!func.isPublic() || func.isExternal())
+      continue;
+    if (auto source = func->getAttrOfType<StringAttr>("gate.source"))
+      if (!source.getValue().empty())
+        return llvm::sys::path::stem(sourceFile(source.getValue())).str();
+  }
+  return "";
+}
+
+std::string gatec::getKernelModuleName(ModuleOp module, StringRef requested) {
+  return toIdentifier(getKernelModuleStem(module, requested));
 }
 
 void gatec::registerToCppHeaderTranslation() {

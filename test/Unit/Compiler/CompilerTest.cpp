@@ -138,7 +138,7 @@ TEST(CompilerTest, RequestErrorsComeBeforeAnyWork) {
         "cuda:sm_90, cuda:sm_90a)");
   check(optionsFor({"exe"}),
         "unknown output 'exe' (known: ast, mlir, mlir-lowered, llvm, asm, "
-        "obj, ptx, cubin, header, all)");
+        "obj, ptx, cubin, header, torch, all)");
   check(optionsFor({"ptx"}), "--emit=ptx needs a cuda target (such as "
                              "--target=cuda:sm_90), but the target is "
                              "cpu:x86-64-v3");
