@@ -79,7 +79,8 @@ struct CompileOptions {
   /// Schedule overrides. Unset values keep gatec's defaults.
   /// Chunk length of every chunked scan (overrides `chunk =` in the source).
   std::optional<int64_t> chunkSize;
-  /// CPU thread tile: rows x columns of the output each thread computes.
+  /// CPU thread tile: rows x columns of a matmul output (and its fused
+  /// epilogue) each thread computes.
   std::optional<int64_t> cpuThreadTileRows;
   std::optional<int64_t> cpuThreadTileCols;
   /// CPU reduction (K) block of matmuls.

@@ -91,11 +91,11 @@ struct Options {
       cl::value_desc("n"), cl::cat(category)};
   cl::opt<int64_t> cpuThreadTileRows{
       "cpu-thread-tile-rows",
-      cl::desc("Rows of the output each CPU thread computes (default 64)"),
+      cl::desc("Rows of a matmul output each CPU thread computes (default 64)"),
       cl::value_desc("n"), cl::cat(category)};
   cl::opt<int64_t> cpuThreadTileCols{
       "cpu-thread-tile-cols",
-      cl::desc("Columns of the output each CPU thread computes (default "
+      cl::desc("Columns of a matmul output each CPU thread computes (default "
                "256)"),
       cl::value_desc("n"), cl::cat(category)};
   cl::opt<int64_t> cpuReductionTile{

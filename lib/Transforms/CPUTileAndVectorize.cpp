@@ -111,10 +111,28 @@ struct CPUTileAndVectorizePass
     }
     for (unsigned p : parallel)
       sizes[p] = 1;
+    // An elementwise op over operands already in memory streams them: a
+    // tile of whole rows reads each operand contiguously, where a 64 x 256
+    // block would keep 64 strided streams per operand in flight, more than
+    // the hardware prefetchers follow. Blocks stay for an epilogue whose
+    // matmul producers are fused into it tile by tile.
+    bool hasContractionProducer =
+        llvm::any_of(op.getDpsInputOperands(), [](OpOperand *input) {
+          auto producer = input->get().getDefiningOp<linalg::LinalgOp>();
+          return producer && getContractionDims(producer).has_value();
+        });
+    if (op.getNumReductionLoops() == 0 && !hasContractionProducer) {
+      sizes[parallel[parallel.size() - 2]] = kRowsPerStreamingTile;
+      sizes[parallel.back()] = 0;
+      return sizes;
+    }
     sizes[parallel[parallel.size() - 2]] = threadTileM;
     sizes[parallel.back()] = threadTileN;
     return sizes;
   }
+
+  /// Rows of a streaming elementwise op per thread tile.
+  static constexpr int64_t kRowsPerStreamingTile = 8;
 
   void tileForThreads(IRRewriter &rewriter, func::FuncOp func) {
     // Roots are linalg ops directly in the function body, visited last to

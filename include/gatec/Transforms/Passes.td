@@ -53,6 +53,10 @@ def CPUTileAndVectorize : Pass<"gatec-cpu-tile-and-vectorize", "::mlir::func::Fu
        root of an `scf.forall`; its producers that have no other use are
        fused into it. This is where a gate consumes the two matmuls feeding
        it tile by tile: `act(x W) * (x V)` never exists as two full tensors.
+       Contractions and such epilogues take `thread-tile-m` x `thread-tile-n`
+       blocks; elementwise ops over data already in memory take blocks of
+       whole rows, so each operand is read as one contiguous stream; short
+       static reductions (a router row) are vectorized whole.
     2. Cache level: contractions are tiled along K (`k-tile`).
     3. Register level: contractions are tiled to `m-tile` x `n-tile` x 1 and
        every other op to 1 x ... x `vector-width` on its innermost loop, then
