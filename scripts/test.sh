@@ -15,7 +15,8 @@ trap 'rm -f "$log"' EXIT
 status=0
 /usr/lib/llvm-22/bin/lit -v "$build_dir/test" "$build_dir/test/Unit" ${LIT_ARGS:-} 2>&1 | tee "$log" || status=$?
 
-count() { sed -n "s/^ *$1: *\([0-9][0-9]*\).*/\1/p" "$log" | tail -n 1; }
+# lit pads the labels ("Passed           : 12") when a longer one is printed.
+count() { sed -n "s/^ *$1 *: *\([0-9][0-9]*\).*/\1/p" "$log" | tail -n 1; }
 passed=$(( $(count Passed || true) + 0 ))
 failed=$(( ${failed:-0} + $(count Failed || true) + 0 ))
 unsupported=$(( $(count Unsupported || true) + 0 ))

@@ -466,10 +466,36 @@ gatec::checkKernels(ModuleOp module, const CheckOptions &options) {
       report.error = "too many arguments for the checker";
       continue;
     }
-    for (auto [name, expected, output] :
-         llvm::zip(p.outputNames, p.expected, outputs))
+    auto bytesOf = [](const TensorValue &e, Buffer &b) {
+      return std::string(b.data(), e.numElements() * byteWidth(e.elementType));
+    };
+    std::vector<std::string> firstRun;
+    for (auto [expected, output] : llvm::zip(p.expected, outputs))
+      firstRun.push_back(bytesOf(expected, output));
+    // Further runs start from other poison, so that an output element left
+    // unwritten differs too.
+    for (unsigned run = 1; run < options.runs && report.error.empty(); ++run) {
+      for (auto [expected, output] : llvm::zip(p.expected, outputs))
+        std::memset(output.data(), 0x5a + run,
+                    expected.numElements() * byteWidth(expected.elementType));
+      (void)callWithPointers(entry, descriptorPointers);
+      for (auto [name, expected, output, first] :
+           llvm::zip(p.outputNames, p.expected, outputs, firstRun))
+        if (bytesOf(expected, output) != first) {
+          report.error = llvm::formatv("run {0} of {1} wrote different bytes "
+                                       "to {2} than run 1",
+                                       run + 1, options.runs, name)
+                             .str();
+          break;
+        }
+    }
+    for (auto [name, expected, output, first] :
+         llvm::zip(p.outputNames, p.expected, outputs, firstRun)) {
       report.outputs.push_back(
           compare(name, expected, output, options.intMismatches));
+      if (options.keepOutputBytes)
+        report.outputs.back().bytes = std::move(first);
+    }
   }
   return reports;
 }

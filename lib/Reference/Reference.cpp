@@ -282,8 +282,10 @@ double activate(Activation act, double z) {
       return z > 0.0 ? z : 0.0;
     // M_PI is POSIX, not C++17.
     const double kSqrt2OverPi = std::sqrt(2.0 / 3.14159265358979323846);
-    return 0.5 * z *
-           (1.0 + std::tanh(kSqrt2OverPi * (z + 0.044715 * z * z * z)));
+    // 0.5 z (1 + tanh(u)) = z sigmoid(2u): the same value without the
+    // cancellation of 1 + tanh(u) for u << 0, where the factor is tiny but
+    // not 0 (so an infinite x times it stays infinite).
+    return z * sigmoid(2.0 * kSqrt2OverPi * (z + 0.044715 * z * z * z));
   }
   case Activation::Silu:
     // -inf * sigmoid(-inf) would be -inf * 0; the limit is 0.

@@ -16,6 +16,7 @@
 #include "llvm/Support/CommandLine.h"
 #include "llvm/Support/InitLLVM.h"
 #include "llvm/Support/SourceMgr.h"
+#include "llvm/Support/ToolOutputFile.h"
 #include "llvm/Support/raw_ostream.h"
 
 using namespace mlir;
@@ -41,6 +42,17 @@ static cl::opt<int64_t> intMismatches(
 static cl::opt<std::string>
     cpu("cpu", cl::desc("CPU level: x86-64-v3, x86-64-v4 or native"),
         cl::init("native"));
+static cl::opt<unsigned>
+    runs("runs",
+         cl::desc("Run each kernel N times; every run must write the same "
+                  "bytes as the first"),
+         cl::init(1));
+static cl::opt<std::string> dumpOutputs(
+    "dump-outputs",
+    cl::desc("Write the raw bytes of every output (kernels and outputs in "
+             "report order, no padding) to FILE, for bit-for-bit comparisons "
+             "between runs"),
+    cl::value_desc("file"));
 
 static bool splitAssignment(const std::string &text, std::string &name,
                             std::string &value) {
@@ -61,6 +73,12 @@ int main(int argc, char **argv) {
   options.seed = seed;
   options.intMismatches = intMismatches;
   options.cpu = cpu;
+  if (runs < 1) {
+    llvm::errs() << "gatec-check: --runs must be at least 1\n";
+    return 1;
+  }
+  options.runs = runs;
+  options.keepOutputBytes = !dumpOutputs.empty();
   for (const std::string &d : dims) {
     std::string name, value;
     long long size;
@@ -122,6 +140,19 @@ int main(int argc, char **argv) {
   std::vector<gatec::KernelReport> reports =
       gatec::checkKernels(*module, options);
   gatec::printReports(reports, llvm::outs());
+  if (!dumpOutputs.empty()) {
+    std::string error;
+    std::unique_ptr<llvm::ToolOutputFile> dump =
+        openOutputFile(dumpOutputs, &error);
+    if (!dump) {
+      llvm::errs() << "gatec-check: " << error << "\n";
+      return 1;
+    }
+    for (const gatec::KernelReport &r : reports)
+      for (const gatec::OutputReport &o : r.outputs)
+        dump->os() << o.bytes;
+    dump->keep();
+  }
   int passed = 0, failedCount = 0;
   for (const gatec::KernelReport &r : reports)
     (r.passed() ? passed : failedCount)++;

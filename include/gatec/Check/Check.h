@@ -43,6 +43,13 @@ struct CheckOptions {
   int64_t intMismatches = 0;
   /// A row of the CPU target table (x86-64-v3, x86-64-v4, native).
   std::string cpu = "native";
+  /// Times each kernel is run on the same inputs. Every run after the first
+  /// must reproduce the first one's outputs bit for bit (NaN payloads
+  /// included), or the kernel fails: kernels are deterministic.
+  unsigned runs = 1;
+  /// Keep each output's raw bytes in OutputReport::bytes, so that runs with
+  /// different thread counts can be compared bit for bit.
+  bool keepOutputBytes = false;
 };
 
 /// How one output compared.
@@ -57,6 +64,8 @@ struct OutputReport {
   bool passed = false;
   /// First differing element, for the message.
   std::string firstMismatch;
+  /// The kernel's output as it wrote it (CheckOptions::keepOutputBytes).
+  std::string bytes;
 };
 
 struct KernelReport {

@@ -17,6 +17,7 @@
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/IR/PatternMatch.h"
 #include "mlir/Transforms/DialectConversion.h"
+#include <limits>
 
 namespace gatec {
 #define GEN_PASS_DEF_CONVERTGATETOLINALG
@@ -54,6 +55,15 @@ Value gatec::buildActivation(OpBuilder &b, Location loc, Activation act,
     Value num = arith::SelectOp::create(b, loc, positive, constant(1.0), e);
     return arith::DivFOp::create(b, loc, num, den);
   };
+  // silu and the gelus are z times a factor that tends to 0 as z -> -inf:
+  // their limit there is 0 (the reference's value), but evaluated at
+  // z = -inf the product is -inf * 0 = NaN.
+  auto zeroAtNegativeInfinity = [&](Value y) -> Value {
+    Value negInf = arith::CmpFOp::create(
+        b, loc, arith::CmpFPredicate::OEQ, z,
+        constant(-std::numeric_limits<double>::infinity()));
+    return arith::SelectOp::create(b, loc, negInf, constant(0.0), y);
+  };
   switch (act) {
   case Activation::sigmoid:
     return sigmoid(z);
@@ -62,27 +72,30 @@ Value gatec::buildActivation(OpBuilder &b, Location loc, Activation act,
   case Activation::relu:
     return arith::MaximumFOp::create(b, loc, z, constant(0.0));
   case Activation::silu:
-    return arith::MulFOp::create(b, loc, z, sigmoid(z));
+    return zeroAtNegativeInfinity(
+        arith::MulFOp::create(b, loc, z, sigmoid(z)));
   case Activation::gelu: {
     // 0.5 z (1 + erf(z / sqrt(2)))
     Value erf = math::ErfOp::create(
         b, loc, arith::MulFOp::create(b, loc, z, constant(M_SQRT1_2)));
     Value onePlus = arith::AddFOp::create(b, loc, constant(1.0), erf);
     Value half = arith::MulFOp::create(b, loc, z, constant(0.5));
-    return arith::MulFOp::create(b, loc, half, onePlus);
+    return zeroAtNegativeInfinity(
+        arith::MulFOp::create(b, loc, half, onePlus));
   }
   case Activation::gelu_tanh: {
-    // 0.5 z (1 + tanh(sqrt(2/pi) (z + 0.044715 z^3)))
+    // 0.5 z (1 + tanh(u)) with u = sqrt(2/pi) (z + 0.044715 z^3), written
+    // as z sigmoid(2u): 1 + tanh(u) cancels to exactly 0 in f32 for u below
+    // about -9, where the sigmoid keeps the tiny factor (so inf * it stays
+    // inf, as in the reference), and it costs one exp instead of a tanh.
     Value z3 = arith::MulFOp::create(b, loc, z,
                                      arith::MulFOp::create(b, loc, z, z));
     Value inner = arith::AddFOp::create(
         b, loc, z, arith::MulFOp::create(b, loc, z3, constant(0.044715)));
-    Value t = math::TanhOp::create(
-        b, loc,
-        arith::MulFOp::create(b, loc, inner, constant(0.7978845608028654)));
-    Value onePlus = arith::AddFOp::create(b, loc, constant(1.0), t);
-    Value half = arith::MulFOp::create(b, loc, z, constant(0.5));
-    return arith::MulFOp::create(b, loc, half, onePlus);
+    Value twoU =
+        arith::MulFOp::create(b, loc, inner, constant(2 * 0.7978845608028654));
+    return zeroAtNegativeInfinity(
+        arith::MulFOp::create(b, loc, z, sigmoid(twoU)));
   }
   }
   llvm_unreachable("covered switch over Activation");

@@ -183,16 +183,22 @@ TEST(CompilerTest, ChunkSizeOverrideReachesTheScan) {
 }
 
 TEST(CompilerTest, ThreadTileOverrideReachesTheSchedule) {
-  // The thread tile is the step of the scf.forall over the output.
+  // The thread tile is the step of the scf.forall over a matmul's output.
+  const char *matmul =
+      "kernel mm(x: f32[T, 64], w: f32[64, 512]) -> f32[T, 512] {\n"
+      "  return x @ w\n"
+      "}\n";
   gatec::CompileOptions options = optionsFor({"mlir-lowered"});
   gatec::CompileResult defaults =
-      gatec::compileSource(kScale, "scale.gate", options);
+      gatec::compileSource(matmul, "mm.gate", options);
   options.cpuThreadTileRows = 48;
-  gatec::CompileResult tiled =
-      gatec::compileSource(kScale, "scale.gate", options);
+  options.cpuThreadTileCols = 128;
+  gatec::CompileResult tiled = gatec::compileSource(matmul, "mm.gate", options);
   ASSERT_TRUE(defaults.ok() && tiled.ok()) << tiled.renderDiagnostics();
-  EXPECT_EQ(defaults.artifacts[0].data.find("48"), std::string::npos);
-  EXPECT_NE(tiled.artifacts[0].data.find("48"), std::string::npos);
+  EXPECT_NE(defaults.artifacts[0].data.find("step (64, 256)"),
+            std::string::npos);
+  EXPECT_NE(tiled.artifacts[0].data.find("step (48, 128)"), std::string::npos)
+      << tiled.artifacts[0].data;
 }
 
 TEST(CompilerTest, LoweringErrorsCarryTheSourceLocation) {
