@@ -149,7 +149,7 @@ def main():
                          "(swiglu, llama_ffn, output_gate, gla, router)")
     args = ap.parse_args()
 
-    def want(group):
+    def selected(group):
         return re.search(args.only, group) is not None
     gk = Kernels(args.kernels)
     roof = ctypes.CDLL(args.roofline)
@@ -186,7 +186,7 @@ def main():
     # SwiGLU activation alone.
     T, Fd = 4096 // q, 11008
     for dt, name, tol in ((torch.float32, "swiglu_act_f32", 1e-5),
-                          (torch.bfloat16, "swiglu_act_bf16", 1e-2)) if want("swiglu") else ():
+                          (torch.bfloat16, "swiglu_act_bf16", 1e-2)) if selected("swiglu") else ():
         u, g = torch.randn(T, Fd).to(dt), torch.randn(T, Fd).to(dt)
         y = torch.empty(T, Fd, dtype=dt)
         gk(name, [u, g], [y])
@@ -202,7 +202,7 @@ def main():
     # Llama gated FFN.
     T, d, dff = 512 // q, 2048, 5632
     for dt, name, tol in ((torch.float32, "llama_ffn_f32", 1e-4),
-                          (torch.bfloat16, "llama_ffn_bf16", 2e-2)) if want("llama_ffn") else ():
+                          (torch.bfloat16, "llama_ffn_bf16", 2e-2)) if selected("llama_ffn") else ():
         x = torch.randn(T, d).to(dt)
         wg, wu = (torch.randn(d, dff) * d ** -0.5).to(dt), (torch.randn(d, dff) * d ** -0.5).to(dt)
         wd = (torch.randn(dff, d) * dff ** -0.5).to(dt)
@@ -219,7 +219,7 @@ def main():
     T = 4096 // q
     o, x = torch.randn(1, T, 16, 128), torch.randn(1, T, 2048)
     for name, width in (("output_gate_headwise", 16), ("output_gate_elementwise", 2048)) \
-            if want("output_gate") else ():
+            if selected("output_gate") else ():
         w = torch.randn(2048, width) * 2048 ** -0.5
         y = torch.empty_like(o)
         gk(name, [o, x, w], [y])
@@ -233,7 +233,7 @@ def main():
                4 * (2 * o.numel() + x.numel() + w.numel()))
 
     # GLA forward.
-    for T in ((2048, 8192) if not args.quick else (256,)) if want("gla") else ():
+    for T in ((2048, 8192) if not args.quick else (256,)) if selected("gla") else ():
         B, H, K, V = 1, 4, 128, 256
         qq, kk = torch.randn(B, T, H, K), torch.randn(B, T, H, K)
         vv = torch.randn(B, T, H, V)
@@ -256,7 +256,7 @@ def main():
                ("e64", 64, 8, False, False),
                ("deepseek_v3", 256, 8, True, True))
     x = torch.randn(T, 4096)
-    for tag, E, k, sig, renorm in configs if want("router") else ():
+    for tag, E, k, sig, renorm in configs if selected("router") else ():
         logits = torch.randn(T, E)
         w_out, e_out = torch.empty(T, k), torch.empty(T, k, dtype=torch.int32)
         inputs = [logits, bias] if sig else [logits]
