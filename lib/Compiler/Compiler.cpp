@@ -423,18 +423,25 @@ std::vector<Diagnostic> gatec::checkOptions(const CompileOptions &options) {
   return std::move(result.diagnostics);
 }
 
+/// Compiles `buffer`, named after the path or buffer name it came from.
+static CompileResult compileBuffer(std::unique_ptr<llvm::MemoryBuffer> buffer,
+                                   const CompileOptions &options) {
+  CompileResult result;
+  std::string moduleName = options.moduleName.empty()
+                               ? defaultModuleName(buffer->getBufferIdentifier())
+                               : options.moduleName;
+  Compilation(options, result).run(std::move(buffer), std::move(moduleName));
+  return result;
+}
+
 CompileResult gatec::compileSource(std::string_view source,
                                    std::string_view bufferName,
                                    const CompileOptions &options) {
-  CompileResult result;
-  StringRef name(bufferName.data(), bufferName.size());
-  Compilation compilation(options, result);
-  compilation.run(
+  return compileBuffer(
       llvm::MemoryBuffer::getMemBufferCopy(
-          StringRef(source.data(), source.size()), name),
-      options.moduleName.empty() ? defaultModuleName(name)
-                                 : options.moduleName);
-  return result;
+          StringRef(source.data(), source.size()),
+          StringRef(bufferName.data(), bufferName.size())),
+      options);
 }
 
 CompileResult gatec::compileFile(const std::string &path,
@@ -447,6 +454,8 @@ CompileResult gatec::compileFile(const std::string &path,
         .requestError("cannot read '" + path + "': " + ec.message());
     return result;
   }
-  StringRef bufferName = path == "-" ? "<stdin>" : StringRef(path);
-  return compileSource((*file)->getBuffer().str(), bufferName.str(), options);
+  // Standard input is named as diagnostics print it.
+  if (path == "-")
+    return compileSource((*file)->getBuffer(), "<stdin>", options);
+  return compileBuffer(std::move(*file), options);
 }

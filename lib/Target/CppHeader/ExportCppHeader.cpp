@@ -1453,6 +1453,13 @@ std::string gatec::getKernelModuleName(ModuleOp module, StringRef requested) {
   return toIdentifier(getKernelModuleStem(module, requested));
 }
 
+void gatec::registerKernelModuleDialects(DialectRegistry &registry) {
+  // What the frontend's gate-level modules contain. Only signatures and
+  // attributes are read, so no dialect beyond these needs to load.
+  registry.insert<arith::ArithDialect, func::FuncDialect, gate::GateDialect,
+                  linalg::LinalgDialect, tensor::TensorDialect>();
+}
+
 void gatec::registerToCppHeaderTranslation() {
   static llvm::cl::OptionCategory category("gate-to-cpp-header options");
   static llvm::cl::opt<std::string> moduleName(
@@ -1484,11 +1491,5 @@ void gatec::registerToCppHeaderTranslation() {
         options.target = target;
         return exportCppHeader(module, os, options);
       },
-      // What the frontend's gate-level modules contain. Only signatures and
-      // attributes are read, so no dialect beyond these needs to load.
-      [](DialectRegistry &registry) {
-        registry
-            .insert<arith::ArithDialect, func::FuncDialect, gate::GateDialect,
-                    linalg::LinalgDialect, tensor::TensorDialect>();
-      });
+      registerKernelModuleDialects);
 }

@@ -19,12 +19,8 @@
 
 #include "gatec/Target/Torch/ExportTorchExtension.h"
 
-#include "gatec/Dialect/Gate/GateDialect.h"
 #include "gatec/Target/CppHeader/KernelSignature.h"
-#include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
-#include "mlir/Dialect/Linalg/IR/Linalg.h"
-#include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/IR/Diagnostics.h"
 #include "mlir/Tools/mlir-translate/Translation.h"
 #include "llvm/ADT/StringExtras.h"
@@ -519,10 +515,5 @@ void gatec::registerToTorchExtensionTranslation() {
         options.headerInclude = headerInclude;
         return exportTorchExtension(module, os, options);
       },
-      // As for the header: only signatures and attributes are read.
-      [](DialectRegistry &registry) {
-        registry
-            .insert<arith::ArithDialect, func::FuncDialect, gate::GateDialect,
-                    linalg::LinalgDialect, tensor::TensorDialect>();
-      });
+      registerKernelModuleDialects);
 }

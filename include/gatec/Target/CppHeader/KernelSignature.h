@@ -22,6 +22,10 @@
 #include <string>
 #include <vector>
 
+namespace mlir {
+class DialectRegistry;
+} // namespace mlir
+
 namespace gatec {
 
 /// One input or output of a kernel, as the header's entry points take it.
@@ -81,6 +85,11 @@ std::string getKernelModuleStem(mlir::ModuleOp module,
 /// keyword given a trailing '_'; "kernels" when the stem is empty.
 std::string getKernelModuleName(mlir::ModuleOp module,
                                 llvm::StringRef requested);
+
+/// Adds the dialects of gate-level kernel modules (what the frontend
+/// generates) to `registry`: all that translations reading kernel signatures
+/// and attributes need to load.
+void registerKernelModuleDialects(mlir::DialectRegistry &registry);
 
 } // namespace gatec
 
