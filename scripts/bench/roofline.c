@@ -39,30 +39,54 @@ double triad_bandwidth(long n, int reps) {
   return 3.0 * 4.0 * n / best;
 }
 
-/* FMA peak in FLOP/s: 16 independent accumulators of 16 lanes per thread
- * (enough to cover FMA latency on AVX-512 and AVX2 machines). */
+/* FMA peak in FLOP/s: 12 independent accumulator chains of vector FMAs per
+ * thread (enough to cover FMA latency times throughput on AVX-512 and AVX2
+ * machines). Written with intrinsics so the accumulators stay in registers:
+ * a loop over an array of accumulators may be compiled to loads and stores,
+ * which then measures the store-forwarding latency instead of the FMA units. */
+#if defined(__AVX512F__)
+#include <immintrin.h>
+typedef __m512 vec;
+#define VEC_LANES 16
+#define vec_set1 _mm512_set1_ps
+#define vec_fma _mm512_fmadd_ps
+#define vec_lane0(x) _mm512_cvtss_f32(x)
+#elif defined(__AVX2__) && defined(__FMA__)
+#include <immintrin.h>
+typedef __m256 vec;
+#define VEC_LANES 8
+#define vec_set1 _mm256_set1_ps
+#define vec_fma _mm256_fmadd_ps
+#define vec_lane0(x) _mm256_cvtss_f32(x)
+#else
+#error "roofline.c needs AVX2+FMA or AVX-512 (build with -march=native)"
+#endif
+
 double fma_peak(long iterations) {
+  enum { chains = 12 };
   double best = 1e30;
   for (int r = 0; r < 3; ++r) {
     double t0 = now();
 #pragma omp parallel
     {
-      float acc[16][16];
-      for (int j = 0; j < 16; ++j)
-        for (int l = 0; l < 16; ++l)
-          acc[j][l] = (float)(j + l) * 1e-3f;
-      const float m = 0.999999f, s = 1e-7f;
-      for (long i = 0; i < iterations; ++i)
-        for (int j = 0; j < 16; ++j)
-#pragma omp simd
-          for (int l = 0; l < 16; ++l)
-            acc[j][l] = acc[j][l] * m + s;
-      volatile float sink = acc[3][5];
+      vec acc[chains];
+      for (int j = 0; j < chains; ++j)
+        acc[j] = vec_set1(1e-3f * (float)(j + omp_get_thread_num()));
+      const vec m = vec_set1(0.999999f), s = vec_set1(1e-7f);
+      for (long i = 0; i < iterations; ++i) {
+#pragma GCC unroll 12
+        for (int j = 0; j < chains; ++j)
+          acc[j] = vec_fma(acc[j], m, s);
+      }
+      float sum = 0;
+      for (int j = 0; j < chains; ++j)
+        sum += vec_lane0(acc[j]);
+      volatile float sink = sum;
       (void)sink;
     }
     double t = now() - t0;
     if (t < best)
       best = t;
   }
-  return 2.0 * 16 * 16 * iterations * omp_get_max_threads() / best;
+  return 2.0 * chains * VEC_LANES * iterations * omp_get_max_threads() / best;
 }

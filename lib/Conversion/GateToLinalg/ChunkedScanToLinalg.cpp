@@ -308,11 +308,172 @@ Value buildFixedDecay(OpBuilder &b, Location loc, Value g, Value i, Value j) {
                              arith::MulFOp::create(b, loc, distance, g));
 }
 
+/// Rows [start, start + len) of a [L, W] chunk tensor, as [len, W].
+Value extractRows(OpBuilder &b, Location loc, Value source, OpFoldResult start,
+                  OpFoldResult len) {
+  auto sourceType = cast<RankedTensorType>(source.getType());
+  int64_t width = sourceType.getDimSize(1);
+  auto type = RankedTensorType::get({staticSize(len), width},
+                                    sourceType.getElementType());
+  SmallVector<OpFoldResult> strides(2, b.getIndexAttr(1));
+  return tensor::ExtractSliceOp::create(
+      b, loc, type, source, ArrayRef<OpFoldResult>{start, b.getIndexAttr(0)},
+      ArrayRef<OpFoldResult>{len, b.getIndexAttr(width)}, strides);
+}
+
+/// Vector decay, direct form: one 3-loop generic (i, j parallel; k
+/// reduction) with an exponential per term and the causal mask from
+/// linalg.index, written into `init` [Lq, Lk]:
+///   init_ij + sum_k q_ik k_jk exp(bq_ik - bk_jk)   for j <= i, else init_ij.
+/// Used on the diagonal sub-blocks, where q and k rows are the same tokens.
+Value buildDirectVectorDecayScores(OpBuilder &b, Location loc, Value q,
+                                   Value k, Value bq, Value bk, Value init) {
+  MLIRContext *ctx = b.getContext();
+  Type f32 = b.getF32Type();
+  SmallVector<AffineMap> maps = {
+      projection(ctx, 3, {0, 2}), projection(ctx, 3, {1, 2}), // q_ik, k_jk
+      projection(ctx, 3, {0, 2}), projection(ctx, 3, {1, 2}), // b_ik, b_jk
+      projection(ctx, 3, {0, 1})};                            // A_ij
+  return buildGeneric(
+      b, loc, ValueRange{q, k, bq, bk}, init, maps,
+      {utils::IteratorType::parallel, utils::IteratorType::parallel,
+       utils::IteratorType::reduction},
+      [&](OpBuilder &nb, Location nl, ValueRange args) -> Value {
+        Value i = linalg::IndexOp::create(nb, nl, 0);
+        Value j = linalg::IndexOp::create(nb, nl, 1);
+        Value qk = arith::MulFOp::create(
+            nb, nl, gatec::convertFloat(nb, nl, args[0], f32),
+            gatec::convertFloat(nb, nl, args[1], f32));
+        Value decay = math::ExpOp::create(
+            nb, nl, arith::SubFOp::create(nb, nl, args[2], args[3]));
+        // The mask selects the term, not the sum, so that the body is a
+        // plain add-reduction that the vectorizer recognizes; the discarded
+        // terms above the diagonal (exp of a positive exponent, possibly
+        // inf) never reach the sum.
+        Value causal =
+            arith::CmpIOp::create(nb, nl, arith::CmpIPredicate::ule, j, i);
+        Value term = arith::SelectOp::create(
+            nb, nl, causal, arith::MulFOp::create(nb, nl, qk, decay),
+            f32Constant(nb, nl, 0.0));
+        return arith::AddFOp::create(nb, nl, args[4], term);
+      });
+}
+
+/// x * exp(sign * (b - ref)) elementwise over [rows, K], ref a [K] row;
+/// the callers pick sign so that every exponent is <= 0.
+Value buildRelativeDecay(OpBuilder &b, Location loc, Value x, Value prefix,
+                         Value ref, bool refMinusPrefix) {
+  MLIRContext *ctx = b.getContext();
+  Type f32 = b.getF32Type();
+  auto xType = cast<RankedTensorType>(x.getType());
+  Value init = buildEmptyF32(
+      b, loc,
+      {tensor::getMixedSize(b, loc, x, 0), b.getIndexAttr(xType.getDimSize(1))});
+  return buildElementwise2D(
+      b, loc, ValueRange{x, prefix, ref},
+      {projection(ctx, 2, {0, 1}), projection(ctx, 2, {0, 1}),
+       projection(ctx, 2, {1})},
+      init, [&](OpBuilder &nb, Location nl, ValueRange args) -> Value {
+        Value exponent =
+            refMinusPrefix ? arith::SubFOp::create(nb, nl, args[2], args[1])
+                           : arith::SubFOp::create(nb, nl, args[1], args[2]);
+        return arith::MulFOp::create(nb, nl,
+                                     gatec::convertFloat(nb, nl, args[0], f32),
+                                     math::ExpOp::create(nb, nl, exponent));
+      });
+}
+
+/// Sub-chunk length of the vector-decay scores (the GLA paper's secondary
+/// chunking): exponentials per chunk drop from L^2 K to about 16 L K, and
+/// the rest of the scores become a matmul. 16 is one m16n8k16 tensor-core
+/// tile and one AVX-512 vector of rows.
+constexpr int64_t kScoreSubChunk = 16;
+
+/// Vector decay with secondary chunking (Yang et al. 2023, section 4.2).
+/// For each query sub-chunk P = [p, p + l) of the chunk:
+///   - the diagonal block A[P, P] is the direct form (exponent per term);
+///   - the block A[P, 0:p] left of it is one matmul of rescaled operands
+///     around the reference r = b_{p-1}, the cumulative gate just before P:
+///       A[P, 0:p] = (q_P * exp(b_P - r)) (k_{<p} * exp(r - b_{<p}))^T
+///     exact because exp(b_i - b_j) = exp(b_i - r) exp(r - b_j), and stable
+///     because b is non-increasing: b_i <= r for i in P and r <= b_j for
+///     j < p, so both factors lie in [0, 1] (an underflow to 0 is the true
+///     value's limit, never 0 * inf);
+///   - blocks right of the diagonal stay 0 (causal).
+/// The rescaled key block is recomputed per P (p K exponentials) rather than
+/// once per chunk around a shared reference, which could overflow.
+Value buildSubChunkedVectorDecayScores(OpBuilder &b, Location loc,
+                                       const Chunk &chunk, Value prefix,
+                                       Value zeros) {
+  MLIRContext *ctx = b.getContext();
+  AffineExpr d0 = getAffineDimExpr(0, ctx), d1 = getAffineDimExpr(1, ctx);
+  Value zero = arith::ConstantIndexOp::create(b, loc, 0);
+  Value step = arith::ConstantIndexOp::create(b, loc, kScoreSubChunk);
+  auto loop = scf::ForOp::create(
+      b, loc, zero, chunk.len, step, ValueRange{zeros},
+      [&](OpBuilder &nb, Location nl, Value p, ValueRange iterArgs) {
+        Value scores = iterArgs[0];
+        // l = min(16, L - p): the last sub-chunk may be partial.
+        Value len = affine::AffineMinOp::create(
+            nb, nl,
+            AffineMap::get(2, 0,
+                           {getAffineConstantExpr(kScoreSubChunk, ctx),
+                            d0 - d1},
+                           ctx),
+            ValueRange{chunk.len, p});
+        Value qP = extractRows(nb, nl, chunk.q, p, len);
+        Value kP = extractRows(nb, nl, chunk.k, p, len);
+        Value bP = extractRows(nb, nl, prefix, p, len);
+        SmallVector<OpFoldResult> unit(2, nb.getIndexAttr(1));
+
+        // Diagonal block.
+        Value diagInit = buildZerosF32(nb, nl, {len, len});
+        Value diag =
+            buildDirectVectorDecayScores(nb, nl, qP, kP, bP, bP, diagInit);
+        scores = tensor::InsertSliceOp::create(
+            nb, nl, diag, scores, ArrayRef<OpFoldResult>{p, p},
+            ArrayRef<OpFoldResult>{len, len}, unit);
+
+        // The block left of it (empty for the first sub-chunk; its
+        // reference row is then unused).
+        Value refRow = affine::AffineMaxOp::create(
+            nb, nl,
+            AffineMap::get(1, 0,
+                           {getAffineConstantExpr(0, ctx), d0 - 1}, ctx),
+            ValueRange{p});
+        auto rowType = RankedTensorType::get({chunk.keyDim}, nb.getF32Type());
+        Value ref = tensor::ExtractSliceOp::create(
+            nb, nl, rowType, prefix,
+            ArrayRef<OpFoldResult>{refRow, nb.getIndexAttr(0)},
+            ArrayRef<OpFoldResult>{nb.getIndexAttr(1),
+                                   nb.getIndexAttr(chunk.keyDim)},
+            unit);
+        Value qScaled = buildRelativeDecay(nb, nl, qP, bP, ref,
+                                           /*refMinusPrefix=*/false);
+        Value kBefore = extractRows(nb, nl, chunk.k, nb.getIndexAttr(0), p);
+        Value bBefore = extractRows(nb, nl, prefix, nb.getIndexAttr(0), p);
+        Value kScaled = buildRelativeDecay(nb, nl, kBefore, bBefore, ref,
+                                           /*refMinusPrefix=*/true);
+        Value leftInit = buildZerosF32(nb, nl, {len, p});
+        Value left = linalg::MatmulTransposeBOp::create(
+                         nb, nl, TypeRange{leftInit.getType()},
+                         ValueRange{qScaled, kScaled}, ValueRange{leftInit})
+                         .getResult(0);
+        scores = tensor::InsertSliceOp::create(
+            nb, nl, left, scores,
+            ArrayRef<OpFoldResult>{p, nb.getIndexAttr(0)},
+            ArrayRef<OpFoldResult>{len, p}, unit);
+        scf::YieldOp::create(nb, nl, ValueRange{scores});
+      });
+  return loop.getResult(0);
+}
+
 /// The causal intra-chunk scores, without the scale:
 ///   A_ij = sum_k q_ik k_jk exp(b_ik - b_jk) for j <= i, else 0.   [L, L] f32
 ///
-/// Vector decay: the exponent depends on k, so this is one 3-loop generic
-/// (i, j parallel; k reduction) with the causal mask from linalg.index.
+/// Vector decay: the exponent depends on k, so the decay does not factor
+/// out of the sum; secondary chunking keeps the exponentials on the
+/// diagonal sub-blocks and makes the rest matmuls (see there).
 /// Other kinds: the decay factors out of the sum, so A is the plain
 /// contraction q k^T (a linalg.matmul, tensor-core friendly) followed by an
 /// elementwise generic applying exp(b_i - b_j) and the mask.
@@ -320,33 +481,10 @@ Value buildIntraChunkScores(OpBuilder &b, Location loc, const Chunk &chunk,
                             const CumulativeGates &gates) {
   MLIRContext *ctx = b.getContext();
   Value zeros = buildZerosF32(b, loc, {chunk.len, chunk.len});
-  Type f32 = b.getF32Type();
 
-  if (gates.kind == DecayKind::vector) {
-    SmallVector<AffineMap> maps = {
-        projection(ctx, 3, {0, 2}), projection(ctx, 3, {1, 2}), // q_ik, k_jk
-        projection(ctx, 3, {0, 2}), projection(ctx, 3, {1, 2}), // b_ik, b_jk
-        projection(ctx, 3, {0, 1})};                            // A_ij
-    return buildGeneric(
-        b, loc, ValueRange{chunk.q, chunk.k, gates.prefix, gates.prefix}, zeros,
-        maps,
-        {utils::IteratorType::parallel, utils::IteratorType::parallel,
-         utils::IteratorType::reduction},
-        [&](OpBuilder &nb, Location nl, ValueRange args) -> Value {
-          Value i = linalg::IndexOp::create(nb, nl, 0);
-          Value j = linalg::IndexOp::create(nb, nl, 1);
-          Value qk = arith::MulFOp::create(
-              nb, nl, gatec::convertFloat(nb, nl, args[0], f32),
-              gatec::convertFloat(nb, nl, args[1], f32));
-          Value decay = math::ExpOp::create(
-              nb, nl, arith::SubFOp::create(nb, nl, args[2], args[3]));
-          Value sum = arith::AddFOp::create(
-              nb, nl, args[4], arith::MulFOp::create(nb, nl, qk, decay));
-          Value causal =
-              arith::CmpIOp::create(nb, nl, arith::CmpIPredicate::ule, j, i);
-          return arith::SelectOp::create(nb, nl, causal, sum, args[4]);
-        });
-  }
+  if (gates.kind == DecayKind::vector)
+    return buildSubChunkedVectorDecayScores(b, loc, chunk, gates.prefix,
+                                            zeros);
 
   Value scores = linalg::MatmulTransposeBOp::create(
                      b, loc, TypeRange{zeros.getType()},

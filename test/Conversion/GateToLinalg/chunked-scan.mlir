@@ -16,6 +16,8 @@
 // CHECK-DAG: #[[$LEN4:.+]] = affine_map<(d0, d1) -> (4, d0 - d1)>
 // CHECK-DAG: #[[$LEN64:.+]] = affine_map<(d0, d1) -> (64, d0 - d1)>
 // CHECK-DAG: #[[$LEN32:.+]] = affine_map<(d0, d1) -> (32, d0 - d1)>
+// CHECK-DAG: #[[$LEN16:.+]] = affine_map<(d0, d1) -> (16, d0 - d1)>
+// CHECK-DAG: #[[$PREV_ROW:.+]] = affine_map<(d0) -> (0, d0 - 1)>
 
 // Vector decay (GLA) with initial and final state; T = 10 is not a multiple of
 // C = 4, so the last chunk is partial.
@@ -42,16 +44,39 @@
 // CHECK:         arith.maximumf
 // CHECK:         arith.addf
 // CHECK:       tensor.insert_slice %{{.+}}{{\[}}[[I]], 0] [1, 16] [1, 1] : tensor<16xf32> into tensor<?x16xf32>
-//            Intra-chunk scores: one masked 3-loop contraction.
+//            Intra-chunk scores, secondary chunking: per sub-chunk of 16
+//            rows, a direct diagonal block and a matmul of rescaled operands
+//            left of it.
 // CHECK:     [[ZERO_LL:%.+]] = linalg.fill ins(%{{.+}} : f32) outs(%{{.+}} : tensor<?x?xf32>)
-// CHECK:     [[A:%.+]] = linalg.generic {indexing_maps = [#[[$ROW_I]], #[[$ROW_J]], #[[$ROW_I]], #[[$ROW_J]], #[[$OUT_IJ]]], iterator_types = ["parallel", "parallel", "reduction"]}
-// CHECK-SAME:  ins([[QC]], [[KC]], [[B]]#0, [[B]]#0 : tensor<?x16xf32>, tensor<?x16xf32>, tensor<?x16xf32>, tensor<?x16xf32>) outs([[ZERO_LL]] : tensor<?x?xf32>)
-// CHECK:       [[II:%.+]] = linalg.index 0 : index
-// CHECK:       [[JJ:%.+]] = linalg.index 1 : index
-// CHECK:       [[EXPONENT:%.+]] = arith.subf
-// CHECK:       math.exp [[EXPONENT]] : f32
-// CHECK:       [[CAUSAL:%.+]] = arith.cmpi ule, [[JJ]], [[II]] : index
-// CHECK:       arith.select [[CAUSAL]]
+// CHECK:     [[A:%.+]] = scf.for [[P:%.+]] = %{{.+}} to [[L]] step %[[C16:.+]] iter_args([[A_ACC:%.+]] = [[ZERO_LL]]) -> (tensor<?x?xf32>)
+// CHECK:       [[LP:%.+]] = affine.min #[[$LEN16]]([[L]], [[P]])
+// CHECK:       [[QP:%.+]] = tensor.extract_slice [[QC]]{{\[}}[[P]], 0] {{\[}}[[LP]], 16]
+// CHECK:       [[KP:%.+]] = tensor.extract_slice [[KC]]{{\[}}[[P]], 0] {{\[}}[[LP]], 16]
+// CHECK:       [[BP:%.+]] = tensor.extract_slice [[B]]#0{{\[}}[[P]], 0] {{\[}}[[LP]], 16]
+// CHECK:       [[DIAG:%.+]] = linalg.generic {indexing_maps = [#[[$ROW_I]], #[[$ROW_J]], #[[$ROW_I]], #[[$ROW_J]], #[[$OUT_IJ]]], iterator_types = ["parallel", "parallel", "reduction"]}
+// CHECK-SAME:  ins([[QP]], [[KP]], [[BP]], [[BP]] : tensor<?x16xf32>, tensor<?x16xf32>, tensor<?x16xf32>, tensor<?x16xf32>)
+// CHECK:         [[II:%.+]] = linalg.index 0 : index
+// CHECK:         [[JJ:%.+]] = linalg.index 1 : index
+// CHECK:         [[EXPONENT:%.+]] = arith.subf
+// CHECK:         math.exp [[EXPONENT]] : f32
+// CHECK:         [[CAUSAL:%.+]] = arith.cmpi ule, [[JJ]], [[II]] : index
+// CHECK:         [[TERM:%.+]] = arith.select [[CAUSAL]]
+// CHECK:         arith.addf %{{.+}}, [[TERM]] : f32
+// CHECK:       [[WITH_DIAG:%.+]] = tensor.insert_slice [[DIAG]] into [[A_ACC]]{{\[}}[[P]], [[P]]] {{\[}}[[LP]], [[LP]]]
+// CHECK:       [[REF_ROW:%.+]] = affine.max #[[$PREV_ROW]]([[P]])
+// CHECK:       [[REF:%.+]] = tensor.extract_slice [[B]]#0{{\[}}[[REF_ROW]], 0] [1, 16] [1, 1] : tensor<?x16xf32> to tensor<16xf32>
+// CHECK:       [[QS:%.+]] = linalg.generic {indexing_maps = [#[[$ID2]], #[[$ID2]], #[[$J_OF_2]], #[[$ID2]]], {{.*}}} ins([[QP]], [[BP]], [[REF]] :
+// CHECK:         [[Q_EXP:%.+]] = arith.subf %[[B_IN:.+]], %[[REF_IN:[^ ]+]] : f32
+// CHECK:         math.exp [[Q_EXP]]
+// CHECK:       [[K_BEFORE:%.+]] = tensor.extract_slice [[KC]][0, 0] {{\[}}[[P]], 16]
+// CHECK:       [[B_BEFORE:%.+]] = tensor.extract_slice [[B]]#0[0, 0] {{\[}}[[P]], 16]
+// CHECK:       [[KS:%.+]] = linalg.generic {indexing_maps = [#[[$ID2]], #[[$ID2]], #[[$J_OF_2]], #[[$ID2]]], {{.*}}} ins([[K_BEFORE]], [[B_BEFORE]], [[REF]] :
+// CHECK:         ^bb0(%{{.+}}: f32, %[[KB_IN:.+]]: f32, %[[KREF_IN:.+]]: f32, %{{.+}}: f32):
+// CHECK:         [[K_EXP:%.+]] = arith.subf %[[KREF_IN]], %[[KB_IN]] : f32
+// CHECK:         math.exp [[K_EXP]]
+// CHECK:       [[LEFT:%.+]] = linalg.matmul indexing_maps = [#[[$ROW_I]], #[[$ROW_J]], #[[$OUT_IJ]]] ins([[QS]], [[KS]] : tensor<?x16xf32>, tensor<?x16xf32>)
+// CHECK:       [[A_NEXT:%.+]] = tensor.insert_slice [[LEFT]] into [[WITH_DIAG]]{{\[}}[[P]], 0] {{\[}}[[LP]], [[P]]]
+// CHECK:       scf.yield [[A_NEXT]] : tensor<?x?xf32>
 //            Output: A v + (q * exp(b)) S, scaled by K^-0.5 = 0.25.
 // CHECK:     [[QE:%.+]] = linalg.generic {indexing_maps = [#[[$ID2]], #[[$ID2]], #[[$ID2]]], {{.*}}} ins([[QC]], [[B]]#0 : tensor<?x16xf32>, tensor<?x16xf32>)
 // CHECK:       math.exp
