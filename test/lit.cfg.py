@@ -38,6 +38,15 @@ if config.ptxas_executable and os.path.exists(config.ptxas_executable):
     config.available_features.add("ptxas")
     config.substitutions.append(("%ptxas", config.ptxas_executable))
 
+# The host's avx512_bf16 (gatec's cpu:native then takes bf16 matmuls through
+# vdpbf16ps dot products): tests of that path say REQUIRES: avx512_bf16.
+try:
+    with open("/proc/cpuinfo") as cpuinfo:
+        if "avx512_bf16" in cpuinfo.read().split():
+            config.available_features.add("avx512_bf16")
+except OSError:
+    pass
+
 # Execution tests JIT-run lowered IR on the host with mlir-runner and MLIR's
 # runtime support libraries (printMemrefF32 & co), from the same LLVM install.
 mlir_runner = os.path.join(config.llvm_tools_dir, "mlir-runner")

@@ -42,6 +42,7 @@ void gatec::buildCPUPipeline(OpPassManager &pm,
   tiling.threadTileM = options.threadTileM;
   tiling.threadTileN = options.threadTileN;
   tiling.kTile = options.kTile;
+  tiling.bf16Dot = options.nativeBF16;
   OpPassManager &funcPm = pm.nest<func::FuncOp>();
   funcPm.addPass(createCPUTileAndVectorize(tiling));
   funcPm.addPass(vector::createLowerVectorMaskPass());
@@ -99,6 +100,7 @@ void gatec::buildCPUPipeline(OpPassManager &pm,
   pm.addPass(createSCFToControlFlowPass());
   ConvertVectorToLLVMPassOptions vectorToLLVM;
   vectorToLLVM.vectorContractLowering = vector::VectorContractLowering::OuterProduct;
+  vectorToLLVM.x86Vector = options.nativeBF16;
   pm.addPass(createConvertVectorToLLVMPass(vectorToLLVM));
   pm.addPass(createConvertMathToLLVMPass());
   pm.addPass(createArithToLLVMConversionPass());

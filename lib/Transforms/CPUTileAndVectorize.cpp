@@ -22,6 +22,7 @@
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
 #include "mlir/Dialect/Vector/Transforms/LoweringPatterns.h"
 #include "mlir/Dialect/Vector/Transforms/VectorRewritePatterns.h"
+#include "mlir/Dialect/X86Vector/X86VectorDialect.h"
 #include "mlir/IR/PatternMatch.h"
 #include "mlir/Interfaces/TilingInterface.h"
 #include "mlir/Transforms/GreedyPatternRewriteDriver.h"
@@ -58,6 +59,106 @@ SmallVector<OpFoldResult> toFoldResults(OpBuilder &b,
 /// Static trip counts of `op`'s loops (kDynamic where unknown).
 SmallVector<int64_t> loopRanges(linalg::LinalgOp op) {
   return op.getStaticLoopRanges();
+}
+
+/// A plain row-major matmul of bf16 operands accumulating in f32: the shape
+/// that the avx512_bf16 dot-product micro-kernel takes.
+bool isBF16DotMatmul(linalg::LinalgOp op) {
+  auto matmul = dyn_cast<linalg::MatmulOp>(op.getOperation());
+  if (!matmul || matmul.getDpsInputs().size() != 2)
+    return false;
+  if (matmul.getIndexingMapsArray() !=
+      linalg::MatmulOp::getDefaultIndexingMaps(op->getContext()))
+    return false;
+  return getElementTypeOrSelf(matmul.getDpsInputs()[0]).isBF16() &&
+         getElementTypeOrSelf(matmul.getDpsInputs()[1]).isBF16() &&
+         getElementTypeOrSelf(matmul.getDpsInits()[0]).isF32();
+}
+
+/// Lanes of one avx512_bf16 dot product: 16 f32 accumulators, each taking
+/// a pair of bf16 products.
+constexpr int64_t kDotLanes = 16;
+
+/// Replaces a static register tile C[M, N] += A[M, 2] B[2, N] (bf16 x bf16
+/// -> f32, N a multiple of 16) by vdpbf16ps dot products:
+///   - the two rows of B are interleaved into pairs (B[0, n], B[1, n]),
+///     16 columns per vector<32xbf16>;
+///   - each row's pair (A[m, 0], A[m, 1]) is broadcast as one 32-bit lane;
+///   - one x86vector.avx512.dot per row and 16 columns adds both products
+///     to the f32 accumulators.
+/// C is read and written whole, as vector.contract would, so the K loop's
+/// accumulator hoisting keeps it in registers.
+LogicalResult emitBF16DotTile(RewriterBase &rewriter, linalg::MatmulOp op) {
+  auto cType = cast<RankedTensorType>(op.getDpsInits()[0].getType());
+  auto aType = cast<RankedTensorType>(op.getDpsInputs()[0].getType());
+  if (!cType.hasStaticShape() || !aType.hasStaticShape() ||
+      aType.getDimSize(1) != 2 || cType.getDimSize(1) % kDotLanes != 0)
+    return failure();
+  int64_t rows = cType.getDimSize(0), cols = cType.getDimSize(1);
+  Location loc = op.getLoc();
+  rewriter.setInsertionPoint(op);
+  Type bf16 = rewriter.getBF16Type(), f32 = rewriter.getF32Type();
+  Type i32 = rewriter.getI32Type();
+  Value zero = arith::ConstantIndexOp::create(rewriter, loc, 0);
+  SmallVector<Value> origin = {zero, zero};
+  Value padBF16 = arith::ConstantOp::create(rewriter, loc, bf16,
+                                            rewriter.getFloatAttr(bf16, 0.0));
+  Value padF32 = arith::ConstantOp::create(rewriter, loc, f32,
+                                           rewriter.getFloatAttr(f32, 0.0));
+  SmallVector<bool> inBounds = {true, true};
+  Value a = vector::TransferReadOp::create(
+      rewriter, loc, VectorType::get({rows, 2}, bf16), op.getDpsInputs()[0],
+      origin, padBF16, inBounds);
+  Value b = vector::TransferReadOp::create(
+      rewriter, loc, VectorType::get({2, cols}, bf16), op.getDpsInputs()[1],
+      origin, padBF16, inBounds);
+  Value c = vector::TransferReadOp::create(
+      rewriter, loc, VectorType::get({rows, cols}, f32), op.getDpsInits()[0],
+      origin, padF32, inBounds);
+
+  // Pairs of B's two rows, 16 columns per vector.
+  Value b0 = vector::ExtractOp::create(rewriter, loc, b, 0);
+  Value b1 = vector::ExtractOp::create(rewriter, loc, b, 1);
+  SmallVector<Value> pairs;
+  for (int64_t col = 0; col < cols; col += kDotLanes) {
+    auto slice = [&](Value row) {
+      return vector::ExtractStridedSliceOp::create(
+          rewriter, loc, row, ArrayRef<int64_t>{col},
+          ArrayRef<int64_t>{kDotLanes}, ArrayRef<int64_t>{1});
+    };
+    pairs.push_back(
+        vector::InterleaveOp::create(rewriter, loc, slice(b0), slice(b1)));
+  }
+
+  auto pairType = VectorType::get({2 * kDotLanes}, bf16);
+  for (int64_t row = 0; row < rows; ++row) {
+    // (A[row, 0], A[row, 1]) as one i32, in every lane.
+    Value aRow = vector::ExtractOp::create(rewriter, loc, a, row);
+    Value aBits = vector::BitCastOp::create(
+        rewriter, loc, VectorType::get({1}, i32), aRow);
+    Value aPair = vector::BroadcastOp::create(
+        rewriter, loc, VectorType::get({kDotLanes}, i32),
+        vector::ExtractOp::create(rewriter, loc, aBits, 0));
+    aPair = vector::BitCastOp::create(rewriter, loc, pairType, aPair);
+    Value cRow = vector::ExtractOp::create(rewriter, loc, c, row);
+    for (auto [index, pair] : llvm::enumerate(pairs)) {
+      int64_t col = index * kDotLanes;
+      Value acc = vector::ExtractStridedSliceOp::create(
+          rewriter, loc, cRow, ArrayRef<int64_t>{col},
+          ArrayRef<int64_t>{kDotLanes}, ArrayRef<int64_t>{1});
+      Value dot = x86vector::DotBF16Op::create(
+          rewriter, loc, acc.getType(), acc, aPair, pair);
+      cRow = vector::InsertStridedSliceOp::create(
+          rewriter, loc, dot, cRow, ArrayRef<int64_t>{col},
+          ArrayRef<int64_t>{1});
+    }
+    c = vector::InsertOp::create(rewriter, loc, cRow, c, row);
+  }
+  Value written = vector::TransferWriteOp::create(
+                      rewriter, loc, c, op.getDpsInits()[0], origin, inBounds)
+                      .getResult();
+  rewriter.replaceOp(op, written);
+  return success();
 }
 
 struct CPUTileAndVectorizePass
@@ -112,8 +213,8 @@ struct CPUTileAndVectorizePass
     for (unsigned p : parallel)
       sizes[p] = 1;
     // An elementwise op over operands already in memory streams them: a
-    // tile of whole rows reads each operand contiguously, where a 64 x 256
-    // block would keep 64 strided streams per operand in flight, more than
+    // tile of whole rows reads each operand contiguously, where a 256 x 128
+    // block would keep 256 strided streams per operand in flight, more than
     // the hardware prefetchers follow. Blocks stay for an epilogue whose
     // matmul producers are fused into it tile by tile.
     bool hasContractionProducer =
@@ -255,6 +356,10 @@ struct CPUTileAndVectorizePass
       sizes[dims->m.back()] = clampToRange(dims->m.back(), mTile);
       sizes[dims->n.back()] =
           clampToRange(dims->n.back(), nTileVectors * vectorWidth);
+      // Pairs of k for the bf16 dot product (an odd K's last step is peeled
+      // and takes the widening path).
+      if (bf16Dot && isBF16DotMatmul(op))
+        sizes[dims->k.back()] = clampToRange(dims->k.back(), 2);
       return sizes;
     }
     // A short static reduction (a router row over its experts) is
@@ -360,6 +465,12 @@ struct CPUTileAndVectorizePass
                            op.getDpsInputs().size() == 2 &&
                            getElementTypeOrSelf(op.getDpsInputs()[0]) ==
                                getElementTypeOrSelf(op.getDpsInputs()[1]);
+      if (bf16Dot && isBF16DotMatmul(op) &&
+          succeeded(emitBF16DotTile(
+              rewriter, cast<linalg::MatmulOp>(op.getOperation())))) {
+        ++numBF16Dot;
+        continue;
+      }
       rewriter.setInsertionPoint(op);
       FailureOr<linalg::VectorizationResult> vectorized = linalg::vectorize(
           rewriter, op, /*inputVectorSizes=*/{}, /*inputScalableVecDims=*/{},
@@ -395,8 +506,133 @@ struct CPUTileAndVectorizePass
   static constexpr int64_t kMaxVectorElements = 8 * 64 * 4;
 };
 
+/// Largest per-iteration scratch buffer of a parallel loop that is moved to
+/// the stack, in bytes (a router row's keys: 256 experts x 8 bytes).
+constexpr int64_t kMaxStackScratchBytes = 4096;
+
+/// Whether every use of `buffer`, through views, stays inside the loop
+/// iteration: no use yields it, returns it or passes it to a call.
+bool isIterationLocal(Value buffer) {
+  SmallVector<Value> worklist = {buffer};
+  while (!worklist.empty()) {
+    Value value = worklist.pop_back_val();
+    for (OpOperand &use : value.getUses()) {
+      Operation *user = use.getOwner();
+      if (user->hasTrait<OpTrait::IsTerminator>() ||
+          isa<CallOpInterface>(user))
+        return false;
+      if (auto view = dyn_cast<ViewLikeOpInterface>(user)) {
+        if (view.getViewSource() == value)
+          worklist.push_back(view->getResult(0));
+        continue;
+      }
+    }
+  }
+  return true;
+}
+
 struct CPUOptimizeVectorsPass
     : gatec::impl::CPUOptimizeVectorsBase<CPUOptimizeVectorsPass> {
+  /// Small fixed-size scratch buffers allocated inside a parallel loop
+  /// (a router's per-row scores and keys, 0-d reduction results) become
+  /// stack allocations at the start of the parallel loop's body: malloc and
+  /// free per token cost more than the token's work, and glibc's per-thread
+  /// arenas return and re-fault pages between calls. The OpenMP lowering
+  /// wraps each parallel iteration in an alloca scope, so the stack is
+  /// released per iteration. A buffer allocated inside a sequential loop
+  /// nested in the parallel one is hoisted to the parallel body as well
+  /// (one buffer reused by the sequential iterations) when no use lets it
+  /// outlive its iteration; a fresh allocation's contents are undefined, so
+  /// reuse is indistinguishable.
+  void moveThreadScratchToStack(IRRewriter &rewriter, func::FuncOp func) {
+    SmallVector<memref::AllocOp> allocs;
+    func.walk([&](memref::AllocOp alloc) {
+      MemRefType type = alloc.getType();
+      if (!type.hasStaticShape() || !type.getLayout().isIdentity() ||
+          !type.getElementType().isIntOrFloat())
+        return;
+      int64_t bytes = type.getNumElements() *
+                      llvm::divideCeil(type.getElementTypeBitWidth(), 8);
+      if (bytes > kMaxStackScratchBytes)
+        return;
+      allocs.push_back(alloc);
+    });
+    for (memref::AllocOp alloc : allocs) {
+      // The innermost parallel loop around the buffer; only sequential
+      // loops (and no other region-holding op) in between.
+      Operation *parallel = nullptr;
+      bool hoistable = true;
+      for (Operation *parent = alloc->getParentOp(); parent != func;
+           parent = parent->getParentOp()) {
+        if (isa<scf::ForallOp, scf::ParallelOp>(parent)) {
+          parallel = parent;
+          break;
+        }
+        if (!isa<scf::ForOp>(parent))
+          hoistable = false;
+      }
+      if (!parallel || !hoistable)
+        continue;
+      bool nested = alloc->getParentOp() != parallel;
+      if (nested && !isIterationLocal(alloc.getResult()))
+        continue;
+      Block &body = parallel->getRegion(0).front();
+      rewriter.setInsertionPointToStart(&body);
+      auto alloca = memref::AllocaOp::create(rewriter, alloc.getLoc(),
+                                             alloc.getType(),
+                                             alloc.getAlignmentAttr());
+      rewriter.replaceOp(alloc, alloca.getResult());
+      ++numScratchOnStack;
+    }
+  }
+
+  /// Rewrites each reduction of a 1-D vector to a scalar as a tree: the
+  /// vector is halved and its halves combined elementwise until one element
+  /// is left. LLVM expands a reduction wider than a register (a router row's
+  /// 64 keys, its softmax sum) into a serial chain of scalar extracts and
+  /// compares, one dependent step per element; the tree takes log2(n) steps,
+  /// whole registers at the wide levels. The order is fixed at compile time,
+  /// so results stay deterministic; for float sums it is pairwise summation,
+  /// whose error bound is below the serial one's.
+  void reduceInHalves(IRRewriter &rewriter, func::FuncOp func) {
+    SmallVector<vector::MultiDimReductionOp> reductions;
+    func.walk([&](vector::MultiDimReductionOp reduction) {
+      if (reduction.getSourceVectorType().getRank() == 1 &&
+          reduction.isReducedDim(0) &&
+          !reduction->getParentOfType<vector::MaskOp>() &&
+          reduction.getSourceVectorType().getDimSize(0) > 2)
+        reductions.push_back(reduction);
+    });
+    for (vector::MultiDimReductionOp reduction : reductions) {
+      rewriter.setInsertionPoint(reduction);
+      Location loc = reduction.getLoc();
+      vector::CombiningKind kind = reduction.getKind();
+      Value values = reduction.getSource();
+      int64_t width = reduction.getSourceVectorType().getDimSize(0);
+      while (width > 1 && width % 2 == 0) {
+        width /= 2;
+        auto half = [&](int64_t offset) {
+          return vector::ExtractStridedSliceOp::create(
+              rewriter, loc, values, ArrayRef<int64_t>{offset},
+              ArrayRef<int64_t>{width}, ArrayRef<int64_t>{1});
+        };
+        values = vector::makeArithReduction(rewriter, loc, kind, half(0),
+                                            half(width));
+      }
+      Value result =
+          width == 1
+              ? vector::makeArithReduction(
+                    rewriter, loc, kind,
+                    vector::ExtractOp::create(rewriter, loc, values, 0),
+                    reduction.getAcc())
+              : vector::ReductionOp::create(rewriter, loc, kind, values,
+                                            reduction.getAcc())
+                    .getResult();
+      rewriter.replaceOp(reduction, result);
+      ++numTreeReductions;
+    }
+  }
+
   void runOnOperation() override {
     func::FuncOp func = getOperation();
     // Accumulators are hoisted out of K loops before bufferization
@@ -450,6 +686,8 @@ struct CPUOptimizeVectorsPass
           expand, expand.getResultType(), metadata.getBaseBuffer(), offset,
           sizes, strides);
     });
+    moveThreadScratchToStack(rewriter, func);
+    reduceInHalves(rewriter, func);
     // memref.copy of a strided view lowers to a call into MLIR's runtime
     // library; as linalg.copy it becomes loops, and the object stays free of
     // runtime dependencies.

@@ -31,11 +31,11 @@ struct CPUPipelineOptions
   Option<int64_t> threadTileM{
       *this, "thread-tile-m",
       llvm::cl::desc("Rows of the output each thread computes"),
-      llvm::cl::init(64)};
+      llvm::cl::init(256)};
   Option<int64_t> threadTileN{
       *this, "thread-tile-n",
       llvm::cl::desc("Columns of the output each thread computes"),
-      llvm::cl::init(256)};
+      llvm::cl::init(128)};
   Option<int64_t> kTile{
       *this, "k-tile",
       llvm::cl::desc("Reduction block of matmuls (cache blocking)"),

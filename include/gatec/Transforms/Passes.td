@@ -59,18 +59,23 @@ def CPUTileAndVectorize : Pass<"gatec-cpu-tile-and-vectorize", "::mlir::func::Fu
        static reductions (a router row) are vectorized whole.
     2. Cache level: contractions are tiled along K (`k-tile`).
     3. Register level: contractions are tiled to `m-tile` x `n-tile` x 1 and
-       every other op to 1 x ... x `vector-width` on its innermost loop, then
-       vectorized with masks for the partial tiles of dynamic shapes.
+       every other op to 1 x ... x `vector-width` on its innermost loop; loops
+       are peeled so full tiles are static, then vectorized. With `bf16-dot`,
+       bf16 matmuls take k in pairs and become `x86vector.avx512.dot`
+       (vdpbf16ps) on interleaved rows of B instead of widening to f32.
   }];
   let options = [
     Option<"vectorWidth", "vector-width", "int64_t", /*default=*/"16",
            "f32 lanes of the widest vector register (16: AVX-512, 8: AVX2)">,
-    Option<"threadTileM", "thread-tile-m", "int64_t", /*default=*/"64",
+    Option<"threadTileM", "thread-tile-m", "int64_t", /*default=*/"256",
            "rows of a contraction (or 2-D epilogue) per thread tile">,
-    Option<"threadTileN", "thread-tile-n", "int64_t", /*default=*/"256",
+    Option<"threadTileN", "thread-tile-n", "int64_t", /*default=*/"128",
            "columns of a contraction (or 2-D epilogue) per thread tile">,
     Option<"kTile", "k-tile", "int64_t", /*default=*/"256",
            "reduction depth of a contraction cache block">,
+    Option<"bf16Dot", "bf16-dot", "bool", /*default=*/"false",
+           "bf16 x bf16 -> f32 matmuls use avx512_bf16 dot products "
+           "(vdpbf16ps) on pairs of k">,
     Option<"mTile", "m-tile", "int64_t", /*default=*/"8",
            "rows of the register tile of a contraction">,
     Option<"nTileVectors", "n-tile-vectors", "int64_t", /*default=*/"2",
@@ -79,13 +84,15 @@ def CPUTileAndVectorize : Pass<"gatec-cpu-tile-and-vectorize", "::mlir::func::Fu
   let dependentDialects = [
     "::mlir::scf::SCFDialect", "::mlir::vector::VectorDialect",
     "::mlir::tensor::TensorDialect", "::mlir::arith::ArithDialect",
-    "::mlir::affine::AffineDialect"
+    "::mlir::affine::AffineDialect", "::mlir::x86vector::X86VectorDialect"
   ];
   let statistics = [
     Statistic<"numThreadTiled", "thread-tiled", "Ops tiled across threads">,
     Statistic<"numFused", "fused", "Producers fused into a thread tile">,
     Statistic<"numVectorized", "vectorized", "Ops vectorized">,
-    Statistic<"numScalar", "left-scalar", "Ops the vectorizer could not take">
+    Statistic<"numScalar", "left-scalar", "Ops the vectorizer could not take">,
+    Statistic<"numBF16Dot", "bf16-dot-tiles",
+              "Register tiles emitted as avx512_bf16 dot products">
   ];
 }
 
@@ -96,7 +103,19 @@ def CPUOptimizeVectors : Pass<"gatec-cpu-optimize-vectors", "::mlir::func::FuncO
     becomes a call into MLIR's runtime library, and rewrites
     `memref.expand_shape` ops with several dynamic sizes in one group (which
     `expand-strided-metadata` cannot take) into `memref.reinterpret_cast`.
+    Small static scratch buffers allocated per iteration of a parallel loop
+    (up to 4 KiB; also from sequential loops nested in it, when no use
+    outlives the iteration) become `memref.alloca` at the start of the
+    parallel body, instead of a malloc and free per token. Reductions of a
+    1-D vector to a scalar become trees of elementwise ops on halves (LLVM
+    would expand a wide one into a serial chain).
   }];
+  let statistics = [
+    Statistic<"numScratchOnStack", "scratch-on-stack",
+              "Per-iteration scratch buffers moved to the stack">,
+    Statistic<"numTreeReductions", "tree-reductions",
+              "1-D vector reductions rewritten as trees of halves">,
+  ];
   let dependentDialects = ["::mlir::vector::VectorDialect",
                            "::mlir::linalg::LinalgDialect",
                            "::mlir::affine::AffineDialect",

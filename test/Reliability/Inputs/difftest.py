@@ -9,7 +9,7 @@ matmuls fused into a gate), chunked scans (every decay kind, chunk sizes,
 initial/final state, packed variable-length batches), routers (softmax and
 sigmoid, k up to E, E not a power of two, bias, groups, scaling, capacity,
 ties, all-negative logits) and dispatch; dtypes f32, bf16, f16; sizes 0, 1,
-primes, non-multiples of every tile (64 x 256 thread blocks, 8 x 2-vector
+primes, non-multiples of every tile (256 x 128 thread blocks, 8 x 2-vector
 register tiles, 256-deep K blocks) and of the chunk size, and long sequences.
 
 Several kernels share one .gate file, so that one `gatec --emit=mlir` and

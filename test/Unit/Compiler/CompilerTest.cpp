@@ -195,7 +195,7 @@ TEST(CompilerTest, ThreadTileOverrideReachesTheSchedule) {
   options.cpuThreadTileCols = 128;
   gatec::CompileResult tiled = gatec::compileSource(matmul, "mm.gate", options);
   ASSERT_TRUE(defaults.ok() && tiled.ok()) << tiled.renderDiagnostics();
-  EXPECT_NE(defaults.artifacts[0].data.find("step (64, 256)"),
+  EXPECT_NE(defaults.artifacts[0].data.find("step (256, 128)"),
             std::string::npos);
   EXPECT_NE(tiled.artifacts[0].data.find("step (48, 128)"), std::string::npos)
       << tiled.artifacts[0].data;

@@ -26,7 +26,7 @@ torch.manual_seed(7)
 for name in ("swiglu_f32", "swiglu_bf16", "router"):
     print("schema:", getattr(ops, name).default._schema)
 
-# T = 37, D = 300 is no multiple of the 64 x 256 thread tile; T = 1 and
+# T = 37, D = 300 is no multiple of the 256 x 128 thread tile; T = 1 and
 # T = 0 are the edges; 300 x 1000 spans several tiles per thread.
 SHAPES = [(37, 300), (1, 5), (1, 257), (300, 1000), (0, 16)]
 
