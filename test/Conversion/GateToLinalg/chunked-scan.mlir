@@ -16,7 +16,7 @@
 // CHECK-DAG: #[[$LEN4:.+]] = affine_map<(d0, d1) -> (4, d0 - d1)>
 // CHECK-DAG: #[[$LEN64:.+]] = affine_map<(d0, d1) -> (64, d0 - d1)>
 // CHECK-DAG: #[[$LEN32:.+]] = affine_map<(d0, d1) -> (32, d0 - d1)>
-// CHECK-DAG: #[[$LEN16:.+]] = affine_map<(d0, d1) -> (16, d0 - d1)>
+// CHECK-DAG: #[[$LEN8:.+]] = affine_map<(d0, d1) -> (8, d0 - d1)>
 // CHECK-DAG: #[[$PREV_ROW:.+]] = affine_map<(d0) -> (0, d0 - 1)>
 
 // Vector decay (GLA) with initial and final state; T = 10 is not a multiple of
@@ -44,12 +44,12 @@
 // CHECK:         arith.maximumf
 // CHECK:         arith.addf
 // CHECK:       tensor.insert_slice %{{.+}}{{\[}}[[I]], 0] [1, 16] [1, 1] : tensor<16xf32> into tensor<?x16xf32>
-//            Intra-chunk scores, secondary chunking: per sub-chunk of 16
+//            Intra-chunk scores, secondary chunking: per sub-chunk of 8
 //            rows, a direct diagonal block and a matmul of rescaled operands
 //            left of it.
 // CHECK:     [[ZERO_LL:%.+]] = linalg.fill ins(%{{.+}} : f32) outs(%{{.+}} : tensor<?x?xf32>)
-// CHECK:     [[A:%.+]] = scf.for [[P:%.+]] = %{{.+}} to [[L]] step %[[C16:.+]] iter_args([[A_ACC:%.+]] = [[ZERO_LL]]) -> (tensor<?x?xf32>)
-// CHECK:       [[LP:%.+]] = affine.min #[[$LEN16]]([[L]], [[P]])
+// CHECK:     [[A:%.+]] = scf.for [[P:%.+]] = %{{.+}} to [[L]] step %[[C8:.+]] iter_args([[A_ACC:%.+]] = [[ZERO_LL]]) -> (tensor<?x?xf32>)
+// CHECK:       [[LP:%.+]] = affine.min #[[$LEN8]]([[L]], [[P]])
 // CHECK:       [[QP:%.+]] = tensor.extract_slice [[QC]]{{\[}}[[P]], 0] {{\[}}[[LP]], 16]
 // CHECK:       [[KP:%.+]] = tensor.extract_slice [[KC]]{{\[}}[[P]], 0] {{\[}}[[LP]], 16]
 // CHECK:       [[BP:%.+]] = tensor.extract_slice [[B]]#0{{\[}}[[P]], 0] {{\[}}[[LP]], 16]
