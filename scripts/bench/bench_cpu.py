@@ -68,6 +68,11 @@ class Kernels:
 # --- timing ------------------------------------------------------------------
 
 def timeit(fn, min_time=0.3, max_reps=50):
+    # gatec's kernels run on libomp and PyTorch on its own OpenMP runtime; each
+    # keeps its threads spinning for a while after a parallel region (libomp:
+    # KMP_BLOCKTIME, 200 ms), which would steal the cores from whichever peer
+    # is timed next. Let them go to sleep first.
+    time.sleep(0.3)
     fn()  # warm up: page in buffers, spin up the thread pools
     times = []
     start = time.perf_counter()
