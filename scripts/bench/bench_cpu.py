@@ -166,14 +166,20 @@ def main():
 
     bandwidth = roof.triad_bandwidth(1 << 26, 10)
     peak = roof.fma_peak(2_000_000)
+    roof.bf16_dot_peak.restype = ctypes.c_double
+    roof.bf16_dot_peak.argtypes = [ctypes.c_long]
+    # bf16 matmuls are measured against the bf16 dot-product peak where the
+    # CPU has one (avx512_bf16), else against the f32 FMA peak.
+    bf16_peak = roof.bf16_dot_peak(2_000_000) or peak
     print(f"machine: {THREADS} threads, triad {bandwidth / 1e9:.1f} GB/s, "
-          f"f32 FMA peak {peak / 1e9:.0f} GFLOP/s")
+          f"f32 FMA peak {peak / 1e9:.0f} GFLOP/s, "
+          f"bf16 dot peak {bf16_peak / 1e9:.0f} GFLOP/s")
 
     q = 8 if args.quick else 1
     rows = []
 
-    def record(name, t_gatec, peers, flops, bytes_):
-        roofline = max(flops / peak, bytes_ / bandwidth)
+    def record(name, t_gatec, peers, flops, bytes_, flop_rate=None):
+        roofline = max(flops / (flop_rate or peak), bytes_ / bandwidth)
         row = {"name": name, "gatec_ms": t_gatec * 1e3,
                "roofline_fraction": roofline / t_gatec}
         for peer, t in peers.items():
@@ -218,7 +224,8 @@ def main():
         t = timeit(lambda: gk(name, [x, wg, wu, wd], [y]), min_time=1.0)
         peers = {"torch": timeit(lambda: (F.silu(x @ wg) * (x @ wu)) @ wd, min_time=1.0)}
         record(name + f" T={T}", t, peers, 2 * T * d * dff * 3,
-               (x.numel() + 3 * d * dff + T * d) * x.element_size())
+               (x.numel() + 3 * d * dff + T * d) * x.element_size(),
+               bf16_peak if dt == torch.bfloat16 else peak)
 
     # Gated-attention output gate with its projection.
     T = 4096 // q
@@ -295,7 +302,8 @@ def main():
 
     print(json.dumps({"gatec_cpu_bench": {
         "threads": THREADS, "triad_gbps": bandwidth / 1e9,
-        "fma_gflops": peak / 1e9, "quick": args.quick,
+        "fma_gflops": peak / 1e9, "bf16_dot_gflops": bf16_peak / 1e9,
+        "quick": args.quick,
         "results": rows}}))
 
 
