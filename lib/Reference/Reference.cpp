@@ -276,7 +276,9 @@ double activate(Activation act, double z) {
     // At +-inf the formula reads inf * 1 or -inf * 0; give the limits.
     if (std::isinf(z))
       return z > 0.0 ? z : 0.0;
-    return 0.5 * z * (1.0 + std::erf(z / std::sqrt(2.0)));
+    // 1 + erf(z / sqrt(2)) as erfc(-z / sqrt(2)): no cancellation for
+    // z << 0, where the factor is tiny but not 0.
+    return 0.5 * z * std::erfc(-z / std::sqrt(2.0));
   case Activation::GeluTanh: {
     if (std::isinf(z))
       return z > 0.0 ? z : 0.0;

@@ -75,13 +75,13 @@ Value gatec::buildActivation(OpBuilder &b, Location loc, Activation act,
     return zeroAtNegativeInfinity(
         arith::MulFOp::create(b, loc, z, sigmoid(z)));
   case Activation::gelu: {
-    // 0.5 z (1 + erf(z / sqrt(2)))
-    Value erf = math::ErfOp::create(
-        b, loc, arith::MulFOp::create(b, loc, z, constant(M_SQRT1_2)));
-    Value onePlus = arith::AddFOp::create(b, loc, constant(1.0), erf);
+    // 0.5 z (1 + erf(z / sqrt(2))), written as 0.5 z erfc(-z / sqrt(2)):
+    // 1 + erf cancels to exactly 0 in f32 below z = -5.5, where erfc keeps
+    // the tiny factor (so an infinite x times it stays infinite).
+    Value erfc = math::ErfcOp::create(
+        b, loc, arith::MulFOp::create(b, loc, z, constant(-M_SQRT1_2)));
     Value half = arith::MulFOp::create(b, loc, z, constant(0.5));
-    return zeroAtNegativeInfinity(
-        arith::MulFOp::create(b, loc, half, onePlus));
+    return zeroAtNegativeInfinity(arith::MulFOp::create(b, loc, half, erfc));
   }
   case Activation::gelu_tanh: {
     // 0.5 z (1 + tanh(u)) with u = sqrt(2/pi) (z + 0.044715 z^3), written

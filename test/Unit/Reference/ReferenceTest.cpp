@@ -75,8 +75,9 @@ TEST(ActivationTest, GeluErf) {
   // 0.5 * 2 * (1 + erf(1.414214)) = 1 + 0.954500 = 1.954500.
   EXPECT_NEAR(activate(Activation::Gelu, 2.0), 1.954499736, kTol);
   EXPECT_EQ(activate(Activation::Gelu, 0.0), 0.0);
-  // erf(-10/sqrt 2) = -1 to double precision: 0.5 * -10 * 0 = 0, no NaN.
-  EXPECT_NEAR(activate(Activation::Gelu, -10.0), 0.0, 1e-20);
+  // 1 + erf(-10/sqrt 2) would cancel to 0 in double; erfc(10/sqrt 2) keeps
+  // the factor: 0.5 * -10 * 1.5239706e-23.
+  EXPECT_NEAR(activate(Activation::Gelu, -10.0), -7.619853e-23, 1e-28);
   // erf(70.7) = 1: gelu(100) = 100.
   EXPECT_DOUBLE_EQ(activate(Activation::Gelu, 100.0), 100.0);
 }
