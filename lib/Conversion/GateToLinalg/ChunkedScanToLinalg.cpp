@@ -321,6 +321,29 @@ Value extractRows(OpBuilder &b, Location loc, Value source, OpFoldResult start,
       ArrayRef<OpFoldResult>{len, b.getIndexAttr(width)}, strides);
 }
 
+/// a b^T for row-major a [M, K] and b [N, K], as a plain matmul of a and a
+/// transposed copy of b, added into `init` [M, N]. Vectorizing a^T b's N
+/// loop directly would gather b's column elements one by one (rows of b are
+/// token rows of a [B, T, H, K] input, K x H elements apart), once per
+/// register tile of M; transposing the chunk once makes them contiguous.
+Value buildMatmulTransposedB(OpBuilder &b, Location loc, Value lhs, Value rhs,
+                             Value init) {
+  auto rhsType = cast<RankedTensorType>(rhs.getType());
+  SmallVector<OpFoldResult> transposedSizes = {
+      b.getIndexAttr(rhsType.getDimSize(1)),
+      tensor::getMixedSize(b, loc, rhs, 0)};
+  Value transposedInit = tensor::EmptyOp::create(
+      b, loc, transposedSizes, rhsType.getElementType());
+  Value transposed =
+      linalg::TransposeOp::create(b, loc, rhs, transposedInit,
+                                  ArrayRef<int64_t>{1, 0})
+          .getResult()[0];
+  return linalg::MatmulOp::create(b, loc, TypeRange{init.getType()},
+                                  ValueRange{lhs, transposed},
+                                  ValueRange{init})
+      .getResult(0);
+}
+
 /// Vector decay, direct form: one 3-loop generic (i, j parallel; k
 /// reduction) with an exponential per term and the causal mask from
 /// linalg.index, written into `init` [Lq, Lk]:
@@ -458,6 +481,8 @@ Value buildSubChunkedVectorDecayScores(OpBuilder &b, Location loc,
         Value kScaled = buildRelativeDecay(nb, nl, kBefore, bBefore, ref,
                                            /*refMinusPrefix=*/true);
         Value leftInit = buildZerosF32(nb, nl, {len, p});
+        // One register tile of rows: B^T's gather happens once either way,
+        // so no transposed copy (measured slower here).
         Value left = linalg::MatmulTransposeBOp::create(
                          nb, nl, TypeRange{leftInit.getType()},
                          ValueRange{qScaled, kScaled}, ValueRange{leftInit})
@@ -489,10 +514,7 @@ Value buildIntraChunkScores(OpBuilder &b, Location loc, const Chunk &chunk,
     return buildSubChunkedVectorDecayScores(b, loc, chunk, gates.prefix,
                                             zeros);
 
-  Value scores = linalg::MatmulTransposeBOp::create(
-                     b, loc, TypeRange{zeros.getType()},
-                     ValueRange{chunk.q, chunk.k}, ValueRange{zeros})
-                     .getResult(0);
+  Value scores = buildMatmulTransposedB(b, loc, chunk.q, chunk.k, zeros);
   SmallVector<Value> inputs;
   SmallVector<AffineMap> maps;
   if (gates.kind == DecayKind::scalar) {

@@ -129,7 +129,10 @@ func.func @vector_states(%q: tensor<2x10x4x16xf32>, %k: tensor<2x10x4x16xf32>, %
 // CHECK:       [[CLAMPED:%.+]] = arith.maximumf [[G_I]], %{{.+}} : f32
 // CHECK:       [[SUM:%.+]] = arith.addf [[PREV]], [[CLAMPED]] : f32
 // CHECK:       tensor.insert [[SUM]] into %{{.+}}{{\[}}[[I]]] : tensor<?xf32>
-// CHECK:     [[QK:%.+]] = linalg.matmul indexing_maps = [#[[$ROW_I]], #[[$ROW_J]], #[[$OUT_IJ]]] ins([[QC]], [[KC]] : tensor<?x16xf32>, tensor<?x16xf32>) outs(%{{.+}} : tensor<?x?xf32>)
+// The keys are transposed once per chunk so that the score matmul reads them
+// contiguously.
+// CHECK:     [[KT:%.+]] = linalg.transpose ins([[KC]] : tensor<?x16xf32>) outs(%{{.+}} : tensor<16x?xf32>) permutation = [1, 0]
+// CHECK:     [[QK:%.+]] = linalg.matmul ins([[QC]], [[KT]] : tensor<?x16xf32>, tensor<16x?xf32>) outs(%{{.+}} : tensor<?x?xf32>)
 // CHECK:     [[A:%.+]] = linalg.generic {indexing_maps = [#[[$I_OF_2]], #[[$J_OF_2]], #[[$ID2]]], iterator_types = ["parallel", "parallel"]} ins([[B]]#0, [[B]]#0 : tensor<?xf32>, tensor<?xf32>) outs([[QK]] : tensor<?x?xf32>)
 // CHECK:       math.exp
 // CHECK:       arith.cmpi ule
@@ -174,7 +177,8 @@ func.func @scalar_zero_start(%q: tensor<2x?x4x16xf32>, %k: tensor<2x?x4x16xf32>,
 // CHECK:     [[KC:%.+]] = tensor.extract_slice [[K]]{{.*}} to tensor<?x16xbf16>
 // CHECK:     [[VC:%.+]] = tensor.extract_slice [[V]]{{.*}} to tensor<?x8xbf16>
 // CHECK-NOT: scf.for
-// CHECK:     [[QK:%.+]] = linalg.matmul indexing_maps = [#[[$ROW_I]], #[[$ROW_J]], #[[$OUT_IJ]]] ins([[QC]], [[KC]] : tensor<?x16xbf16>, tensor<?x16xbf16>) outs(%{{.+}} : tensor<?x?xf32>)
+// CHECK:     [[KT:%.+]] = linalg.transpose ins([[KC]] : tensor<?x16xbf16>) outs(%{{.+}} : tensor<16x?xbf16>) permutation = [1, 0]
+// CHECK:     [[QK:%.+]] = linalg.matmul ins([[QC]], [[KT]] : tensor<?x16xbf16>, tensor<16x?xbf16>) outs(%{{.+}} : tensor<?x?xf32>)
 // CHECK:     [[A:%.+]] = linalg.generic {indexing_maps = [#[[$ID2]]], iterator_types = ["parallel", "parallel"]} outs([[QK]] : tensor<?x?xf32>)
 // CHECK:       [[II:%.+]] = linalg.index 0 : index
 // CHECK:       [[JJ:%.+]] = linalg.index 1 : index
@@ -233,7 +237,8 @@ func.func @fixed_bf16_dynamic(%q: tensor<?x?x?x16xbf16>, %k: tensor<?x?x?x16xbf1
 // CHECK:     [[KC:%.+]] = tensor.extract_slice [[K]][0, [[START]], [[H]], 0] [1, [[L]], 1, 16]
 // CHECK:     [[VC:%.+]] = tensor.extract_slice [[V]][0, [[START]], [[H]], 0] [1, [[L]], 1, 8]
 // CHECK-NOT: math.exp
-// CHECK:     [[QK:%.+]] = linalg.matmul indexing_maps = [#[[$ROW_I]], #[[$ROW_J]], #[[$OUT_IJ]]] ins([[QC]], [[KC]] :
+// CHECK:     [[KT:%.+]] = linalg.transpose ins([[KC]] :
+// CHECK:     [[QK:%.+]] = linalg.matmul ins([[QC]], [[KT]] :
 // CHECK:     [[A:%.+]] = linalg.generic {{.*}} outs([[QK]] : tensor<?x?xf32>)
 // CHECK:       arith.cmpi ule
 // CHECK:       arith.select
