@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Benchmarks gatec's CPU kernels against PyTorch (CPU, eager) and the scalar
 # reference in one run; see docs/performance.md. Not part of the tests.
-#   scripts/bench-cpu.sh [--quick]
+#   scripts/bench-cpu.sh [--quick] [--runs N] [--only REGEX]
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 build_dir=${BUILD_DIR:-$root/build}

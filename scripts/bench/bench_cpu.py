@@ -149,6 +149,9 @@ def main():
     ap.add_argument("--reference", required=True, help="reference shim .so")
     ap.add_argument("--quick", action="store_true",
                     help="smaller shapes (a smoke run, not for the table)")
+    ap.add_argument("--runs", type=int, default=1,
+                    help="repeat the whole measurement this many times and "
+                         "print the range of each ratio")
     ap.add_argument("--only", default="",
                     help="run only the groups whose name matches this regex "
                          "(swiglu, llama_ffn, output_gate, gla, router)")
@@ -164,147 +167,166 @@ def main():
     roof.fma_peak.argtypes = [ctypes.c_long]
     ref = ctypes.CDLL(args.reference)
 
-    bandwidth = roof.triad_bandwidth(1 << 26, 10)
-    peak = roof.fma_peak(2_000_000)
-    roof.bf16_dot_peak.restype = ctypes.c_double
-    roof.bf16_dot_peak.argtypes = [ctypes.c_long]
-    # bf16 matmuls are measured against the bf16 dot-product peak where the
-    # CPU has one (avx512_bf16), else against the f32 FMA peak.
-    bf16_peak = roof.bf16_dot_peak(2_000_000) or peak
-    print(f"machine: {THREADS} threads, triad {bandwidth / 1e9:.1f} GB/s, "
-          f"f32 FMA peak {peak / 1e9:.0f} GFLOP/s, "
-          f"bf16 dot peak {bf16_peak / 1e9:.0f} GFLOP/s")
+    def run_once():
+        """One pass over every selected kernel: the machine probes, then each
+        kernel against its peers. Returns the JSON record of the pass."""
+        bandwidth = roof.triad_bandwidth(1 << 26, 10)
+        peak = roof.fma_peak(2_000_000)
+        roof.bf16_dot_peak.restype = ctypes.c_double
+        roof.bf16_dot_peak.argtypes = [ctypes.c_long]
+        # bf16 matmuls are measured against the bf16 dot-product peak where the
+        # CPU has one (avx512_bf16), else against the f32 FMA peak.
+        bf16_peak = roof.bf16_dot_peak(2_000_000) or peak
+        print(f"machine: {THREADS} threads, triad {bandwidth / 1e9:.1f} GB/s, "
+              f"f32 FMA peak {peak / 1e9:.0f} GFLOP/s, "
+              f"bf16 dot peak {bf16_peak / 1e9:.0f} GFLOP/s")
 
-    q = 8 if args.quick else 1
-    rows = []
+        q = 8 if args.quick else 1
+        rows = []
 
-    def record(name, t_gatec, peers, flops, bytes_, flop_rate=None):
-        roofline = max(flops / (flop_rate or peak), bytes_ / bandwidth)
-        row = {"name": name, "gatec_ms": t_gatec * 1e3,
-               "roofline_fraction": roofline / t_gatec}
-        for peer, t in peers.items():
-            row[f"{peer}_ms"] = t * 1e3
-            row[f"vs_{peer}"] = t / t_gatec
-        rows.append(row)
-        peer_text = "  ".join(f"{p} {t * 1e3:9.2f} ms ({t / t_gatec:5.2f}x)"
-                              for p, t in peers.items())
-        print(f"{name:34s} gatec {t_gatec * 1e3:9.2f} ms  {peer_text}  "
-              f"roofline {100 * roofline / t_gatec:5.1f}%", flush=True)
+        def record(name, t_gatec, peers, flops, bytes_, flop_rate=None):
+            roofline = max(flops / (flop_rate or peak), bytes_ / bandwidth)
+            row = {"name": name, "gatec_ms": t_gatec * 1e3,
+                   "roofline_fraction": roofline / t_gatec}
+            for peer, t in peers.items():
+                row[f"{peer}_ms"] = t * 1e3
+                row[f"vs_{peer}"] = t / t_gatec
+            rows.append(row)
+            peer_text = "  ".join(f"{p} {t * 1e3:9.2f} ms ({t / t_gatec:5.2f}x)"
+                                  for p, t in peers.items())
+            print(f"{name:34s} gatec {t_gatec * 1e3:9.2f} ms  {peer_text}  "
+                  f"roofline {100 * roofline / t_gatec:5.1f}%", flush=True)
 
-    def ptr(t):
-        return ctypes.c_void_p(t.data_ptr())
+        def ptr(t):
+            return ctypes.c_void_p(t.data_ptr())
 
-    # SwiGLU activation alone.
-    T, Fd = 4096 // q, 11008
-    for dt, name, tol in ((torch.float32, "swiglu_act_f32", 1e-5),
-                          (torch.bfloat16, "swiglu_act_bf16", 1e-2)) if selected("swiglu") else ():
-        u, g = torch.randn(T, Fd).to(dt), torch.randn(T, Fd).to(dt)
-        y = torch.empty(T, Fd, dtype=dt)
-        gk(name, [u, g], [y])
-        check_close(name, y, F.silu(g.float()) * u.float(), tol)
-        t = timeit(lambda: gk(name, [u, g], [y]))
-        peers = {"torch": timeit(lambda: F.silu(g) * u)}
-        if dt == torch.float32:
-            peers["reference"] = timeit(lambda: ref.ref_swiglu(
-                ptr(u), ptr(g), ptr(y), T, Fd), max_reps=3)
-        record(name + f" [{T},{Fd}]", t, peers, 0,
-               3 * T * Fd * u.element_size())
+        # SwiGLU activation alone.
+        T, Fd = 4096 // q, 11008
+        for dt, name, tol in ((torch.float32, "swiglu_act_f32", 1e-5),
+                              (torch.bfloat16, "swiglu_act_bf16", 1e-2)) if selected("swiglu") else ():
+            u, g = torch.randn(T, Fd).to(dt), torch.randn(T, Fd).to(dt)
+            y = torch.empty(T, Fd, dtype=dt)
+            gk(name, [u, g], [y])
+            check_close(name, y, F.silu(g.float()) * u.float(), tol)
+            t = timeit(lambda: gk(name, [u, g], [y]))
+            peers = {"torch": timeit(lambda: F.silu(g) * u)}
+            if dt == torch.float32:
+                peers["reference"] = timeit(lambda: ref.ref_swiglu(
+                    ptr(u), ptr(g), ptr(y), T, Fd), max_reps=3)
+            record(name + f" [{T},{Fd}]", t, peers, 0,
+                   3 * T * Fd * u.element_size())
 
-    # Llama gated FFN.
-    T, d, dff = 512 // q, 2048, 5632
-    for dt, name, tol in ((torch.float32, "llama_ffn_f32", 1e-4),
-                          (torch.bfloat16, "llama_ffn_bf16", 2e-2)) if selected("llama_ffn") else ():
-        x = torch.randn(T, d).to(dt)
-        wg, wu = (torch.randn(d, dff) * d ** -0.5).to(dt), (torch.randn(d, dff) * d ** -0.5).to(dt)
-        wd = (torch.randn(dff, d) * dff ** -0.5).to(dt)
-        y = torch.empty(T, d, dtype=dt)
-        gk(name, [x, wg, wu, wd], [y])
-        want = (F.silu(x.float() @ wg.float()) * (x.float() @ wu.float())) @ wd.float()
-        check_close(name, y, want, tol)
-        t = timeit(lambda: gk(name, [x, wg, wu, wd], [y]), min_time=1.0)
-        peers = {"torch": timeit(lambda: (F.silu(x @ wg) * (x @ wu)) @ wd, min_time=1.0)}
-        record(name + f" T={T}", t, peers, 2 * T * d * dff * 3,
-               (x.numel() + 3 * d * dff + T * d) * x.element_size(),
-               bf16_peak if dt == torch.bfloat16 else peak)
+        # Llama gated FFN.
+        T, d, dff = 512 // q, 2048, 5632
+        for dt, name, tol in ((torch.float32, "llama_ffn_f32", 1e-4),
+                              (torch.bfloat16, "llama_ffn_bf16", 2e-2)) if selected("llama_ffn") else ():
+            x = torch.randn(T, d).to(dt)
+            wg, wu = (torch.randn(d, dff) * d ** -0.5).to(dt), (torch.randn(d, dff) * d ** -0.5).to(dt)
+            wd = (torch.randn(dff, d) * dff ** -0.5).to(dt)
+            y = torch.empty(T, d, dtype=dt)
+            gk(name, [x, wg, wu, wd], [y])
+            want = (F.silu(x.float() @ wg.float()) * (x.float() @ wu.float())) @ wd.float()
+            check_close(name, y, want, tol)
+            t = timeit(lambda: gk(name, [x, wg, wu, wd], [y]), min_time=1.0)
+            peers = {"torch": timeit(lambda: (F.silu(x @ wg) * (x @ wu)) @ wd, min_time=1.0)}
+            record(name + f" T={T}", t, peers, 2 * T * d * dff * 3,
+                   (x.numel() + 3 * d * dff + T * d) * x.element_size(),
+                   bf16_peak if dt == torch.bfloat16 else peak)
 
-    # Gated-attention output gate with its projection.
-    T = 4096 // q
-    o, x = torch.randn(1, T, 16, 128), torch.randn(1, T, 2048)
-    for name, width in (("output_gate_headwise", 16), ("output_gate_elementwise", 2048)) \
-            if selected("output_gate") else ():
-        w = torch.randn(2048, width) * 2048 ** -0.5
-        y = torch.empty_like(o)
-        gk(name, [o, x, w], [y])
-        if width == 16:
-            peer = lambda: o * torch.sigmoid(x @ w).view(1, T, 16, 1)
-        else:
-            peer = lambda: o * torch.sigmoid(x @ w).view(1, T, 16, 128)
-        check_close(name, y, peer(), 1e-4)
-        t = timeit(lambda: gk(name, [o, x, w], [y]))
-        record(name + f" T={T}", t, {"torch": timeit(peer)}, 2 * T * 2048 * width,
-               4 * (2 * o.numel() + x.numel() + w.numel()))
+        # Gated-attention output gate with its projection.
+        T = 4096 // q
+        o, x = torch.randn(1, T, 16, 128), torch.randn(1, T, 2048)
+        for name, width in (("output_gate_headwise", 16), ("output_gate_elementwise", 2048)) \
+                if selected("output_gate") else ():
+            w = torch.randn(2048, width) * 2048 ** -0.5
+            y = torch.empty_like(o)
+            gk(name, [o, x, w], [y])
+            if width == 16:
+                peer = lambda: o * torch.sigmoid(x @ w).view(1, T, 16, 1)
+            else:
+                peer = lambda: o * torch.sigmoid(x @ w).view(1, T, 16, 128)
+            check_close(name, y, peer(), 1e-4)
+            t = timeit(lambda: gk(name, [o, x, w], [y]))
+            record(name + f" T={T}", t, {"torch": timeit(peer)}, 2 * T * 2048 * width,
+                   4 * (2 * o.numel() + x.numel() + w.numel()))
 
-    # GLA forward.
-    for T in ((2048, 8192) if not args.quick else (256,)) if selected("gla") else ():
-        B, H, K, V = 1, 4, 128, 256
-        qq, kk = torch.randn(B, T, H, K), torch.randn(B, T, H, K)
-        vv = torch.randn(B, T, H, V)
-        gg = F.logsigmoid(torch.randn(B, T, H, K)) / 16
-        out = torch.empty(B, T, H, V)
-        gk("gla_forward", [qq, kk, vv, gg], [out])
-        want = torch_chunked_gla(qq, kk, vv, gg)
-        check_close("gla_forward", out, want, 1e-3)
-        t = timeit(lambda: gk("gla_forward", [qq, kk, vv, gg], [out]), min_time=1.0)
-        peers = {"torch": timeit(lambda: torch_chunked_gla(qq, kk, vv, gg), min_time=1.0)}
-        C = 64
-        flops = B * H * (2 * T * C * K + 2 * T * C * V + 4 * T * K * V)
-        record(f"gla_forward T={T}", t, peers, flops,
-               4 * (qq.numel() + kk.numel() + vv.numel() + gg.numel() + out.numel()))
+        # GLA forward.
+        for T in ((2048, 8192) if not args.quick else (256,)) if selected("gla") else ():
+            B, H, K, V = 1, 4, 128, 256
+            qq, kk = torch.randn(B, T, H, K), torch.randn(B, T, H, K)
+            vv = torch.randn(B, T, H, V)
+            gg = F.logsigmoid(torch.randn(B, T, H, K)) / 16
+            out = torch.empty(B, T, H, V)
+            gk("gla_forward", [qq, kk, vv, gg], [out])
+            want = torch_chunked_gla(qq, kk, vv, gg)
+            check_close("gla_forward", out, want, 1e-3)
+            t = timeit(lambda: gk("gla_forward", [qq, kk, vv, gg], [out]), min_time=1.0)
+            peers = {"torch": timeit(lambda: torch_chunked_gla(qq, kk, vv, gg), min_time=1.0)}
+            C = 64
+            flops = B * H * (2 * T * C * K + 2 * T * C * V + 4 * T * K * V)
+            record(f"gla_forward T={T}", t, peers, flops,
+                   4 * (qq.numel() + kk.numel() + vv.numel() + gg.numel() + out.numel()))
 
-    # Routers, alone and with the projection from x [4096, 4096].
-    T = 4096 // q
-    bias = torch.randn(256) * 0.1
-    configs = (("mixtral", 8, 2, False, True),
-               ("e64", 64, 8, False, False),
-               ("deepseek_v3", 256, 8, True, True))
-    x = torch.randn(T, 4096)
-    for tag, E, k, sig, renorm in configs if selected("router") else ():
-        logits = torch.randn(T, E)
-        w_out, e_out = torch.empty(T, k), torch.empty(T, k, dtype=torch.int32)
-        inputs = [logits, bias] if sig else [logits]
-        gk("router_" + tag, inputs, [w_out, e_out])
-        if sig:
-            peer = lambda: torch_grouped_topk(logits, bias, k, 8, 4, 2.5)
-        else:
-            peer = lambda: torch_topk(logits, k, renorm)
-        want_w, want_e = peer()
-        check_close("router_" + tag, w_out, want_w, 1e-5)
-        t = timeit(lambda: gk("router_" + tag, inputs, [w_out, e_out]))
-        ref_w, ref_e = torch.empty(T, k), torch.empty(T, k, dtype=torch.int32)
-        peers = {"torch": timeit(peer),
-                 "reference": timeit(lambda: ref.ref_route(
-                     ptr(logits), ptr(bias) if sig else None, T, E, k, int(sig),
-                     int(renorm), 8 if sig else 1, 4 if sig else 1,
-                     ctypes.c_double(2.5 if sig else 1.0), ptr(ref_w), ptr(ref_e)),
-                     max_reps=5)}
-        record(f"router_{tag} E={E} k={k}", t, peers, 0, 4 * (logits.numel() + 2 * T * k))
+        # Routers, alone and with the projection from x [4096, 4096].
+        T = 4096 // q
+        bias = torch.randn(256) * 0.1
+        configs = (("mixtral", 8, 2, False, True),
+                   ("e64", 64, 8, False, False),
+                   ("deepseek_v3", 256, 8, True, True))
+        x = torch.randn(T, 4096)
+        for tag, E, k, sig, renorm in configs if selected("router") else ():
+            logits = torch.randn(T, E)
+            w_out, e_out = torch.empty(T, k), torch.empty(T, k, dtype=torch.int32)
+            inputs = [logits, bias] if sig else [logits]
+            gk("router_" + tag, inputs, [w_out, e_out])
+            if sig:
+                peer = lambda: torch_grouped_topk(logits, bias, k, 8, 4, 2.5)
+            else:
+                peer = lambda: torch_topk(logits, k, renorm)
+            want_w, want_e = peer()
+            check_close("router_" + tag, w_out, want_w, 1e-5)
+            t = timeit(lambda: gk("router_" + tag, inputs, [w_out, e_out]))
+            ref_w, ref_e = torch.empty(T, k), torch.empty(T, k, dtype=torch.int32)
+            peers = {"torch": timeit(peer),
+                     "reference": timeit(lambda: ref.ref_route(
+                         ptr(logits), ptr(bias) if sig else None, T, E, k, int(sig),
+                         int(renorm), 8 if sig else 1, 4 if sig else 1,
+                         ctypes.c_double(2.5 if sig else 1.0), ptr(ref_w), ptr(ref_e)),
+                         max_reps=5)}
+            record(f"router_{tag} E={E} k={k}", t, peers, 0, 4 * (logits.numel() + 2 * T * k))
 
-        w = torch.randn(4096, E) * 4096 ** -0.5
-        pin = [x, w, bias] if sig else [x, w]
-        gk("proj_router_" + tag, pin, [w_out, e_out])
-        if sig:
-            ppeer = lambda: torch_grouped_topk(x @ w, bias, k, 8, 4, 2.5)
-        else:
-            ppeer = lambda: torch_topk(x @ w, k, renorm)
-        t = timeit(lambda: gk("proj_router_" + tag, pin, [w_out, e_out]))
-        record(f"proj_router_{tag} E={E} k={k}", t, {"torch": timeit(ppeer)},
-               2 * T * 4096 * E, 4 * (x.numel() + w.numel() + 2 * T * k))
+            w = torch.randn(4096, E) * 4096 ** -0.5
+            pin = [x, w, bias] if sig else [x, w]
+            gk("proj_router_" + tag, pin, [w_out, e_out])
+            if sig:
+                ppeer = lambda: torch_grouped_topk(x @ w, bias, k, 8, 4, 2.5)
+            else:
+                ppeer = lambda: torch_topk(x @ w, k, renorm)
+            t = timeit(lambda: gk("proj_router_" + tag, pin, [w_out, e_out]))
+            record(f"proj_router_{tag} E={E} k={k}", t, {"torch": timeit(ppeer)},
+                   2 * T * 4096 * E, 4 * (x.numel() + w.numel() + 2 * T * k))
 
-    print(json.dumps({"gatec_cpu_bench": {
-        "threads": THREADS, "triad_gbps": bandwidth / 1e9,
-        "fma_gflops": peak / 1e9, "bf16_dot_gflops": bf16_peak / 1e9,
-        "quick": args.quick,
-        "results": rows}}))
+        return {"threads": THREADS, "triad_gbps": bandwidth / 1e9,
+                "fma_gflops": peak / 1e9, "bf16_dot_gflops": bf16_peak / 1e9,
+                "quick": args.quick, "results": rows}
+
+    runs = []
+    for run in range(args.runs):
+        if args.runs > 1:
+            print(f"--- run {run + 1} of {args.runs}", flush=True)
+        runs.append(run_once())
+    if args.runs > 1:
+        # Ratios across runs: PyTorch's own times drift between runs on a
+        # shared host, so one run's ratio is not the whole story.
+        print(f"--- x{args.runs} runs: ratio to each peer, lowest to highest")
+        for i, row in enumerate(runs[0]["results"]):
+            ratios = {key: sorted(r["results"][i][key] for r in runs)
+                      for key in row if key.startswith("vs_")}
+            text = "  ".join(f"{key[3:]} {min(v):.2f}-{max(v):.2f}x"
+                             for key, v in ratios.items())
+            print(f"{row['name']:34s} {text}")
+    print(json.dumps({"gatec_cpu_bench": runs[0] if args.runs == 1 else
+                      {"runs": runs}}))
 
 
 if __name__ == "__main__":
