@@ -116,19 +116,20 @@ LogicalResult emitBF16DotTile(RewriterBase &rewriter, linalg::MatmulOp op) {
       rewriter, loc, VectorType::get({rows, cols}, f32), op.getDpsInits()[0],
       origin, padF32, inBounds);
 
+  // Lanes [col, col + 16) of a 1-D vector.
+  auto lanesAt = [&](Value row, int64_t col) -> Value {
+    return vector::ExtractStridedSliceOp::create(
+        rewriter, loc, row, ArrayRef<int64_t>{col},
+        ArrayRef<int64_t>{kDotLanes}, ArrayRef<int64_t>{1});
+  };
+
   // Pairs of B's two rows, 16 columns per vector.
   Value b0 = vector::ExtractOp::create(rewriter, loc, b, 0);
   Value b1 = vector::ExtractOp::create(rewriter, loc, b, 1);
   SmallVector<Value> pairs;
-  for (int64_t col = 0; col < cols; col += kDotLanes) {
-    auto slice = [&](Value row) {
-      return vector::ExtractStridedSliceOp::create(
-          rewriter, loc, row, ArrayRef<int64_t>{col},
-          ArrayRef<int64_t>{kDotLanes}, ArrayRef<int64_t>{1});
-    };
-    pairs.push_back(
-        vector::InterleaveOp::create(rewriter, loc, slice(b0), slice(b1)));
-  }
+  for (int64_t col = 0; col < cols; col += kDotLanes)
+    pairs.push_back(vector::InterleaveOp::create(
+        rewriter, loc, lanesAt(b0, col), lanesAt(b1, col)));
 
   auto pairType = VectorType::get({2 * kDotLanes}, bf16);
   for (int64_t row = 0; row < rows; ++row) {
@@ -143,9 +144,7 @@ LogicalResult emitBF16DotTile(RewriterBase &rewriter, linalg::MatmulOp op) {
     Value cRow = vector::ExtractOp::create(rewriter, loc, c, row);
     for (auto [index, pair] : llvm::enumerate(pairs)) {
       int64_t col = index * kDotLanes;
-      Value acc = vector::ExtractStridedSliceOp::create(
-          rewriter, loc, cRow, ArrayRef<int64_t>{col},
-          ArrayRef<int64_t>{kDotLanes}, ArrayRef<int64_t>{1});
+      Value acc = lanesAt(cRow, col);
       Value dot = x86vector::DotBF16Op::create(
           rewriter, loc, acc.getType(), acc, aPair, pair);
       cRow = vector::InsertStridedSliceOp::create(
@@ -521,11 +520,9 @@ bool isIterationLocal(Value buffer) {
       if (user->hasTrait<OpTrait::IsTerminator>() ||
           isa<CallOpInterface>(user))
         return false;
-      if (auto view = dyn_cast<ViewLikeOpInterface>(user)) {
+      if (auto view = dyn_cast<ViewLikeOpInterface>(user))
         if (view.getViewSource() == value)
           worklist.push_back(view->getResult(0));
-        continue;
-      }
     }
   }
   return true;

@@ -165,6 +165,8 @@ def main():
     roof.triad_bandwidth.argtypes = [ctypes.c_long, ctypes.c_int]
     roof.fma_peak.restype = ctypes.c_double
     roof.fma_peak.argtypes = [ctypes.c_long]
+    roof.bf16_dot_peak.restype = ctypes.c_double
+    roof.bf16_dot_peak.argtypes = [ctypes.c_long]
     ref = ctypes.CDLL(args.reference)
 
     def run_once():
@@ -172,8 +174,6 @@ def main():
         kernel against its peers. Returns the JSON record of the pass."""
         bandwidth = roof.triad_bandwidth(1 << 26, 10)
         peak = roof.fma_peak(2_000_000)
-        roof.bf16_dot_peak.restype = ctypes.c_double
-        roof.bf16_dot_peak.argtypes = [ctypes.c_long]
         # bf16 matmuls are measured against the bf16 dot-product peak where the
         # CPU has one (avx512_bf16), else against the f32 FMA peak.
         bf16_peak = roof.bf16_dot_peak(2_000_000) or peak

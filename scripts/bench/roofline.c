@@ -39,11 +39,36 @@ double triad_bandwidth(long n, int reps) {
   return 3.0 * 4.0 * n / best;
 }
 
-/* FMA peak in FLOP/s: 12 independent accumulator chains of vector FMAs per
- * thread (enough to cover FMA latency times throughput on AVX-512 and AVX2
- * machines). Written with intrinsics so the accumulators stay in registers:
- * a loop over an array of accumulators may be compiled to loads and stores,
- * which then measures the store-forwarding latency instead of the FMA units. */
+/* Best-of-3 wall time of `kernel(iterations)` run by every thread at once:
+ * the shape shared by the compute-peak probes. */
+static double best_parallel_seconds(void (*kernel)(long), long iterations) {
+  double best = 1e30;
+  for (int r = 0; r < 3; ++r) {
+    double t0 = now();
+#pragma omp parallel
+    kernel(iterations);
+    double t = now() - t0;
+    if (t < best)
+      best = t;
+  }
+  return best;
+}
+
+/* Keeps `sum` from being optimized away. */
+static void consume(float sum) {
+  volatile float sink = sum;
+  (void)sink;
+}
+
+/* Independent accumulator chains per thread: enough to cover the latency
+ * times the throughput of vector FMAs and dot products on AVX-512 and AVX2
+ * machines. */
+enum { kChains = 12 };
+
+/* FMA peak in FLOP/s. Written with intrinsics so the accumulators stay in
+ * registers: a loop over an array of accumulators may be compiled to loads
+ * and stores, which then measures the store-forwarding latency instead of
+ * the FMA units. */
 #if defined(__AVX512F__)
 #include <immintrin.h>
 typedef __m512 vec;
@@ -62,68 +87,51 @@ typedef __m256 vec;
 #error "roofline.c needs AVX2+FMA or AVX-512 (build with -march=native)"
 #endif
 
-double fma_peak(long iterations) {
-  enum { chains = 12 };
-  double best = 1e30;
-  for (int r = 0; r < 3; ++r) {
-    double t0 = now();
-#pragma omp parallel
-    {
-      vec acc[chains];
-      for (int j = 0; j < chains; ++j)
-        acc[j] = vec_set1(1e-3f * (float)(j + omp_get_thread_num()));
-      const vec m = vec_set1(0.999999f), s = vec_set1(1e-7f);
-      for (long i = 0; i < iterations; ++i) {
+static void fma_chains(long iterations) {
+  vec acc[kChains];
+  for (int j = 0; j < kChains; ++j)
+    acc[j] = vec_set1(1e-3f * (float)(j + omp_get_thread_num()));
+  const vec m = vec_set1(0.999999f), s = vec_set1(1e-7f);
+  for (long i = 0; i < iterations; ++i) {
 #pragma GCC unroll 12
-        for (int j = 0; j < chains; ++j)
-          acc[j] = vec_fma(acc[j], m, s);
-      }
-      float sum = 0;
-      for (int j = 0; j < chains; ++j)
-        sum += vec_lane0(acc[j]);
-      volatile float sink = sum;
-      (void)sink;
-    }
-    double t = now() - t0;
-    if (t < best)
-      best = t;
+    for (int j = 0; j < kChains; ++j)
+      acc[j] = vec_fma(acc[j], m, s);
   }
-  return 2.0 * chains * VEC_LANES * iterations * omp_get_max_threads() / best;
+  float sum = 0;
+  for (int j = 0; j < kChains; ++j)
+    sum += vec_lane0(acc[j]);
+  consume(sum);
+}
+
+double fma_peak(long iterations) {
+  return 2.0 * kChains * VEC_LANES * iterations * omp_get_max_threads() /
+         best_parallel_seconds(fma_chains, iterations);
 }
 
 /* bf16 dot-product peak in FLOP/s (vdpbf16ps: 32 bf16 products and 32 adds
- * per 512-bit instruction), 12 independent chains per thread; 0 where the
- * CPU has no avx512_bf16 (the bench then normalizes bf16 matmuls by the f32
- * FMA peak). */
+ * per 512-bit instruction); 0 where the CPU has no avx512_bf16 (the bench
+ * then normalizes bf16 matmuls by the f32 FMA peak). */
 #if defined(__AVX512BF16__)
-double bf16_dot_peak(long iterations) {
-  enum { chains = 12 };
-  double best = 1e30;
-  for (int r = 0; r < 3; ++r) {
-    double t0 = now();
-#pragma omp parallel
-    {
-      __m512 acc[chains];
-      for (int j = 0; j < chains; ++j)
-        acc[j] = _mm512_set1_ps(1e-3f * (float)j);
-      const __m512bh a = (__m512bh)_mm512_set1_epi16(0x3f80); /* 1.0 */
-      const __m512bh b = (__m512bh)_mm512_set1_epi16(0x3380); /* ~6e-8 */
-      for (long i = 0; i < iterations; ++i) {
+static void bf16_dot_chains(long iterations) {
+  __m512 acc[kChains];
+  for (int j = 0; j < kChains; ++j)
+    acc[j] = _mm512_set1_ps(1e-3f * (float)j);
+  const __m512bh a = (__m512bh)_mm512_set1_epi16(0x3f80); /* 1.0 */
+  const __m512bh b = (__m512bh)_mm512_set1_epi16(0x3380); /* ~6e-8 */
+  for (long i = 0; i < iterations; ++i) {
 #pragma GCC unroll 12
-        for (int j = 0; j < chains; ++j)
-          acc[j] = _mm512_dpbf16_ps(acc[j], a, b);
-      }
-      float sum = 0;
-      for (int j = 0; j < chains; ++j)
-        sum += _mm512_cvtss_f32(acc[j]);
-      volatile float sink = sum;
-      (void)sink;
-    }
-    double t = now() - t0;
-    if (t < best)
-      best = t;
+    for (int j = 0; j < kChains; ++j)
+      acc[j] = _mm512_dpbf16_ps(acc[j], a, b);
   }
-  return 2.0 * chains * 32 * iterations * omp_get_max_threads() / best;
+  float sum = 0;
+  for (int j = 0; j < kChains; ++j)
+    sum += _mm512_cvtss_f32(acc[j]);
+  consume(sum);
+}
+
+double bf16_dot_peak(long iterations) {
+  return 2.0 * kChains * 32 * iterations * omp_get_max_threads() /
+         best_parallel_seconds(bf16_dot_chains, iterations);
 }
 #else
 double bf16_dot_peak(long iterations) {

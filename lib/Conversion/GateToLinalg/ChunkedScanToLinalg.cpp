@@ -194,6 +194,31 @@ Value extractHeadRows(OpBuilder &b, Location loc, Value source,
                                         strides);
 }
 
+/// Rows [start, start + len) of a [L, W] chunk tensor, as [len, W].
+Value extractRows(OpBuilder &b, Location loc, Value source, OpFoldResult start,
+                  OpFoldResult len) {
+  auto sourceType = cast<RankedTensorType>(source.getType());
+  int64_t width = sourceType.getDimSize(1);
+  auto type = RankedTensorType::get({staticSize(len), width},
+                                    sourceType.getElementType());
+  SmallVector<OpFoldResult> strides(2, b.getIndexAttr(1));
+  return tensor::ExtractSliceOp::create(
+      b, loc, type, source, ArrayRef<OpFoldResult>{start, b.getIndexAttr(0)},
+      ArrayRef<OpFoldResult>{len, b.getIndexAttr(width)}, strides);
+}
+
+/// Row `row` of a [L, W] chunk tensor, as [W].
+Value extractRow(OpBuilder &b, Location loc, Value source, OpFoldResult row) {
+  auto sourceType = cast<RankedTensorType>(source.getType());
+  int64_t width = sourceType.getDimSize(1);
+  auto type = RankedTensorType::get({width}, sourceType.getElementType());
+  SmallVector<OpFoldResult> strides(2, b.getIndexAttr(1));
+  return tensor::ExtractSliceOp::create(
+      b, loc, type, source, ArrayRef<OpFoldResult>{row, b.getIndexAttr(0)},
+      ArrayRef<OpFoldResult>{b.getIndexAttr(1), b.getIndexAttr(width)},
+      strides);
+}
+
 //===----------------------------------------------------------------------===//
 // One chunk
 //===----------------------------------------------------------------------===//
@@ -273,8 +298,6 @@ CumulativeGates buildCumulativeGates(OpBuilder &b, Location loc, DecayKind kind,
 
   // Vector: row i of b is row i - 1 plus the clamped row i of the gates.
   int64_t keyDim = chunk.keyDim;
-  auto gateRowType = RankedTensorType::get(
-      {keyDim}, cast<ShapedType>(chunk.gates.getType()).getElementType());
   Value init = buildEmptyF32(b, loc, chunk.shape(b, keyDim));
   Value firstRow = buildZerosF32(b, loc, {b.getIndexAttr(keyDim)});
   auto loop = scf::ForOp::create(
@@ -284,8 +307,7 @@ CumulativeGates buildCumulativeGates(OpBuilder &b, Location loc, DecayKind kind,
         SmallVector<OpFoldResult> sizes = {nb.getIndexAttr(1),
                                            nb.getIndexAttr(keyDim)};
         SmallVector<OpFoldResult> strides(2, nb.getIndexAttr(1));
-        Value gateRow = tensor::ExtractSliceOp::create(
-            nb, nl, gateRowType, chunk.gates, offsets, sizes, strides);
+        Value gateRow = extractRow(nb, nl, chunk.gates, i);
         AffineMap id = nb.getMultiDimIdentityMap(1);
         Value row = buildGeneric(
             nb, nl, ValueRange{gateRow}, iterArgs[1], {id, id},
@@ -306,19 +328,6 @@ Value buildFixedDecay(OpBuilder &b, Location loc, Value g, Value i, Value j) {
   Value distance = indexToF32(b, loc, arith::SubIOp::create(b, loc, i, j));
   return math::ExpOp::create(b, loc,
                              arith::MulFOp::create(b, loc, distance, g));
-}
-
-/// Rows [start, start + len) of a [L, W] chunk tensor, as [len, W].
-Value extractRows(OpBuilder &b, Location loc, Value source, OpFoldResult start,
-                  OpFoldResult len) {
-  auto sourceType = cast<RankedTensorType>(source.getType());
-  int64_t width = sourceType.getDimSize(1);
-  auto type = RankedTensorType::get({staticSize(len), width},
-                                    sourceType.getElementType());
-  SmallVector<OpFoldResult> strides(2, b.getIndexAttr(1));
-  return tensor::ExtractSliceOp::create(
-      b, loc, type, source, ArrayRef<OpFoldResult>{start, b.getIndexAttr(0)},
-      ArrayRef<OpFoldResult>{len, b.getIndexAttr(width)}, strides);
 }
 
 /// a b^T for row-major a [M, K] and b [N, K], as a plain matmul of a and a
@@ -467,13 +476,7 @@ Value buildSubChunkedVectorDecayScores(OpBuilder &b, Location loc,
             AffineMap::get(1, 0,
                            {getAffineConstantExpr(0, ctx), d0 - 1}, ctx),
             ValueRange{p});
-        auto rowType = RankedTensorType::get({chunk.keyDim}, nb.getF32Type());
-        Value ref = tensor::ExtractSliceOp::create(
-            nb, nl, rowType, prefix,
-            ArrayRef<OpFoldResult>{refRow, nb.getIndexAttr(0)},
-            ArrayRef<OpFoldResult>{nb.getIndexAttr(1),
-                                   nb.getIndexAttr(chunk.keyDim)},
-            unit);
+        Value ref = extractRow(nb, nl, prefix, refRow);
         Value qScaled = buildRelativeDecay(nb, nl, qP, bP, ref,
                                            /*refMinusPrefix=*/false);
         Value kBefore = extractRows(nb, nl, chunk.k, nb.getIndexAttr(0), p);
@@ -645,13 +648,7 @@ Value buildStateUpdate(OpBuilder &b, Location loc, const Chunk &chunk,
     llvm_unreachable("handled above");
   case DecayKind::vector: {
     // b_last: row L - 1 of b, [K].
-    auto rowType = RankedTensorType::get({keyDim}, f32);
-    SmallVector<OpFoldResult> offsets = {last, b.getIndexAttr(0)};
-    SmallVector<OpFoldResult> sizes = {b.getIndexAttr(1),
-                                       b.getIndexAttr(keyDim)};
-    SmallVector<OpFoldResult> strides(2, b.getIndexAttr(1));
-    Value lastRow = tensor::ExtractSliceOp::create(
-        b, loc, rowType, gates.prefix, offsets, sizes, strides);
+    Value lastRow = extractRow(b, loc, gates.prefix, last);
     decayedK = buildElementwise2D(
         b, loc, ValueRange{chunk.k, gates.prefix, lastRow},
         {projection(ctx, 2, {0, 1}), projection(ctx, 2, {0, 1}),
