@@ -9,6 +9,7 @@
 #include "gatec/Frontend/AST.h"
 #include "gatec/Pipelines/Pipelines.h"
 #include "gatec/Target/CPU/CPUTarget.h"
+#include "gatec/Target/CUDA/CUDATarget.h"
 #include "gatec/Target/CppHeader/ExportCppHeader.h"
 #include "gatec/Target/Torch/ExportTorchExtension.h"
 
@@ -76,8 +77,85 @@ lowerForCPU(EmitContext &context, bool stopAtVectors) {
   return clone;
 }
 
+/// Runs the CUDA pipeline on a clone of the gate-level module: to
+/// outlined kernels (`stopAtKernels`), or on to PTX.
+static mlir::FailureOr<mlir::OwningOpRef<mlir::ModuleOp>>
+lowerForCUDA(EmitContext &context, bool stopAtKernels) {
+  mlir::FailureOr<CUDATarget> cuda = lookupCUDATarget(context.target.chip);
+  if (mlir::failed(cuda)) {
+    mlir::emitError(context.module.getLoc())
+        << "no CUDA backend for '" << context.target.chip << "'";
+    return mlir::failure();
+  }
+  mlir::OwningOpRef<mlir::ModuleOp> clone = context.module.clone();
+  mlir::PassManager pm(context.module.getContext());
+  if (mlir::failed(context.configurePassManager(pm)))
+    return mlir::failure();
+  CUDAPipelineOptions pipeline;
+  pipeline.chip = cuda->chip;
+  pipeline.features = cuda->features;
+  pipeline.stopAtKernels = stopAtKernels;
+  buildCUDAPipeline(pm, pipeline);
+  if (mlir::failed(pm.run(*clone)))
+    return mlir::failure();
+  return clone;
+}
+
+/// The module after the whole CUDA pipeline, built once.
+static mlir::FailureOr<mlir::ModuleOp> loweredForCUDA(EmitContext &context) {
+  if (!context.loweredForCUDA) {
+    auto lowered = lowerForCUDA(context, /*stopAtKernels=*/false);
+    if (mlir::failed(lowered))
+      return mlir::failure();
+    context.loweredForCUDA = std::move(*lowered);
+    mlir::FailureOr<std::string> ptx = getKernelPTX(*context.loweredForCUDA);
+    if (mlir::failed(ptx))
+      return mlir::failure();
+    context.ptx = std::move(*ptx);
+  }
+  return *context.loweredForCUDA;
+}
+
+static mlir::LogicalResult emitPTX(EmitContext &context,
+                                   llvm::raw_ostream &os) {
+  if (mlir::failed(loweredForCUDA(context)))
+    return mlir::failure();
+  os << context.ptx;
+  return mlir::success();
+}
+
+static mlir::LogicalResult emitCubin(EmitContext &context,
+                                     llvm::raw_ostream &os) {
+  if (mlir::failed(loweredForCUDA(context)))
+    return mlir::failure();
+  mlir::Location loc = context.module.getLoc();
+  mlir::FailureOr<Cubin> cubin =
+      assembleCubin(context.ptx, context.target.chip, loc);
+  if (mlir::failed(cubin))
+    return mlir::failure();
+  // Resource use of every kernel, as ptxas reports it.
+  for (const KernelResources &k : cubin->kernels) {
+    auto remark = mlir::emitRemark(loc)
+                  << k.name << ": " << k.registers << " registers, "
+                  << k.sharedBytes << " bytes shared memory, "
+                  << k.stackBytes << " bytes stack, "
+                  << k.spillStoreBytes + k.spillLoadBytes
+                  << " bytes spilled";
+    (void)remark;
+  }
+  os << cubin->data;
+  return mlir::success();
+}
+
 static mlir::LogicalResult emitLoweredMLIR(EmitContext &context,
                                            llvm::raw_ostream &os) {
+  if (context.target.family == TargetFamily::CUDA) {
+    auto lowered = lowerForCUDA(context, /*stopAtKernels=*/true);
+    if (mlir::failed(lowered))
+      return mlir::failure();
+    (*lowered)->print(os, mlir::OpPrintingFlags());
+    return mlir::success();
+  }
   auto lowered = lowerForCPU(context, /*stopAtVectors=*/true);
   if (mlir::failed(lowered))
     return mlir::failure();
@@ -126,6 +204,13 @@ static mlir::LogicalResult emitHeader(EmitContext &context,
   options.moduleName = context.moduleName.str();
   options.target =
       (context.target.triple + ", " + context.target.name).str();
+  if (context.target.family == TargetFamily::CUDA) {
+    mlir::FailureOr<mlir::ModuleOp> lowered = loweredForCUDA(context);
+    if (mlir::failed(lowered))
+      return mlir::failure();
+    return exportCUDAHeader(context.module, *lowered, context.ptx, os,
+                            options);
+  }
   return exportCppHeader(context.module, os, options);
 }
 
@@ -148,18 +233,20 @@ static const EmitKindInfo kEmitKinds[] = {
     {"mlir-lowered", "lowered.mlir",
      "MLIR after the target's lowering pipeline, before LLVM IR",
      std::nullopt, false, "", emitLoweredMLIR, true},
-    {"llvm", "ll", "LLVM IR", std::nullopt, false, "", emitLLVM, true},
+    {"llvm", "ll", "LLVM IR", TargetFamily::CPU, false, "", emitLLVM, true},
     {"asm", "s", "x86-64 assembly", TargetFamily::CPU, false, "", emitAsm,
      true},
     {"obj", "o", "x86-64 ELF object file", TargetFamily::CPU, true, "",
      emitObject, true},
-    {"ptx", "ptx", "PTX assembly", TargetFamily::CUDA, false, "", nullptr,
+    {"ptx", "ptx", "PTX assembly", TargetFamily::CUDA, false, "", emitPTX,
      true},
-    {"cubin", "cubin", "CUDA binary (assembled by ptxas)", TargetFamily::CUDA,
-     true, "", nullptr, true},
+    {"cubin", "cubin",
+     "CUDA binary (assembled by the CUDA toolkit's ptxas; prints each "
+     "kernel's registers, shared memory and spills)",
+     TargetFamily::CUDA, true, "", emitCubin, false},
     {"header", "h",
-     "C/C++ header with checked entry points for each kernel (see "
-     "docs/headers.md)",
+     "C/C++ header with checked entry points for each kernel; for CUDA "
+     "targets a C++ header embedding the PTX (see docs/headers.md)",
      std::nullopt, false, "the C++ header emitter", emitHeader, true},
     {"torch", "torch.cpp",
      "C++ source of a PyTorch extension registering each kernel as a custom "

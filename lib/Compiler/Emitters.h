@@ -51,6 +51,10 @@ struct EmitContext {
   /// The module after the CPU pipeline, built once by the first emitter that
   /// needs it (llvm, asm and obj all start from it).
   mlir::OwningOpRef<mlir::ModuleOp> loweredForCPU = nullptr;
+  /// The module after the CUDA pipeline and its PTX, built once by the first
+  /// emitter that needs them (ptx, cubin and header).
+  mlir::OwningOpRef<mlir::ModuleOp> loweredForCUDA = nullptr;
+  std::string ptx;
 };
 
 using EmitFn = mlir::LogicalResult (*)(EmitContext &context,

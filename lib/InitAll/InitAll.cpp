@@ -11,6 +11,7 @@
 #include "gatec/Dialect/Gate/GateDialect.h"
 #include "gatec/Pipelines/Pipelines.h"
 #include "gatec/Target/CPU/CPUTarget.h"
+#include "gatec/Target/CUDA/CUDATarget.h"
 #include "gatec/Transforms/Passes.h"
 #include "mlir/IR/DialectRegistry.h"
 #include "mlir/InitAllDialects.h"
@@ -22,6 +23,7 @@ void gatec::registerAllDialects(mlir::DialectRegistry &registry) {
   mlir::registerAllDialects(registry);
   mlir::registerAllExtensions(registry);
   gatec::registerCPUTranslations(registry);
+  gatec::registerCUDATranslations(registry);
 }
 
 void gatec::registerAllPasses() {

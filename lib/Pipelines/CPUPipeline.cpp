@@ -118,4 +118,8 @@ void gatec::registerPipelines() {
       "gatec-cpu-pipeline",
       "Lower gate-level MLIR to the LLVM dialect for x86-64 CPUs",
       buildCPUPipeline);
+  PassPipelineRegistration<CUDAPipelineOptions>(
+      "gatec-cuda-pipeline",
+      "Lower gate-level MLIR to host code and NVVM (then PTX) kernels",
+      buildCUDAPipeline);
 }

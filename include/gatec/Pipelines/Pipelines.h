@@ -53,7 +53,45 @@ struct CPUPipelineOptions
 void buildCPUPipeline(mlir::OpPassManager &pm,
                       const CPUPipelineOptions &options);
 
-/// Registers `gatec-cpu-pipeline` for gatec-opt.
+struct CUDAPipelineOptions
+    : public mlir::PassPipelineOptions<CUDAPipelineOptions> {
+  Option<std::string> chip{*this, "chip",
+                           llvm::cl::desc("CUDA chip: sm_80, sm_90a..."),
+                           llvm::cl::init("sm_80")};
+  Option<std::string> features{
+      *this, "features",
+      llvm::cl::desc("PTX features, e.g. +ptx78 (sm_90a needs +ptx80)"),
+      llvm::cl::init("+ptx78")};
+  Option<int64_t> threadsPerBlock{
+      *this, "threads-per-block",
+      llvm::cl::desc("Threads of the blocks that run loops"),
+      llvm::cl::init(256)};
+  Option<bool> tensorCores{
+      *this, "tensor-cores",
+      llvm::cl::desc("Run bf16/f16 matmuls on tensor cores (mma.sync)"),
+      llvm::cl::init(true)};
+  Option<bool> stopAtKernels{
+      *this, "stop-at-kernels",
+      llvm::cl::desc("Stop after outlining, before the NVVM lowering "
+                     "(what --emit=mlir-lowered prints)"),
+      llvm::cl::init(false)};
+  Option<bool> serialize{
+      *this, "serialize",
+      llvm::cl::desc("Finish with gpu-module-to-binary{format=isa}: each "
+                     "gpu.module becomes a gpu.binary holding PTX"),
+      llvm::cl::init(true)};
+};
+
+/// Gate-level MLIR to host code plus NVVM kernels: the same tensor-level
+/// decomposition as the CPU pipeline, bufferization, tensor-core matmuls,
+/// the remaining loops onto CUDA grids, outlining, and the NVVM lowering of
+/// each kernel module (then PTX, when `serialize`). The host function keeps
+/// memref-level IR (sizes, workspace allocations, gpu.launch_func) for the
+/// CUDA header emitter to turn into launch code.
+void buildCUDAPipeline(mlir::OpPassManager &pm,
+                       const CUDAPipelineOptions &options);
+
+/// Registers `gatec-cpu-pipeline` and `gatec-cuda-pipeline` for gatec-opt.
 void registerPipelines();
 
 } // namespace gatec

@@ -135,4 +135,112 @@ def ApproximateMath : Pass<"gatec-approximate-math"> {
   ];
 }
 
+def GPUDistribute : Pass<"gatec-gpu-distribute", "::mlir::func::FuncOp"> {
+  let summary = "Map a bufferized kernel's parallel loops onto CUDA launches";
+  let description = [{
+    Each `scf.parallel` at the top of a kernel becomes one `gpu.launch`. A
+    loop with no parallel loop inside runs one iteration per thread (blocks of
+    `threads-per-block`, the last one guarded). A loop with parallel loops
+    inside (a scan's (sequence, head) loop, a router's per-token loop) runs
+    one iteration per block: the block executes the body uniformly, spreads
+    each inner parallel loop over its threads and places a barrier after it;
+    any other write runs on thread 0 between barriers. Scratch buffers
+    allocated inside an iteration become views into one workspace per launch
+    (a 256-byte aligned slot per block or per thread, sized by the buffer's
+    constant upper bound), so kernels never allocate. Side-effect-free
+    definitions a launch uses (constants, sizes, views) are cloned into it,
+    so the outlined kernel takes only buffers. Writes at the top level that
+    are not loops run in a one-thread launch.
+  }];
+  let options = [
+    Option<"threadsPerBlock", "threads-per-block", "int64_t", "256",
+           "Threads of each block">,
+  ];
+  let statistics = [
+    Statistic<"numThreadKernels", "thread-kernels",
+              "Launches with one loop iteration per thread">,
+    Statistic<"numBlockKernels", "block-kernels",
+              "Launches with one loop iteration per block">,
+    Statistic<"numSingleThreadKernels", "single-thread-kernels",
+              "Launches of one thread for a top-level write">,
+    Statistic<"numScratchBuffers", "scratch-buffers",
+              "Per-iteration scratch buffers moved to a workspace">,
+  ];
+  let dependentDialects = ["::mlir::gpu::GPUDialect",
+                           "::mlir::scf::SCFDialect",
+                           "::mlir::arith::ArithDialect",
+                           "::mlir::memref::MemRefDialect"];
+}
+
+def GPUTensorCoreMatmul : Pass<"gatec-gpu-tensor-core-matmul", "::mlir::func::FuncOp"> {
+  let summary = "Run bf16/f16 matmuls as mma.sync tensor-core kernels (sm_80+)";
+  let description = [{
+    Each bufferized `linalg.matmul` at the top of a kernel with bf16 or f16
+    operands, an f32 accumulator, rows that 16-byte copies can move (last
+    stride 1, K and N multiples of 8) becomes a `gpu.launch` of
+    `ceil(M / block-tile-m) x ceil(N / block-tile-n)` blocks of 8 warps. Each
+    warp keeps a (block-tile-m / 2) x (block-tile-n / 4) tile of C in f32
+    registers as 16 x 8 `mma.sync.m16n8k16` fragments (`nvvm.mma.sync`, PTX
+    type bf16 or f16) over the whole K loop. A and B tiles pass through a
+    ring of `stages` shared-memory buffers filled by `cp.async` 16-byte copies
+    (`nvgpu.device_async_copy`, zero-filled past M, N and K; one commit
+    group per K step, waited for `stages - 1` steps later) and reach
+    registers by `ldmatrix` (`nvgpu.ldmatrix`; B transposed, so row-major
+    K x N weights are used as stored). Shared rows are padded by 8 elements
+    against bank conflicts. The epilogue adds the fragments to C under
+    bounds checks. A configuration whose buffers exceed the 48 KiB of static
+    shared memory is rejected with the size it needs.
+  }];
+  let options = [
+    Option<"blockTileM", "block-tile-m", "int64_t", "128",
+           "Rows of C per block (a multiple of 32)">,
+    Option<"blockTileN", "block-tile-n", "int64_t", "128",
+           "Columns of C per block (a multiple of 32)">,
+    Option<"kTile", "k-tile", "int64_t", "32",
+           "K step staged per buffer (a multiple of 16)">,
+    Option<"stages", "stages", "int64_t", "2",
+           "Shared-memory buffers in the cp.async ring (>= 2)">,
+  ];
+  let statistics = [
+    Statistic<"numTensorCoreMatmuls", "tensor-core-matmuls",
+              "Matmuls run on mma.sync">,
+  ];
+  let dependentDialects = ["::mlir::gpu::GPUDialect",
+                           "::mlir::nvgpu::NVGPUDialect",
+                           "::mlir::NVVM::NVVMDialect",
+                           "::mlir::LLVM::LLVMDialect",
+                           "::mlir::vector::VectorDialect",
+                           "::mlir::scf::SCFDialect",
+                           "::mlir::arith::ArithDialect",
+                           "::mlir::memref::MemRefDialect"];
+}
+
+def GPUSinkIntoLaunches : Pass<"gatec-gpu-sink-into-launches", "::mlir::func::FuncOp"> {
+  let summary = "Clone the side-effect-free definitions a gpu.launch uses into it";
+  let description = [{
+    Constants, sizes and memref views used inside a `gpu.launch` but defined
+    outside are cloned into its body (with the side-effect-free definitions
+    they depend on), so that `gpu-kernel-outlining` passes only buffers and
+    the few values that need memory effects to compute: the host code the
+    CUDA header emitter translates is then sizes, allocations and launches.
+  }];
+  let dependentDialects = ["::mlir::gpu::GPUDialect"];
+}
+
+def GPUMergeKernelModules : Pass<"gatec-gpu-merge-kernel-modules", "::mlir::ModuleOp"> {
+  let summary = "Put every outlined kernel into one gpu.module";
+  let description = [{
+    `gpu-kernel-outlining` creates one `gpu.module` per launch. This pass
+    moves every kernel into the first one (renamed `module-name`), naming
+    each kernel after the module it came from (unique by construction), and
+    updates the `gpu.launch_func` references: a kernel module compiles to one
+    PTX image and one cubin that the generated header loads once.
+  }];
+  let options = [
+    Option<"mergedModuleName", "module-name", "std::string",
+           "\"gatec_kernels\"", "Name of the merged gpu.module">,
+  ];
+  let dependentDialects = ["::mlir::gpu::GPUDialect"];
+}
+
 #endif // GATEC_TRANSFORMS_PASSES_TD

@@ -13,6 +13,8 @@
 //===----------------------------------------------------------------------===//
 
 #include "gatec/Target/CppHeader/ExportCppHeader.h"
+
+#include "CUDALaunch.h"
 #include "gatec/Target/CppHeader/KernelSignature.h"
 
 #include "ShapeExpr.h"
@@ -126,13 +128,18 @@ struct Kernel {
   /// Looked up, never iterated: its order cannot reach the output.
   llvm::StringMap<Binding> symbols;
 
-  std::string entry() const { return fmt::format("gatec_{}", name); }
+  /// "gatec_", or "gatec_cuda_" in CUDA headers (so that a program can
+  /// include the CPU and the CUDA header of one module).
+  std::string prefix = "gatec_";
+
+  std::string entry() const { return prefix + name; }
   std::string shapesFn() const {
-    return fmt::format("gatec_{}_output_shapes", name);
+    return fmt::format("{}{}_output_shapes", prefix, name);
   }
   std::string shapesType() const {
-    return fmt::format("gatec_{}_shapes", name);
+    return fmt::format("{}{}_shapes", prefix, name);
   }
+  std::string launcher() const { return "gatec_cuda_launch_" + name; }
   std::string cxxShapesType() const {
     std::string camel;
     for (StringRef part : llvm::split(name, '_'))
@@ -498,7 +505,7 @@ LogicalResult KernelReader::bindSymbols(Kernel &kernel) {
 constexpr const char *kRuntime = R"(#ifndef GATEC_RUNTIME_TYPES_H
 #define GATEC_RUNTIME_TYPES_H
 // Shared by every gatec-generated header: defined once per translation unit.
-#define GATEC_RUNTIME_VERSION 1
+#define GATEC_RUNTIME_VERSION 2
 
 #ifdef __cplusplus
 extern "C" {
@@ -526,7 +533,9 @@ typedef enum gatec_status {
   /// A dimension breaks the kernel's shape contract.
   GATEC_ERR_SHAPE = 3,
   /// An element count, a byte size or a shape expression overflows int64.
-  GATEC_ERR_OVERFLOW = 4
+  GATEC_ERR_OVERFLOW = 4,
+  /// A CUDA driver call failed (CUDA headers only); the message names it.
+  GATEC_ERR_CUDA = 5
 } gatec_status;
 
 #define GATEC_ERROR_MESSAGE_SIZE 256
@@ -552,6 +561,8 @@ gatec_status_name(int code) {
     return "GATEC_ERR_SHAPE";
   case GATEC_ERR_OVERFLOW:
     return "GATEC_ERR_OVERFLOW";
+  case GATEC_ERR_CUDA:
+    return "GATEC_ERR_CUDA";
   default:
     return "GATEC_ERR_UNKNOWN";
   }
@@ -715,7 +726,7 @@ private:
 #endif // __cplusplus
 
 #endif // GATEC_RUNTIME_TYPES_H
-#if GATEC_RUNTIME_VERSION != 1
+#if GATEC_RUNTIME_VERSION != 2
 #error "gatec headers from incompatible gatec releases in one translation unit"
 #endif
 )";
@@ -766,7 +777,9 @@ std::string ll(std::string_view value) {
 
 class HeaderPrinter {
 public:
-  explicit HeaderPrinter(Printer &p) : p(p) {}
+  HeaderPrinter(Printer &p, const gatec::CUDAHostCode *cuda,
+                std::string cudaDetail)
+      : p(p), cuda(cuda), cudaDetail(std::move(cudaDetail)) {}
 
   void printDescriptor(const ElementType &elem, unsigned rank);
   void printKernelC(const Kernel &k);
@@ -783,6 +796,10 @@ private:
   std::pair<std::string, std::string> symbolValues(const se::Node &expr);
 
   Printer &p;
+  /// Set for CUDA headers: the launch code of each kernel.
+  const gatec::CUDAHostCode *cuda;
+  /// The C++ namespace holding the module loader (CUDA headers).
+  std::string cudaDetail;
 };
 
 void HeaderPrinter::printDescriptor(const ElementType &elem, unsigned rank) {
@@ -1070,12 +1087,21 @@ void HeaderPrinter::printEntryC(const Kernel &k) {
       group.push_back(fmt::format("int64_t {}", t.dimParam(i)));
     params.push_back(fmt::format("{}", fmt::join(group, ", ")));
   }
+  if (cuda)
+    params.push_back("CUstream stream");
   params.push_back("gatec_error *err");
 
   printDoc(k);
   p.line("///");
-  p.line("/// Checks every pointer and dimension, then calls _mlir_ciface_{}.",
-         k.name);
+  if (cuda)
+    p.line("/// Checks every pointer (device memory, 16-byte aligned) and "
+           "dimension,");
+  if (cuda)
+    p.line("/// then launches the kernels on `stream` (asynchronously).");
+  else
+    p.line("/// Checks every pointer and dimension, then calls "
+           "_mlir_ciface_{}.",
+           k.name);
   p.line("/// Returns GATEC_OK, or a gatec_status with err (if not NULL) "
          "filled.");
   p.line("static inline GATEC_MAYBE_UNUSED int");
@@ -1140,12 +1166,29 @@ void HeaderPrinter::printEntryC(const Kernel &k) {
                k.name, t.name, t.name, t.elem.cType);
       p.line("if (gatec_rc != GATEC_OK)");
       p.line("  return gatec_rc;");
+      if (cuda) {
+        // 16-byte cp.async copies and vector accesses need it; cuMemAlloc
+        // gives 256.
+        p.line("if ((uintptr_t){} % 16 != 0)", t.name);
+        p.line("  return GATEC_RT_FAIL(err, GATEC_ERR_ALIGN, \"{}: {} is not "
+               "16-byte aligned\");",
+               k.name, t.name);
+      }
     }
 
   std::vector<std::string> args;
   for (const auto *list : {&k.inputs, &k.outputs})
     for (const Tensor &t : *list)
       args.push_back("&gatec_d_" + t.name);
+  if (cuda) {
+    args.push_back("stream");
+    args.push_back("err");
+    p.line("return {}({});", k.launcher(), fmt::join(args, ", "));
+    p.indent -= 2;
+    p.line("}}");
+    p.blank();
+    return;
+  }
   p.line("_mlir_ciface_{}({});", k.name, fmt::join(args, ", "));
   p.line("return GATEC_OK;");
   p.indent -= 2;
@@ -1157,13 +1200,46 @@ void HeaderPrinter::printKernelC(const Kernel &k) {
   p.line("//===--- {} {}===//", k.name,
          std::string(k.name.size() < 64 ? 64 - k.name.size() : 3, '-'));
   p.blank();
-  p.line("/// The compiled kernel (MLIR C interface): inputs, then outputs.");
   std::vector<std::string> params;
-  for (const auto *list : {&k.inputs, &k.outputs})
-    for (const Tensor &t : *list)
-      params.push_back(fmt::format("{} *{}", t.descType(), t.name));
-  p.signature(fmt::format("void _mlir_ciface_{}", k.name), params, ";");
-  p.blank();
+  if (cuda) {
+    unsigned i = 0;
+    for (const auto *list : {&k.inputs, &k.outputs})
+      for (const Tensor &t : *list)
+        params.push_back(fmt::format("const {} *gatec_a{}", t.descType(), i++));
+    params.push_back("CUstream stream");
+    params.push_back("gatec_error *err");
+    p.line("/// Launches the kernels of {} on `stream` (descriptors of device",
+           k.name);
+    p.line("/// buffers: inputs, then outputs). Temporaries are allocated and");
+    p.line("/// freed on the stream (cuMemAllocAsync / cuMemFreeAsync).");
+    p.line("static inline GATEC_MAYBE_UNUSED int");
+    p.signature(k.launcher(), params, " {");
+    p.indent += 2;
+    p.line("static const char kernel[] = \"{}\";", k.name);
+    size_t numKernels = std::max<size_t>(cuda->kernelNames.size(), 1);
+    p.line("CUfunction gatec_fn[{}];", numKernels);
+    p.line("int gatec_load = {}::functions(gatec_fn, err);", cudaDetail);
+    p.line("if (gatec_load != GATEC_OK)");
+    p.line("  return gatec_load;");
+    p.line("(void)gatec_fn;");
+    p.line("gatec_cuda_workspace gatec_ws(stream);");
+    p.indent -= 2;
+    auto it = cuda->launchers.find(k.name);
+    if (it != cuda->launchers.end())
+      p.raw(it->second);
+    p.indent += 2;
+    p.line("return gatec_ws.release(kernel, err);");
+    p.indent -= 2;
+    p.line("}}");
+    p.blank();
+  } else {
+    p.line("/// The compiled kernel (MLIR C interface): inputs, then outputs.");
+    for (const auto *list : {&k.inputs, &k.outputs})
+      for (const Tensor &t : *list)
+        params.push_back(fmt::format("{} *{}", t.descType(), t.name));
+    p.signature(fmt::format("void _mlir_ciface_{}", k.name), params, ";");
+    p.blank();
+  }
   printOutputShapesC(k);
   printEntryC(k);
 }
@@ -1235,6 +1311,10 @@ void HeaderPrinter::printKernelCxx(const Kernel &k) {
         group.push_back(fmt::format("{}.shape[{}]", t.name, i));
       args.push_back(fmt::format("{}", fmt::join(group, ", ")));
     }
+  if (cuda) {
+    params.push_back("CUstream stream");
+    args.push_back("stream");
+  }
   args.push_back("&gatec_e");
   printDoc(k);
   p.signature(fmt::format("inline Status {}", k.name), params, " {");
@@ -1296,31 +1376,175 @@ static FailureOr<std::vector<Kernel>> readKernels(ModuleOp module) {
   return kernels;
 }
 
-LogicalResult gatec::exportCppHeader(ModuleOp module, llvm::raw_ostream &os,
-                                     const CppHeaderOptions &options) {
+/// The C string literal of `text`, one source line per line of text.
+static std::string cStringLiteral(StringRef text, unsigned indent) {
+  std::string out;
+  std::string pad(indent, ' ');
+  if (text.empty())
+    return pad + "\"\"";
+  SmallVector<StringRef> lines;
+  text.split(lines, '\n');
+  for (auto [i, line] : llvm::enumerate(lines)) {
+    if (i + 1 == lines.size() && line.empty())
+      break;
+    out += pad + "\"";
+    for (char c : line) {
+      if (c == '\\' || c == '"')
+        out += '\\';
+      if (c == '\t') {
+        out += "\\t";
+        continue;
+      }
+      out += c;
+    }
+    out += i + 1 < lines.size() ? "\\n\"\n" : "\"\n";
+  }
+  if (!out.empty() && out.back() == '\n')
+    out.pop_back();
+  return out;
+}
+
+/// CUDA helpers shared by every generated CUDA header.
+constexpr const char *kCUDARuntime = R"cuda(#ifndef GATEC_CUDA_RUNTIME_H
+#define GATEC_CUDA_RUNTIME_H
+// Helpers of the generated CUDA launch functions; not part of the interface.
+
+static inline GATEC_MAYBE_UNUSED int64_t gatec_cuda_ceildiv(int64_t a,
+                                                            int64_t b) {
+  return (a + b - 1) / b;
+}
+
+static inline GATEC_MAYBE_UNUSED void
+gatec_cuda_row_major(int rank, const int64_t *sizes, int64_t *strides) {
+  int64_t stride = 1;
+  for (int d = rank - 1; d >= 0; --d) {
+    strides[d] = stride;
+    stride *= sizes[d];
+  }
+}
+
+/// Fills err with the failed driver call and the driver's error name.
+static inline GATEC_MAYBE_UNUSED int
+gatec_cuda_fail(gatec_error *err, const char *kernel, const char *what,
+                CUresult result) {
+  const char *name = nullptr;
+  if (cuGetErrorName(result, &name) != CUDA_SUCCESS || !name)
+    name = "unknown CUDA error";
+  return GATEC_RT_FAIL(err, GATEC_ERR_CUDA, "%s: %s failed: %s (%d)", kernel,
+                       what, name, (int)result);
+}
+
+/// One cuLaunchKernel; an empty grid (a dimension of size 0) launches
+/// nothing.
+static inline GATEC_MAYBE_UNUSED int
+gatec_cuda_launch(CUfunction fn, const char *name, int64_t gx, int64_t gy,
+                  int64_t gz, int64_t bx, int64_t by, int64_t bz,
+                  CUstream stream, void **params, const char *kernel,
+                  gatec_error *err) {
+  if (gx == 0 || gy == 0 || gz == 0)
+    return GATEC_OK;
+  if (gx < 0 || gx > 2147483647 || gy < 0 || gy > 65535 || gz < 0 ||
+      gz > 65535)
+    return GATEC_RT_FAIL(err, GATEC_ERR_SHAPE,
+                         "%s: kernel %s needs a grid of %lld x %lld x %lld "
+                         "blocks, more than CUDA allows",
+                         kernel, name, (long long)gx, (long long)gy,
+                         (long long)gz);
+  CUresult result =
+      cuLaunchKernel(fn, (unsigned)gx, (unsigned)gy, (unsigned)gz,
+                     (unsigned)bx, (unsigned)by, (unsigned)bz, 0, stream,
+                     params, nullptr);
+  if (result != CUDA_SUCCESS)
+    return gatec_cuda_fail(err, kernel, "cuLaunchKernel", result);
+  return GATEC_OK;
+}
+
+/// The temporaries of one call, allocated on its stream and freed there
+/// (after the kernels that use them) when the call returns.
+class gatec_cuda_workspace {
+public:
+  explicit gatec_cuda_workspace(CUstream stream) : stream_(stream) {}
+  gatec_cuda_workspace(const gatec_cuda_workspace &) = delete;
+  gatec_cuda_workspace &operator=(const gatec_cuda_workspace &) = delete;
+  ~gatec_cuda_workspace() { freeAll(); }
+
+  CUdeviceptr operator[](size_t i) const { return buffers_[i]; }
+
+  bool allocate(size_t i, int64_t bytes, gatec_error *err) {
+    if (buffers_.size() <= i)
+      buffers_.resize(i + 1, 0);
+    if (bytes <= 0)
+      return true;
+    CUresult result = cuMemAllocAsync(&buffers_[i], (size_t)bytes, stream_);
+    if (result != CUDA_SUCCESS) {
+      gatec_cuda_fail(err, "gatec", "cuMemAllocAsync", result);
+      return false;
+    }
+    return true;
+  }
+
+  /// Frees everything; returns GATEC_OK or the first failure.
+  int release(const char *kernel, gatec_error *err) {
+    CUresult result = freeAll();
+    if (result != CUDA_SUCCESS)
+      return gatec_cuda_fail(err, kernel, "cuMemFreeAsync", result);
+    gatec_rt_clear(err);
+    return GATEC_OK;
+  }
+
+private:
+  CUresult freeAll() {
+    CUresult first = CUDA_SUCCESS;
+    for (CUdeviceptr &buffer : buffers_) {
+      if (!buffer)
+        continue;
+      CUresult result = cuMemFreeAsync(buffer, stream_);
+      if (first == CUDA_SUCCESS)
+        first = result;
+      buffer = 0;
+    }
+    return first;
+  }
+
+  CUstream stream_;
+  std::vector<CUdeviceptr> buffers_;
+};
+#endif // GATEC_CUDA_RUNTIME_H
+)cuda";
+
+static LogicalResult exportHeader(ModuleOp module, llvm::raw_ostream &os,
+                                  const gatec::CppHeaderOptions &options,
+                                  const gatec::CUDAHostCode *cuda, StringRef ptx) {
   // Read every kernel first: errors stop here, before any output.
   FailureOr<std::vector<Kernel>> read = readKernels(module);
   if (failed(read))
     return failure();
   std::vector<Kernel> &kernels = *read;
+  if (cuda)
+    for (Kernel &k : kernels)
+      k.prefix = "gatec_cuda_";
 
   // Names.
-  std::string moduleName = getKernelModuleName(module, options.moduleName);
-  std::string cppNamespace = options.cppNamespace.empty()
-                                 ? "gatec_kernels::" + moduleName
-                                 : options.cppNamespace;
+  std::string moduleName =
+      gatec::getKernelModuleName(module, options.moduleName);
+  std::string cppNamespace =
+      options.cppNamespace.empty()
+          ? "gatec_kernels::" + moduleName + (cuda ? "_cuda" : "")
+          : options.cppNamespace;
   if (std::string why = checkNamespace(cppNamespace); !why.empty())
     return mlir::emitError(module.getLoc()) << "gate-to-cpp-header: " << why;
   std::string guard =
       options.headerGuard.empty()
-          ? fmt::format("GATEC_KERNELS_{}_H", StringRef(moduleName).upper())
+          ? fmt::format("GATEC_KERNELS_{}{}_H", StringRef(moduleName).upper(),
+                        cuda ? "_CUDA" : "")
           : options.headerGuard;
   if (!se::isIdentifier(guard))
     return mlir::emitError(module.getLoc())
            << "gate-to-cpp-header: '" << guard << "' is not a macro name";
 
   Printer p;
-  HeaderPrinter printer(p);
+  std::string cudaDetail = fmt::format("gatec_cuda_{}", moduleName);
+  HeaderPrinter printer(p, cuda, cudaDetail);
 
   // Banner.
   std::vector<std::string> sources, names;
@@ -1344,6 +1568,18 @@ LogicalResult gatec::exportCppHeader(ModuleOp module, llvm::raw_ostream &os,
             "//");
   p.comment(fmt::format("  kernels: {}", fmt::join(names, ", ")), "//");
   p.line("//");
+  if (cuda) {
+    p.line("// C++ only. gatec_cuda_<kernel>(device pointer and dims of each "
+           "input, then");
+    p.line("// of each output, CUstream, err) checks the call and launches "
+           "the kernels");
+    p.line("// (embedded PTX, loaded once per CUDA context with the driver "
+           "API) on the");
+    p.line("// stream; {}::<kernel>(TensorView..., CUstream)", cppNamespace);
+    p.line("// returns a Status. Device tensors are dense, row-major and "
+           "16-byte");
+    p.line("// aligned. Link with -lcuda. See docs/headers.md in gatec.");
+  } else {
   p.line("// C:   gatec_<kernel>(data and dims of each input, then of each "
          "output,");
   p.line("//      err) checks the call, fills the memref descriptors and "
@@ -1355,6 +1591,7 @@ LogicalResult gatec::exportCppHeader(ModuleOp module, llvm::raw_ostream &os,
   p.line("// Tensors are dense, row-major and aligned to their element size; "
          "see");
   p.line("// docs/headers.md in gatec.");
+  }
   p.blank();
   p.line("#ifndef {}", guard);
   p.line("#define {}", guard);
@@ -1367,9 +1604,93 @@ LogicalResult gatec::exportCppHeader(ModuleOp module, llvm::raw_ostream &os,
   p.line("#include <cstdint>");
   p.line("#include <string>");
   p.line("#endif");
+  if (cuda) {
+    p.line("#ifndef __cplusplus");
+    p.line("#error \"gatec CUDA headers are C++\"");
+    p.line("#endif");
+    p.line("#include <cuda.h>");
+    p.line("#include <mutex>");
+    p.line("#include <vector>");
+  }
   p.blank();
   p.raw(kRuntime);
   p.blank();
+  if (cuda) {
+    p.raw(kCUDARuntime);
+    p.blank();
+    p.line("namespace {} {{", cudaDetail);
+    p.line("/// The kernels' PTX (gatec-cuda-pipeline, gpu-module-to-binary).");
+    p.line("inline const char kPTX[] =");
+    p.raw(cStringLiteral(ptx, 4));
+    p.raw(";\n");
+    std::vector<std::string> quoted;
+    for (const std::string &name : cuda->kernelNames)
+      quoted.push_back("\"" + name + "\"");
+    size_t count = std::max<size_t>(cuda->kernelNames.size(), 1);
+    if (quoted.empty())
+      quoted.push_back("nullptr");
+    p.line("inline const char *const kKernels[{}] = {{{}}};", count,
+           fmt::join(quoted, ", "));
+    p.line("inline constexpr int kNumKernels = {};",
+           cuda->kernelNames.size());
+    p.blank();
+    p.raw(R"cuda(/// The module's functions in the current CUDA context, loading the PTX on
+/// first use in each context (the driver JIT-compiles it for the device).
+inline int functions(CUfunction *out, gatec_error *err) {
+  if (kNumKernels == 0)
+    return GATEC_OK;
+  CUcontext context = nullptr;
+  CUresult result = cuCtxGetCurrent(&context);
+  if (result != CUDA_SUCCESS)
+    return gatec_cuda_fail(err, "gatec", "cuCtxGetCurrent", result);
+  if (!context)
+    return GATEC_RT_FAIL(err, GATEC_ERR_CUDA,
+                         "gatec: no current CUDA context (call cuInit and "
+                         "make a context current, e.g. the device's primary "
+                         "context)");
+  struct Loaded {
+    CUcontext context;
+    CUmodule module;
+    CUfunction functions[kNumKernels > 0 ? kNumKernels : 1];
+  };
+  static std::mutex mutex;
+  static std::vector<Loaded> loaded;
+  std::lock_guard<std::mutex> lock(mutex);
+  for (const Loaded &entry : loaded)
+    if (entry.context == context) {
+      for (int i = 0; i < kNumKernels; ++i)
+        out[i] = entry.functions[i];
+      return GATEC_OK;
+    }
+  Loaded entry = {};
+  entry.context = context;
+  char log[4096] = {0};
+  CUjit_option options[] = {CU_JIT_ERROR_LOG_BUFFER,
+                            CU_JIT_ERROR_LOG_BUFFER_SIZE_BYTES};
+  void *values[] = {log, (void *)(uintptr_t)sizeof(log)};
+  result = cuModuleLoadDataEx(&entry.module, kPTX, 2, options, values);
+  if (result != CUDA_SUCCESS) {
+    gatec_cuda_fail(err, "gatec", "cuModuleLoadDataEx (PTX JIT)", result);
+    return GATEC_RT_FAIL(err, GATEC_ERR_CUDA,
+                         "gatec: loading the kernels' PTX failed (%d): %.180s",
+                         (int)result, log);
+  }
+  for (int i = 0; i < kNumKernels; ++i) {
+    result = cuModuleGetFunction(&entry.functions[i], entry.module,
+                                 kKernels[i]);
+    if (result != CUDA_SUCCESS) {
+      cuModuleUnload(entry.module);
+      return gatec_cuda_fail(err, kKernels[i], "cuModuleGetFunction", result);
+    }
+    out[i] = entry.functions[i];
+  }
+  loaded.push_back(entry);
+  return GATEC_OK;
+}
+)cuda");
+    p.line("}} // namespace {}", cudaDetail);
+    p.blank();
+  }
 
   // C.
   p.line("#ifdef __cplusplus");
@@ -1403,6 +1724,20 @@ LogicalResult gatec::exportCppHeader(ModuleOp module, llvm::raw_ostream &os,
 
   os << std::string_view(p.buf.data(), p.buf.size());
   return success();
+}
+
+LogicalResult gatec::exportCppHeader(ModuleOp module, llvm::raw_ostream &os,
+                                     const CppHeaderOptions &options) {
+  return exportHeader(module, os, options, /*cuda=*/nullptr, "");
+}
+
+LogicalResult gatec::exportCUDAHeader(ModuleOp module, ModuleOp lowered,
+                                      StringRef ptx, llvm::raw_ostream &os,
+                                      const CppHeaderOptions &options) {
+  FailureOr<gatec::CUDAHostCode> host = translateCUDAHostCode(lowered);
+  if (failed(host))
+    return failure();
+  return exportHeader(module, os, options, &*host, ptx);
 }
 
 FailureOr<std::vector<gatec::KernelSignature>>

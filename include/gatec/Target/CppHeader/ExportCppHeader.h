@@ -51,6 +51,18 @@ mlir::LogicalResult exportCppHeader(mlir::ModuleOp module,
                                     llvm::raw_ostream &os,
                                     const CppHeaderOptions &options = {});
 
+/// Writes the CUDA header of `module` (gate level: the signatures) whose
+/// kernels `lowered` holds (after gatec-cuda-pipeline: host functions of
+/// sizes, workspace allocations and gpu.launch_func) with `ptx` embedded:
+/// checked entry points `gatec_cuda_<kernel>(device pointers and dims...,
+/// CUstream, err)` and C++ wrappers in `gatec_kernels::<module>_cuda` that
+/// load the PTX once per CUDA context and launch on the caller's stream.
+mlir::LogicalResult exportCUDAHeader(mlir::ModuleOp module,
+                                     mlir::ModuleOp lowered,
+                                     llvm::StringRef ptx,
+                                     llvm::raw_ostream &os,
+                                     const CppHeaderOptions &options = {});
+
 /// Registers the `gate-to-cpp-header` translation and its options
 /// (--cpp-header-module, --cpp-header-namespace, --cpp-header-guard,
 /// --cpp-header-target) for mlir-translate-style tools.

@@ -1,0 +1,85 @@
+//===- CUDAPipeline.cpp - Gate-level MLIR to host code and NVVM kernels ---===//
+//
+// Part of gatec.
+//
+//===----------------------------------------------------------------------===//
+
+#include "gatec/Pipelines/Pipelines.h"
+
+#include "gatec/Conversion/Passes.h"
+#include "gatec/Transforms/Passes.h"
+#include "mlir/Conversion/Passes.h"
+#include "mlir/Dialect/Arith/Transforms/Passes.h"
+#include "mlir/Dialect/Bufferization/Transforms/Passes.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/GPU/IR/GPUDialect.h"
+#include "mlir/Dialect/GPU/Transforms/Passes.h"
+#include "mlir/Dialect/MemRef/Transforms/Passes.h"
+#include "mlir/Dialect/SCF/Transforms/Passes.h"
+#include "mlir/Pass/PassManager.h"
+#include "mlir/Transforms/Passes.h"
+
+using namespace mlir;
+
+void gatec::buildCUDAPipeline(OpPassManager &pm,
+                              const CUDAPipelineOptions &options) {
+  auto cleanup = [](OpPassManager &nested) {
+    nested.addPass(createCanonicalizerPass());
+    nested.addPass(createCSEPass());
+  };
+  // Tensor level: the same math and decomposition as the CPU backend.
+  pm.addPass(createConvertGateToLinalg());
+  pm.addPass(createDestinationPassingABI());
+  pm.addPass(createFuseElementwise());
+  cleanup(pm);
+
+  // Buffers. Temporaries are not freed here: the generated launch code
+  // allocates them on the stream and frees them after the last launch.
+  pm.addPass(bufferization::createEmptyTensorEliminationPass());
+  bufferization::OneShotBufferizePassOptions bufferize;
+  bufferize.bufferizeFunctionBoundaries = true;
+  bufferize.functionBoundaryTypeConversion =
+      bufferization::LayoutMapOption::IdentityLayoutMap;
+  pm.addPass(bufferization::createOneShotBufferizePass(bufferize));
+  cleanup(pm);
+
+  // Kernels: tensor-core matmuls first, then every remaining loop.
+  OpPassManager &funcPm = pm.nest<func::FuncOp>();
+  if (options.tensorCores)
+    funcPm.addPass(createGPUTensorCoreMatmul());
+  GPUDistributeOptions distribute;
+  distribute.threadsPerBlock = options.threadsPerBlock;
+  funcPm.addPass(createGPUDistribute(distribute));
+  funcPm.addPass(createParallelForToNestedForsPass());
+  cleanup(pm);
+  pm.addNestedPass<func::FuncOp>(createGPUSinkIntoLaunches());
+  pm.addPass(createGpuKernelOutliningPass());
+  pm.addPass(createGPUMergeKernelModules());
+  pm.addPass(createLowerAffinePass());
+  cleanup(pm);
+  if (options.stopAtKernels)
+    return;
+
+  // Each kernel module to NVVM.
+  GpuNVVMAttachTargetOptions target;
+  target.chip = options.chip;
+  target.features = options.features;
+  target.optLevel = 3;
+  pm.addPass(createGpuNVVMAttachTarget(target));
+  OpPassManager &gpuPm = pm.nest<gpu::GPUModuleOp>();
+  gpuPm.addPass(createLowerAffinePass());
+  // Polynomial math, as on the CPU: no libdevice needed, same numerics.
+  gpuPm.addPass(createApproximateMath());
+  gpuPm.addPass(memref::createExpandStridedMetadataPass());
+  gpuPm.addPass(createLowerAffinePass());
+  gpuPm.addPass(createSCFToControlFlowPass());
+  gpuPm.addPass(createConvertNVGPUToNVVMPass());
+  gpuPm.addPass(createConvertGpuOpsToNVVMOps());
+  cleanup(gpuPm);
+  gpuPm.addPass(createReconcileUnrealizedCastsPass());
+  if (!options.serialize)
+    return;
+  GpuModuleToBinaryPassOptions binary;
+  binary.compilationTarget = "isa";
+  pm.addPass(createGpuModuleToBinaryPass(binary));
+}

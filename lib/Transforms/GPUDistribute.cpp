@@ -1,0 +1,612 @@
+//===- GPUDistribute.cpp - Parallel loops onto CUDA grids -----------------===//
+//
+// Part of gatec. The CUDA backend reuses the CPU backend's decomposition of
+// every op (gate ops to linalg, chunking, one parallel loop per token or per
+// (sequence, head)); this pass decides where each loop runs on the GPU.
+//
+// Each parallel loop at the top of a bufferized kernel becomes one launch:
+// - a loop with no parallel loop inside runs one iteration per thread;
+// - a loop with parallel loops inside (a scan's (sequence, head) loop around
+//   its chunk loop, a router's per-token loop around its per-expert loops)
+//   runs one iteration per block: the block executes the body uniformly,
+//   spreads each inner parallel loop over its threads with a barrier after
+//   it, and lets one thread do the remaining writes.
+// Scratch buffers allocated inside an iteration move to one workspace per
+// launch (a slot per block or per thread, sized by the buffer's constant
+// upper bound), so no kernel calls malloc.
+//
+//===----------------------------------------------------------------------===//
+
+#include "gatec/Transforms/Passes.h"
+#include "gatec/Transforms/MemRefRewrites.h"
+
+#include "mlir/Dialect/Affine/IR/AffineOps.h"
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/GPU/IR/GPUDialect.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/Linalg/Transforms/Transforms.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/SCF/Transforms/Transforms.h"
+#include "mlir/IR/IRMapping.h"
+#include "mlir/Interfaces/SideEffectInterfaces.h"
+#include "mlir/Interfaces/ValueBoundsOpInterface.h"
+#include "mlir/Transforms/RegionUtils.h"
+
+namespace gatec {
+#define GEN_PASS_DEF_GPUDISTRIBUTE
+#define GEN_PASS_DEF_GPUSINKINTOLAUNCHES
+#define GEN_PASS_DEF_GPUMERGEKERNELMODULES
+#include "gatec/Transforms/Passes.h.inc"
+} // namespace gatec
+
+using namespace mlir;
+
+namespace {
+
+/// True if `op` holds an scf.parallel below it.
+bool containsParallel(Operation *op) {
+  bool found = false;
+  for (Region &region : op->getRegions())
+    region.walk([&](scf::ParallelOp) { found = true; });
+  return found;
+}
+
+/// True if `op` may write memory (unknown effects count as writes).
+bool mayWrite(Operation *op) {
+  if (isa<memref::AllocOp, memref::DeallocOp>(op))
+    return false;
+  std::optional<SmallVector<MemoryEffects::EffectInstance>> effects =
+      getEffectsRecursively(op);
+  if (!effects)
+    return true;
+  return llvm::any_of(*effects, [](const MemoryEffects::EffectInstance &e) {
+    return isa<MemoryEffects::Write, MemoryEffects::Free>(e.getEffect());
+  });
+}
+
+Value constantIndex(OpBuilder &b, Location loc, int64_t v) {
+  return arith::ConstantIndexOp::create(b, loc, v);
+}
+
+/// Trip counts of each dimension of `loop`, computed with `b`, mapping the
+/// loop's bounds through `map`.
+SmallVector<Value> tripCounts(OpBuilder &b, scf::ParallelOp loop,
+                              IRMapping &map) {
+  SmallVector<Value> counts;
+  Location loc = loop.getLoc();
+  for (auto [lb, ub, step] : llvm::zip(loop.getLowerBound(),
+                                       loop.getUpperBound(), loop.getStep())) {
+    Value lo = map.lookupOrDefault(lb), hi = map.lookupOrDefault(ub);
+    Value span = arith::SubIOp::create(b, loc, hi, lo);
+    // An empty range (hi <= lo) has no iterations.
+    span = arith::MaxSIOp::create(b, loc, span, constantIndex(b, loc, 0));
+    counts.push_back(arith::CeilDivUIOp::create(
+        b, loc, span, map.lookupOrDefault(step)));
+  }
+  return counts;
+}
+
+Value product(OpBuilder &b, Location loc, ArrayRef<Value> values) {
+  Value result = constantIndex(b, loc, 1);
+  for (Value v : values)
+    result = arith::MulIOp::create(b, loc, result, v);
+  return result;
+}
+
+/// Maps the flat index `flat` (row-major over `counts`) to the loop's
+/// induction variables in `map`.
+void mapInductionVars(OpBuilder &b, scf::ParallelOp loop, ValueRange counts,
+                      Value flat, IRMapping &map) {
+  Location loc = loop.getLoc();
+  SmallVector<Value> index(counts.size());
+  Value rest = flat;
+  for (int d = counts.size() - 1; d >= 0; --d) {
+    index[d] = d == 0 ? rest : arith::RemUIOp::create(b, loc, rest, counts[d]);
+    if (d > 0)
+      rest = arith::DivUIOp::create(b, loc, rest, counts[d]);
+  }
+  for (auto [d, iv] : llvm::enumerate(loop.getInductionVars())) {
+    Value scaled = arith::MulIOp::create(
+        b, loc, index[d], map.lookupOrDefault(loop.getStep()[d]));
+    map.map(iv, arith::AddIOp::create(
+                    b, loc, map.lookupOrDefault(loop.getLowerBound()[d]),
+                    scaled));
+  }
+}
+
+/// Clones side-effect-free definitions used in `launch` into it, so the
+/// outlined kernel takes buffers and a few sizes, not every intermediate
+/// view or constant.
+void sinkPureDefinitions(gpu::LaunchOp launch) {
+  Region &body = launch.getBody();
+  llvm::SetVector<Value> captured;
+  getUsedValuesDefinedAbove(body, captured);
+  OpBuilder b = OpBuilder::atBlockBegin(&body.front());
+  IRMapping map;
+  std::function<bool(Value)> sink = [&](Value v) -> bool {
+    if (map.contains(v))
+      return true;
+    Operation *def = v.getDefiningOp();
+    if (!def || def->getNumRegions() != 0 || !isMemoryEffectFree(def))
+      return false;
+    for (Value operand : def->getOperands())
+      if (!sink(operand))
+        map.map(operand, operand);
+    b.clone(*def, map);
+    return true;
+  };
+  for (Value v : captured)
+    if (sink(v))
+      replaceAllUsesInRegionWith(v, map.lookup(v), body);
+}
+
+struct GPUDistributePass
+    : gatec::impl::GPUDistributeBase<GPUDistributePass> {
+  using Base::Base;
+
+  void runOnOperation() override {
+    func::FuncOp func = getOperation();
+    if (func.isExternal())
+      return;
+    if (!func.getBody().hasOneBlock()) {
+      func.emitError("gatec-gpu-distribute: expected a single-block kernel");
+      return signalPassFailure();
+    }
+    if (failed(lowerToLoops(func)))
+      return signalPassFailure();
+    IRRewriter rewriter(func.getContext());
+    gatec::rewriteMultiDynamicExpandShapes(rewriter, func);
+    SmallVector<Operation *> topLevel;
+    for (Operation &op : func.getBody().front().without_terminator())
+      topLevel.push_back(&op);
+    SmallVector<Operation *> run; // Sequential writes for one thread.
+    auto flush = [&]() {
+      if (run.empty())
+        return success();
+      LogicalResult ok = launchSingleThread(run);
+      run.clear();
+      return ok;
+    };
+    for (Operation *op : topLevel) {
+      if (auto loop = dyn_cast<scf::ParallelOp>(op)) {
+        if (failed(flush()) || failed(distribute(loop)))
+          return signalPassFailure();
+        continue;
+      }
+      if (isa<gpu::LaunchOp, memref::AllocOp, memref::DeallocOp>(op)) {
+        if (failed(flush()))
+          return signalPassFailure();
+        continue;
+      }
+      if (containsParallel(op)) {
+        op->emitError("gatec-gpu-distribute: parallel loops inside host "
+                      "control flow are not supported");
+        return signalPassFailure();
+      }
+      // Host code (shapes) stays on the host unless it continues a run of
+      // writes: then it may depend on their results.
+      if (mayWrite(op) || !run.empty())
+        run.push_back(op);
+    }
+    if (failed(flush()))
+      return signalPassFailure();
+  }
+
+  /// Copies, linalg ops and foralls become scf.parallel loops (a copy
+  /// between strided views would otherwise need MLIR's runtime library).
+  LogicalResult lowerToLoops(func::FuncOp func) {
+    IRRewriter rewriter(func.getContext());
+    SmallVector<memref::CopyOp> copies;
+    func.walk([&](memref::CopyOp copy) { copies.push_back(copy); });
+    for (memref::CopyOp copy : copies) {
+      rewriter.setInsertionPoint(copy);
+      rewriter.replaceOpWithNewOp<linalg::CopyOp>(copy, copy.getSource(),
+                                                  copy.getTarget());
+    }
+    SmallVector<linalg::LinalgOp> linalgOps;
+    func.walk([&](linalg::LinalgOp op) { linalgOps.push_back(op); });
+    for (linalg::LinalgOp op : linalgOps) {
+      if (!op.hasPureBufferSemantics())
+        return op.emitError("gatec-gpu-distribute: expected a bufferized op");
+      rewriter.setInsertionPoint(op);
+      if (failed(linalg::linalgOpToParallelLoops(rewriter, op)))
+        return op.emitError("gatec-gpu-distribute: cannot lower to loops");
+      rewriter.eraseOp(op);
+    }
+    SmallVector<scf::ForallOp> foralls;
+    func.walk([&](scf::ForallOp op) { foralls.push_back(op); });
+    for (scf::ForallOp forall : foralls) {
+      rewriter.setInsertionPoint(forall);
+      if (failed(scf::forallToParallelLoop(rewriter, forall)))
+        return forall.emitError("gatec-gpu-distribute: cannot convert to a "
+                                "parallel loop");
+    }
+    return success();
+  }
+
+  /// A launch of `grid` blocks of `threads` threads before `at`, with an
+  /// empty body ending in gpu.terminator; `b` is left at the body's start.
+  gpu::LaunchOp createLaunch(OpBuilder &b, Location loc, Value grid,
+                             int64_t threads) {
+    Value one = constantIndex(b, loc, 1);
+    auto launch = gpu::LaunchOp::create(b, loc, grid, one, one,
+                                        constantIndex(b, loc, threads), one,
+                                        one);
+    Block &body = launch.getBody().front();
+    b.setInsertionPointToStart(&body);
+    auto terminator = gpu::TerminatorOp::create(b, loc);
+    b.setInsertionPoint(terminator);
+    return launch;
+  }
+
+  /// Runs consecutive top-level ops (writes, and what follows them up to the
+  /// next loop or allocation) on one thread. A result used after the run
+  /// must come from a side-effect-free op on host values, which then also
+  /// stays on the host.
+  LogicalResult launchSingleThread(ArrayRef<Operation *> ops) {
+    OpBuilder b(ops.front());
+    Location loc = ops.front()->getLoc();
+    createLaunch(b, loc, constantIndex(b, loc, 1), 1);
+    IRMapping map;
+    // Ops that depend on the run's writes; the others may stay on the host.
+    llvm::SmallPtrSet<Operation *, 8> dependent;
+    for (Operation *op : ops) {
+      b.clone(*op, map);
+      if (!isMemoryEffectFree(op) ||
+          llvm::any_of(op->getOperands(), [&](Value v) {
+            return v.getDefiningOp() && dependent.count(v.getDefiningOp());
+          }))
+        dependent.insert(op);
+    }
+    for (Operation *op : llvm::reverse(ops)) {
+      bool usedAfter = llvm::any_of(op->getUsers(), [&](Operation *user) {
+        // Later ops of the run that stay on the host count too.
+        return !user->getParentOfType<gpu::LaunchOp>();
+      });
+      if (!usedAfter) {
+        // Uses inside the launch refer to the clones already.
+        op->dropAllUses();
+        op->erase();
+        continue;
+      }
+      if (dependent.count(op))
+        return op->emitError("gatec-gpu-distribute: a value computed by a "
+                             "one-thread kernel is used by the host");
+    }
+    ++numSingleThreadKernels;
+    return success();
+  }
+
+  LogicalResult distribute(scf::ParallelOp loop) {
+    if (!loop.getInitVals().empty())
+      return loop.emitError("gatec-gpu-distribute: parallel reductions are "
+                            "not supported");
+    bool perBlock = containsParallel(loop);
+    OpBuilder b(loop);
+    Location loc = loop.getLoc();
+    IRMapping hostMap;
+    SmallVector<Value> counts = tripCounts(b, loop, hostMap);
+    Value total = product(b, loc, counts);
+    int64_t threads = threadsPerBlock;
+    Value grid = perBlock ? total
+                          : arith::CeilDivUIOp::create(
+                                b, loc, total, constantIndex(b, loc, threads));
+    // Scratch: one slot per block, or per thread.
+    Value slots = perBlock ? total
+                           : arith::MulIOp::create(
+                                 b, loc, grid, constantIndex(b, loc, threads));
+    SmallVector<std::pair<memref::AllocOp, int64_t>> scratch;
+    bool scratchOk = true;
+    loop.getBody()->walk([&](memref::AllocOp alloc) {
+      FailureOr<int64_t> bytes = scratchBytes(alloc);
+      if (failed(bytes)) {
+        scratchOk = false;
+        return;
+      }
+      scratch.push_back({alloc, *bytes});
+    });
+    if (!scratchOk)
+      return failure();
+    SmallVector<Value> workspaces;
+    for (auto &[alloc, bytes] : scratch) {
+      Value size =
+          arith::MulIOp::create(b, loc, slots, constantIndex(b, loc, bytes));
+      auto type = MemRefType::get({ShapedType::kDynamic}, b.getI8Type());
+      workspaces.push_back(memref::AllocOp::create(
+          b, loc, type, ValueRange{size}, b.getI64IntegerAttr(256)));
+    }
+
+    gpu::LaunchOp launch = createLaunch(b, loc, grid, threads);
+    currentLaunch = launch;
+    broadcastCells.clear();
+    Value blockId = launch.getBlockIds().x;
+    Value threadId = launch.getThreadIds().x;
+    Value slot;
+    IRMapping map;
+    if (perBlock) {
+      mapInductionVars(b, loop, counts, blockId, map);
+      slot = blockId;
+    } else {
+      Value gid = arith::AddIOp::create(
+          b, loc,
+          arith::MulIOp::create(b, loc, blockId,
+                                constantIndex(b, loc, threads)),
+          threadId);
+      auto inRange = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult,
+                                           gid, total);
+      auto guard = scf::IfOp::create(b, loc, inRange, /*else=*/false);
+      b.setInsertionPoint(guard.thenBlock()->getTerminator());
+      mapInductionVars(b, loop, counts, gid, map);
+      slot = gid;
+    }
+    // Scratch views into this iteration's slot.
+    scratchViews.clear();
+    for (auto [entry, workspace] : llvm::zip(scratch, workspaces))
+      scratchViews[entry.first.getOperation()] = {workspace, entry.second, slot};
+
+    for (Operation &op : loop.getBody()->without_terminator()) {
+      if (perBlock) {
+        if (failed(emitUniform(b, &op, map, threadId, threads)))
+          return failure();
+      } else {
+        cloneSequential(b, &op, map);
+      }
+    }
+    b.setInsertionPointAfter(launch);
+    for (Value workspace : workspaces)
+      memref::DeallocOp::create(b, loc, workspace);
+    loop.erase();
+    perBlock ? ++numBlockKernels : ++numThreadKernels;
+    numScratchBuffers += scratch.size();
+    return success();
+  }
+
+  /// Bytes of a slot for `alloc`: every dynamic size replaced by its constant
+  /// upper bound, rounded up to 256 (the alignment of every slot).
+  FailureOr<int64_t> scratchBytes(memref::AllocOp alloc) {
+    MemRefType type = alloc.getType();
+    if (!type.getLayout().isIdentity() ||
+        type.getMemorySpace() != nullptr ||
+        !type.getElementType().isIntOrFloat())
+      return alloc.emitError("gatec-gpu-distribute: cannot place scratch "
+                             "buffer of type ")
+             << type;
+    int64_t elems = 1;
+    unsigned dynamic = 0;
+    for (int64_t size : type.getShape()) {
+      if (!ShapedType::isDynamic(size)) {
+        elems *= size;
+        continue;
+      }
+      Value sizeValue = alloc.getDynamicSizes()[dynamic++];
+      FailureOr<int64_t> bound = ValueBoundsConstraintSet::computeConstantBound(
+          presburger::BoundType::UB, ValueBoundsConstraintSet::Variable(sizeValue),
+          /*stopCondition=*/nullptr, /*closedUB=*/true);
+      if (failed(bound) || *bound < 0)
+        return alloc.emitError("gatec-gpu-distribute: no constant upper bound "
+                               "for a dynamic size of scratch buffer ")
+               << type;
+      elems *= std::max<int64_t>(*bound, 0);
+    }
+    int64_t bytes = elems * ((type.getElementTypeBitWidth() + 7) / 8);
+    return (bytes + 255) / 256 * 256;
+  }
+
+  /// Clones `op`, replacing scratch allocations by views into their slot and
+  /// dropping their deallocations.
+  void cloneSequential(OpBuilder &b, Operation *op, IRMapping &map) {
+    if (auto alloc = dyn_cast<memref::AllocOp>(op)) {
+      map.map(alloc.getResult(), scratchView(b, alloc, map));
+      return;
+    }
+    if (auto dealloc = dyn_cast<memref::DeallocOp>(op))
+      if (scratchViews.count(
+              dealloc.getMemref().getDefiningOp<memref::AllocOp>()))
+        return;
+    if (op->getNumRegions() == 0 || !containsScratch(op)) {
+      b.clone(*op, map);
+      return;
+    }
+    cloneShell(b, op, map, [&](OpBuilder &inner, Operation *nested) {
+      cloneSequential(inner, nested, map);
+      return success();
+    });
+  }
+
+  bool containsScratch(Operation *op) {
+    bool found = false;
+    op->walk([&](memref::AllocOp alloc) {
+      found |= scratchViews.count(alloc) != 0;
+    });
+    op->walk([&](memref::DeallocOp dealloc) {
+      found |= scratchViews.count(
+                   dealloc.getMemref().getDefiningOp<memref::AllocOp>()) != 0;
+    });
+    return found;
+  }
+
+  Value scratchView(OpBuilder &b, memref::AllocOp alloc, IRMapping &map) {
+    const ScratchSlot &slot = scratchViews.lookup(alloc);
+    Location loc = alloc.getLoc();
+    Value shift = arith::MulIOp::create(
+        b, loc, slot.slot, constantIndex(b, loc, slot.bytes));
+    SmallVector<Value> sizes;
+    for (Value size : alloc.getDynamicSizes())
+      sizes.push_back(map.lookupOrDefault(size));
+    return memref::ViewOp::create(b, loc, alloc.getType(), slot.workspace,
+                                  shift, sizes);
+  }
+
+  /// Clones `op` without its regions, then fills each (single-block) region
+  /// by calling `fill` on every op of the original block.
+  LogicalResult
+  cloneShell(OpBuilder &b, Operation *op, IRMapping &map,
+             llvm::function_ref<LogicalResult(OpBuilder &, Operation *)> fill) {
+    Operation *shell = b.cloneWithoutRegions(*op, map);
+    for (auto [oldRegion, newRegion] :
+         llvm::zip(op->getRegions(), shell->getRegions())) {
+      if (oldRegion.empty())
+        continue;
+      if (!oldRegion.hasOneBlock())
+        return op->emitError("gatec-gpu-distribute: multi-block regions are "
+                             "not supported");
+      Block &oldBlock = oldRegion.front();
+      Block *newBlock = new Block();
+      newRegion.push_back(newBlock);
+      for (BlockArgument arg : oldBlock.getArguments())
+        map.map(arg, newBlock->addArgument(arg.getType(), arg.getLoc()));
+      OpBuilder inner = OpBuilder::atBlockEnd(newBlock);
+      for (Operation &nested : oldBlock)
+        if (failed(fill(inner, &nested)))
+          return failure();
+    }
+    map.map(op->getResults(), shell->getResults());
+    return success();
+  }
+
+  /// Emits `op` for execution by every thread of a block alike.
+  LogicalResult emitUniform(OpBuilder &b, Operation *op, IRMapping &map,
+                            Value threadId, int64_t threads) {
+    Location loc = op->getLoc();
+    if (auto alloc = dyn_cast<memref::AllocOp>(op)) {
+      map.map(alloc.getResult(), scratchView(b, alloc, map));
+      return success();
+    }
+    if (isa<memref::DeallocOp>(op) && !containsScratch(op)) {
+      // Not a scratch buffer of this loop: nothing a kernel may free.
+      return op->emitError("gatec-gpu-distribute: cannot free memory in a "
+                           "kernel");
+    }
+    if (isa<memref::DeallocOp>(op))
+      return success();
+    if (auto inner = dyn_cast<scf::ParallelOp>(op)) {
+      // Spread the iterations over the block's threads.
+      if (!inner.getInitVals().empty())
+        return inner.emitError("gatec-gpu-distribute: parallel reductions are "
+                               "not supported");
+      SmallVector<Value> counts = tripCounts(b, inner, map);
+      Value total = product(b, loc, counts);
+      auto spread = scf::ForOp::create(b, loc, threadId, total,
+                                       constantIndex(b, loc, threads));
+      OpBuilder body = OpBuilder::atBlockBegin(spread.getBody());
+      body.setInsertionPoint(spread.getBody()->getTerminator());
+      mapInductionVars(body, inner, counts, spread.getInductionVar(), map);
+      for (Operation &nested : inner.getBody()->without_terminator())
+        cloneSequential(body, &nested, map);
+      gpu::BarrierOp::create(b, loc);
+      return success();
+    }
+    if (containsParallel(op)) {
+      // Control flow around parallel loops runs on every thread; its bounds
+      // and conditions come from shapes and inputs, the same for all.
+      return cloneShell(b, op, map, [&](OpBuilder &inner, Operation *nested) {
+        return emitUniform(inner, nested, map, threadId, threads);
+      });
+    }
+    if (!mayWrite(op)) {
+      b.clone(*op, map);
+      return success();
+    }
+    // One thread writes; barriers order it after earlier reads and before
+    // later ones. Its results reach the other threads through shared memory.
+    SmallVector<Value> broadcast;
+    for (auto [i, result] : llvm::enumerate(op->getResults())) {
+      if (!result.getType().isIntOrIndexOrFloat())
+        return op->emitError("gatec-gpu-distribute: cannot share a result of "
+                             "type ")
+               << result.getType() << " between the threads of a block";
+      broadcast.push_back(broadcastSlot(result.getType(), i, loc));
+    }
+    gpu::BarrierOp::create(b, loc);
+    auto first = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq,
+                                       threadId, constantIndex(b, loc, 0));
+    auto guard = scf::IfOp::create(b, loc, first, /*else=*/false);
+    OpBuilder then = OpBuilder::atBlockBegin(guard.thenBlock());
+    then.setInsertionPoint(guard.thenBlock()->getTerminator());
+    cloneSequential(then, op, map);
+    Value zero = constantIndex(then, loc, 0);
+    for (auto [result, slot] : llvm::zip(op->getResults(), broadcast))
+      memref::StoreOp::create(then, loc, map.lookup(result), slot, zero);
+    gpu::BarrierOp::create(b, loc);
+    Value zeroIndex = constantIndex(b, loc, 0);
+    for (auto [result, slot] : llvm::zip(op->getResults(), broadcast))
+      map.map(result, memref::LoadOp::create(b, loc, slot, zeroIndex));
+    return success();
+  }
+
+  /// The `i`-th shared-memory cell of `type` of the current launch, through
+  /// which thread 0 hands a result to the block.
+  Value broadcastSlot(Type type, unsigned i, Location loc) {
+    SmallVector<Value> &cells = broadcastCells[type];
+    while (cells.size() <= i) {
+      auto workgroup = gpu::AddressSpaceAttr::get(
+          type.getContext(), gpu::AddressSpace::Workgroup);
+      auto cellType =
+          MemRefType::get({1}, type, MemRefLayoutAttrInterface(), workgroup);
+      cells.push_back(currentLaunch.addWorkgroupAttribution(cellType, loc));
+    }
+    return cells[i];
+  }
+
+  gpu::LaunchOp currentLaunch;
+  llvm::DenseMap<Type, SmallVector<Value>> broadcastCells;
+
+  struct ScratchSlot {
+    Value workspace;
+    int64_t bytes = 0;
+    Value slot;
+  };
+  llvm::DenseMap<Operation *, ScratchSlot> scratchViews;
+};
+
+struct GPUSinkIntoLaunchesPass
+    : gatec::impl::GPUSinkIntoLaunchesBase<GPUSinkIntoLaunchesPass> {
+  void runOnOperation() override {
+    getOperation().walk(
+        [](gpu::LaunchOp launch) { sinkPureDefinitions(launch); });
+  }
+};
+
+struct GPUMergeKernelModulesPass
+    : gatec::impl::GPUMergeKernelModulesBase<GPUMergeKernelModulesPass> {
+  using Base::Base;
+  void runOnOperation() override {
+    ModuleOp module = getOperation();
+    SmallVector<gpu::GPUModuleOp> kernelModules(
+        module.getOps<gpu::GPUModuleOp>());
+    if (kernelModules.size() < 2)
+      return;
+    gpu::GPUModuleOp merged = kernelModules.front();
+    MLIRContext *ctx = module.getContext();
+    // Each outlined module holds one kernel named after the launching
+    // function; the module's own name is unique, so the kernel takes it.
+    llvm::DenseMap<std::pair<StringAttr, StringAttr>, StringAttr> renamed;
+    for (gpu::GPUModuleOp kernels : kernelModules) {
+      for (auto func :
+           llvm::make_early_inc_range(kernels.getOps<gpu::GPUFuncOp>())) {
+        StringAttr oldName = SymbolTable::getSymbolName(func);
+        StringAttr newName = kernels.getSymNameAttr();
+        renamed[{kernels.getSymNameAttr(), oldName}] = newName;
+        SymbolTable::setSymbolName(func, newName);
+        if (kernels != merged)
+          func->moveBefore(&merged.getBody()->back());
+      }
+    }
+    for (gpu::GPUModuleOp kernels : kernelModules)
+      if (kernels != merged)
+        kernels.erase();
+    StringAttr mergedName = StringAttr::get(ctx, mergedModuleName);
+    merged.setSymName(mergedName);
+    module.walk([&](gpu::LaunchFuncOp launch) {
+      auto it = renamed.find({launch.getKernelModuleName(),
+                              launch.getKernelName()});
+      if (it == renamed.end())
+        return;
+      launch.setKernelAttr(SymbolRefAttr::get(
+          mergedName, {FlatSymbolRefAttr::get(it->second)}));
+    });
+  }
+};
+
+} // namespace

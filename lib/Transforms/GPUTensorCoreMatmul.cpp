@@ -1,0 +1,392 @@
+//===- GPUTensorCoreMatmul.cpp - bf16/f16 matmuls on mma.sync -------------===//
+//
+// Part of gatec. Every bufferized `linalg.matmul` with bf16 or f16 operands
+// and an f32 accumulator (the projections of gates, scans and routers)
+// becomes a kernel on the sm_80 tensor-core path:
+// - a block computes a BM x BN tile of C with 8 warps in a 2 x 4 grid, each
+//   warp a (BM/2) x (BN/4) tile of 16 x 8 mma.sync.m16n8k16 fragments held in
+//   f32 registers across the whole K loop;
+// - A and B tiles are staged through shared memory with cp.async (16-byte
+//   copies, zero-filled past M, N and K, so any M works) in a ring of
+//   `stages` buffers: the copies for the next tiles fly while the current
+//   one is multiplied;
+// - operands reach registers with ldmatrix (A as stored, B transposed, so the
+//   row-major K x N weights need no repacking); rows are padded by 8
+//   elements so the eight addresses of each ldmatrix phase hit distinct
+//   banks.
+// The epilogue adds the accumulators to C (linalg.matmul accumulates) with
+// bounds checks. f16 and bf16 share the code: the multiplicand type only
+// changes the mma's PTX type.
+//
+//===----------------------------------------------------------------------===//
+
+#include "gatec/Transforms/Passes.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/GPU/IR/GPUDialect.h"
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
+#include "mlir/Dialect/LLVMIR/NVVMDialect.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/NVGPU/IR/NVGPUDialect.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
+
+namespace gatec {
+#define GEN_PASS_DEF_GPUTENSORCOREMATMUL
+#include "gatec/Transforms/Passes.h.inc"
+} // namespace gatec
+
+using namespace mlir;
+
+namespace {
+
+/// mma.sync.m16n8k16 fragment sizes.
+constexpr int64_t kMmaM = 16, kMmaN = 8, kMmaK = 16;
+/// Elements per 16-byte cp.async of a 16-bit type.
+constexpr int64_t kChunk = 8;
+/// Padding of each shared-memory row, in elements (16 bytes).
+constexpr int64_t kPad = 8;
+constexpr int64_t kWarpsM = 2, kWarpsN = 4, kWarpSize = 32;
+constexpr int64_t kThreads = kWarpsM * kWarpsN * kWarpSize;
+/// Static shared memory a kernel may use without opting in.
+constexpr int64_t kStaticSharedLimit = 48 * 1024;
+
+/// Static size, last stride 1, and a 16-byte aligned static row stride and
+/// offset: what 16-byte cp.async copies of rows need.
+bool hasCopyableRows(MemRefType type) {
+  if (type.getRank() != 2)
+    return false;
+  SmallVector<int64_t> strides;
+  int64_t offset;
+  if (failed(type.getStridesAndOffset(strides, offset)))
+    return false;
+  return strides[1] == 1 && !ShapedType::isDynamic(strides[0]) &&
+         strides[0] % kChunk == 0 && !ShapedType::isDynamic(offset) &&
+         offset % kChunk == 0;
+}
+
+struct Tile {
+  int64_t m, n, k, stages;
+  int64_t warpM() const { return m / kWarpsM; }
+  int64_t warpN() const { return n / kWarpsN; }
+  int64_t fragsM() const { return warpM() / kMmaM; }
+  int64_t fragsN() const { return warpN() / kMmaN; }
+  int64_t rowA() const { return k + kPad; }
+  int64_t rowB() const { return n + kPad; }
+  int64_t sharedBytes() const {
+    return stages * (m * rowA() + k * rowB()) * 2;
+  }
+};
+
+class MatmulKernelBuilder {
+public:
+  MatmulKernelBuilder(OpBuilder &b, Location loc, const Tile &tile,
+                      linalg::MatmulOp matmul)
+      : b(b), loc(loc), tile(tile), a(matmul.getDpsInputs()[0]),
+        bMat(matmul.getDpsInputs()[1]), c(matmul.getDpsInits()[0]) {
+    elem = cast<MemRefType>(a.getType()).getElementType();
+  }
+
+  void build();
+
+private:
+  Value idx(int64_t v) { return arith::ConstantIndexOp::create(b, loc, v); }
+  Value add(Value x, Value y) { return arith::AddIOp::create(b, loc, x, y); }
+  Value mul(Value x, Value y) { return arith::MulIOp::create(b, loc, x, y); }
+  Value ult(Value x, Value y) {
+    return arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult, x, y);
+  }
+  Value minu(Value x, Value y) { return arith::MinUIOp::create(b, loc, x, y); }
+
+  /// Issues the cp.async copies of K tile `kt` into ring slot `slot`.
+  void loadTile(Value kt, Value slot);
+  /// Copies `rows` x `cols` elements of `src` starting at (row0, col0) into
+  /// `dst[slot]`, zero-filling outside (rowLimit, colLimit).
+  void copyTile(Value src, Value dst, Value slot, int64_t rows, int64_t cols,
+                Value row0, Value col0, Value rowLimit, Value colLimit);
+  /// Multiplies the tiles in ring slot `slot` into `acc` (4 f32 per
+  /// fragment, fragment-major).
+  void multiplyTile(Value slot, SmallVectorImpl<Value> &acc);
+  Value mma(Value fragA, Value fragB, ArrayRef<Value> accIn,
+            SmallVectorImpl<Value> &accOut);
+  /// The two 16-bit elements of row `i` of an ldmatrix result, as the mma
+  /// takes them (a 32-bit register for bf16, vector<2xf16> for f16).
+  Value registerOf(Value frag, int64_t i);
+  void storeTile(ArrayRef<Value> acc);
+
+  OpBuilder &b;
+  Location loc;
+  Tile tile;
+  Value a, bMat, c;
+  Type elem;
+  // Inside the launch.
+  Value sharedA, sharedB, lane, warpRow, warpCol, m0, n0, sizeM, sizeN, sizeK;
+  Value threadId;
+};
+
+void MatmulKernelBuilder::build() {
+  Value sizeMHost = memref::DimOp::create(b, loc, c, 0);
+  Value gridM = arith::CeilDivUIOp::create(b, loc, sizeMHost, idx(tile.m));
+  Value sizeNHost = memref::DimOp::create(b, loc, c, 1);
+  Value gridN = arith::CeilDivUIOp::create(b, loc, sizeNHost, idx(tile.n));
+  auto workgroup = gpu::AddressSpaceAttr::get(b.getContext(),
+                                              gpu::AddressSpace::Workgroup);
+  auto typeA = MemRefType::get({tile.stages, tile.m, tile.rowA()}, elem,
+                               MemRefLayoutAttrInterface(), workgroup);
+  auto typeB = MemRefType::get({tile.stages, tile.k, tile.rowB()}, elem,
+                               MemRefLayoutAttrInterface(), workgroup);
+  Value one = idx(1);
+  auto launch = gpu::LaunchOp::create(
+      b, loc, gridM, gridN, one, idx(kThreads), one, one,
+      /*dynamicSharedMemorySize=*/nullptr, /*asyncTokenType=*/nullptr,
+      /*asyncDependencies=*/{}, TypeRange{typeA, typeB});
+  Block &body = launch.getBody().front();
+  OpBuilder::InsertionGuard guard(b);
+  b.setInsertionPointToStart(&body);
+  gpu::TerminatorOp::create(b, loc);
+  b.setInsertionPoint(body.getTerminator());
+
+  sharedA = launch.getWorkgroupAttributions()[0];
+  sharedB = launch.getWorkgroupAttributions()[1];
+  threadId = launch.getThreadIds().x;
+  Value warp = arith::DivUIOp::create(b, loc, threadId, idx(kWarpSize));
+  lane = arith::RemUIOp::create(b, loc, threadId, idx(kWarpSize));
+  warpRow = mul(arith::DivUIOp::create(b, loc, warp, idx(kWarpsN)),
+                idx(tile.warpM()));
+  warpCol = mul(arith::RemUIOp::create(b, loc, warp, idx(kWarpsN)),
+                idx(tile.warpN()));
+  m0 = mul(launch.getBlockIds().x, idx(tile.m));
+  n0 = mul(launch.getBlockIds().y, idx(tile.n));
+  sizeM = memref::DimOp::create(b, loc, c, 0);
+  sizeN = memref::DimOp::create(b, loc, c, 1);
+  sizeK = memref::DimOp::create(b, loc, a, 1);
+  Value tilesK = arith::CeilDivUIOp::create(b, loc, sizeK, idx(tile.k));
+
+  // Prologue: the first stages - 1 tiles in flight. Every step commits one
+  // group (possibly empty), so "all but stages - 1 groups done" always
+  // means "the tile about to be used has landed".
+  for (int64_t s = 0; s + 1 < tile.stages; ++s) {
+    auto inRange = scf::IfOp::create(b, loc, ult(idx(s), tilesK), false);
+    {
+      OpBuilder::InsertionGuard g(b);
+      b.setInsertionPoint(inRange.thenBlock()->getTerminator());
+      loadTile(idx(s), idx(s));
+    }
+    NVVM::CpAsyncCommitGroupOp::create(b, loc);
+  }
+
+  int64_t numAcc = tile.fragsM() * tile.fragsN() * 4;
+  Value zero = arith::ConstantOp::create(b, loc, b.getF32FloatAttr(0));
+  SmallVector<Value> init(numAcc, zero);
+  auto kLoop = scf::ForOp::create(b, loc, idx(0), tilesK, one, init);
+  {
+    OpBuilder::InsertionGuard g(b);
+    b.setInsertionPointToStart(kLoop.getBody());
+    Value kt = kLoop.getInductionVar();
+    Value next = add(kt, idx(tile.stages - 1));
+    auto inRange = scf::IfOp::create(b, loc, ult(next, tilesK), false);
+    {
+      OpBuilder::InsertionGuard g2(b);
+      b.setInsertionPoint(inRange.thenBlock()->getTerminator());
+      loadTile(next, arith::RemUIOp::create(b, loc, next, idx(tile.stages)));
+    }
+    NVVM::CpAsyncCommitGroupOp::create(b, loc);
+    NVVM::CpAsyncWaitGroupOp::create(b, loc, tile.stages - 1);
+    gpu::BarrierOp::create(b, loc);
+    SmallVector<Value> acc(kLoop.getRegionIterArgs());
+    multiplyTile(arith::RemUIOp::create(b, loc, kt, idx(tile.stages)), acc);
+    // The slot is refilled by a later iteration's copies.
+    gpu::BarrierOp::create(b, loc);
+    scf::YieldOp::create(b, loc, acc);
+  }
+  storeTile(SmallVector<Value>(kLoop.getResults()));
+}
+
+void MatmulKernelBuilder::loadTile(Value kt, Value slot) {
+  Value k0 = mul(kt, idx(tile.k));
+  copyTile(a, sharedA, slot, tile.m, tile.k, m0, k0, sizeM, sizeK);
+  copyTile(bMat, sharedB, slot, tile.k, tile.n, k0, n0, sizeK, sizeN);
+}
+
+void MatmulKernelBuilder::copyTile(Value src, Value dst, Value slot,
+                                   int64_t rows, int64_t cols, Value row0,
+                                   Value col0, Value rowLimit,
+                                   Value colLimit) {
+  int64_t chunksPerRow = cols / kChunk;
+  int64_t chunks = rows * chunksPerRow;
+  Value lastRow = arith::SubIOp::create(b, loc, rowLimit, idx(1));
+  Value lastCol = arith::SubIOp::create(b, loc, colLimit, idx(kChunk));
+  for (int64_t i = 0; i < chunks; i += kThreads) {
+    Value chunk = add(threadId, idx(i));
+    Value row = arith::DivUIOp::create(b, loc, chunk, idx(chunksPerRow));
+    Value col = mul(arith::RemUIOp::create(b, loc, chunk, idx(chunksPerRow)),
+                    idx(kChunk));
+    Value globalRow = add(row0, row), globalCol = add(col0, col);
+    Value valid = arith::AndIOp::create(b, loc, ult(globalRow, rowLimit),
+                                        ult(globalCol, colLimit));
+    // Out-of-range chunks copy zero bytes from a valid address.
+    Value srcElems = arith::SelectOp::create(b, loc, valid, idx(kChunk),
+                                             idx(0));
+    Value srcRow = minu(globalRow, lastRow);
+    Value srcCol = minu(globalCol, lastCol);
+    nvgpu::DeviceAsyncCopyOp::create(
+        b, loc, dst, ValueRange{slot, row, col}, src,
+        ValueRange{srcRow, srcCol}, b.getIndexAttr(kChunk), srcElems,
+        /*bypassL1=*/b.getUnitAttr());
+  }
+}
+
+Value MatmulKernelBuilder::registerOf(Value frag, int64_t i) {
+  Value row = vector::ExtractOp::create(b, loc, frag, ArrayRef<int64_t>{i});
+  if (elem.isF16())
+    return row;
+  auto asI32 = vector::BitCastOp::create(
+      b, loc, VectorType::get({1}, b.getI32Type()), row);
+  return vector::ExtractOp::create(b, loc, asI32, ArrayRef<int64_t>{0});
+}
+
+Value MatmulKernelBuilder::mma(Value fragA, Value fragB, ArrayRef<Value> accIn,
+                               SmallVectorImpl<Value> &accOut) {
+  SmallVector<Value> opA, opB;
+  for (int64_t i = 0; i < 4; ++i)
+    opA.push_back(registerOf(fragA, i));
+  for (int64_t i = 0; i < 2; ++i)
+    opB.push_back(registerOf(fragB, i));
+  Type f32 = b.getF32Type();
+  auto resultType = LLVM::LLVMStructType::getLiteral(b.getContext(),
+                                                     {f32, f32, f32, f32});
+  NVVM::MMATypes ptxType =
+      elem.isF16() ? NVVM::MMATypes::f16 : NVVM::MMATypes::bf16;
+  auto op = NVVM::MmaOp::create(
+      b, loc, resultType, opA, opB, accIn, {kMmaM, kMmaN, kMmaK},
+      std::nullopt, std::nullopt,
+      std::array<NVVM::MMATypes, 2>{ptxType, ptxType},
+      std::array<NVVM::MMALayout, 2>{NVVM::MMALayout::row,
+                                     NVVM::MMALayout::col});
+  for (int64_t i = 0; i < 4; ++i)
+    accOut.push_back(LLVM::ExtractValueOp::create(b, loc, op, i));
+  return op;
+}
+
+void MatmulKernelBuilder::multiplyTile(Value slot,
+                                       SmallVectorImpl<Value> &acc) {
+  Value laneRow = arith::RemUIOp::create(b, loc, lane, idx(16));
+  Value laneCol = mul(arith::DivUIOp::create(b, loc, lane, idx(16)), idx(8));
+  auto fragTypeA = VectorType::get({4, 2}, elem);
+  auto fragTypeB = VectorType::get({2, 2}, elem);
+  for (int64_t kk = 0; kk < tile.k; kk += kMmaK) {
+    SmallVector<Value> fragsA, fragsB;
+    for (int64_t mi = 0; mi < tile.fragsM(); ++mi) {
+      Value row = add(add(warpRow, idx(mi * kMmaM)), laneRow);
+      Value col = add(idx(kk), laneCol);
+      fragsA.push_back(nvgpu::LdMatrixOp::create(
+          b, loc, fragTypeA, sharedA, ValueRange{slot, row, col},
+          /*transpose=*/false, /*numTiles=*/4));
+    }
+    for (int64_t ni = 0; ni < tile.fragsN(); ++ni) {
+      Value row = add(idx(kk), laneRow);
+      Value col = add(warpCol, idx(ni * kMmaN));
+      fragsB.push_back(nvgpu::LdMatrixOp::create(
+          b, loc, fragTypeB, sharedB, ValueRange{slot, row, col},
+          /*transpose=*/true, /*numTiles=*/2));
+    }
+    for (int64_t mi = 0; mi < tile.fragsM(); ++mi)
+      for (int64_t ni = 0; ni < tile.fragsN(); ++ni) {
+        int64_t base = (mi * tile.fragsN() + ni) * 4;
+        SmallVector<Value> out;
+        mma(fragsA[mi], fragsB[ni], ArrayRef<Value>(acc).slice(base, 4), out);
+        for (int64_t i = 0; i < 4; ++i)
+          acc[base + i] = out[i];
+      }
+  }
+}
+
+void MatmulKernelBuilder::storeTile(ArrayRef<Value> acc) {
+  // Fragment element i of lane l: row l/4 (+8 for i >= 2), column
+  // 2 (l % 4) + i % 2.
+  Value groupRow = arith::DivUIOp::create(b, loc, lane, idx(4));
+  Value pairCol = mul(arith::RemUIOp::create(b, loc, lane, idx(4)), idx(2));
+  for (int64_t mi = 0; mi < tile.fragsM(); ++mi)
+    for (int64_t ni = 0; ni < tile.fragsN(); ++ni)
+      for (int64_t i = 0; i < 4; ++i) {
+        Value row = add(add(m0, add(warpRow, idx(mi * kMmaM + (i / 2) * 8))),
+                        groupRow);
+        Value col =
+            add(add(n0, add(warpCol, idx(ni * kMmaN + i % 2))), pairCol);
+        Value inside =
+            arith::AndIOp::create(b, loc, ult(row, sizeM), ult(col, sizeN));
+        auto guard = scf::IfOp::create(b, loc, inside, false);
+        OpBuilder::InsertionGuard g(b);
+        b.setInsertionPoint(guard.thenBlock()->getTerminator());
+        Value old = memref::LoadOp::create(b, loc, c, ValueRange{row, col});
+        Value sum = arith::AddFOp::create(
+            b, loc, old, acc[(mi * tile.fragsN() + ni) * 4 + i]);
+        memref::StoreOp::create(b, loc, sum, c, ValueRange{row, col});
+      }
+}
+
+struct GPUTensorCoreMatmulPass
+    : gatec::impl::GPUTensorCoreMatmulBase<GPUTensorCoreMatmulPass> {
+  using Base::Base;
+
+  void runOnOperation() override {
+    Tile tile{blockTileM, blockTileN, kTile, stages};
+    if (tile.m % (kWarpsM * kMmaM) || tile.n % (kWarpsN * kMmaN) ||
+        tile.k % kMmaK || tile.stages < 2 ||
+        (tile.m * tile.k) % (kThreads * kChunk) ||
+        (tile.k * tile.n) % (kThreads * kChunk)) {
+      getOperation().emitError()
+          << "gatec-gpu-tensor-core-matmul: block tile " << tile.m << "x"
+          << tile.n << "x" << tile.k << " with " << tile.stages
+          << " stages is not a multiple of the 2 x 4 warp grid of 16 x 8 x 16 "
+             "fragments (and of the 256 threads' 16-byte copies)";
+      return signalPassFailure();
+    }
+    if (tile.sharedBytes() > kStaticSharedLimit) {
+      getOperation().emitError()
+          << "gatec-gpu-tensor-core-matmul: block tile " << tile.m << "x"
+          << tile.n << "x" << tile.k << " with " << tile.stages
+          << " stages needs " << tile.sharedBytes()
+          << " bytes of shared memory; a kernel has " << kStaticSharedLimit;
+      return signalPassFailure();
+    }
+    SmallVector<linalg::MatmulOp> matmuls;
+    getOperation().walk([&](linalg::MatmulOp op) {
+      if (isTensorCoreMatmul(op))
+        matmuls.push_back(op);
+    });
+    for (linalg::MatmulOp op : matmuls) {
+      OpBuilder b(op);
+      MatmulKernelBuilder(b, op.getLoc(), tile, op).build();
+      op.erase();
+      ++numTensorCoreMatmuls;
+    }
+  }
+
+  static bool isTensorCoreMatmul(linalg::MatmulOp op) {
+    if (!op.hasPureBufferSemantics() || op.hasUserDefinedMaps())
+      return false;
+    // Only matmuls the host runs: one inside a loop is part of a larger
+    // per-iteration computation that the loop's kernel performs.
+    if (!isa<func::FuncOp>(op->getParentOp()))
+      return false;
+    auto typeA = cast<MemRefType>(op.getDpsInputs()[0].getType());
+    auto typeB = cast<MemRefType>(op.getDpsInputs()[1].getType());
+    auto typeC = cast<MemRefType>(op.getDpsInits()[0].getType());
+    Type elem = typeA.getElementType();
+    if (!(elem.isBF16() || elem.isF16()) || typeB.getElementType() != elem ||
+        !typeC.getElementType().isF32())
+      return false;
+    if (!hasCopyableRows(typeA) || !hasCopyableRows(typeB) ||
+        typeA.getMemorySpace() || typeB.getMemorySpace())
+      return false;
+    // K and N in whole 16-byte chunks: a chunk is then either entirely
+    // inside the matrix or entirely outside.
+    int64_t k = typeA.getDimSize(1), n = typeB.getDimSize(1);
+    return !ShapedType::isDynamic(k) && k % kChunk == 0 &&
+           !ShapedType::isDynamic(n) && n % kChunk == 0;
+  }
+};
+
+} // namespace
