@@ -9,12 +9,15 @@
 #include "gatec/Pipelines/Pipelines.h"
 #include "gatec/Reference/Interpreter.h"
 #include "gatec/Target/CPU/CPUTarget.h"
+#include "gatec/Target/CUDA/CUDATarget.h"
+#include "gatec/Target/CppHeader/ExportCppHeader.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/BuiltinAttributes.h"
 #include "mlir/Pass/PassManager.h"
 #include "llvm/ADT/APFloat.h"
 #include "llvm/Support/FormatVariadic.h"
 #include "llvm/ADT/ScopeExit.h"
+#include "llvm/ADT/StringExtras.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/Path.h"
 #include "llvm/Support/Program.h"
@@ -30,6 +33,14 @@
 
 using namespace mlir;
 using gatec::ref::TensorValue;
+
+namespace {
+/// The generated header's gatec_error, as the check library fills it.
+struct gatec_error_t {
+  int code;
+  char message[256];
+};
+} // namespace
 
 bool gatec::KernelReport::passed() const {
   return error.empty() && !outputs.empty() &&
@@ -285,6 +296,286 @@ LogicalResult callWithPointers(void *fn, ArrayRef<void *> args) {
   }
 }
 
+
+/// A kernel with its inputs and the oracle's outputs.
+struct Prepared {
+  std::string name;
+  std::vector<Buffer> inputs;
+  std::vector<std::string> outputNames;
+  std::vector<TensorValue> expected;
+};
+
+/// Outputs of a timing-only run: written (no poison left) and finite.
+gatec::OutputReport checkWritten(const std::string &name,
+                                 const TensorValue &shape, Buffer &out) {
+  gatec::OutputReport r;
+  r.name = name;
+  r.dtype = typeName(shape.elementType);
+  r.elements = shape.numElements();
+  r.passed = true;
+  for (int64_t i = 0; i < r.elements && r.passed; ++i) {
+    double v = load(shape.elementType, out.data(), i);
+    if (isa<FloatType>(shape.elementType) ? !std::isfinite(v) : v == -12345.0) {
+      r.passed = false;
+      r.firstMismatch = llvm::formatv("element {0} is {1}", i, v).str();
+    }
+  }
+  return r;
+}
+
+/// The C++ compiler that builds the CUDA check library.
+std::optional<std::string> findCxx() {
+  for (const char *name : {"c++", "g++", "clang++"})
+    if (llvm::ErrorOr<std::string> path = llvm::sys::findProgramByName(name))
+      return *path;
+  return std::nullopt;
+}
+
+std::string cudaRoot() {
+  if (const char *env = std::getenv("CUDA_PATH"))
+    return env;
+  return "/usr/local/cuda";
+}
+
+/// Compiles the kernels for `options.cudaChip`, builds the generated CUDA
+/// header into a shared library with a few driver helpers, runs every
+/// prepared kernel on GPU 0 and fills the reports. Returns an error that
+/// applies to every kernel, or "".
+std::string runOnCUDA(ModuleOp module, std::vector<Prepared> &prepared,
+                      std::vector<gatec::KernelReport> &reports,
+                      const gatec::CheckOptions &options) {
+  MLIRContext *ctx = module.getContext();
+  FailureOr<gatec::CUDATarget> target =
+      gatec::lookupCUDATarget(options.cudaChip);
+  if (failed(target))
+    return "unknown CUDA chip '" + options.cudaChip + "'";
+  OwningOpRef<ModuleOp> lowered = module.clone();
+  PassManager pm(ctx);
+  gatec::CUDAPipelineOptions pipeline;
+  pipeline.chip = target->chip;
+  pipeline.features = target->features;
+  gatec::buildCUDAPipeline(pm, pipeline);
+  std::string diagnostics, header;
+  {
+    llvm::raw_string_ostream os(diagnostics);
+    ScopedDiagnosticHandler handler(ctx, [&](Diagnostic &d) {
+      os << d.getLocation() << ": " << d.str() << "\n";
+      return success();
+    });
+    if (failed(pm.run(*lowered)))
+      return "CUDA pipeline failed: " + diagnostics;
+    FailureOr<std::string> ptx = gatec::getKernelPTX(*lowered);
+    if (failed(ptx))
+      return "no PTX: " + diagnostics;
+    llvm::raw_string_ostream headerStream(header);
+    gatec::CppHeaderOptions headerOptions;
+    headerOptions.moduleName = "check";
+    if (failed(gatec::exportCUDAHeader(module, *lowered, *ptx, headerStream,
+                                       headerOptions)))
+      return "CUDA header emission failed: " + diagnostics;
+  }
+
+  // The library: the header, driver helpers, and one exported wrapper per
+  // kernel taking its descriptors as an array.
+  std::string source = "#include \"kernels.h\"\n"
+                       "extern \"C\" {\n"
+                       "int gatec_check_init() {\n"
+                       "  CUdevice d; CUcontext c;\n"
+                       "  if (cuInit(0) || cuDeviceGet(&d, 0) ||\n"
+                       "      cuDevicePrimaryCtxRetain(&c, d) ||\n"
+                       "      cuCtxSetCurrent(c)) return 1;\n"
+                       "  return 0;\n}\n"
+                       "unsigned long long gatec_check_alloc(size_t n) {\n"
+                       "  CUdeviceptr p = 0;\n"
+                       "  return cuMemAlloc(&p, n ? n : 256) ? 0 : p;\n}\n"
+                       "void gatec_check_free(unsigned long long p) "
+                       "{ cuMemFree(p); }\n"
+                       "int gatec_check_h2d(unsigned long long d, const void "
+                       "*s, size_t n) { return n ? cuMemcpyHtoD(d, s, n) : 0; }\n"
+                       "int gatec_check_d2h(void *d, unsigned long long s, "
+                       "size_t n) { return n ? cuMemcpyDtoH(d, s, n) : 0; }\n"
+                       "int gatec_check_sync() { return cuCtxSynchronize(); }\n";
+  for (Prepared &p : prepared) {
+    std::vector<std::string> args;
+    auto typeOf = [](Type t, size_t rank) {
+      return llvm::formatv("gatec_memref_{0}_{1}d", typeName(t), rank).str();
+    };
+    size_t i = 0;
+    for (Buffer &b : p.inputs)
+      args.push_back(llvm::formatv("(const {0} *)d[{1}]",
+                                   typeOf(b.elementType, b.shape.size()), i++)
+                         .str());
+    for (TensorValue &e : p.expected)
+      args.push_back(llvm::formatv("(const {0} *)d[{1}]",
+                                   typeOf(e.elementType, e.shape.size()), i++)
+                         .str());
+    std::string call = llvm::formatv("gatec_cuda_launch_{0}({1}, stream, e)",
+                                     p.name, llvm::join(args, ", "))
+                           .str();
+    source += llvm::formatv(
+                  "int gatec_check_{0}(void **d, gatec_error *e) {{\n"
+                  "  CUstream stream = 0;\n  return {1};\n}\n"
+                  "float gatec_check_time_{0}(void **d, int iters, "
+                  "gatec_error *e) {{\n"
+                  "  CUstream stream = 0; CUevent a, b; float ms = -1;\n"
+                  "  for (int w = 0; w < 3; ++w) if ({1}) return -1;\n"
+                  "  cuEventCreate(&a, 0); cuEventCreate(&b, 0);\n"
+                  "  cuEventRecord(a, stream);\n"
+                  "  for (int it = 0; it < iters; ++it) if ({1}) return -1;\n"
+                  "  cuEventRecord(b, stream); cuEventSynchronize(b);\n"
+                  "  cuEventElapsedTime(&ms, a, b);\n"
+                  "  cuEventDestroy(a); cuEventDestroy(b);\n"
+                  "  return ms / iters;\n}\n",
+                  p.name, call)
+                  .str();
+  }
+  source += "}\n";
+
+  llvm::SmallString<128> dir;
+  if (std::error_code ec =
+          llvm::sys::fs::createUniqueDirectory("gatec-check-cuda", dir))
+    return "cannot create a temporary directory: " + ec.message();
+  llvm::scope_exit removeDir(
+      [&] { (void)llvm::sys::fs::remove_directories(dir); });
+  llvm::SmallString<128> headerPath(dir), sourcePath(dir), libraryPath(dir);
+  llvm::sys::path::append(headerPath, "kernels.h");
+  llvm::sys::path::append(sourcePath, "check.cpp");
+  llvm::sys::path::append(libraryPath, "check.so");
+  for (auto [path, text] : {std::pair(&headerPath, &header),
+                            std::pair(&sourcePath, &source)}) {
+    std::error_code ec;
+    llvm::raw_fd_ostream os(*path, ec);
+    if (ec)
+      return "cannot write " + path->str().str();
+    os << *text;
+  }
+  std::optional<std::string> cxx = findCxx();
+  if (!cxx)
+    return "no C++ compiler (c++, g++ or clang++) on PATH";
+  std::string root = cudaRoot();
+  std::string include = "-I" + root + "/include";
+  std::string libs = "-L" + root + "/lib64";
+  std::string stubs = "-L" + root + "/lib64/stubs";
+  llvm::StringRef compileArgs[] = {*cxx,    "-std=c++17", "-O2",  "-shared",
+                                   "-fPIC", include,      "-o",   libraryPath,
+                                   sourcePath, libs,      stubs,  "-lcuda"};
+  std::string compileError;
+  if (llvm::sys::ExecuteAndWait(*cxx, compileArgs, std::nullopt, {}, 0, 0,
+                                &compileError) != 0)
+    return "compiling the CUDA header failed " + compileError;
+  void *library = dlopen(libraryPath.c_str(), RTLD_NOW | RTLD_LOCAL);
+  if (!library)
+    return std::string("dlopen (is a CUDA driver installed?): ") + dlerror();
+  llvm::scope_exit closeLibrary([&] { dlclose(library); });
+  auto sym = [&](const std::string &name) { return dlsym(library, name.c_str()); };
+  auto init = reinterpret_cast<int (*)()>(sym("gatec_check_init"));
+  auto alloc =
+      reinterpret_cast<unsigned long long (*)(size_t)>(sym("gatec_check_alloc"));
+  auto release = reinterpret_cast<void (*)(unsigned long long)>(
+      sym("gatec_check_free"));
+  auto h2d = reinterpret_cast<int (*)(unsigned long long, const void *,
+                                      size_t)>(sym("gatec_check_h2d"));
+  auto d2h = reinterpret_cast<int (*)(void *, unsigned long long, size_t)>(
+      sym("gatec_check_d2h"));
+  auto sync = reinterpret_cast<int (*)()>(sym("gatec_check_sync"));
+  if (!init || !alloc || !release || !h2d || !d2h || !sync)
+    return "the CUDA check library lacks its helpers";
+  if (init() != 0)
+    return "no usable CUDA device 0";
+
+  for (Prepared &p : prepared) {
+    gatec::KernelReport &report = *llvm::find_if(
+        reports,
+        [&](const gatec::KernelReport &r) { return r.kernel == p.name; });
+    std::vector<Buffer> outputs;
+    std::vector<unsigned long long> device;
+    llvm::scope_exit freeDevice([&] {
+      for (unsigned long long d : device)
+        release(d);
+    });
+    std::vector<std::vector<int64_t>> descriptors;
+    auto describe = [&](Buffer &b, int64_t bytes) -> bool {
+      unsigned long long d = alloc(bytes);
+      if (!d)
+        return false;
+      device.push_back(d);
+      int64_t rank = b.shape.size();
+      std::vector<int64_t> desc(3 + 2 * rank, 0);
+      desc[0] = desc[1] = static_cast<int64_t>(d);
+      int64_t stride = 1;
+      for (int64_t i = rank - 1; i >= 0; --i) {
+        desc[3 + i] = b.shape[i];
+        desc[3 + rank + i] = stride;
+        stride *= b.shape[i];
+      }
+      descriptors.push_back(std::move(desc));
+      return true;
+    };
+    auto bytesOf = [](Type t, ArrayRef<int64_t> shape) {
+      int64_t n = byteWidth(t);
+      for (int64_t d : shape)
+        n *= d;
+      return n;
+    };
+    bool ok = true;
+    for (Buffer &b : p.inputs) {
+      int64_t bytes = bytesOf(b.elementType, b.shape);
+      ok = ok && describe(b, bytes) && h2d(device.back(), b.data(), bytes) == 0;
+    }
+    for (const TensorValue &e : p.expected) {
+      Buffer b = Buffer::make(e.elementType, e.shape);
+      std::vector<double> poison(
+          e.numElements(), isa<FloatType>(e.elementType)
+                               ? std::numeric_limits<double>::quiet_NaN()
+                               : -12345.0);
+      store(e.elementType, poison, b.data());
+      int64_t bytes = bytesOf(e.elementType, e.shape);
+      ok = ok && describe(b, bytes) && h2d(device.back(), b.data(), bytes) == 0;
+      outputs.push_back(std::move(b));
+    }
+    if (!ok) {
+      report.error = "device allocation or copy failed";
+      continue;
+    }
+    std::vector<void *> pointers;
+    for (std::vector<int64_t> &d : descriptors)
+      pointers.push_back(d.data());
+    auto entry = reinterpret_cast<int (*)(void **, gatec_error_t *)>(
+        sym("gatec_check_" + p.name));
+    auto timed = reinterpret_cast<float (*)(void **, int, gatec_error_t *)>(
+        sym("gatec_check_time_" + p.name));
+    gatec_error_t err = {};
+    if (!entry || !timed) {
+      report.error = "no wrapper for " + p.name;
+      continue;
+    }
+    if (entry(pointers.data(), &err) != 0 || sync() != 0) {
+      report.error = std::string("launch failed: ") + err.message;
+      continue;
+    }
+    size_t first = p.inputs.size();
+    for (auto [i, e] : llvm::enumerate(p.expected))
+      if (d2h(outputs[i].data(), device[first + i],
+              bytesOf(e.elementType, e.shape)) != 0)
+        report.error = "copying an output back failed";
+    if (!report.error.empty())
+      continue;
+    for (auto [name, expected, output] :
+         llvm::zip(p.outputNames, p.expected, outputs))
+      report.outputs.push_back(
+          options.skipReference
+              ? checkWritten(name, expected, output)
+              : compare(name, expected, output, options.intMismatches));
+    if (options.timeIterations > 0) {
+      float ms = timed(pointers.data(), options.timeIterations, &err);
+      if (ms < 0)
+        report.error = std::string("timed launch failed: ") + err.message;
+      report.milliseconds = ms;
+    }
+  }
+  return "";
+}
+
 } // namespace
 
 std::vector<gatec::KernelReport>
@@ -294,12 +585,6 @@ gatec::checkKernels(ModuleOp module, const CheckOptions &options) {
   FailureOr<CPUTarget> target = lookupCPUTarget(options.cpu);
 
   // Inputs and oracle results first, from the gate-level module.
-  struct Prepared {
-    std::string name;
-    std::vector<Buffer> inputs;
-    std::vector<std::string> outputNames;
-    std::vector<TensorValue> expected;
-  };
   std::vector<Prepared> prepared;
   for (auto func : module.getOps<func::FuncOp>()) {
     if (func.isPrivate() || func.isExternal())
@@ -361,7 +646,28 @@ gatec::checkKernels(ModuleOp module, const CheckOptions &options) {
       p.inputs.push_back(std::move(b));
       inputs.push_back(std::move(t));
     }
-    if (report.error.empty()) {
+    if (report.error.empty() && options.skipReference) {
+      // Shapes only: the outputs' gate.shape under the bound dims.
+      for (unsigned r = 0; r < func.getNumResults() && report.error.empty();
+           ++r) {
+        DictionaryAttr attrs = func.getResultAttrDict(r);
+        std::string resultName = nameOf(attrs, "result" + std::to_string(r));
+        FailureOr<SmallVector<int64_t>> shape =
+            bindShape(attrs, func.getResultTypes()[r], resultName, options,
+                      report.error);
+        if (failed(shape)) {
+          report.error = resultName + ": " + report.error;
+          break;
+        }
+        TensorValue t{cast<RankedTensorType>(func.getResultTypes()[r])
+                          .getElementType(),
+                      *shape,
+                      {}};
+        t.data.assign(t.numElements(), 0.0);
+        p.expected.push_back(std::move(t));
+        p.outputNames.push_back(resultName);
+      }
+    } else if (report.error.empty()) {
       FailureOr<std::vector<TensorValue>> expected =
           ref::interpret(func, inputs, report.error);
       if (succeeded(expected)) {
@@ -390,6 +696,12 @@ gatec::checkKernels(ModuleOp module, const CheckOptions &options) {
         r.error = message;
     return reports;
   };
+  if (!options.cudaChip.empty()) {
+    std::string error = runOnCUDA(module, prepared, reports, options);
+    if (!error.empty())
+      return setError(error);
+    return reports;
+  }
   OwningOpRef<ModuleOp> compiled = module.clone();
   PassManager pm(ctx);
   CPUPipelineOptions pipelineOptions;
@@ -519,6 +831,9 @@ void gatec::printReports(ArrayRef<KernelReport> reports,
         os << "; first: " << o.firstMismatch;
       os << "\n";
     }
-    os << (r.passed() ? "PASS " : "FAIL ") << r.kernel << "\n";
+    os << (r.passed() ? "PASS " : "FAIL ") << r.kernel;
+    if (r.milliseconds >= 0)
+      os << llvm::formatv(" ({0:f4} ms per call)", r.milliseconds);
+    os << "\n";
   }
 }

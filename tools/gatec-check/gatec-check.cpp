@@ -47,6 +47,21 @@ static cl::opt<unsigned>
          cl::desc("Run each kernel N times; every run must write the same "
                   "bytes as the first"),
          cl::init(1));
+static cl::opt<std::string> cuda(
+    "cuda",
+    cl::desc("Run on GPU 0 compiled for this CUDA chip (sm_80, sm_90a...) "
+             "through the generated CUDA header; needs a GPU and its driver"),
+    cl::value_desc("chip"));
+static cl::opt<unsigned> timeIterations(
+    "time",
+    cl::desc("With --cuda: also time N back-to-back calls of each kernel "
+             "(after 3 warm-up calls) and print the mean"),
+    cl::init(0));
+static cl::opt<bool> skipReference(
+    "skip-reference",
+    cl::desc("Do not run the reference interpreter (shapes too large for "
+             "it): outputs are only checked for being written and finite"),
+    cl::init(false));
 static cl::opt<std::string> dumpOutputs(
     "dump-outputs",
     cl::desc("Write the raw bytes of every output (kernels and outputs in "
@@ -79,6 +94,9 @@ int main(int argc, char **argv) {
   }
   options.runs = runs;
   options.keepOutputBytes = !dumpOutputs.empty();
+  options.cudaChip = cuda;
+  options.timeIterations = timeIterations;
+  options.skipReference = skipReference;
   for (const std::string &d : dims) {
     std::string name, value;
     long long size;

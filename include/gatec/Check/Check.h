@@ -50,6 +50,18 @@ struct CheckOptions {
   /// Keep each output's raw bytes in OutputReport::bytes, so that runs with
   /// different thread counts can be compared bit for bit.
   bool keepOutputBytes = false;
+  /// A CUDA chip (sm_80, sm_90a...): compile for it instead of the CPU, build
+  /// the generated CUDA header into a shared library with the system C++
+  /// compiler (against $CUDA_PATH or /usr/local/cuda), and run the kernels on
+  /// GPU 0 through it. Needs a GPU and its driver.
+  std::string cudaChip;
+  /// When > 0, each kernel is also timed over this many back-to-back calls
+  /// (after 3 warm-up calls); KernelReport::milliseconds holds the mean.
+  /// Only with cudaChip.
+  unsigned timeIterations = 0;
+  /// Skip the reference interpreter (for timing shapes too large for it):
+  /// outputs are only checked for being written and finite.
+  bool skipReference = false;
 };
 
 /// How one output compared.
@@ -73,6 +85,8 @@ struct KernelReport {
   std::vector<OutputReport> outputs;
   /// Set when the kernel could not be compiled, bound or run.
   std::string error;
+  /// Mean time per call (CheckOptions::timeIterations), else negative.
+  double milliseconds = -1;
   bool passed() const;
 };
 
