@@ -37,6 +37,13 @@ llvm_config.add_tool_substitutions(tools, tool_dirs)
 if config.ptxas_executable and os.path.exists(config.ptxas_executable):
     config.available_features.add("ptxas")
     config.substitutions.append(("%ptxas", config.ptxas_executable))
+    # cuda.h and the stub libcuda.so next to ptxas: generated CUDA headers
+    # compile and link (they cannot run without a GPU and its driver).
+    cuda_root = os.path.dirname(os.path.dirname(config.ptxas_executable))
+    if os.path.exists(os.path.join(cuda_root, "include", "cuda.h")) and \
+            os.path.exists(os.path.join(cuda_root, "lib64", "stubs", "libcuda.so")):
+        config.available_features.add("cuda-toolkit")
+        config.substitutions.append(("%cuda_root", cuda_root))
 
 # The host's avx512_bf16 (gatec's cpu:native then takes bf16 matmuls through
 # vdpbf16ps dot products): tests of that path say REQUIRES: avx512_bf16.

@@ -68,8 +68,9 @@ void gatec::buildCUDAPipeline(OpPassManager &pm,
   pm.addPass(createGpuNVVMAttachTarget(target));
   OpPassManager &gpuPm = pm.nest<gpu::GPUModuleOp>();
   gpuPm.addPass(createLowerAffinePass());
-  // Polynomial math, as on the CPU: no libdevice needed, same numerics.
-  gpuPm.addPass(createApproximateMath());
+  // Polynomial math, as on the CPU, and NVPTX instructions for the rest:
+  // no libdevice needed, same numerics.
+  gpuPm.addPass(createGPULowerMath());
   gpuPm.addPass(memref::createExpandStridedMetadataPass());
   gpuPm.addPass(createLowerAffinePass());
   gpuPm.addPass(createSCFToControlFlowPass());

@@ -155,8 +155,7 @@ struct GPUDistributePass
     }
     if (failed(lowerToLoops(func)))
       return signalPassFailure();
-    IRRewriter rewriter(func.getContext());
-    gatec::rewriteMultiDynamicExpandShapes(rewriter, func);
+
     SmallVector<Operation *> topLevel;
     for (Operation &op : func.getBody().front().without_terminator())
       topLevel.push_back(&op);
@@ -184,9 +183,10 @@ struct GPUDistributePass
                       "control flow are not supported");
         return signalPassFailure();
       }
-      // Host code (shapes) stays on the host unless it continues a run of
-      // writes: then it may depend on their results.
-      if (mayWrite(op) || !run.empty())
+      // Shape arithmetic stays on the host unless it continues a run of
+      // device code (it may depend on its results); anything that touches
+      // memory runs on the device.
+      if (!isMemoryEffectFree(op) || !run.empty())
         run.push_back(op);
     }
     if (failed(flush()))
@@ -563,8 +563,13 @@ struct GPUDistributePass
 struct GPUSinkIntoLaunchesPass
     : gatec::impl::GPUSinkIntoLaunchesBase<GPUSinkIntoLaunchesPass> {
   void runOnOperation() override {
-    getOperation().walk(
-        [](gpu::LaunchOp launch) { sinkPureDefinitions(launch); });
+    IRRewriter rewriter(&getContext());
+    getOperation().walk([&](gpu::LaunchOp launch) {
+      sinkPureDefinitions(launch);
+      // Kernels reach expand-strided-metadata; the host code keeps its
+      // views for the launch-code translator.
+      gatec::rewriteMultiDynamicExpandShapes(rewriter, launch);
+    });
   }
 };
 

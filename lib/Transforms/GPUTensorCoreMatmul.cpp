@@ -128,7 +128,7 @@ private:
 void MatmulKernelBuilder::build() {
   Value sizeMHost = memref::DimOp::create(b, loc, c, 0);
   Value gridM = arith::CeilDivUIOp::create(b, loc, sizeMHost, idx(tile.m));
-  Value sizeNHost = memref::DimOp::create(b, loc, c, 1);
+  Value sizeNHost = b.createOrFold<memref::DimOp>(loc, c, 1);
   Value gridN = arith::CeilDivUIOp::create(b, loc, sizeNHost, idx(tile.n));
   auto workgroup = gpu::AddressSpaceAttr::get(b.getContext(),
                                               gpu::AddressSpace::Workgroup);
@@ -159,8 +159,8 @@ void MatmulKernelBuilder::build() {
   m0 = mul(launch.getBlockIds().x, idx(tile.m));
   n0 = mul(launch.getBlockIds().y, idx(tile.n));
   sizeM = memref::DimOp::create(b, loc, c, 0);
-  sizeN = memref::DimOp::create(b, loc, c, 1);
-  sizeK = memref::DimOp::create(b, loc, a, 1);
+  sizeN = b.createOrFold<memref::DimOp>(loc, c, 1);
+  sizeK = b.createOrFold<memref::DimOp>(loc, a, 1);
   Value tilesK = arith::CeilDivUIOp::create(b, loc, sizeK, idx(tile.k));
 
   // Prologue: the first stages - 1 tiles in flight. Every step commits one

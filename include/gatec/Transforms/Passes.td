@@ -243,4 +243,22 @@ def GPUMergeKernelModules : Pass<"gatec-gpu-merge-kernel-modules", "::mlir::Modu
   let dependentDialects = ["::mlir::gpu::GPUDialect"];
 }
 
+def GPULowerMath : Pass<"gatec-gpu-lower-math"> {
+  let summary = "Lower math ops for NVPTX without libdevice";
+  let description = [{
+    powf becomes exp and log; exp, log, tanh, erf and the rest become the
+    same polynomial approximations the CPU backend uses; rsqrt becomes
+    1 / sqrt; abs, floor, ceil, sqrt, fma, copysign, roundeven and trunc on
+    f32/f64, and arith's maxnumf/minnumf/maximumf/minimumf, become calls of
+    the LLVM intrinsics (`llvm.call_intrinsic`) that NVPTX selects to single
+    instructions. Left to the NVVM conversion they
+    would become libdevice calls (`__nv_fabsf`...) that a PTX image cannot
+    resolve without the CUDA toolkit's libdevice. A math op with no such
+    lowering is an error here rather than at ptxas.
+  }];
+  let dependentDialects = ["::mlir::LLVM::LLVMDialect",
+                           "::mlir::arith::ArithDialect",
+                           "::mlir::math::MathDialect"];
+}
+
 #endif // GATEC_TRANSFORMS_PASSES_TD

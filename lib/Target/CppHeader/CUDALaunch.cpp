@@ -162,6 +162,36 @@ LogicalResult HostTranslator::visit(Operation *op) {
         buffers[alloc.getResult()] = buffer;
         return success();
       })
+      .Case([&](memref::CollapseShapeOp collapse) -> LogicalResult {
+        auto it = buffers.find(collapse.getSrc());
+        if (it == buffers.end())
+          return collapse.emitError("gatec: a view of an unknown buffer");
+        HostBuffer view{it->second.pointer, {}};
+        for (const ReassociationIndices &group :
+             collapse.getReassociationIndices()) {
+          std::vector<std::string> factors;
+          for (int64_t d : group)
+            factors.push_back(it->second.sizes[d]);
+          view.sizes.push_back(fmt::format("({})", fmt::join(factors, " * ")));
+        }
+        buffers[collapse.getResult()] = view;
+        return success();
+      })
+      .Case([&](memref::ExpandShapeOp expand) -> LogicalResult {
+        auto it = buffers.find(expand.getSrc());
+        if (it == buffers.end())
+          return expand.emitError("gatec: a view of an unknown buffer");
+        HostBuffer view{it->second.pointer, {}};
+        for (OpFoldResult size : expand.getMixedOutputShape()) {
+          if (auto attr = dyn_cast<Attribute>(size))
+            view.sizes.push_back(
+                fmt::format("INT64_C({})", cast<IntegerAttr>(attr).getInt()));
+          else
+            view.sizes.push_back(name(cast<Value>(size)));
+        }
+        buffers[expand.getResult()] = view;
+        return success();
+      })
       .Case([&](memref::DeallocOp) { return success(); })
       .Case([&](func::ReturnOp) { return success(); })
       .Case([&](gpu::LaunchFuncOp l) { return launch(l); })

@@ -1610,6 +1610,7 @@ static LogicalResult exportHeader(ModuleOp module, llvm::raw_ostream &os,
     p.line("#endif");
     p.line("#include <cuda.h>");
     p.line("#include <mutex>");
+    p.line("#include <string>");
     p.line("#include <vector>");
   }
   p.blank();
@@ -1619,10 +1620,29 @@ static LogicalResult exportHeader(ModuleOp module, llvm::raw_ostream &os,
     p.raw(kCUDARuntime);
     p.blank();
     p.line("namespace {} {{", cudaDetail);
-    p.line("/// The kernels' PTX (gatec-cuda-pipeline, gpu-module-to-binary).");
-    p.line("inline const char kPTX[] =");
-    p.raw(cStringLiteral(ptx, 4));
-    p.raw(";\n");
+    // In pieces of at most 32 KiB: C++ compilers need only accept string
+    // literals of 64 KiB.
+    std::vector<std::string> pieces;
+    for (size_t begin = 0; begin < ptx.size();) {
+      size_t end = std::min(ptx.size(), begin + 32768);
+      if (end < ptx.size()) {
+        size_t newline = ptx.rfind('\n', end - 1);
+        if (newline != StringRef::npos && newline >= begin)
+          end = newline + 1;
+      }
+      pieces.push_back(cStringLiteral(ptx.slice(begin, end), 4));
+      begin = end;
+    }
+    if (pieces.empty())
+      pieces.push_back(cStringLiteral("", 4));
+    p.line("/// The kernels' PTX (gatec-cuda-pipeline, gpu-module-to-binary), "
+           "in pieces.");
+    p.line("inline const char *const kPTXPieces[] = {{");
+    for (auto [i, piece] : llvm::enumerate(pieces)) {
+      p.raw(piece);
+      p.raw(i + 1 < pieces.size() ? ",\n" : "\n");
+    }
+    p.line("}};");
     std::vector<std::string> quoted;
     for (const std::string &name : cuda->kernelNames)
       quoted.push_back("\"" + name + "\"");
@@ -1668,7 +1688,10 @@ inline int functions(CUfunction *out, gatec_error *err) {
   CUjit_option options[] = {CU_JIT_ERROR_LOG_BUFFER,
                             CU_JIT_ERROR_LOG_BUFFER_SIZE_BYTES};
   void *values[] = {log, (void *)(uintptr_t)sizeof(log)};
-  result = cuModuleLoadDataEx(&entry.module, kPTX, 2, options, values);
+  std::string ptx;
+  for (const char *piece : kPTXPieces)
+    ptx += piece;
+  result = cuModuleLoadDataEx(&entry.module, ptx.c_str(), 2, options, values);
   if (result != CUDA_SUCCESS) {
     gatec_cuda_fail(err, "gatec", "cuModuleLoadDataEx (PTX JIT)", result);
     return GATEC_RT_FAIL(err, GATEC_ERR_CUDA,

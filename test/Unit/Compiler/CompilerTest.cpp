@@ -142,9 +142,6 @@ TEST(CompilerTest, RequestErrorsComeBeforeAnyWork) {
   check(optionsFor({"ptx"}), "--emit=ptx needs a cuda target (such as "
                              "--target=cuda:sm_90), but the target is "
                              "cpu:x86-64-v3");
-  check(optionsFor({"ptx"}, "cuda:sm_90a"),
-        "--emit=ptx is not available yet: the cuda backend is not built into "
-        "this gatec");
   gatec::CompileOptions chunk = optionsFor({"mlir"});
   chunk.chunkSize = 0;
   check(chunk, "the chunk size must be between 1 and 1048576, got 0");
@@ -201,15 +198,17 @@ TEST(CompilerTest, ThreadTileOverrideReachesTheSchedule) {
       << tiled.artifacts[0].data;
 }
 
-TEST(CompilerTest, LoweringErrorsCarryTheSourceLocation) {
+TEST(CompilerTest, CUDATargetsEmitPTXAndAHeader) {
   gatec::CompileResult result = gatec::compileSource(
-      kScale, "scale.gate", optionsFor({"mlir-lowered"}, "cuda:sm_90"));
-  EXPECT_FALSE(result.ok());
-  ASSERT_EQ(result.diagnostics.size(), 1u);
-  const gatec::Diagnostic &d = result.diagnostics[0];
-  EXPECT_EQ(d.message, "the CUDA backend is not built into this gatec: "
-                       "--target=cuda:sm_90 cannot be lowered yet");
-  EXPECT_NE(d.rendered.find("error: the CUDA backend"), std::string::npos);
+      kScale, "scale.gate", optionsFor({"ptx", "header"}, "cuda:sm_80"));
+  ASSERT_TRUE(result.ok()) << result.renderDiagnostics();
+  const gatec::Artifact *ptx = result.find("ptx");
+  const gatec::Artifact *header = result.find("header");
+  ASSERT_TRUE(ptx && header);
+  EXPECT_NE(ptx->data.find(".target sm_80"), std::string::npos);
+  EXPECT_NE(ptx->data.find(".entry scale_kernel"), std::string::npos);
+  EXPECT_NE(header->data.find("gatec_cuda_scale("), std::string::npos);
+  EXPECT_NE(header->data.find("#include <cuda.h>"), std::string::npos);
 }
 
 TEST(CompilerTest, ConcurrentCompilationsMatchSequentialOnes) {
@@ -246,7 +245,7 @@ TEST(CompilerTest, ListsTargetsAndEmitKinds) {
   ASSERT_FALSE(targets.empty());
   EXPECT_EQ(targets[0].name, "cpu");
   EXPECT_EQ(targets[0].family, "cpu");
-  bool objAvailable = false, ptxAvailable = true;
+  bool objAvailable = false, ptxAvailable = false;
   for (const gatec::EmitKindDescription &kind : gatec::listEmitKinds()) {
     if (kind.name == "obj")
       objAvailable = kind.available && kind.binary && kind.suffix == "o";
@@ -254,7 +253,7 @@ TEST(CompilerTest, ListsTargetsAndEmitKinds) {
       ptxAvailable = kind.available;
   }
   EXPECT_TRUE(objAvailable);
-  EXPECT_FALSE(ptxAvailable);
+  EXPECT_TRUE(ptxAvailable);
 }
 
 } // namespace
