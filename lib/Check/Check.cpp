@@ -43,6 +43,8 @@ struct gatec_error_t {
 } // namespace
 
 bool gatec::KernelReport::passed() const {
+  if (!written.empty())
+    return error.empty();
   return error.empty() && !outputs.empty() &&
          llvm::all_of(outputs, [](const OutputReport &o) { return o.passed; });
 }
@@ -341,14 +343,15 @@ std::string cudaRoot() {
 /// header into a shared library with a few driver helpers, runs every
 /// prepared kernel on GPU 0 and fills the reports. Returns an error that
 /// applies to every kernel, or "".
-std::string runOnCUDA(ModuleOp module, std::vector<Prepared> &prepared,
-                      std::vector<gatec::KernelReport> &reports,
-                      const gatec::CheckOptions &options) {
+/// The CUDA header of `module` for `chip`, or an error in `error`.
+std::optional<std::string> buildCUDAHeader(ModuleOp module, StringRef chip,
+                                           std::string &error) {
   MLIRContext *ctx = module.getContext();
-  FailureOr<gatec::CUDATarget> target =
-      gatec::lookupCUDATarget(options.cudaChip);
-  if (failed(target))
-    return "unknown CUDA chip '" + options.cudaChip + "'";
+  FailureOr<gatec::CUDATarget> target = gatec::lookupCUDATarget(chip);
+  if (failed(target)) {
+    error = "unknown CUDA chip '" + chip.str() + "'";
+    return std::nullopt;
+  }
   OwningOpRef<ModuleOp> lowered = module.clone();
   PassManager pm(ctx);
   gatec::CUDAPipelineOptions pipeline;
@@ -356,24 +359,40 @@ std::string runOnCUDA(ModuleOp module, std::vector<Prepared> &prepared,
   pipeline.features = target->features;
   gatec::buildCUDAPipeline(pm, pipeline);
   std::string diagnostics, header;
-  {
-    llvm::raw_string_ostream os(diagnostics);
-    ScopedDiagnosticHandler handler(ctx, [&](Diagnostic &d) {
-      os << d.getLocation() << ": " << d.str() << "\n";
-      return success();
-    });
-    if (failed(pm.run(*lowered)))
-      return "CUDA pipeline failed: " + diagnostics;
-    FailureOr<std::string> ptx = gatec::getKernelPTX(*lowered);
-    if (failed(ptx))
-      return "no PTX: " + diagnostics;
-    llvm::raw_string_ostream headerStream(header);
-    gatec::CppHeaderOptions headerOptions;
-    headerOptions.moduleName = "check";
-    if (failed(gatec::exportCUDAHeader(module, *lowered, *ptx, headerStream,
-                                       headerOptions)))
-      return "CUDA header emission failed: " + diagnostics;
+  llvm::raw_string_ostream os(diagnostics);
+  ScopedDiagnosticHandler handler(ctx, [&](Diagnostic &d) {
+    os << d.getLocation() << ": " << d.str() << "\n";
+    return success();
+  });
+  if (failed(pm.run(*lowered))) {
+    error = "CUDA pipeline failed: " + diagnostics;
+    return std::nullopt;
   }
+  FailureOr<std::string> ptx = gatec::getKernelPTX(*lowered);
+  if (failed(ptx)) {
+    error = "no PTX: " + diagnostics;
+    return std::nullopt;
+  }
+  llvm::raw_string_ostream headerStream(header);
+  gatec::CppHeaderOptions headerOptions;
+  headerOptions.moduleName = "check";
+  if (failed(gatec::exportCUDAHeader(module, *lowered, *ptx, headerStream,
+                                     headerOptions))) {
+    error = "CUDA header emission failed: " + diagnostics;
+    return std::nullopt;
+  }
+  return header;
+}
+
+std::string runOnCUDA(ModuleOp module, std::vector<Prepared> &prepared,
+                      std::vector<gatec::KernelReport> &reports,
+                      const gatec::CheckOptions &options) {
+  std::string headerError;
+  std::optional<std::string> built =
+      buildCUDAHeader(module, options.cudaChip, headerError);
+  if (!built)
+    return headerError;
+  std::string header = std::move(*built);
 
   // The library: the header, driver helpers, and one exported wrapper per
   // kernel taking its descriptors as an array.
@@ -576,6 +595,268 @@ std::string runOnCUDA(ModuleOp module, std::vector<Prepared> &prepared,
   return "";
 }
 
+/// C type of an element in the generated header.
+std::string cTypeOf(Type t) {
+  if (t.isF32())
+    return "float";
+  if (t.isBF16())
+    return "gatec_bf16";
+  if (t.isF16())
+    return "gatec_f16";
+  if (t.isInteger(32))
+    return "int32_t";
+  return "int64_t";
+}
+
+/// The self-contained program of a CUDA case: reads its inputs, runs the
+/// kernel through the generated header on GPU 0, compares with the oracle's
+/// outputs (when written) as gatec-check does, and with an argument N times
+/// N calls.
+constexpr const char *kCaseMain = R"case(
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <iterator>
+#include <vector>
+
+namespace {
+struct CaseTensor {
+  const char *name;
+  const char *dtype;
+  int bytesPerElement;
+  long long elements;
+  bool output;
+  double tolerance;
+  long long intMismatches;
+};
+
+std::vector<char> readFile(const std::string &path, bool &ok) {
+  std::ifstream in(path, std::ios::binary);
+  ok = bool(in);
+  return std::vector<char>(std::istreambuf_iterator<char>(in), {});
+}
+
+double halfToDouble(uint16_t h) {
+  int sign = h >> 15, exponent = (h >> 10) & 31, mantissa = h & 1023;
+  double v;
+  if (exponent == 0)
+    v = std::ldexp(mantissa, -24);
+  else if (exponent == 31)
+    v = mantissa ? NAN : INFINITY;
+  else
+    v = std::ldexp(mantissa + 1024, exponent - 25);
+  return sign ? -v : v;
+}
+
+double element(const CaseTensor &t, const char *data, long long i) {
+  std::string d = t.dtype;
+  if (d == "f32") { float f; std::memcpy(&f, data + 4 * i, 4); return f; }
+  if (d == "bf16") {
+    uint16_t b; std::memcpy(&b, data + 2 * i, 2);
+    uint32_t bits = uint32_t(b) << 16; float f; std::memcpy(&f, &bits, 4);
+    return f;
+  }
+  if (d == "f16") { uint16_t b; std::memcpy(&b, data + 2 * i, 2); return halfToDouble(b); }
+  if (d == "i32") { int32_t x; std::memcpy(&x, data + 4 * i, 4); return x; }
+  int64_t x; std::memcpy(&x, data + 8 * i, 8); return double(x);
+}
+
+int check(CUresult r, const char *what) {
+  if (r == CUDA_SUCCESS) return 0;
+  const char *name = "?"; cuGetErrorName(r, &name);
+  std::printf("FAIL %s: %s: %s\n", kKernel, what, name);
+  return 1;
+}
+} // namespace
+
+int main(int argc, char **argv) {
+  int iterations = argc > 1 ? std::atoi(argv[1]) : 0;
+  std::string dir = argc > 2 ? argv[2] : ".";
+  CUdevice device; CUcontext context;
+  if (check(cuInit(0), "cuInit") || check(cuDeviceGet(&device, 0), "cuDeviceGet") ||
+      check(cuDevicePrimaryCtxRetain(&context, device), "cuDevicePrimaryCtxRetain") ||
+      check(cuCtxSetCurrent(context), "cuCtxSetCurrent"))
+    return 1;
+  std::vector<CUdeviceptr> d(kNumTensors, 0);
+  std::vector<std::vector<char>> host(kNumTensors);
+  for (int i = 0; i < kNumTensors; ++i) {
+    const CaseTensor &t = kTensors[i];
+    size_t bytes = size_t(t.elements) * t.bytesPerElement;
+    if (check(cuMemAlloc(&d[i], bytes ? bytes : 256), "cuMemAlloc")) return 1;
+    if (!t.output) {
+      bool ok;
+      host[i] = readFile(dir + "/in" + std::to_string(i) + ".bin", ok);
+      if (!ok || host[i].size() != bytes) { std::printf("FAIL %s: bad input file %d\n", kKernel, i); return 1; }
+    } else {
+      // Poison: NaN for floats, 0x5a5a... for integers.
+      host[i].assign(bytes, std::string(t.dtype)[0] == 'i' ? char(0x5a) : char(0xff));
+    }
+    if (bytes && check(cuMemcpyHtoD(d[i], host[i].data(), bytes), "cuMemcpyHtoD")) return 1;
+  }
+  CUstream stream = nullptr;
+  gatec_error err = {};
+  if (call(d, stream, &err) != GATEC_OK) {
+    std::printf("FAIL %s: %s\n", kKernel, err.message);
+    return 1;
+  }
+  if (check(cuCtxSynchronize(), "kernel execution")) return 1;
+  bool passed = true;
+  for (int i = 0; i < kNumTensors; ++i) {
+    const CaseTensor &t = kTensors[i];
+    if (!t.output) continue;
+    size_t bytes = size_t(t.elements) * t.bytesPerElement;
+    if (bytes && check(cuMemcpyDtoH(host[i].data(), d[i], bytes), "cuMemcpyDtoH")) return 1;
+    bool haveOracle;
+    std::vector<char> oracleBytes = readFile(dir + "/expected" + std::to_string(i) + ".bin", haveOracle);
+    bool isFloat = std::string(t.dtype)[0] != 'i';
+    double scale = 1, worst = 0;
+    long long mismatches = 0, first = -1;
+    const double *oracle = reinterpret_cast<const double *>(oracleBytes.data());
+    if (haveOracle)
+      for (long long e = 0; e < t.elements; ++e)
+        if (std::isfinite(oracle[e])) scale = std::fmax(scale, std::fabs(oracle[e]));
+    for (long long e = 0; e < t.elements; ++e) {
+      double k = element(t, host[i].data(), e);
+      bool same;
+      if (!haveOracle) {
+        same = isFloat ? std::isfinite(k) : k != double(int32_t(0x5a5a5a5a));
+      } else if (isFloat) {
+        double r = oracle[e];
+        if (std::isnan(r) || std::isnan(k) || std::isinf(r) || std::isinf(k)) {
+          same = (std::isnan(r) && std::isnan(k)) || r == k;
+        } else {
+          double err = std::fabs(k - r) / scale;
+          worst = std::fmax(worst, err);
+          same = err <= t.tolerance;
+        }
+      } else {
+        same = oracle[e] == k;
+      }
+      if (!same) { ++mismatches; if (first < 0) first = e; }
+    }
+    bool ok = isFloat ? mismatches == 0 : mismatches <= t.intMismatches;
+    passed = passed && ok;
+    std::printf("  %s %s.%s (%s, %lld elements): ", ok ? "ok  " : "FAIL", kKernel, t.name, t.dtype, t.elements);
+    if (!haveOracle) std::printf("%lld unwritten or non-finite", mismatches);
+    else if (isFloat) std::printf("max error %.2e (tolerance %.1e)", worst, t.tolerance);
+    else std::printf("%lld mismatches", mismatches);
+    if (!ok && first >= 0) std::printf("; first: element %lld", first);
+    std::printf("\n");
+  }
+  std::printf("%s %s\n", passed ? "PASS" : "FAIL", kKernel);
+  if (iterations > 0) {
+    CUevent start, stop; float ms = 0;
+    for (int w = 0; w < 3; ++w) (void)call(d, stream, &err);
+    cuEventCreate(&start, 0); cuEventCreate(&stop, 0);
+    cuEventRecord(start, stream);
+    for (int it = 0; it < iterations; ++it)
+      if (call(d, stream, &err) != GATEC_OK) { std::printf("FAIL %s: %s\n", kKernel, err.message); return 1; }
+    cuEventRecord(stop, stream);
+    if (check(cuEventSynchronize(stop), "timed calls")) return 1;
+    cuEventElapsedTime(&ms, start, stop);
+    std::printf("TIME %s %.6f ms\n", kKernel, ms / iterations);
+  }
+  for (CUdeviceptr p : d) cuMemFree(p);
+  return passed ? 0 : 1;
+}
+)case";
+
+/// Writes one directory per prepared kernel under `options.cudaCaseDir`:
+/// the CUDA header, case.cpp, the inputs and the oracle's outputs.
+std::string writeCUDACases(ModuleOp module, std::vector<Prepared> &prepared,
+                           std::vector<gatec::KernelReport> &reports,
+                           const gatec::CheckOptions &options) {
+  std::string headerError;
+  std::optional<std::string> header =
+      buildCUDAHeader(module, options.cudaChip, headerError);
+  if (!header)
+    return headerError;
+  auto write = [](const llvm::Twine &path, StringRef data) {
+    std::error_code ec;
+    llvm::raw_fd_ostream os(path.str(), ec);
+    if (ec)
+      return false;
+    os << data;
+    return true;
+  };
+  for (Prepared &p : prepared) {
+    gatec::KernelReport &report = *llvm::find_if(
+        reports,
+        [&](const gatec::KernelReport &r) { return r.kernel == p.name; });
+    llvm::SmallString<128> dir(options.cudaCaseDir);
+    llvm::sys::path::append(dir, p.name);
+    if (std::error_code ec = llvm::sys::fs::create_directories(dir)) {
+      report.error = "cannot create " + dir.str().str() + ": " + ec.message();
+      continue;
+    }
+    std::string tensors, args;
+    int index = 0;
+    auto addTensor = [&](const std::string &name, Type t,
+                         ArrayRef<int64_t> shape, bool output) {
+      int64_t n = 1;
+      for (int64_t d : shape)
+        n *= d;
+      tensors += llvm::formatv("  {{\"{0}\", \"{1}\", {2}, {3}LL, {4}, {5:e}, "
+                               "{6}LL},\n",
+                               name, typeName(t), byteWidth(t), n,
+                               output ? "true" : "false",
+                               gatec::toleranceFor(t), options.intMismatches)
+                     .str();
+      std::string group = llvm::formatv("({0}{1} *)(uintptr_t)d[{2}]",
+                                        output ? "" : "const ", cTypeOf(t),
+                                        index)
+                              .str();
+      for (int64_t d : shape)
+        group += ", " + std::to_string(d);
+      args += (args.empty() ? "" : ", ") + group;
+      ++index;
+    };
+    bool ok = true;
+    for (auto [i, b] : llvm::enumerate(p.inputs)) {
+      int64_t bytes = byteWidth(b.elementType);
+      for (int64_t d : b.shape)
+        bytes *= d;
+      ok &= write(dir + "/in" + std::to_string(i) + ".bin",
+                  StringRef(b.data(), bytes));
+      addTensor("in" + std::to_string(i), b.elementType, b.shape, false);
+    }
+    for (auto [name, e] : llvm::zip(p.outputNames, p.expected)) {
+      if (!options.skipReference)
+        ok &= write(dir + "/expected" + std::to_string(index) + ".bin",
+                    StringRef(reinterpret_cast<const char *>(e.data.data()),
+                              e.data.size() * sizeof(double)));
+      addTensor(name, e.elementType, e.shape, true);
+    }
+    std::string source =
+        "// Generated by gatec-check --write-cuda-case. Build: c++ -std=c++17 "
+        "-O2 case.cpp -I<cuda>/include -L<cuda>/lib64 -lcuda\n"
+        "#include \"kernels.h\"\n#include <string>\n";
+    source += llvm::formatv("static const char kKernel[] = \"{0}\";\n", p.name)
+                  .str();
+    source += "namespace {\nstruct CaseTensor;\n}\n";
+    std::string mainText = kCaseMain;
+    // kTensors and call() go after CaseTensor's definition.
+    size_t at = mainText.find("} // namespace");
+    std::string defs = llvm::formatv(
+        "const CaseTensor kTensors[] = {{\n{0}};\n"
+        "const int kNumTensors = {1};\n"
+        "int call(const std::vector<CUdeviceptr> &d, CUstream stream, "
+        "gatec_error *err) {{\n  return gatec_cuda_{2}({3}, stream, err);\n}\n",
+        tensors, index, p.name, args);
+    mainText.insert(at, defs);
+    source += mainText;
+    ok &= write(dir + "/kernels.h", *header);
+    ok &= write(dir + "/case.cpp", source);
+    if (!ok)
+      report.error = "cannot write the case files under " + dir.str().str();
+    else
+      report.written = dir.str().str();
+  }
+  return "";
+}
+
 } // namespace
 
 std::vector<gatec::KernelReport>
@@ -697,7 +978,10 @@ gatec::checkKernels(ModuleOp module, const CheckOptions &options) {
     return reports;
   };
   if (!options.cudaChip.empty()) {
-    std::string error = runOnCUDA(module, prepared, reports, options);
+    std::string error =
+        options.cudaCaseDir.empty()
+            ? runOnCUDA(module, prepared, reports, options)
+            : writeCUDACases(module, prepared, reports, options);
     if (!error.empty())
       return setError(error);
     return reports;
@@ -817,6 +1101,10 @@ void gatec::printReports(ArrayRef<KernelReport> reports,
   for (const KernelReport &r : reports) {
     if (!r.error.empty()) {
       os << "FAIL " << r.kernel << ": " << r.error << "\n";
+      continue;
+    }
+    if (!r.written.empty()) {
+      os << "WROTE " << r.kernel << ": " << r.written << "\n";
       continue;
     }
     for (const OutputReport &o : r.outputs) {

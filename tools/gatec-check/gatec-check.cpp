@@ -57,6 +57,12 @@ static cl::opt<unsigned> timeIterations(
     cl::desc("With --cuda: also time N back-to-back calls of each kernel "
              "(after 3 warm-up calls) and print the mean"),
     cl::init(0));
+static cl::opt<std::string> writeCudaCase(
+    "write-cuda-case",
+    cl::desc("With --cuda: write a self-contained case per kernel under DIR "
+             "(CUDA header, case.cpp, inputs, oracle outputs) instead of "
+             "running; see scripts/gpu-check.sh"),
+    cl::value_desc("dir"));
 static cl::opt<bool> skipReference(
     "skip-reference",
     cl::desc("Do not run the reference interpreter (shapes too large for "
@@ -97,6 +103,11 @@ int main(int argc, char **argv) {
   options.cudaChip = cuda;
   options.timeIterations = timeIterations;
   options.skipReference = skipReference;
+  options.cudaCaseDir = writeCudaCase;
+  if (!options.cudaCaseDir.empty() && options.cudaChip.empty()) {
+    llvm::errs() << "gatec-check: --write-cuda-case needs --cuda=CHIP\n";
+    return 1;
+  }
   for (const std::string &d : dims) {
     std::string name, value;
     long long size;

@@ -59,6 +59,10 @@ struct CheckOptions {
   /// (after 3 warm-up calls); KernelReport::milliseconds holds the mean.
   /// Only with cudaChip.
   unsigned timeIterations = 0;
+  /// With cudaChip: instead of running, write one directory per kernel here
+  /// (kernels.h, case.cpp, inputs, the oracle's outputs) that a machine with
+  /// a GPU but no gatec builds and runs (scripts/gpu-check.sh).
+  std::string cudaCaseDir;
   /// Skip the reference interpreter (for timing shapes too large for it):
   /// outputs are only checked for being written and finite.
   bool skipReference = false;
@@ -85,6 +89,8 @@ struct KernelReport {
   std::vector<OutputReport> outputs;
   /// Set when the kernel could not be compiled, bound or run.
   std::string error;
+  /// The case directory written (CheckOptions::cudaCaseDir).
+  std::string written;
   /// Mean time per call (CheckOptions::timeIterations), else negative.
   double milliseconds = -1;
   bool passed() const;
