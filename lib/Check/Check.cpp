@@ -209,6 +209,25 @@ bindShape(DictionaryAttr attrs, Type type, const std::string &argName,
 
 /// N(0, 1) by Box-Muller on a 64-bit Mersenne twister: the same numbers on
 /// every standard library, so a seed reproduces a failure anywhere.
+/// The random inputs of a CUDA case (--write-cuda-case): a machine without
+/// gatec regenerates them bit for bit (case.cpp has the same function), so
+/// multi-gigabyte weights never travel. Integer hashing and exact float
+/// arithmetic only: no libm, whose last bits may differ between machines.
+/// An approximately normal value (the sum of four uniforms, scaled to unit
+/// variance), rounded to float.
+float caseRandom(uint64_t seed, uint64_t input, uint64_t element) {
+  double sum = 0;
+  for (uint64_t j = 0; j < 4; ++j) {
+    uint64_t z = seed * 0x9E3779B97F4A7C15ull + input * 0xBF58476D1CE4E5B9ull +
+                 element * 0x94D049BB133111EBull + j * 0xD6E8FEB86659FD93ull;
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    z ^= z >> 31;
+    sum += static_cast<double>(z >> 40) * 0x1.0p-24;
+  }
+  return static_cast<float>((sum - 2.0) * 1.7320508075688772);
+}
+
 class Normal {
 public:
   explicit Normal(uint64_t seed) : engine(seed) {}
@@ -303,6 +322,8 @@ LogicalResult callWithPointers(void *fn, ArrayRef<void *> args) {
 struct Prepared {
   std::string name;
   std::vector<Buffer> inputs;
+  /// Per input: the scale of its random draw, or 0 for given values.
+  std::vector<double> randomScales;
   std::vector<std::string> outputNames;
   std::vector<TensorValue> expected;
 };
@@ -614,6 +635,7 @@ std::string cTypeOf(Type t) {
 /// N calls.
 constexpr const char *kCaseMain = R"case(
 #include <cmath>
+#include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -663,6 +685,50 @@ double element(const CaseTensor &t, const char *data, long long i) {
   int64_t x; std::memcpy(&x, data + 8 * i, 8); return double(x);
 }
 
+// As gatec-check's caseRandom: the same inputs, bit for bit.
+float caseRandom(uint64_t seed, uint64_t input, uint64_t element) {
+  double sum = 0;
+  for (uint64_t j = 0; j < 4; ++j) {
+    uint64_t z = seed * 0x9E3779B97F4A7C15ull + input * 0xBF58476D1CE4E5B9ull +
+                 element * 0x94D049BB133111EBull + j * 0xD6E8FEB86659FD93ull;
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    z ^= z >> 31;
+    sum += double(z >> 40) * 0x1.0p-24;
+  }
+  return float((sum - 2.0) * 1.7320508075688772);
+}
+
+// Round to nearest even, as APFloat does (NaN stays NaN).
+uint16_t floatToBF16(float f) {
+  uint32_t bits; std::memcpy(&bits, &f, 4);
+  if ((bits & 0x7fffffff) > 0x7f800000) return uint16_t((bits >> 16) | 0x40);
+  bits += 0x7fff + ((bits >> 16) & 1);
+  return uint16_t(bits >> 16);
+}
+
+uint16_t floatToHalf(float f) {
+  uint32_t x; std::memcpy(&x, &f, 4);
+  uint32_t sign = (x >> 16) & 0x8000, mag = x & 0x7fffffff;
+  if (mag > 0x7f800000) return uint16_t(sign | 0x7e00);
+  if (mag >= 0x477ff000) return uint16_t(sign | 0x7c00); // rounds to inf
+  if (mag < 0x38800000) { // subnormal: scale to an integer of 2^-24 units
+    float a; std::memcpy(&a, &mag, 4);
+    return uint16_t(sign | uint32_t(std::nearbyint(a * 16777216.0f)));
+  }
+  uint32_t h = ((mag >> 13) - (112u << 10));
+  uint32_t rest = mag & 0x1fff;
+  if (rest > 0x1000 || (rest == 0x1000 && (h & 1))) ++h;
+  return uint16_t(sign | h);
+}
+
+void storeElement(const CaseTensor &t, char *data, long long i, float v) {
+  std::string d = t.dtype;
+  if (d == "f32") std::memcpy(data + 4 * i, &v, 4);
+  else if (d == "bf16") { uint16_t b = floatToBF16(v); std::memcpy(data + 2 * i, &b, 2); }
+  else if (d == "f16") { uint16_t b = floatToHalf(v); std::memcpy(data + 2 * i, &b, 2); }
+}
+
 int check(CUresult r, const char *what) {
   if (r == CUDA_SUCCESS) return 0;
   const char *name = "?"; cuGetErrorName(r, &name);
@@ -685,7 +751,11 @@ int main(int argc, char **argv) {
     const CaseTensor &t = kTensors[i];
     size_t bytes = size_t(t.elements) * t.bytesPerElement;
     if (check(cuMemAlloc(&d[i], bytes ? bytes : 256), "cuMemAlloc")) return 1;
-    if (!t.output) {
+    if (!t.output && kRandomScales[i] != 0) {
+      host[i].resize(bytes);
+      for (long long e = 0; e < t.elements; ++e)
+        storeElement(t, host[i].data(), e, float(kRandomScales[i] * caseRandom(kSeed, i, e)));
+    } else if (!t.output) {
       bool ok;
       host[i] = readFile(dir + "/in" + std::to_string(i) + ".bin", ok);
       if (!ok || host[i].size() != bytes) { std::printf("FAIL %s: bad input file %d\n", kKernel, i); return 1; }
@@ -814,12 +884,17 @@ std::string writeCUDACases(ModuleOp module, std::vector<Prepared> &prepared,
       ++index;
     };
     bool ok = true;
+    std::string scales;
+    p.randomScales.resize(p.inputs.size(), 0.0);
     for (auto [i, b] : llvm::enumerate(p.inputs)) {
       int64_t bytes = byteWidth(b.elementType);
       for (int64_t d : b.shape)
         bytes *= d;
-      ok &= write(dir + "/in" + std::to_string(i) + ".bin",
-                  StringRef(b.data(), bytes));
+      // Random inputs are regenerated by the case; given ones travel.
+      if (p.randomScales[i] == 0)
+        ok &= write(dir + "/in" + std::to_string(i) + ".bin",
+                    StringRef(b.data(), bytes));
+      scales += llvm::formatv("{0:e16}, ", p.randomScales[i]).str();
       addTensor("in" + std::to_string(i), b.elementType, b.shape, false);
     }
     for (auto [name, e] : llvm::zip(p.outputNames, p.expected)) {
@@ -842,9 +917,11 @@ std::string writeCUDACases(ModuleOp module, std::vector<Prepared> &prepared,
     std::string defs = llvm::formatv(
         "const CaseTensor kTensors[] = {{\n{0}};\n"
         "const int kNumTensors = {1};\n"
+        "const unsigned long long kSeed = {4}ULL;\n"
+        "const double kRandomScales[] = {{{5}0};\n"
         "int call(const std::vector<CUdeviceptr> &d, CUstream stream, "
         "gatec_error *err) {{\n  return gatec_cuda_{2}({3}, stream, err);\n}\n",
-        tensors, index, p.name, args);
+        tensors, index, p.name, args, options.seed, scales);
     mainText.insert(at, defs);
     source += mainText;
     ok &= write(dir + "/kernels.h", *header);
@@ -912,8 +989,15 @@ gatec::checkKernels(ModuleOp module, const CheckOptions &options) {
         double scale = options.inputScales.lookup(argName);
         if (scale == 0)
           scale = 1.0;
-        for (int64_t n = 0; n < t.numElements(); ++n)
-          t.data.push_back(scale * normal.next());
+        p.randomScales.resize(i + 1, 0.0);
+        p.randomScales[i] = scale;
+        if (!options.cudaCaseDir.empty())
+          for (int64_t n = 0; n < t.numElements(); ++n)
+            t.data.push_back(static_cast<float>(
+                scale * caseRandom(options.seed, i, n)));
+        else
+          for (int64_t n = 0; n < t.numElements(); ++n)
+            t.data.push_back(scale * normal.next());
       } else {
         report.error = argName + ": integer inputs need explicit values "
                                  "(--input " + argName + "=v0,v1,...)";
