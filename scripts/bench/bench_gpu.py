@@ -1,0 +1,162 @@
+#!/usr/bin/env python3
+"""gatec's CUDA kernels against PyTorch (eager and torch.compile) on one GPU,
+in one run: used by `bash scripts/gpu-check.sh run` (see docs/performance.md).
+
+Each benchmark case under --cases is a program written by gatec-check
+--write-cuda-case; `./case N` prints `TIME <kernel> <ms> ms`, the mean of N
+calls after 3 warm-up calls. The peers run the same math on the same shapes,
+timed with CUDA events. Roofline fractions use the H100 figures measured on
+this workplace's machines: ~3.0 TB/s device copy, ~800 TFLOP/s bf16 matmul.
+"""
+import argparse
+import json
+import os
+import re
+import subprocess
+
+import torch
+import torch.nn.functional as F
+
+COPY_BYTES_PER_S = 3.0e12
+BF16_FLOPS_PER_S = 800e12
+
+
+def time_cuda(fn, iterations=50):
+    for _ in range(3):
+        fn()
+    torch.cuda.synchronize()
+    start, stop = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+    start.record()
+    for _ in range(iterations):
+        fn()
+    stop.record()
+    stop.synchronize()
+    return start.elapsed_time(stop) / iterations
+
+
+def chunked_gla(q, k, v, g, chunk=64):
+    """Chunkwise-parallel GLA (the form of fla's reference), f32 inside."""
+    B, T, H, K = q.shape
+    V = v.shape[-1]
+    scale = K ** -0.5
+    q, k, v, g = (x.transpose(1, 2).float() for x in (q, k, v, g))
+    o = torch.empty(B, H, T, V, device=q.device)
+    S = torch.zeros(B, H, K, V, device=q.device)
+    mask = torch.ones(chunk, chunk, dtype=torch.bool, device=q.device).tril()
+    for t0 in range(0, T, chunk):
+        t1 = min(t0 + chunk, T)
+        qc, kc, vc, gc = q[:, :, t0:t1], k[:, :, t0:t1], v[:, :, t0:t1], g[:, :, t0:t1]
+        b = gc.cumsum(2)
+        qe = qc * b.exp() * scale
+        ke = kc * (b[:, :, -1:] - b).exp()
+        A = (qe @ (kc * (-b).exp()).transpose(-1, -2)).masked_fill(~mask[: t1 - t0, : t1 - t0], 0)
+        o[:, :, t0:t1] = A @ vc + qe @ S
+        S = S * b[:, :, -1, :, None].exp() + ke.transpose(-1, -2) @ vc
+    return o.transpose(1, 2).to(torch.bfloat16)
+
+
+def grouped_topk(logits, bias, k, groups, topk_groups, scale):
+    s = logits.sigmoid()
+    sb = s + bias
+    T, E = s.shape
+    gs = sb.view(T, groups, -1).topk(2, dim=-1).values.sum(-1)
+    keep = gs.topk(topk_groups, dim=-1).indices
+    mask = torch.zeros(T, groups, dtype=torch.bool, device=logits.device).scatter_(1, keep, True)
+    sb = sb.masked_fill(~mask.repeat_interleave(E // groups, 1), float("-inf"))
+    idx = sb.topk(k, dim=-1).indices
+    w = s.gather(1, idx)
+    return w / (w.sum(-1, keepdim=True) + 1e-20) * scale, idx.int()
+
+
+def softmax_topk(logits, k):
+    w, idx = logits.softmax(-1).topk(k, dim=-1)
+    return w / w.sum(-1, keepdim=True), idx.int()
+
+
+def peers(kernel, dims):
+    """(description, [(peer name, fn)], bytes, flops) for a benchmark case."""
+    cuda, bf16 = "cuda", torch.bfloat16
+    rand = lambda *shape, dtype=bf16: torch.randn(*shape, device=cuda, dtype=dtype)
+    if kernel == "swiglu_act_bf16":
+        T, Fd = dims["T"], dims["F"]
+        u, g = rand(T, Fd), rand(T, Fd)
+        fn = lambda: u * F.silu(g)
+        return (f"SwiGLU activation bf16 T={T} F={Fd}", fn, 3 * T * Fd * 2, 0)
+    if kernel == "llama3_ffn_bf16":
+        T = dims["T"]
+        x, wg, wu, wd = rand(T, 4096), rand(4096, 14336) * 0.02, rand(4096, 14336) * 0.02, rand(14336, 4096) * 0.02
+        fn = lambda: (F.silu(x @ wg) * (x @ wu)) @ wd
+        return (f"Llama-3-8B gated FFN bf16 T={T}", fn, 0, 2 * T * 4096 * 14336 * 3)
+    if kernel == "gla_forward":
+        B, T, H, K = dims["B"], dims["T"], 8, 128
+        q, k, v = rand(B, T, H, K), rand(B, T, H, K), rand(B, T, H, K)
+        g = F.logsigmoid(torch.randn(B, T, H, K, device=cuda)) / 16
+        fn = lambda: chunked_gla(q, k, v, g)
+        C = 64
+        flops = B * H * (T // C) * 2 * (C * C * K + C * C * K + 2 * C * K * K)
+        return (f"GLA forward B={B} T={T} H={H} K=V={K}", fn, 0, flops)
+    if kernel == "router_e128":
+        T = dims["T"]
+        logits = torch.randn(T, 128, device=cuda)
+        return (f"router softmax top-8 of 128, T={T}", lambda: softmax_topk(logits, 8), T * 128 * 4, 0)
+    if kernel == "router_deepseek_v3":
+        T = dims["T"]
+        logits, bias = torch.randn(T, 256, device=cuda), torch.randn(256, device=cuda) * 0.1
+        return (f"DeepSeek-V3 grouped sigmoid top-8 of 256, T={T}",
+                lambda: grouped_topk(logits, bias, 8, 8, 4, 2.5), T * 256 * 4, 0)
+    raise KeyError(kernel)
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--cases", required=True)
+    parser.add_argument("--out", required=True)
+    parser.add_argument("--iterations", type=int, default=50)
+    args = parser.parse_args()
+    rows = []
+    for name in sorted(os.listdir(args.cases)):
+        # <kernel>-<dims>/<kernel>/case, dims as T4096_B4.
+        kernel, _, dim_text = name.partition("-")
+        case_dir = os.path.join(args.cases, name, kernel)
+        if not os.path.exists(os.path.join(case_dir, "case")):
+            continue
+        dims = {m.group(1): int(m.group(2)) for m in re.finditer(r"([A-Za-z]+)(\d+)", dim_text)}
+        run = subprocess.run(["./case", str(args.iterations), "."], cwd=case_dir,
+                             capture_output=True, text=True)
+        match = re.search(r"TIME \S+ ([0-9.]+) ms", run.stdout)
+        gatec_ms = float(match.group(1)) if match else None
+        row = {"case": name, "kernel": kernel, "dims": dims, "gatec_ms": gatec_ms,
+               "gatec_output": "ok" if run.returncode == 0 else run.stdout.strip()[-300:]}
+        description, fn, nbytes, flops = peers(kernel, dims)
+        row["description"] = description
+        row["eager_ms"] = time_cuda(fn, args.iterations)
+        try:
+            compiled = torch.compile(fn)
+            row["compile_ms"] = time_cuda(compiled, args.iterations)
+        except Exception as error:  # torch.compile may fail on a machine
+            row["compile_ms"] = None
+            row["compile_error"] = str(error)[:200]
+        ideal = max(nbytes / COPY_BYTES_PER_S, flops / BF16_FLOPS_PER_S) * 1e3
+        row["roofline_ms"] = ideal
+        rows.append(row)
+        print(json.dumps(row), flush=True)
+
+    lines = ["| case | gatec ms | eager ms | compile ms | eager / gatec | compile / gatec | gatec % of roofline |",
+             "|---|---|---|---|---|---|---|"]
+    fmt = lambda x: "n/a" if x is None else f"{x:.4f}"
+    for r in rows:
+        g = r["gatec_ms"]
+        ratio = lambda p: "n/a" if (p is None or not g) else f"{p / g:.2f}x"
+        roof = "n/a" if not g else f"{100 * r['roofline_ms'] / g:.1f}%"
+        lines.append(f"| {r['description']} | {fmt(g)} | {fmt(r['eager_ms'])} | {fmt(r['compile_ms'])} | "
+                     f"{ratio(r['eager_ms'])} | {ratio(r['compile_ms'])} | {roof} |")
+    table = "\n".join(lines)
+    print(table)
+    with open(os.path.join(args.out, "bench.md"), "w") as f:
+        f.write(torch.cuda.get_device_name() + "\n\n" + table + "\n")
+    with open(os.path.join(args.out, "bench.json"), "w") as f:
+        json.dump(rows, f, indent=1)
+
+
+if __name__ == "__main__":
+    main()
