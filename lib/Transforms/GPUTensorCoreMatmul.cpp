@@ -23,6 +23,7 @@
 #include "gatec/Transforms/Passes.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/IR/Matchers.h"
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/Dialect/LLVMIR/NVVMDialect.h"
@@ -31,6 +32,8 @@
 #include "mlir/Dialect/NVGPU/IR/NVGPUDialect.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
+#include "mlir/IR/IRMapping.h"
+#include "mlir/Interfaces/SideEffectInterfaces.h"
 
 namespace gatec {
 #define GEN_PASS_DEF_GPUTENSORCOREMATMUL
@@ -81,14 +84,20 @@ struct Tile {
 
 class MatmulKernelBuilder {
 public:
+  /// `epilogue`, when set, is an elementwise linalg.generic reading C that
+  /// the kernel applies to the finished fragments instead of storing C;
+  /// `zeroInit` says C holds zeros before the matmul (no C read needed).
   MatmulKernelBuilder(OpBuilder &b, Location loc, const Tile &tile,
-                      linalg::MatmulOp matmul)
+                      linalg::MatmulOp matmul, linalg::GenericOp epilogue,
+                      bool zeroInit)
       : b(b), loc(loc), tile(tile), a(matmul.getDpsInputs()[0]),
-        bMat(matmul.getDpsInputs()[1]), c(matmul.getDpsInits()[0]) {
+        bMat(matmul.getDpsInputs()[1]), c(matmul.getDpsInits()[0]),
+        epilogue(epilogue), zeroInit(zeroInit) {
     elem = cast<MemRefType>(a.getType()).getElementType();
   }
 
-  void build();
+  /// Emits the launch before the builder's insertion point; returns it.
+  Operation *build();
 
 private:
   Value idx(int64_t v) { return arith::ConstantIndexOp::create(b, loc, v); }
@@ -114,21 +123,27 @@ private:
   /// takes them (a 32-bit register for bf16, vector<2xf16> for f16).
   Value registerOf(Value frag, int64_t i);
   void storeTile(ArrayRef<Value> acc);
+  /// Finishes one element at (row, col): C_in + acc, through the epilogue
+  /// when there is one, into memory.
+  void finishElement(Value row, Value col, Value acc);
 
   OpBuilder &b;
   Location loc;
   Tile tile;
   Value a, bMat, c;
+  linalg::GenericOp epilogue;
+  bool zeroInit;
   Type elem;
   // Inside the launch.
   Value sharedA, sharedB, lane, warpRow, warpCol, m0, n0, sizeM, sizeN, sizeK;
   Value threadId;
 };
 
-void MatmulKernelBuilder::build() {
-  Value sizeMHost = memref::DimOp::create(b, loc, c, 0);
+Operation *MatmulKernelBuilder::build() {
+  // Sizes from the operands: C may be a buffer the kernel never touches.
+  Value sizeMHost = b.createOrFold<memref::DimOp>(loc, a, 0);
   Value gridM = arith::CeilDivUIOp::create(b, loc, sizeMHost, idx(tile.m));
-  Value sizeNHost = b.createOrFold<memref::DimOp>(loc, c, 1);
+  Value sizeNHost = b.createOrFold<memref::DimOp>(loc, bMat, 1);
   Value gridN = arith::CeilDivUIOp::create(b, loc, sizeNHost, idx(tile.n));
   auto workgroup = gpu::AddressSpaceAttr::get(b.getContext(),
                                               gpu::AddressSpace::Workgroup);
@@ -158,8 +173,8 @@ void MatmulKernelBuilder::build() {
                 idx(tile.warpN()));
   m0 = mul(launch.getBlockIds().x, idx(tile.m));
   n0 = mul(launch.getBlockIds().y, idx(tile.n));
-  sizeM = memref::DimOp::create(b, loc, c, 0);
-  sizeN = b.createOrFold<memref::DimOp>(loc, c, 1);
+  sizeM = b.createOrFold<memref::DimOp>(loc, a, 0);
+  sizeN = b.createOrFold<memref::DimOp>(loc, bMat, 1);
   sizeK = b.createOrFold<memref::DimOp>(loc, a, 1);
   Value tilesK = arith::CeilDivUIOp::create(b, loc, sizeK, idx(tile.k));
 
@@ -201,6 +216,7 @@ void MatmulKernelBuilder::build() {
     scf::YieldOp::create(b, loc, acc);
   }
   storeTile(SmallVector<Value>(kLoop.getResults()));
+  return launch;
 }
 
 void MatmulKernelBuilder::loadTile(Value kt, Value slot) {
@@ -319,11 +335,42 @@ void MatmulKernelBuilder::storeTile(ArrayRef<Value> acc) {
         auto guard = scf::IfOp::create(b, loc, inside, false);
         OpBuilder::InsertionGuard g(b);
         b.setInsertionPoint(guard.thenBlock()->getTerminator());
-        Value old = memref::LoadOp::create(b, loc, c, ValueRange{row, col});
-        Value sum = arith::AddFOp::create(
-            b, loc, old, acc[(mi * tile.fragsN() + ni) * 4 + i]);
-        memref::StoreOp::create(b, loc, sum, c, ValueRange{row, col});
+        finishElement(row, col, acc[(mi * tile.fragsN() + ni) * 4 + i]);
       }
+}
+
+void MatmulKernelBuilder::finishElement(Value row, Value col, Value acc) {
+  Value value = acc;
+  if (!zeroInit) {
+    Value old = memref::LoadOp::create(b, loc, c, ValueRange{row, col});
+    value = arith::AddFOp::create(b, loc, old, acc);
+  }
+  if (!epilogue) {
+    memref::StoreOp::create(b, loc, value, c, ValueRange{row, col});
+    return;
+  }
+  // The consumer's body on this element: C from registers, its other
+  // operands from memory at the same position.
+  IRMapping map;
+  Block &body = epilogue.getRegion().front();
+  for (OpOperand &operand : epilogue->getOpOperands()) {
+    BlockArgument arg = body.getArgument(operand.getOperandNumber());
+    if (arg.use_empty())
+      continue;
+    if (operand.get() == c && epilogue.isDpsInput(&operand)) {
+      map.map(arg, value);
+      continue;
+    }
+    map.map(arg, memref::LoadOp::create(b, loc, operand.get(),
+                                        ValueRange{row, col}));
+  }
+  for (Operation &op : body.without_terminator())
+    b.clone(op, map);
+  auto yield = cast<linalg::YieldOp>(body.getTerminator());
+  for (auto [result, init] :
+       llvm::zip(yield.getValues(), epilogue.getDpsInits()))
+    memref::StoreOp::create(b, loc, map.lookupOrDefault(result), init,
+                            ValueRange{row, col});
 }
 
 struct GPUTensorCoreMatmulPass
@@ -357,12 +404,141 @@ struct GPUTensorCoreMatmulPass
         matmuls.push_back(op);
     });
     for (linalg::MatmulOp op : matmuls) {
-      OpBuilder b(op);
-      MatmulKernelBuilder(b, op.getLoc(), tile, op).build();
+      Value c = op.getDpsInits()[0];
+      bool zeroInit = holdsZeros(c, op);
+      linalg::GenericOp epilogue = fusableEpilogue(op);
+      // At the consumer when fused: its buffers may be allocated after the
+      // matmul (nothing in between touches C or the operands).
+      OpBuilder b(epilogue ? epilogue.getOperation() : op.getOperation());
+      Operation *kernel =
+          MatmulKernelBuilder(b, op.getLoc(), tile, op, epilogue, zeroInit)
+              .build();
+      // What the kernel writes, for holdsZeros() on later matmuls.
+      SmallVector<Value> &written = kernelWrites[kernel];
+      if (epilogue)
+        llvm::append_range(written, epilogue.getDpsInits());
+      else
+        written.push_back(c);
       op.erase();
+      if (epilogue) {
+        epilogue.erase();
+        ++numFusedEpilogues;
+      }
       ++numTensorCoreMatmuls;
     }
+    eraseWriteOnlyBuffers();
   }
+
+  /// The buffers each kernel built here writes.
+  llvm::DenseMap<Operation *, SmallVector<Value>> kernelWrites;
+
+  /// Fused epilogues leave accumulators that are zero-filled (or copied)
+  /// and never read: drop those writes and the buffers.
+  void eraseWriteOnlyBuffers() {
+    bool changed = true;
+    while (changed) {
+      changed = false;
+      SmallVector<memref::AllocOp> allocs;
+      getOperation().walk([&](memref::AllocOp alloc) { allocs.push_back(alloc); });
+      for (memref::AllocOp alloc : allocs) {
+        Value buffer = alloc.getResult();
+        bool writeOnly = llvm::all_of(buffer.getUsers(), [&](Operation *user) {
+          if (isa<memref::DeallocOp>(user))
+            return true;
+          if (auto fill = dyn_cast<linalg::FillOp>(user))
+            return fill.getDpsInits()[0] == buffer;
+          if (auto copy = dyn_cast<memref::CopyOp>(user))
+            return copy.getTarget() == buffer;
+          return false;
+        });
+        if (!writeOnly)
+          continue;
+        for (Operation *user : llvm::make_early_inc_range(buffer.getUsers()))
+          user->erase();
+        alloc.erase();
+        changed = true;
+      }
+    }
+  }
+
+  /// The value of `v` is zero everywhere just before `user`: the last write
+  /// to it in the block is a fill with 0.0, or a copy of such a buffer.
+  bool holdsZeros(Value v, Operation *user) {
+    for (Operation *op = user->getPrevNode(); op; op = op->getPrevNode()) {
+      if (auto fill = dyn_cast<linalg::FillOp>(op)) {
+        if (fill.getDpsInits()[0] != v)
+          continue;
+        return matchPattern(fill.getDpsInputs()[0], m_AnyZeroFloat());
+      }
+      if (auto copy = dyn_cast<memref::CopyOp>(op)) {
+        if (copy.getTarget() == v)
+          return holdsZeros(copy.getSource(), op);
+        continue;
+      }
+      if (isMemoryEffectFree(op))
+        continue;
+      auto kernel = kernelWrites.find(op);
+      if (kernel != kernelWrites.end()) {
+        if (llvm::is_contained(kernel->second, v))
+          return false;
+        continue;
+      }
+      std::optional<SmallVector<MemoryEffects::EffectInstance>> effects =
+          getEffectsRecursively(op);
+      if (!effects)
+        return false;
+      for (const MemoryEffects::EffectInstance &e : *effects)
+        if (isa<MemoryEffects::Write>(e.getEffect()) &&
+            (!e.getValue() || e.getValue() == v))
+          return false;
+    }
+    return false;
+  }
+
+  /// The elementwise linalg.generic right after `matmul` that reads its C
+  /// and is the last to read it, if its body can run on each finished
+  /// element: identity maps over C's 2-D shape, outputs of that shape.
+  static linalg::GenericOp fusableEpilogue(linalg::MatmulOp matmul) {
+    Value c = matmul.getDpsInits()[0];
+    // Allocations and shape arithmetic in between do not touch C.
+    Operation *next = matmul->getNextNode();
+    while (next && (isa<memref::AllocOp>(next) ||
+                    (isMemoryEffectFree(next) && next->getNumRegions() == 0)))
+      next = next->getNextNode();
+    auto generic = dyn_cast_or_null<linalg::GenericOp>(next);
+    if (!generic || !generic.hasPureBufferSemantics() ||
+        generic.getNumLoops() != 2 ||
+        generic.getNumParallelLoops() != 2 ||
+        !llvm::all_of(generic.getIndexingMapsArray(),
+                      [](AffineMap m) { return m.isIdentity(); }) ||
+        !llvm::is_contained(generic.getDpsInputs(), c))
+      return nullptr;
+    auto shapeOfC = cast<MemRefType>(c.getType()).getShape();
+    // With identity maps every operand has C's runtime shape (the op's
+    // iteration domain), so (row, col) inside C is inside each of them.
+    for (Value operand : generic->getOperands()) {
+      auto type = dyn_cast<MemRefType>(operand.getType());
+      if (!type || type.getShape() != shapeOfC)
+        return nullptr;
+    }
+    // Other blocks still read A and B while this one writes its outputs.
+    for (Value init : generic.getDpsInits())
+      if (llvm::is_contained(matmul.getDpsInputs(), init))
+        return nullptr;
+    // C is never written with the fragments, so nothing may read it later.
+    for (Operation *op = generic->getNextNode(); op; op = op->getNextNode()) {
+      if (isa<memref::DeallocOp>(op))
+        continue;
+      bool usesC = false;
+      op->walk([&](Operation *nested) {
+        usesC |= llvm::is_contained(nested->getOperands(), c);
+      });
+      if (usesC)
+        return nullptr;
+    }
+    return generic;
+  }
+
 
   static bool isTensorCoreMatmul(linalg::MatmulOp op) {
     if (!op.hasPureBufferSemantics() || op.hasUserDefinedMaps())

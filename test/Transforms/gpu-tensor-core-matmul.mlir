@@ -5,7 +5,7 @@
 // A bf16 projection with a dynamic number of tokens: one block per 128 x 128
 // tile of C, 8 warps, A and B staged through a two-buffer shared-memory ring.
 // CHECK-LABEL: func.func @projection
-// CHECK:       %[[M:.*]] = memref.dim %{{.*}}, %c0 : memref<?x256xf32>
+// CHECK:       %[[M:.*]] = memref.dim %arg0, %c0 : memref<?x64xbf16>
 // CHECK:       %[[GM:.*]] = arith.ceildivui %[[M]], %c128
 // CHECK:       %[[GN:.*]] = arith.ceildivui %c256{{.*}}, %c128
 // CHECK:       gpu.launch blocks(%{{.*}}, %{{.*}}, %{{.*}}) in (%{{.*}} = %[[GM]], %{{.*}} = %[[GN]], %{{.*}} = %c1{{.*}}) threads(%{{.*}}, %{{.*}}, %{{.*}}) in (%{{.*}} = %c256
@@ -56,6 +56,67 @@ func.func @left_alone(%a: memref<?x64xf32>, %b: memref<64x64xf32>, %c: memref<?x
   scf.for %i = %c0 to %n step %c1 {
     linalg.matmul ins(%a, %b : memref<?x64xf32>, memref<64x64xf32>) outs(%c : memref<?x64xf32>)
   }
+  return
+}
+
+// A gate consuming the projection (silu(x W) * up, rounded to bf16) runs in
+// the kernel's epilogue on the finished fragments: the f32 accumulator is
+// never stored, never read (the zero fill before the matmul is known), and
+// with its fill it disappears.
+// CHECK-LABEL: func.func @fused_gate
+// CHECK-NOT:   memref.alloc
+// CHECK-NOT:   linalg.fill
+// CHECK:       gpu.launch
+// CHECK:         nvvm.mma.sync
+// CHECK:         scf.if
+// CHECK-NOT:       memref.load {{.*}} : memref<?x128xf32>
+// CHECK:           %[[UP:.*]] = memref.load %arg2[%{{.*}}, %{{.*}}] : memref<?x128xbf16>
+// CHECK:           arith.negf
+// CHECK:           %[[H:.*]] = arith.truncf
+// CHECK:           memref.store %[[H]], %arg3[%{{.*}}, %{{.*}}] : memref<?x128xbf16>
+// CHECK-NOT:   linalg.generic
+#id = affine_map<(d0, d1) -> (d0, d1)>
+func.func @fused_gate(%x: memref<?x64xbf16>, %w: memref<64x128xbf16>, %up: memref<?x128xbf16>, %out: memref<?x128xbf16>) {
+  %c0 = arith.constant 0 : index
+  %zero = arith.constant 0.0 : f32
+  %n = memref.dim %x, %c0 : memref<?x64xbf16>
+  %acc = memref.alloc(%n) : memref<?x128xf32>
+  linalg.fill ins(%zero : f32) outs(%acc : memref<?x128xf32>)
+  linalg.matmul ins(%x, %w : memref<?x64xbf16>, memref<64x128xbf16>) outs(%acc : memref<?x128xf32>)
+  linalg.generic {indexing_maps = [#id, #id, #id], iterator_types = ["parallel", "parallel"]}
+      ins(%acc, %up : memref<?x128xf32>, memref<?x128xbf16>) outs(%out : memref<?x128xbf16>) {
+  ^bb0(%a: f32, %u: bf16, %o: bf16):
+    %neg = arith.negf %a : f32
+    %e = math.exp %neg : f32
+    %one = arith.constant 1.0 : f32
+    %d = arith.addf %e, %one : f32
+    %s = arith.divf %a, %d : f32
+    %uf = arith.extf %u : bf16 to f32
+    %p = arith.mulf %s, %uf : f32
+    %t = arith.truncf %p : f32 to bf16
+    linalg.yield %t : bf16
+  }
+  return
+}
+
+// Not fused: the accumulator is read again after the consumer; and C is not
+// known to be zero, so the epilogue adds it.
+// CHECK-LABEL: func.func @not_fused
+// CHECK:       gpu.launch
+// CHECK:         memref.load %arg2{{.*}} : memref<?x128xf32>
+// CHECK:         arith.addf
+// CHECK:         memref.store %{{.*}}, %arg2
+// CHECK:       linalg.generic
+// CHECK:       linalg.copy
+func.func @not_fused(%x: memref<?x64xbf16>, %w: memref<64x128xbf16>, %acc: memref<?x128xf32>, %out: memref<?x128xbf16>, %keep: memref<?x128xf32>) {
+  linalg.matmul ins(%x, %w : memref<?x64xbf16>, memref<64x128xbf16>) outs(%acc : memref<?x128xf32>)
+  linalg.generic {indexing_maps = [#id, #id], iterator_types = ["parallel", "parallel"]}
+      ins(%acc : memref<?x128xf32>) outs(%out : memref<?x128xbf16>) {
+  ^bb0(%a: f32, %o: bf16):
+    %t = arith.truncf %a : f32 to bf16
+    linalg.yield %t : bf16
+  }
+  linalg.copy ins(%acc : memref<?x128xf32>) outs(%keep : memref<?x128xf32>)
   return
 }
 

@@ -188,7 +188,13 @@ def GPUTensorCoreMatmul : Pass<"gatec-gpu-tensor-core-matmul", "::mlir::func::Fu
     registers by `ldmatrix` (`nvgpu.ldmatrix`; B transposed, so row-major
     K x N weights are used as stored). Shared rows are padded by 8 elements
     against bank conflicts. The epilogue adds the fragments to C under
-    bounds checks. A configuration whose buffers exceed the 48 KiB of static
+    bounds checks (not reading C when the last write before the matmul was
+    a zero fill). When the next op is an elementwise `linalg.generic` that
+    reads C (identity maps, C's shape) and nothing reads C after it, its body
+    runs in the epilogue on each finished element (C from registers, its
+    other operands loaded at the same position) and it is erased: a gate
+    (`silu(x W_gate) * up`) or a rounding to bf16 never sees C in memory. A
+    configuration whose buffers exceed the 48 KiB of static
     shared memory is rejected with the size it needs.
   }];
   let options = [
@@ -204,6 +210,8 @@ def GPUTensorCoreMatmul : Pass<"gatec-gpu-tensor-core-matmul", "::mlir::func::Fu
   let statistics = [
     Statistic<"numTensorCoreMatmuls", "tensor-core-matmuls",
               "Matmuls run on mma.sync">,
+    Statistic<"numFusedEpilogues", "fused-epilogues",
+              "Elementwise consumers applied in a matmul's epilogue">,
   ];
   let dependentDialects = ["::mlir::gpu::GPUDialect",
                            "::mlir::nvgpu::NVGPUDialect",
