@@ -86,7 +86,7 @@ FailureOr<std::string> HostTranslator::translate() {
 LogicalResult HostTranslator::visit(Operation *op) {
   auto binary = [&](StringRef format) {
     std::string lhs = name(op->getOperand(0)), rhs = name(op->getOperand(1));
-    line(fmt::format("const int64_t {} = {};", fresh(op->getResult(0)),
+    line(fmt::format("[[maybe_unused]] const int64_t {} = {};", fresh(op->getResult(0)),
                      fmt::format(fmt::runtime(format.str()), lhs, rhs)));
     return success();
   };
@@ -95,14 +95,14 @@ LogicalResult HostTranslator::visit(Operation *op) {
         if (auto attr = dyn_cast<IntegerAttr>(c.getValue())) {
           int64_t v = attr.getType().isInteger(1) ? attr.getValue().getZExtValue()
                                                   : attr.getInt();
-          line(fmt::format("const int64_t {} = INT64_C({});",
+          line(fmt::format("[[maybe_unused]] const int64_t {} = INT64_C({});",
                            fresh(c.getResult()), v));
           return success();
         }
         if (auto attr = dyn_cast<FloatAttr>(c.getValue())) {
           if (!attr.getType().isF32() && !attr.getType().isF64())
             return c.emitError("gatec: unsupported host constant");
-          line(fmt::format("const {} {} = {:.9g};",
+          line(fmt::format("[[maybe_unused]] const {} {} = {:.9g};",
                            attr.getType().isF32() ? "float" : "double",
                            fresh(c.getResult()), attr.getValueAsDouble()));
           return success();
@@ -129,7 +129,7 @@ LogicalResult HostTranslator::visit(Operation *op) {
       .Case([&](arith::MaxSIOp) { return binary("({0} > {1} ? {0} : {1})"); })
       .Case([&](arith::MinSIOp) { return binary("({0} < {1} ? {0} : {1})"); })
       .Case([&](arith::IndexCastOp c) {
-        line(fmt::format("const int64_t {} = {};", fresh(c.getResult()),
+        line(fmt::format("[[maybe_unused]] const int64_t {} = {};", fresh(c.getResult()),
                          name(c.getIn())));
         return success();
       })
@@ -138,7 +138,7 @@ LogicalResult HostTranslator::visit(Operation *op) {
         std::optional<int64_t> index = dim.getConstantIndex();
         if (it == buffers.end() || !index)
           return dim.emitError("gatec: unsupported memref.dim in host code");
-        line(fmt::format("const int64_t {} = {};", fresh(dim.getResult()),
+        line(fmt::format("[[maybe_unused]] const int64_t {} = {};", fresh(dim.getResult()),
                          it->second.sizes[*index]));
         return success();
       })
@@ -146,18 +146,26 @@ LogicalResult HostTranslator::visit(Operation *op) {
         MemRefType type = alloc.getType();
         HostBuffer buffer;
         unsigned dynamic = 0;
+        // The byte size, overflow-checked as the shape checks are.
         std::string bytes = bytesOf(type.getElementType());
         for (int64_t size : type.getShape()) {
           std::string s = ShapedType::isDynamic(size)
                               ? name(alloc.getDynamicSizes()[dynamic++])
                               : fmt::format("INT64_C({})", size);
           buffer.sizes.push_back(s);
-          bytes += " * " + s;
+          bytes = fmt::format("gatec_rt_mul({}, {}, &gatec_rc)", bytes, s);
         }
         buffer.pointer = fmt::format("gatec_ws[{}]", workspaces);
-        line(fmt::format("if (!gatec_ws.allocate({}, {}, err))", workspaces,
-                         bytes));
-        line("  return err ? err->code : GATEC_ERR_CUDA;");
+        line("{");
+        line("  int gatec_rc = GATEC_OK;");
+        line(fmt::format("  const int64_t gatec_bytes = {};", bytes));
+        line("  if (gatec_rc != GATEC_OK)");
+        line("    return GATEC_RT_FAIL(err, GATEC_ERR_OVERFLOW, \"%s: a "
+             "temporary buffer needs more than INT64_MAX bytes\", kernel);");
+        line(fmt::format("  if (!gatec_ws.allocate({}, gatec_bytes, err))",
+                         workspaces));
+        line("    return err ? err->code : GATEC_ERR_CUDA;");
+        line("}");
         ++workspaces;
         buffers[alloc.getResult()] = buffer;
         return success();
