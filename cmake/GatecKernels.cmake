@@ -28,6 +28,7 @@ function(gatec_add_kernels target)
   endif()
 
   set(cpu_targets "")
+  set(cuda_targets "")
   foreach(gatec_target IN LISTS ARG_TARGETS)
     if(gatec_target MATCHES "^cpu(:.*)?$")
       list(APPEND cpu_targets ${gatec_target})
@@ -38,6 +39,7 @@ function(gatec_add_kernels target)
           "gatec's CUDA backend, which this gatec (${Gatec_VERSION}) does "
           "not have; use a cpu target")
       endif()
+      list(APPEND cuda_targets ${gatec_target})
     else()
       message(FATAL_ERROR
         "gatec_add_kernels(${target}): unknown target '${gatec_target}' "
@@ -49,6 +51,13 @@ function(gatec_add_kernels target)
     message(FATAL_ERROR
       "gatec_add_kernels(${target}): one cpu target per call, got "
       "'${cpu_targets}'")
+  endif()
+  # The CUDA headers of one call share cuda/<stem>.h.
+  list(LENGTH cuda_targets num_cuda_targets)
+  if(num_cuda_targets GREATER 1)
+    message(FATAL_ERROR
+      "gatec_add_kernels(${target}): one cuda target per call, got "
+      "'${cuda_targets}'")
   endif()
 
   set(out_dir ${CMAKE_CURRENT_BINARY_DIR}/gatec/${target})
@@ -77,9 +86,27 @@ function(gatec_add_kernels target)
         EXTERNAL_OBJECT TRUE GENERATED TRUE)
       target_sources(${target} PRIVATE ${object} ${header})
     endforeach()
+    # CUDA: a header embedding the PTX, included as "cuda/<stem>.h".
+    foreach(gatec_target IN LISTS cuda_targets)
+      set(header ${out_dir}/cuda/${stem}.h)
+      add_custom_command(
+        OUTPUT ${header}
+        COMMAND Gatec::gatec ${source} --target=${gatec_target}
+                --emit=header -o ${out_dir}/cuda ${ARG_OPTIONS}
+        DEPENDS ${source} $<TARGET_FILE:Gatec::gatec>
+                $<TARGET_FILE:Gatec::Compiler>
+        COMMENT "gatec: compiling ${stem}.gate for ${gatec_target}"
+        VERBATIM)
+      target_sources(${target} PRIVATE ${header})
+    endforeach()
   endforeach()
   target_include_directories(${target} PRIVATE ${out_dir})
   if(cpu_targets)
     target_link_libraries(${target} PRIVATE Gatec::OpenMP)
+  endif()
+  if(cuda_targets)
+    # The headers call the CUDA driver API (cuda.h, libcuda).
+    find_package(CUDAToolkit REQUIRED)
+    target_link_libraries(${target} PRIVATE CUDA::cuda_driver)
   endif()
 endfunction()
