@@ -23,6 +23,7 @@
 #include "mlir/Dialect/Affine/IR/AffineOps.h"
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Linalg/Transforms/Transforms.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
@@ -580,6 +581,20 @@ struct GPUMergeKernelModulesPass
     ModuleOp module = getOperation();
     SmallVector<gpu::GPUModuleOp> kernelModules(
         module.getOps<gpu::GPUModuleOp>());
+    // Shared buffers take 16-byte cp.async copies and ldmatrix rows; the
+    // NVVM lowering would align them to their element type only.
+    for (gpu::GPUModuleOp kernels : kernelModules)
+      kernels.walk([&](gpu::GPUFuncOp func) {
+        for (unsigned i = 0; i < func.getNumWorkgroupAttributions(); ++i)
+          if (!func.getWorkgroupAttributionAttr(
+                  i, LLVM::LLVMDialect::getAlignAttrName()))
+            func.setWorkgroupAttributionAttr(
+                i,
+                StringAttr::get(module.getContext(),
+                                LLVM::LLVMDialect::getAlignAttrName()),
+                IntegerAttr::get(IntegerType::get(module.getContext(), 64),
+                                 16));
+      });
     if (kernelModules.size() < 2)
       return;
     gpu::GPUModuleOp merged = kernelModules.front();

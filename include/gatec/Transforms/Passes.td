@@ -242,13 +242,17 @@ def GPUMergeKernelModules : Pass<"gatec-gpu-merge-kernel-modules", "::mlir::Modu
     moves every kernel into the first one (renamed `module-name`), naming
     each kernel after the module it came from (unique by construction), and
     updates the `gpu.launch_func` references: a kernel module compiles to one
-    PTX image and one cubin that the generated header loads once.
+    PTX image and one cubin that the generated header loads once. Every
+    workgroup (shared-memory) buffer gets `llvm.align = 16`: the NVVM
+    lowering would align it to its element type only, and 16-byte `cp.async`
+    copies and `ldmatrix` rows need 16.
   }];
   let options = [
     Option<"mergedModuleName", "module-name", "std::string",
            "\"gatec_kernels\"", "Name of the merged gpu.module">,
   ];
-  let dependentDialects = ["::mlir::gpu::GPUDialect"];
+  let dependentDialects = ["::mlir::gpu::GPUDialect",
+                           "::mlir::LLVM::LLVMDialect"];
 }
 
 def GPULowerMath : Pass<"gatec-gpu-lower-math"> {
