@@ -64,7 +64,7 @@ prepare() {
   bench gla_forward --dim B=4 --dim T=2048
   bench router_e128 --dim T=256
   bench router_deepseek_v3 --dim T=4096
-  cp "$root/scripts/bench/bench_gpu.py" "$dir/"
+  cp "$root/scripts/bench/bench_gpu.py" "$root/scripts/bench/torch_peers.py" "$dir/"
   echo "gpu-check: cases in $dir ($(du -sh "$dir" | cut -f1)); now run: bash scripts/gpu-check.sh run"
 }
 

@@ -215,18 +215,26 @@ bindShape(DictionaryAttr attrs, Type type, const std::string &argName,
 /// arithmetic only: no libm, whose last bits may differ between machines.
 /// An approximately normal value (the sum of four uniforms, scaled to unit
 /// variance), rounded to float.
-float caseRandom(uint64_t seed, uint64_t input, uint64_t element) {
-  double sum = 0;
-  for (uint64_t j = 0; j < 4; ++j) {
-    uint64_t z = seed * 0x9E3779B97F4A7C15ull + input * 0xBF58476D1CE4E5B9ull +
-                 element * 0x94D049BB133111EBull + j * 0xD6E8FEB86659FD93ull;
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-    z ^= z >> 31;
-    sum += static_cast<double>(z >> 40) * 0x1.0p-24;
+#define GATEC_CASE_RANDOM                                                      \
+  float caseRandom(uint64_t seed, uint64_t input, uint64_t element) {         \
+    double sum = 0;                                                            \
+    for (uint64_t j = 0; j < 4; ++j) {                                         \
+      uint64_t z = seed * 0x9E3779B97F4A7C15ull +                              \
+                   input * 0xBF58476D1CE4E5B9ull +                             \
+                   element * 0x94D049BB133111EBull +                           \
+                   j * 0xD6E8FEB86659FD93ull;                                  \
+      z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;                             \
+      z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;                             \
+      z ^= z >> 31;                                                            \
+      sum += static_cast<double>(z >> 40) * 0x1.0p-24;                         \
+    }                                                                          \
+    return static_cast<float>((sum - 2.0) * 1.7320508075688772);               \
   }
-  return static_cast<float>((sum - 2.0) * 1.7320508075688772);
-}
+GATEC_CASE_RANDOM
+#define GATEC_QUOTE_(...) #__VA_ARGS__
+#define GATEC_QUOTE(...) GATEC_QUOTE_(__VA_ARGS__)
+/// The same function as text, for the case programs.
+constexpr const char *kCaseRandomSource = GATEC_QUOTE(GATEC_CASE_RANDOM);
 
 class Normal {
 public:
@@ -685,19 +693,7 @@ double element(const CaseTensor &t, const char *data, long long i) {
   int64_t x; std::memcpy(&x, data + 8 * i, 8); return double(x);
 }
 
-// As gatec-check's caseRandom: the same inputs, bit for bit.
-float caseRandom(uint64_t seed, uint64_t input, uint64_t element) {
-  double sum = 0;
-  for (uint64_t j = 0; j < 4; ++j) {
-    uint64_t z = seed * 0x9E3779B97F4A7C15ull + input * 0xBF58476D1CE4E5B9ull +
-                 element * 0x94D049BB133111EBull + j * 0xD6E8FEB86659FD93ull;
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-    z ^= z >> 31;
-    sum += double(z >> 40) * 0x1.0p-24;
-  }
-  return float((sum - 2.0) * 1.7320508075688772);
-}
+// @CASE_RANDOM@ (gatec-check's caseRandom: the same inputs, bit for bit)
 
 // Round to nearest even, as APFloat does (NaN stays NaN).
 uint16_t floatToBF16(float f) {
@@ -923,6 +919,9 @@ std::string writeCUDACases(ModuleOp module, std::vector<Prepared> &prepared,
         "gatec_error *err) {{\n  return gatec_cuda_{2}({3}, stream, err);\n}\n",
         tensors, index, p.name, args, options.seed, scales);
     mainText.insert(at, defs);
+    StringRef marker = "// @CASE_RANDOM@";
+    size_t randomAt = mainText.find(marker.str());
+    mainText.insert(randomAt, std::string(kCaseRandomSource) + "\n");
     source += mainText;
     ok &= write(dir + "/kernels.h", *header);
     ok &= write(dir + "/case.cpp", source);

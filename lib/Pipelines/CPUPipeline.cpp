@@ -24,19 +24,35 @@
 
 using namespace mlir;
 
+void gatec::addCleanupPasses(OpPassManager &pm) {
+  pm.addPass(createCanonicalizerPass());
+  pm.addPass(createCSEPass());
+}
+
+void gatec::addGateToLinalgPasses(OpPassManager &pm) {
+  pm.addPass(createConvertGateToLinalg());
+  pm.addPass(createDestinationPassingABI());
+  pm.addPass(createFuseElementwise());
+  addCleanupPasses(pm);
+}
+
+void gatec::addBufferizationPasses(OpPassManager &pm) {
+  pm.addPass(bufferization::createEmptyTensorEliminationPass());
+  bufferization::OneShotBufferizePassOptions bufferize;
+  bufferize.bufferizeFunctionBoundaries = true;
+  bufferize.functionBoundaryTypeConversion =
+      bufferization::LayoutMapOption::IdentityLayoutMap;
+  pm.addPass(bufferization::createOneShotBufferizePass(bufferize));
+  addCleanupPasses(pm);
+}
+
 // The pipeline is built from pass constructors, not text, so a library user
 // (the gatec driver, the embedding API) needs no global pass registration.
 void gatec::buildCPUPipeline(OpPassManager &pm,
                              const CPUPipelineOptions &options) {
-  auto cleanup = [&] {
-    pm.addPass(createCanonicalizerPass());
-    pm.addPass(createCSEPass());
-  };
+  auto cleanup = [&] { addCleanupPasses(pm); };
   // Tensor level: the math of each op, then the schedule.
-  pm.addPass(createConvertGateToLinalg());
-  pm.addPass(createDestinationPassingABI());
-  pm.addPass(createFuseElementwise());
-  cleanup();
+  addGateToLinalgPasses(pm);
   CPUTileAndVectorizeOptions tiling;
   tiling.vectorWidth = options.vectorWidth;
   tiling.threadTileM = options.threadTileM;
@@ -54,13 +70,7 @@ void gatec::buildCPUPipeline(OpPassManager &pm,
 
   // Buffers: results go straight into the caller's outputs; temporaries are
   // freed where their last use ends.
-  pm.addPass(bufferization::createEmptyTensorEliminationPass());
-  bufferization::OneShotBufferizePassOptions bufferize;
-  bufferize.bufferizeFunctionBoundaries = true;
-  bufferize.functionBoundaryTypeConversion =
-      bufferization::LayoutMapOption::IdentityLayoutMap;
-  pm.addPass(bufferization::createOneShotBufferizePass(bufferize));
-  cleanup();
+  addBufferizationPasses(pm);
   pm.addNestedPass<func::FuncOp>(createCPUOptimizeVectors());
   bufferization::buildBufferDeallocationPipeline(pm);
   pm.addPass(createConvertBufferizationToMemRefPass());

@@ -10,7 +10,6 @@
 #include "gatec/Transforms/Passes.h"
 #include "mlir/Conversion/Passes.h"
 #include "mlir/Dialect/Arith/Transforms/Passes.h"
-#include "mlir/Dialect/Bufferization/Transforms/Passes.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
 #include "mlir/Dialect/GPU/Transforms/Passes.h"
@@ -23,25 +22,13 @@ using namespace mlir;
 
 void gatec::buildCUDAPipeline(OpPassManager &pm,
                               const CUDAPipelineOptions &options) {
-  auto cleanup = [](OpPassManager &nested) {
-    nested.addPass(createCanonicalizerPass());
-    nested.addPass(createCSEPass());
-  };
+  auto cleanup = [](OpPassManager &nested) { addCleanupPasses(nested); };
   // Tensor level: the same math and decomposition as the CPU backend.
-  pm.addPass(createConvertGateToLinalg());
-  pm.addPass(createDestinationPassingABI());
-  pm.addPass(createFuseElementwise());
-  cleanup(pm);
+  addGateToLinalgPasses(pm);
 
   // Buffers. Temporaries are not freed here: the generated launch code
   // allocates them on the stream and frees them after the last launch.
-  pm.addPass(bufferization::createEmptyTensorEliminationPass());
-  bufferization::OneShotBufferizePassOptions bufferize;
-  bufferize.bufferizeFunctionBoundaries = true;
-  bufferize.functionBoundaryTypeConversion =
-      bufferization::LayoutMapOption::IdentityLayoutMap;
-  pm.addPass(bufferization::createOneShotBufferizePass(bufferize));
-  cleanup(pm);
+  addBufferizationPasses(pm);
 
   // Kernels: tensor-core matmuls first, then every remaining loop.
   OpPassManager &funcPm = pm.nest<func::FuncOp>();

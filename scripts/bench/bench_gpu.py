@@ -17,6 +17,8 @@ import subprocess
 import torch
 import torch.nn.functional as F
 
+from torch_peers import torch_chunked_gla, torch_grouped_topk, torch_topk
+
 COPY_BYTES_PER_S = 3.0e12
 BF16_FLOPS_PER_S = 800e12
 
@@ -32,45 +34,6 @@ def time_cuda(fn, iterations=50):
     stop.record()
     stop.synchronize()
     return start.elapsed_time(stop) / iterations
-
-
-def chunked_gla(q, k, v, g, chunk=64):
-    """Chunkwise-parallel GLA (the form of fla's reference), f32 inside."""
-    B, T, H, K = q.shape
-    V = v.shape[-1]
-    scale = K ** -0.5
-    q, k, v, g = (x.transpose(1, 2).float() for x in (q, k, v, g))
-    o = torch.empty(B, H, T, V, device=q.device)
-    S = torch.zeros(B, H, K, V, device=q.device)
-    mask = torch.ones(chunk, chunk, dtype=torch.bool, device=q.device).tril()
-    for t0 in range(0, T, chunk):
-        t1 = min(t0 + chunk, T)
-        qc, kc, vc, gc = q[:, :, t0:t1], k[:, :, t0:t1], v[:, :, t0:t1], g[:, :, t0:t1]
-        b = gc.cumsum(2)
-        qe = qc * b.exp() * scale
-        ke = kc * (b[:, :, -1:] - b).exp()
-        A = (qe @ (kc * (-b).exp()).transpose(-1, -2)).masked_fill(~mask[: t1 - t0, : t1 - t0], 0)
-        o[:, :, t0:t1] = A @ vc + qe @ S
-        S = S * b[:, :, -1, :, None].exp() + ke.transpose(-1, -2) @ vc
-    return o.transpose(1, 2).to(torch.bfloat16)
-
-
-def grouped_topk(logits, bias, k, groups, topk_groups, scale):
-    s = logits.sigmoid()
-    sb = s + bias
-    T, E = s.shape
-    gs = sb.view(T, groups, -1).topk(2, dim=-1).values.sum(-1)
-    keep = gs.topk(topk_groups, dim=-1).indices
-    mask = torch.zeros(T, groups, dtype=torch.bool, device=logits.device).scatter_(1, keep, True)
-    sb = sb.masked_fill(~mask.repeat_interleave(E // groups, 1), float("-inf"))
-    idx = sb.topk(k, dim=-1).indices
-    w = s.gather(1, idx)
-    return w / (w.sum(-1, keepdim=True) + 1e-20) * scale, idx.int()
-
-
-def softmax_topk(logits, k):
-    w, idx = logits.softmax(-1).topk(k, dim=-1)
-    return w / w.sum(-1, keepdim=True), idx.int()
 
 
 def peers(kernel, dims):
@@ -91,19 +54,20 @@ def peers(kernel, dims):
         B, T, H, K = dims["B"], dims["T"], 8, 128
         q, k, v = rand(B, T, H, K), rand(B, T, H, K), rand(B, T, H, K)
         g = F.logsigmoid(torch.randn(B, T, H, K, device=cuda)) / 16
-        fn = lambda: chunked_gla(q, k, v, g)
+        # f32 inside, as gatec's scan; the bf16 result, as gatec's.
+        fn = lambda: torch_chunked_gla(q.float(), k.float(), v.float(), g).to(torch.bfloat16)
         C = 64
         flops = B * H * (T // C) * 2 * (C * C * K + C * C * K + 2 * C * K * K)
         return (f"GLA forward B={B} T={T} H={H} K=V={K}", fn, 0, flops)
     if kernel == "router_e128":
         T = dims["T"]
         logits = torch.randn(T, 128, device=cuda)
-        return (f"router softmax top-8 of 128, T={T}", lambda: softmax_topk(logits, 8), T * 128 * 4, 0)
+        return (f"router softmax top-8 of 128, T={T}", lambda: torch_topk(logits, 8, True), T * 128 * 4, 0)
     if kernel == "router_deepseek_v3":
         T = dims["T"]
         logits, bias = torch.randn(T, 256, device=cuda), torch.randn(256, device=cuda) * 0.1
         return (f"DeepSeek-V3 grouped sigmoid top-8 of 256, T={T}",
-                lambda: grouped_topk(logits, bias, 8, 8, 4, 2.5), T * 256 * 4, 0)
+                lambda: torch_grouped_topk(logits, bias, 8, 8, 4, 2.5), T * 256 * 4, 0)
     raise KeyError(kernel)
 
 

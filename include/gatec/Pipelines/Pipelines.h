@@ -91,6 +91,17 @@ struct CUDAPipelineOptions
 void buildCUDAPipeline(mlir::OpPassManager &pm,
                        const CUDAPipelineOptions &options);
 
+/// The stages every backend shares. The tensor level: gate ops to linalg
+/// (the one decomposition of each op), the destination-passing kernel ABI,
+/// elementwise fusion.
+void addGateToLinalgPasses(mlir::OpPassManager &pm);
+/// Empty-tensor elimination and one-shot bufferization across function
+/// boundaries with identity layouts: results go straight into the caller's
+/// outputs.
+void addBufferizationPasses(mlir::OpPassManager &pm);
+/// Canonicalization and CSE.
+void addCleanupPasses(mlir::OpPassManager &pm);
+
 /// Registers `gatec-cpu-pipeline` and `gatec-cuda-pipeline` for gatec-opt.
 void registerPipelines();
 

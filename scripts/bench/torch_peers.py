@@ -1,0 +1,49 @@
+"""The PyTorch peers of gatec's benchmarks, shared by bench_cpu.py and
+bench_gpu.py: the same math as the gatec kernels, on any device."""
+import torch
+
+
+def torch_chunked_gla(q, k, v, g, chunk=64):
+    """Chunkwise-parallel GLA in PyTorch (the form fla's reference uses):
+    intra-chunk scores with per-channel decays, state carried across chunks."""
+    B, T, H, K = q.shape
+    V = v.shape[-1]
+    scale = K ** -0.5
+    q, k, v, g = (x.transpose(1, 2) for x in (q, k, v, g))  # B H T .
+    o = torch.empty(B, H, T, V, device=q.device, dtype=q.dtype)
+    S = torch.zeros(B, H, K, V, device=q.device, dtype=q.dtype)
+    for t0 in range(0, T, chunk):
+        t1 = min(t0 + chunk, T)
+        qc, kc, vc, gc = q[:, :, t0:t1], k[:, :, t0:t1], v[:, :, t0:t1], g[:, :, t0:t1]
+        b = gc.cumsum(2)
+        qe = qc * b.exp() * scale
+        ke = kc * (b[:, :, -1:] - b).exp()
+        # intra: A_ij = sum_k q_ik k_jk exp(b_ik - b_jk), j <= i
+        A = torch.einsum("bhik,bhjk->bhij", qc * scale * b.exp(), kc * (-b).exp())
+        mask = torch.ones(t1 - t0, t1 - t0, dtype=torch.bool, device=q.device).tril()
+        A = A.masked_fill(~mask, 0)
+        o[:, :, t0:t1] = A @ vc + qe @ S
+        S = S * b[:, :, -1, :, None].exp() + ke.transpose(-1, -2) @ vc
+    return o.transpose(1, 2)
+
+
+def torch_grouped_topk(logits, bias, k, groups, topk_groups, scale):
+    s = logits.sigmoid()
+    sb = s + bias
+    T, E = s.shape
+    gs = sb.view(T, groups, -1).topk(2, dim=-1).values.sum(-1)
+    keep = gs.topk(topk_groups, dim=-1).indices
+    mask = torch.zeros(T, groups, dtype=torch.bool, device=logits.device).scatter_(1, keep, True)
+    sb = sb.masked_fill(~mask.repeat_interleave(E // groups, 1), float("-inf"))
+    idx = sb.topk(k, dim=-1).indices
+    w = s.gather(1, idx)
+    w = w / (w.sum(-1, keepdim=True) + 1e-20) * scale
+    return w, idx.int()
+
+
+def torch_topk(logits, k, renormalize):
+    p = logits.softmax(-1)
+    w, idx = p.topk(k, dim=-1)
+    if renormalize:
+        w = w / w.sum(-1, keepdim=True)
+    return w, idx.int()
