@@ -24,6 +24,8 @@
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
+#include "mlir/Dialect/LLVMIR/NVVMDialect.h"
+#include "mlir/Dialect/Utils/StaticValueUtils.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Linalg/Transforms/Transforms.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
@@ -140,6 +142,52 @@ void sinkPureDefinitions(gpu::LaunchOp launch) {
   for (Value v : captured)
     if (sink(v))
       replaceAllUsesInRegionWith(v, map.lookup(v), body);
+}
+
+/// The threads that execute one iteration of a loop mapped per block or per
+/// warp: `size` threads, this one at `lane`; `index` numbers the group in its
+/// block (for its shared-memory cells).
+struct Group {
+  Value lane;
+  Value index;
+  int64_t size;
+  bool warp;
+};
+
+/// Orders the group's memory accesses: a block barrier, or a warp sync.
+void synchronize(OpBuilder &b, Location loc, const Group &group) {
+  if (!group.warp) {
+    gpu::BarrierOp::create(b, loc);
+    return;
+  }
+  Value all = arith::ConstantIntOp::create(b, loc, b.getI32Type(), -1);
+  NVVM::SyncWarpOp::create(b, loc, all);
+}
+
+/// The largest number of iterations of any parallel loop nested in `loop`, if
+/// all have constant bounds.
+std::optional<int64_t> largestInnerLoop(scf::ParallelOp loop) {
+  int64_t largest = 0;
+  bool constant = true;
+  loop.getBody()->walk([&](scf::ParallelOp inner) {
+    int64_t trips = 1;
+    for (auto [lb, ub, step] :
+         llvm::zip(inner.getLowerBound(), inner.getUpperBound(),
+                   inner.getStep())) {
+      std::optional<int64_t> l = getConstantIntValue(lb),
+                             u = getConstantIntValue(ub),
+                             s = getConstantIntValue(step);
+      if (!l || !u || !s || *s <= 0) {
+        constant = false;
+        return;
+      }
+      trips *= std::max<int64_t>(0, (*u - *l + *s - 1) / *s);
+    }
+    largest = std::max(largest, trips);
+  });
+  if (!constant)
+    return std::nullopt;
+  return largest;
 }
 
 struct GPUDistributePass
@@ -283,20 +331,27 @@ struct GPUDistributePass
     if (!loop.getInitVals().empty())
       return loop.emitError("gatec-gpu-distribute: parallel reductions are "
                             "not supported");
-    bool perBlock = containsParallel(loop);
+    bool perGroup = containsParallel(loop);
+    // Inner loops of at most warpLoopLimit iterations (a router's loops
+    // over experts) take one warp per iteration; larger ones (a scan's
+    // chunk products) a whole block.
+    std::optional<int64_t> inner = largestInnerLoop(loop);
+    bool perWarp = perGroup && inner && *inner <= warpLoopLimit &&
+                   threadsPerBlock % 32 == 0;
     OpBuilder b(loop);
     Location loc = loop.getLoc();
     IRMapping hostMap;
     SmallVector<Value> counts = tripCounts(b, loop, hostMap);
     Value total = product(b, loc, counts);
     int64_t threads = threadsPerBlock;
-    Value grid = perBlock ? total
-                          : arith::CeilDivUIOp::create(
-                                b, loc, total, constantIndex(b, loc, threads));
-    // Scratch: one slot per block, or per thread.
-    Value slots = perBlock ? total
-                           : arith::MulIOp::create(
-                                 b, loc, grid, constantIndex(b, loc, threads));
+    // Iterations per block: one per thread, per warp, or one.
+    int64_t perBlockIterations =
+        !perGroup ? threads : (perWarp ? threads / 32 : 1);
+    Value grid = arith::CeilDivUIOp::create(
+        b, loc, total, constantIndex(b, loc, perBlockIterations));
+    // Scratch: one slot per iteration a block may run.
+    Value slots = arith::MulIOp::create(
+        b, loc, grid, constantIndex(b, loc, perBlockIterations));
     SmallVector<std::pair<memref::AllocOp, int64_t>> scratch;
     bool scratchOk = true;
     loop.getBody()->walk([&](memref::AllocOp alloc) {
@@ -323,32 +378,42 @@ struct GPUDistributePass
     broadcastCells.clear();
     Value blockId = launch.getBlockIds().x;
     Value threadId = launch.getThreadIds().x;
-    Value slot;
     IRMapping map;
-    if (perBlock) {
-      mapInductionVars(b, loop, counts, blockId, map);
-      slot = blockId;
-    } else {
-      Value gid = arith::AddIOp::create(
+    // The iteration this thread works on, and its group.
+    Group group{threadId, constantIndex(b, loc, 0), threads, perWarp};
+    Value iteration = blockId;
+    if (perWarp) {
+      Value c32 = constantIndex(b, loc, 32);
+      group.lane = arith::RemUIOp::create(b, loc, threadId, c32);
+      group.index = arith::DivUIOp::create(b, loc, threadId, c32);
+      group.size = 32;
+    }
+    bool perBlock = perGroup && !perWarp;
+    if (!perBlock) {
+      Value within = perWarp ? group.index : threadId;
+      iteration = arith::AddIOp::create(
           b, loc,
           arith::MulIOp::create(b, loc, blockId,
-                                constantIndex(b, loc, threads)),
-          threadId);
+                                constantIndex(b, loc, perBlockIterations)),
+          within);
+    }
+    if (perBlockIterations > 1) {
+      // The last block's spare threads or warps: uniform within a group.
       auto inRange = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult,
-                                           gid, total);
+                                           iteration, total);
       auto guard = scf::IfOp::create(b, loc, inRange, /*else=*/false);
       b.setInsertionPoint(guard.thenBlock()->getTerminator());
-      mapInductionVars(b, loop, counts, gid, map);
-      slot = gid;
     }
+    mapInductionVars(b, loop, counts, iteration, map);
+    Value slot = iteration;
     // Scratch views into this iteration's slot.
     scratchViews.clear();
     for (auto [entry, workspace] : llvm::zip(scratch, workspaces))
       scratchViews[entry.first.getOperation()] = {workspace, entry.second, slot};
 
     for (Operation &op : loop.getBody()->without_terminator()) {
-      if (perBlock) {
-        if (failed(emitUniform(b, &op, map, threadId, threads)))
+      if (perGroup) {
+        if (failed(emitUniform(b, &op, map, group)))
           return failure();
       } else {
         cloneSequential(b, &op, map);
@@ -358,7 +423,12 @@ struct GPUDistributePass
     for (Value workspace : workspaces)
       memref::DeallocOp::create(b, loc, workspace);
     loop.erase();
-    perBlock ? ++numBlockKernels : ++numThreadKernels;
+    if (!perGroup)
+      ++numThreadKernels;
+    else if (perWarp)
+      ++numWarpKernels;
+    else
+      ++numBlockKernels;
     numScratchBuffers += scratch.size();
     return success();
   }
@@ -466,9 +536,9 @@ struct GPUDistributePass
     return success();
   }
 
-  /// Emits `op` for execution by every thread of a block alike.
+  /// Emits `op` for execution by every thread of a group alike.
   LogicalResult emitUniform(OpBuilder &b, Operation *op, IRMapping &map,
-                            Value threadId, int64_t threads) {
+                            const Group &group) {
     Location loc = op->getLoc();
     if (auto alloc = dyn_cast<memref::AllocOp>(op)) {
       map.map(alloc.getResult(), scratchView(b, alloc, map));
@@ -488,21 +558,21 @@ struct GPUDistributePass
                                "not supported");
       SmallVector<Value> counts = tripCounts(b, inner, map);
       Value total = product(b, loc, counts);
-      auto spread = scf::ForOp::create(b, loc, threadId, total,
-                                       constantIndex(b, loc, threads));
+      auto spread = scf::ForOp::create(b, loc, group.lane, total,
+                                       constantIndex(b, loc, group.size));
       OpBuilder body = OpBuilder::atBlockBegin(spread.getBody());
       body.setInsertionPoint(spread.getBody()->getTerminator());
       mapInductionVars(body, inner, counts, spread.getInductionVar(), map);
       for (Operation &nested : inner.getBody()->without_terminator())
         cloneSequential(body, &nested, map);
-      gpu::BarrierOp::create(b, loc);
+      synchronize(b, loc, group);
       return success();
     }
     if (containsParallel(op)) {
       // Control flow around parallel loops runs on every thread; its bounds
       // and conditions come from shapes and inputs, the same for all.
       return cloneShell(b, op, map, [&](OpBuilder &inner, Operation *nested) {
-        return emitUniform(inner, nested, map, threadId, threads);
+        return emitUniform(inner, nested, map, group);
       });
     }
     if (!mayWrite(op)) {
@@ -517,34 +587,37 @@ struct GPUDistributePass
         return op->emitError("gatec-gpu-distribute: cannot share a result of "
                              "type ")
                << result.getType() << " between the threads of a block";
-      broadcast.push_back(broadcastSlot(result.getType(), i, loc));
+      broadcast.push_back(
+          broadcastSlot(result.getType(), i, loc, group));
     }
-    gpu::BarrierOp::create(b, loc);
+    synchronize(b, loc, group);
     auto first = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq,
-                                       threadId, constantIndex(b, loc, 0));
+                                       group.lane, constantIndex(b, loc, 0));
     auto guard = scf::IfOp::create(b, loc, first, /*else=*/false);
     OpBuilder then = OpBuilder::atBlockBegin(guard.thenBlock());
     then.setInsertionPoint(guard.thenBlock()->getTerminator());
     cloneSequential(then, op, map);
-    Value zero = constantIndex(then, loc, 0);
     for (auto [result, slot] : llvm::zip(op->getResults(), broadcast))
-      memref::StoreOp::create(then, loc, map.lookup(result), slot, zero);
-    gpu::BarrierOp::create(b, loc);
-    Value zeroIndex = constantIndex(b, loc, 0);
+      memref::StoreOp::create(then, loc, map.lookup(result), slot,
+                              group.index);
+    synchronize(b, loc, group);
     for (auto [result, slot] : llvm::zip(op->getResults(), broadcast))
-      map.map(result, memref::LoadOp::create(b, loc, slot, zeroIndex));
+      map.map(result, memref::LoadOp::create(b, loc, slot, group.index));
     return success();
   }
 
-  /// The `i`-th shared-memory cell of `type` of the current launch, through
-  /// which thread 0 hands a result to the block.
-  Value broadcastSlot(Type type, unsigned i, Location loc) {
+  /// The `i`-th shared-memory cells of `type` of the current launch (one per
+  /// group of the block), through which a group's first thread hands a
+  /// result to the others.
+  Value broadcastSlot(Type type, unsigned i, Location loc,
+                      const Group &group) {
     SmallVector<Value> &cells = broadcastCells[type];
     while (cells.size() <= i) {
       auto workgroup = gpu::AddressSpaceAttr::get(
           type.getContext(), gpu::AddressSpace::Workgroup);
-      auto cellType =
-          MemRefType::get({1}, type, MemRefLayoutAttrInterface(), workgroup);
+      int64_t groups = group.warp ? threadsPerBlock / 32 : 1;
+      auto cellType = MemRefType::get({groups}, type,
+                                      MemRefLayoutAttrInterface(), workgroup);
       cells.push_back(currentLaunch.addWorkgroupAttribution(cellType, loc));
     }
     return cells[i];

@@ -113,3 +113,54 @@ func.func @sequential(%e: memref<?xi32>, %count: memref<1xi32>) -> index {
   %m = memref.dim %e, %c0 : memref<?xi32>
   return %m : index
 }
+
+// -----
+
+// Inner loops with a constant trip count of at most warp-loop-limit (a
+// router's loops over its experts) take one warp per iteration: eight
+// tokens per block of 256, warp syncs instead of block barriers, one shared
+// cell per warp for the values lane 0 hands on.
+// CHECK-LABEL: func.func @per_warp
+// CHECK:       %[[GRID:.*]] = arith.ceildivui %{{.*}}, %c8
+// CHECK:       gpu.launch blocks(%[[BX:.*]], %{{.*}}, %{{.*}}) in (%{{.*}} = %[[GRID]]{{.*}}) threads(%[[TX:.*]], %{{.*}}, %{{.*}}) in (%{{.*}} = %c256{{.*}}) workgroup(%[[CELL:.*]] : memref<8xf32, #gpu.address_space<workgroup>>)
+// CHECK:         %[[LANE:.*]] = arith.remui %[[TX]], %c32
+// CHECK:         %[[WARP:.*]] = arith.divui %[[TX]], %c32
+// CHECK:         %[[TOKEN:.*]] = arith.addi %{{.*}}, %[[WARP]]
+// CHECK:         scf.if
+// CHECK:           scf.for %{{.*}} = %[[LANE]] to %{{.*}} step %c32
+// CHECK:           nvvm.bar.warp.sync
+// CHECK:           %[[FIRST:.*]] = arith.cmpi eq, %[[LANE]], %c0
+// CHECK:           scf.if %[[FIRST]] {
+// CHECK:             memref.store %{{.*}}, %[[CELL]][%[[WARP]]]
+// CHECK:           nvvm.bar.warp.sync
+// CHECK:           memref.load %[[CELL]][%[[WARP]]]
+// CHECK-NOT:     gpu.barrier
+func.func @per_warp(%logits: memref<?x64xf32>, %best: memref<?xf32>) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c64 = arith.constant 64 : index
+  %ninf = arith.constant 0xFF800000 : f32
+  %t = memref.dim %logits, %c0 : memref<?x64xf32>
+  scf.parallel (%tok) = (%c0) to (%t) step (%c1) {
+    %scratch = memref.alloc() : memref<64xf32>
+    scf.parallel (%e) = (%c0) to (%c64) step (%c1) {
+      %v = memref.load %logits[%tok, %e] : memref<?x64xf32>
+      memref.store %v, %scratch[%e] : memref<64xf32>
+      scf.reduce
+    }
+    %m = scf.for %e = %c0 to %c64 step %c1 iter_args(%a = %ninf) -> f32 {
+      %v = memref.load %scratch[%e] : memref<64xf32>
+      %n = arith.maximumf %a, %v : f32
+      memref.store %n, %best[%tok] : memref<?xf32>
+      scf.yield %n : f32
+    }
+    scf.parallel (%e) = (%c0) to (%c64) step (%c1) {
+      %v = memref.load %scratch[%e] : memref<64xf32>
+      %d = arith.subf %v, %m : f32
+      memref.store %d, %logits[%tok, %e] : memref<?x64xf32>
+      scf.reduce
+    }
+    scf.reduce
+  }
+  return
+}

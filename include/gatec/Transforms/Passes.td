@@ -141,10 +141,15 @@ def GPUDistribute : Pass<"gatec-gpu-distribute", "::mlir::func::FuncOp"> {
     Each `scf.parallel` at the top of a kernel becomes one `gpu.launch`. A
     loop with no parallel loop inside runs one iteration per thread (blocks of
     `threads-per-block`, the last one guarded). A loop with parallel loops
-    inside (a scan's (sequence, head) loop, a router's per-token loop) runs
-    one iteration per block: the block executes the body uniformly, spreads
-    each inner parallel loop over its threads and places a barrier after it;
-    any other write runs on thread 0 between barriers. Scratch buffers
+    inside runs one iteration per group of threads: per warp when every
+    inner loop has a constant trip count of at most `warp-loop-limit` (a
+    router's per-token loop over experts: eight tokens per block of 256),
+    per block otherwise (a scan's (sequence, head) loop). The group executes
+    the body uniformly, spreads each inner parallel loop over its threads and
+    synchronizes after it (`gpu.barrier`, or `nvvm.bar.warp.sync` for a
+    warp); any other write runs on the group's first thread between
+    synchronizations, its results handed to the others through shared
+    memory. Scratch buffers
     allocated inside an iteration become views into one workspace per launch
     (a 256-byte aligned slot per block or per thread, sized by the buffer's
     constant upper bound), so kernels never allocate. Side-effect-free
@@ -155,10 +160,15 @@ def GPUDistribute : Pass<"gatec-gpu-distribute", "::mlir::func::FuncOp"> {
   let options = [
     Option<"threadsPerBlock", "threads-per-block", "int64_t", "256",
            "Threads of each block">,
+    Option<"warpLoopLimit", "warp-loop-limit", "int64_t", "1024",
+           "Largest inner parallel loop (constant trip count) for which an "
+           "iteration runs on one warp instead of a whole block">,
   ];
   let statistics = [
     Statistic<"numThreadKernels", "thread-kernels",
               "Launches with one loop iteration per thread">,
+    Statistic<"numWarpKernels", "warp-kernels",
+              "Launches with one loop iteration per warp">,
     Statistic<"numBlockKernels", "block-kernels",
               "Launches with one loop iteration per block">,
     Statistic<"numSingleThreadKernels", "single-thread-kernels",
@@ -167,6 +177,7 @@ def GPUDistribute : Pass<"gatec-gpu-distribute", "::mlir::func::FuncOp"> {
               "Per-iteration scratch buffers moved to a workspace">,
   ];
   let dependentDialects = ["::mlir::gpu::GPUDialect",
+                           "::mlir::NVVM::NVVMDialect",
                            "::mlir::scf::SCFDialect",
                            "::mlir::arith::ArithDialect",
                            "::mlir::memref::MemRefDialect"];
