@@ -112,6 +112,13 @@ static mlir::FailureOr<mlir::ModuleOp> loweredForCUDA(EmitContext &context) {
     if (mlir::failed(ptx))
       return mlir::failure();
     context.ptx = std::move(*ptx);
+    // No kernel needs a launch (no kernel at all, say): still a PTX module
+    // that ptxas and the driver accept.
+    if (context.ptx.empty()) {
+      mlir::FailureOr<CUDATarget> cuda = lookupCUDATarget(context.target.chip);
+      if (mlir::succeeded(cuda))
+        context.ptx = emptyPTXModule(*cuda);
+    }
   }
   return *context.loweredForCUDA;
 }

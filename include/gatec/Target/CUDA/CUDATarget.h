@@ -44,6 +44,10 @@ void registerCUDATranslations(mlir::DialectRegistry &registry);
 /// launch at all). Errors are reported on the module.
 llvm::FailureOr<std::string> getKernelPTX(mlir::ModuleOp module);
 
+/// A PTX module without entries for `target` (what a module with nothing to
+/// launch compiles to).
+std::string emptyPTXModule(const CUDATarget &target);
+
 /// What ptxas reports for one kernel.
 struct KernelResources {
   std::string name;
