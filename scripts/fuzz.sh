@@ -15,7 +15,7 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 seconds=${1:-60}
 build_dir=${ASAN_BUILD_DIR:-$root/build-asan}
-targets=${FUZZ_TARGETS:-gatec-fuzz-frontend gatec-fuzz-compile}
+targets=${FUZZ_TARGETS:-gatec-fuzz-frontend gatec-fuzz-compile gatec-fuzz-compile-cuda}
 
 ASAN_BUILD_DIR=$build_dir GATEC_ASAN_TARGETS="$targets" \
   bash "$root/scripts/sanitize.sh" --build-only
