@@ -54,7 +54,7 @@ struct EmitContext {
   /// The module after the CUDA pipeline and its PTX, built once by the first
   /// emitter that needs them (ptx, cubin and header).
   mlir::OwningOpRef<mlir::ModuleOp> loweredForCUDA = nullptr;
-  std::string ptx;
+  std::string ptx = {};
 };
 
 using EmitFn = mlir::LogicalResult (*)(EmitContext &context,

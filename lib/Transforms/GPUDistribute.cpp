@@ -416,7 +416,8 @@ struct GPUDistributePass
         if (failed(emitUniform(b, &op, map, group)))
           return failure();
       } else {
-        cloneSequential(b, &op, map);
+        if (failed(cloneSequential(b, &op, map)))
+          return failure();
       }
     }
     b.setInsertionPointAfter(launch);
@@ -466,22 +467,21 @@ struct GPUDistributePass
 
   /// Clones `op`, replacing scratch allocations by views into their slot and
   /// dropping their deallocations.
-  void cloneSequential(OpBuilder &b, Operation *op, IRMapping &map) {
+  LogicalResult cloneSequential(OpBuilder &b, Operation *op, IRMapping &map) {
     if (auto alloc = dyn_cast<memref::AllocOp>(op)) {
       map.map(alloc.getResult(), scratchView(b, alloc, map));
-      return;
+      return success();
     }
     if (auto dealloc = dyn_cast<memref::DeallocOp>(op))
       if (scratchViews.count(
               dealloc.getMemref().getDefiningOp<memref::AllocOp>()))
-        return;
+        return success();
     if (op->getNumRegions() == 0 || !containsScratch(op)) {
       b.clone(*op, map);
-      return;
-    }
-    cloneShell(b, op, map, [&](OpBuilder &inner, Operation *nested) {
-      cloneSequential(inner, nested, map);
       return success();
+    }
+    return cloneShell(b, op, map, [&](OpBuilder &inner, Operation *nested) {
+      return cloneSequential(inner, nested, map);
     });
   }
 
@@ -564,7 +564,8 @@ struct GPUDistributePass
       body.setInsertionPoint(spread.getBody()->getTerminator());
       mapInductionVars(body, inner, counts, spread.getInductionVar(), map);
       for (Operation &nested : inner.getBody()->without_terminator())
-        cloneSequential(body, &nested, map);
+        if (failed(cloneSequential(body, &nested, map)))
+          return failure();
       synchronize(b, loc, group);
       return success();
     }
@@ -596,7 +597,8 @@ struct GPUDistributePass
     auto guard = scf::IfOp::create(b, loc, first, /*else=*/false);
     OpBuilder then = OpBuilder::atBlockBegin(guard.thenBlock());
     then.setInsertionPoint(guard.thenBlock()->getTerminator());
-    cloneSequential(then, op, map);
+    if (failed(cloneSequential(then, op, map)))
+      return failure();
     for (auto [result, slot] : llvm::zip(op->getResults(), broadcast))
       memref::StoreOp::create(then, loc, map.lookup(result), slot,
                               group.index);

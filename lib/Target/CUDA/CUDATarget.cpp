@@ -126,7 +126,7 @@ FailureOr<gatec::Cubin> gatec::assembleCubin(StringRef ptx, StringRef chip,
   if (!makeTemp("ptx", ptxPath) || !makeTemp("cubin", cubinPath) ||
       !makeTemp("log", logPath))
     return emitError(loc) << "gatec: cannot create temporary files for ptxas";
-  auto cleanup = llvm::make_scope_exit([&] {
+  llvm::scope_exit cleanup([&] {
     llvm::sys::fs::remove(ptxPath);
     llvm::sys::fs::remove(cubinPath);
     llvm::sys::fs::remove(logPath);
