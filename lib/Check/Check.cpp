@@ -397,7 +397,7 @@ std::optional<std::string> buildCUDAHeader(ModuleOp module, StringRef chip,
     error = "CUDA pipeline failed: " + diagnostics;
     return std::nullopt;
   }
-  FailureOr<std::string> ptx = gatec::getKernelPTX(*lowered);
+  FailureOr<std::string> ptx = gatec::getKernelPTX(*lowered, *target);
   if (failed(ptx)) {
     error = "no PTX: " + diagnostics;
     return std::nullopt;

@@ -80,20 +80,15 @@ lowerForCPU(EmitContext &context, bool stopAtVectors) {
 /// Runs the CUDA pipeline on a clone of the gate-level module: to
 /// outlined kernels (`stopAtKernels`), or on to PTX.
 static mlir::FailureOr<mlir::OwningOpRef<mlir::ModuleOp>>
-lowerForCUDA(EmitContext &context, bool stopAtKernels) {
-  mlir::FailureOr<CUDATarget> cuda = lookupCUDATarget(context.target.chip);
-  if (mlir::failed(cuda)) {
-    mlir::emitError(context.module.getLoc())
-        << "no CUDA backend for '" << context.target.chip << "'";
-    return mlir::failure();
-  }
+lowerForCUDA(EmitContext &context, const CUDATarget &cuda,
+             bool stopAtKernels) {
   mlir::OwningOpRef<mlir::ModuleOp> clone = context.module.clone();
   mlir::PassManager pm(context.module.getContext());
   if (mlir::failed(context.configurePassManager(pm)))
     return mlir::failure();
   CUDAPipelineOptions pipeline;
-  pipeline.chip = cuda->chip;
-  pipeline.features = cuda->features;
+  pipeline.chip = cuda.chip;
+  pipeline.features = cuda.features;
   pipeline.stopAtKernels = stopAtKernels;
   buildCUDAPipeline(pm, pipeline);
   if (mlir::failed(pm.run(*clone)))
@@ -101,24 +96,30 @@ lowerForCUDA(EmitContext &context, bool stopAtKernels) {
   return clone;
 }
 
-/// The module after the whole CUDA pipeline, built once.
+/// The CUDA backend's row for the target, or an error.
+static mlir::FailureOr<CUDATarget> cudaTargetFor(EmitContext &context) {
+  mlir::FailureOr<CUDATarget> cuda = lookupCUDATarget(context.target.chip);
+  if (mlir::failed(cuda))
+    mlir::emitError(context.module.getLoc())
+        << "no CUDA backend for '" << context.target.chip << "'";
+  return cuda;
+}
+
+/// The module after the whole CUDA pipeline and its PTX, built once.
 static mlir::FailureOr<mlir::ModuleOp> loweredForCUDA(EmitContext &context) {
   if (!context.loweredForCUDA) {
-    auto lowered = lowerForCUDA(context, /*stopAtKernels=*/false);
+    mlir::FailureOr<CUDATarget> cuda = cudaTargetFor(context);
+    if (mlir::failed(cuda))
+      return mlir::failure();
+    auto lowered = lowerForCUDA(context, *cuda, /*stopAtKernels=*/false);
     if (mlir::failed(lowered))
       return mlir::failure();
     context.loweredForCUDA = std::move(*lowered);
-    mlir::FailureOr<std::string> ptx = getKernelPTX(*context.loweredForCUDA);
+    mlir::FailureOr<std::string> ptx =
+        getKernelPTX(*context.loweredForCUDA, *cuda);
     if (mlir::failed(ptx))
       return mlir::failure();
     context.ptx = std::move(*ptx);
-    // No kernel needs a launch (no kernel at all, say): still a PTX module
-    // that ptxas and the driver accept.
-    if (context.ptx.empty()) {
-      mlir::FailureOr<CUDATarget> cuda = lookupCUDATarget(context.target.chip);
-      if (mlir::succeeded(cuda))
-        context.ptx = emptyPTXModule(*cuda);
-    }
   }
   return *context.loweredForCUDA;
 }
@@ -157,7 +158,10 @@ static mlir::LogicalResult emitCubin(EmitContext &context,
 static mlir::LogicalResult emitLoweredMLIR(EmitContext &context,
                                            llvm::raw_ostream &os) {
   if (context.target.family == TargetFamily::CUDA) {
-    auto lowered = lowerForCUDA(context, /*stopAtKernels=*/true);
+    mlir::FailureOr<CUDATarget> cuda = cudaTargetFor(context);
+    if (mlir::failed(cuda))
+      return mlir::failure();
+    auto lowered = lowerForCUDA(context, *cuda, /*stopAtKernels=*/true);
     if (mlir::failed(lowered))
       return mlir::failure();
     (*lowered)->print(os, mlir::OpPrintingFlags());

@@ -40,13 +40,11 @@ llvm::FailureOr<CUDATarget> lookupCUDATarget(llvm::StringRef chip);
 /// dialects to LLVM IR, the NVVM target attribute).
 void registerCUDATranslations(mlir::DialectRegistry &registry);
 
-/// The PTX of the one gpu.binary in `module` (empty when the kernels need no
-/// launch at all). Errors are reported on the module.
-llvm::FailureOr<std::string> getKernelPTX(mlir::ModuleOp module);
-
-/// A PTX module without entries for `target` (what a module with nothing to
-/// launch compiles to).
-std::string emptyPTXModule(const CUDATarget &target);
+/// The PTX of the one gpu.binary in `module`, lowered for `target`; a PTX
+/// module without entries when nothing needs a launch (no kernel at all, say),
+/// which ptxas and the driver accept. Errors are reported on the module.
+llvm::FailureOr<std::string> getKernelPTX(mlir::ModuleOp module,
+                                          const CUDATarget &target);
 
 /// What ptxas reports for one kernel.
 struct KernelResources {
