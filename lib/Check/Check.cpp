@@ -19,8 +19,10 @@
 #include "llvm/ADT/ScopeExit.h"
 #include "llvm/ADT/StringExtras.h"
 #include "llvm/Support/FileSystem.h"
+#include "llvm/Support/MemoryBuffer.h"
 #include "llvm/Support/Path.h"
 #include "llvm/Support/Program.h"
+#include "llvm/Support/Regex.h"
 #include "llvm/Support/raw_ostream.h"
 
 #include <cmath>
@@ -33,14 +35,6 @@
 
 using namespace mlir;
 using gatec::ref::TensorValue;
-
-namespace {
-/// The generated header's gatec_error, as the check library fills it.
-struct gatec_error_t {
-  int code;
-  char message[256];
-};
-} // namespace
 
 bool gatec::KernelReport::passed() const {
   if (!written.empty())
@@ -368,10 +362,6 @@ std::string cudaRoot() {
   return "/usr/local/cuda";
 }
 
-/// Compiles the kernels for `options.cudaChip`, builds the generated CUDA
-/// header into a shared library with a few driver helpers, runs every
-/// prepared kernel on GPU 0 and fills the reports. Returns an error that
-/// applies to every kernel, or "".
 /// The CUDA header of `module` for `chip`, or an error in `error`.
 std::optional<std::string> buildCUDAHeader(ModuleOp module, StringRef chip,
                                            std::string &error) {
@@ -411,217 +401,6 @@ std::optional<std::string> buildCUDAHeader(ModuleOp module, StringRef chip,
     return std::nullopt;
   }
   return header;
-}
-
-std::string runOnCUDA(ModuleOp module, std::vector<Prepared> &prepared,
-                      std::vector<gatec::KernelReport> &reports,
-                      const gatec::CheckOptions &options) {
-  std::string headerError;
-  std::optional<std::string> built =
-      buildCUDAHeader(module, options.cudaChip, headerError);
-  if (!built)
-    return headerError;
-  std::string header = std::move(*built);
-
-  // The library: the header, driver helpers, and one exported wrapper per
-  // kernel taking its descriptors as an array.
-  std::string source = "#include \"kernels.h\"\n"
-                       "extern \"C\" {\n"
-                       "int gatec_check_init() {\n"
-                       "  CUdevice d; CUcontext c;\n"
-                       "  if (cuInit(0) || cuDeviceGet(&d, 0) ||\n"
-                       "      cuDevicePrimaryCtxRetain(&c, d) ||\n"
-                       "      cuCtxSetCurrent(c)) return 1;\n"
-                       "  return 0;\n}\n"
-                       "unsigned long long gatec_check_alloc(size_t n) {\n"
-                       "  CUdeviceptr p = 0;\n"
-                       "  return cuMemAlloc(&p, n ? n : 256) ? 0 : p;\n}\n"
-                       "void gatec_check_free(unsigned long long p) "
-                       "{ cuMemFree(p); }\n"
-                       "int gatec_check_h2d(unsigned long long d, const void "
-                       "*s, size_t n) { return n ? cuMemcpyHtoD(d, s, n) : 0; }\n"
-                       "int gatec_check_d2h(void *d, unsigned long long s, "
-                       "size_t n) { return n ? cuMemcpyDtoH(d, s, n) : 0; }\n"
-                       "int gatec_check_sync() { return cuCtxSynchronize(); }\n";
-  for (Prepared &p : prepared) {
-    std::vector<std::string> args;
-    auto typeOf = [](Type t, size_t rank) {
-      return llvm::formatv("gatec_memref_{0}_{1}d", typeName(t), rank).str();
-    };
-    size_t i = 0;
-    for (Buffer &b : p.inputs)
-      args.push_back(llvm::formatv("(const {0} *)d[{1}]",
-                                   typeOf(b.elementType, b.shape.size()), i++)
-                         .str());
-    for (TensorValue &e : p.expected)
-      args.push_back(llvm::formatv("(const {0} *)d[{1}]",
-                                   typeOf(e.elementType, e.shape.size()), i++)
-                         .str());
-    std::string call = llvm::formatv("gatec_cuda_launch_{0}({1}, stream, e)",
-                                     p.name, llvm::join(args, ", "))
-                           .str();
-    source += llvm::formatv(
-                  "int gatec_check_{0}(void **d, gatec_error *e) {{\n"
-                  "  CUstream stream = 0;\n  return {1};\n}\n"
-                  "float gatec_check_time_{0}(void **d, int iters, "
-                  "gatec_error *e) {{\n"
-                  "  CUstream stream = 0; CUevent a, b; float ms = -1;\n"
-                  "  for (int w = 0; w < 3; ++w) if ({1}) return -1;\n"
-                  "  cuEventCreate(&a, 0); cuEventCreate(&b, 0);\n"
-                  "  cuEventRecord(a, stream);\n"
-                  "  for (int it = 0; it < iters; ++it) if ({1}) return -1;\n"
-                  "  cuEventRecord(b, stream); cuEventSynchronize(b);\n"
-                  "  cuEventElapsedTime(&ms, a, b);\n"
-                  "  cuEventDestroy(a); cuEventDestroy(b);\n"
-                  "  return ms / iters;\n}\n",
-                  p.name, call)
-                  .str();
-  }
-  source += "}\n";
-
-  llvm::SmallString<128> dir;
-  if (std::error_code ec =
-          llvm::sys::fs::createUniqueDirectory("gatec-check-cuda", dir))
-    return "cannot create a temporary directory: " + ec.message();
-  llvm::scope_exit removeDir(
-      [&] { (void)llvm::sys::fs::remove_directories(dir); });
-  llvm::SmallString<128> headerPath(dir), sourcePath(dir), libraryPath(dir);
-  llvm::sys::path::append(headerPath, "kernels.h");
-  llvm::sys::path::append(sourcePath, "check.cpp");
-  llvm::sys::path::append(libraryPath, "check.so");
-  for (auto [path, text] : {std::pair(&headerPath, &header),
-                            std::pair(&sourcePath, &source)}) {
-    std::error_code ec;
-    llvm::raw_fd_ostream os(*path, ec);
-    if (ec)
-      return "cannot write " + path->str().str();
-    os << *text;
-  }
-  std::optional<std::string> cxx = findCxx();
-  if (!cxx)
-    return "no C++ compiler (c++, g++ or clang++) on PATH";
-  std::string root = cudaRoot();
-  std::string include = "-I" + root + "/include";
-  std::string libs = "-L" + root + "/lib64";
-  std::string stubs = "-L" + root + "/lib64/stubs";
-  llvm::StringRef compileArgs[] = {*cxx,    "-std=c++17", "-O2",  "-shared",
-                                   "-fPIC", include,      "-o",   libraryPath,
-                                   sourcePath, libs,      stubs,  "-lcuda"};
-  std::string compileError;
-  if (llvm::sys::ExecuteAndWait(*cxx, compileArgs, std::nullopt, {}, 0, 0,
-                                &compileError) != 0)
-    return "compiling the CUDA header failed " + compileError;
-  void *library = dlopen(libraryPath.c_str(), RTLD_NOW | RTLD_LOCAL);
-  if (!library)
-    return std::string("dlopen (is a CUDA driver installed?): ") + dlerror();
-  llvm::scope_exit closeLibrary([&] { dlclose(library); });
-  auto sym = [&](const std::string &name) { return dlsym(library, name.c_str()); };
-  auto init = reinterpret_cast<int (*)()>(sym("gatec_check_init"));
-  auto alloc =
-      reinterpret_cast<unsigned long long (*)(size_t)>(sym("gatec_check_alloc"));
-  auto release = reinterpret_cast<void (*)(unsigned long long)>(
-      sym("gatec_check_free"));
-  auto h2d = reinterpret_cast<int (*)(unsigned long long, const void *,
-                                      size_t)>(sym("gatec_check_h2d"));
-  auto d2h = reinterpret_cast<int (*)(void *, unsigned long long, size_t)>(
-      sym("gatec_check_d2h"));
-  auto sync = reinterpret_cast<int (*)()>(sym("gatec_check_sync"));
-  if (!init || !alloc || !release || !h2d || !d2h || !sync)
-    return "the CUDA check library lacks its helpers";
-  if (init() != 0)
-    return "no usable CUDA device 0";
-
-  for (Prepared &p : prepared) {
-    gatec::KernelReport &report = *llvm::find_if(
-        reports,
-        [&](const gatec::KernelReport &r) { return r.kernel == p.name; });
-    std::vector<Buffer> outputs;
-    std::vector<unsigned long long> device;
-    llvm::scope_exit freeDevice([&] {
-      for (unsigned long long d : device)
-        release(d);
-    });
-    std::vector<std::vector<int64_t>> descriptors;
-    auto describe = [&](Buffer &b, int64_t bytes) -> bool {
-      unsigned long long d = alloc(bytes);
-      if (!d)
-        return false;
-      device.push_back(d);
-      int64_t rank = b.shape.size();
-      std::vector<int64_t> desc(3 + 2 * rank, 0);
-      desc[0] = desc[1] = static_cast<int64_t>(d);
-      int64_t stride = 1;
-      for (int64_t i = rank - 1; i >= 0; --i) {
-        desc[3 + i] = b.shape[i];
-        desc[3 + rank + i] = stride;
-        stride *= b.shape[i];
-      }
-      descriptors.push_back(std::move(desc));
-      return true;
-    };
-    auto bytesOf = [](Type t, ArrayRef<int64_t> shape) {
-      int64_t n = byteWidth(t);
-      for (int64_t d : shape)
-        n *= d;
-      return n;
-    };
-    bool ok = true;
-    for (Buffer &b : p.inputs) {
-      int64_t bytes = bytesOf(b.elementType, b.shape);
-      ok = ok && describe(b, bytes) && h2d(device.back(), b.data(), bytes) == 0;
-    }
-    for (const TensorValue &e : p.expected) {
-      Buffer b = Buffer::make(e.elementType, e.shape);
-      std::vector<double> poison(
-          e.numElements(), isa<FloatType>(e.elementType)
-                               ? std::numeric_limits<double>::quiet_NaN()
-                               : -12345.0);
-      store(e.elementType, poison, b.data());
-      int64_t bytes = bytesOf(e.elementType, e.shape);
-      ok = ok && describe(b, bytes) && h2d(device.back(), b.data(), bytes) == 0;
-      outputs.push_back(std::move(b));
-    }
-    if (!ok) {
-      report.error = "device allocation or copy failed";
-      continue;
-    }
-    std::vector<void *> pointers;
-    for (std::vector<int64_t> &d : descriptors)
-      pointers.push_back(d.data());
-    auto entry = reinterpret_cast<int (*)(void **, gatec_error_t *)>(
-        sym("gatec_check_" + p.name));
-    auto timed = reinterpret_cast<float (*)(void **, int, gatec_error_t *)>(
-        sym("gatec_check_time_" + p.name));
-    gatec_error_t err = {};
-    if (!entry || !timed) {
-      report.error = "no wrapper for " + p.name;
-      continue;
-    }
-    if (entry(pointers.data(), &err) != 0 || sync() != 0) {
-      report.error = std::string("launch failed: ") + err.message;
-      continue;
-    }
-    size_t first = p.inputs.size();
-    for (auto [i, e] : llvm::enumerate(p.expected))
-      if (d2h(outputs[i].data(), device[first + i],
-              bytesOf(e.elementType, e.shape)) != 0)
-        report.error = "copying an output back failed";
-    if (!report.error.empty())
-      continue;
-    for (auto [name, expected, output] :
-         llvm::zip(p.outputNames, p.expected, outputs))
-      report.outputs.push_back(
-          options.skipReference
-              ? checkWritten(name, expected, output)
-              : compare(name, expected, output, options.intMismatches));
-    if (options.timeIterations > 0) {
-      float ms = timed(pointers.data(), options.timeIterations, &err);
-      if (ms < 0)
-        report.error = std::string("timed launch failed: ") + err.message;
-      report.milliseconds = ms;
-    }
-  }
-  return "";
 }
 
 /// C type of an element in the generated header.
@@ -736,6 +515,7 @@ int check(CUresult r, const char *what) {
 int main(int argc, char **argv) {
   int iterations = argc > 1 ? std::atoi(argv[1]) : 0;
   std::string dir = argc > 2 ? argv[2] : ".";
+  bool writeOutputs = argc > 3 && std::string(argv[3]) == "--write-outputs";
   CUdevice device; CUcontext context;
   if (check(cuInit(0), "cuInit") || check(cuDeviceGet(&device, 0), "cuDeviceGet") ||
       check(cuDevicePrimaryCtxRetain(&context, device), "cuDevicePrimaryCtxRetain") ||
@@ -774,6 +554,9 @@ int main(int argc, char **argv) {
     if (!t.output) continue;
     size_t bytes = size_t(t.elements) * t.bytesPerElement;
     if (bytes && check(cuMemcpyDtoH(host[i].data(), d[i], bytes), "cuMemcpyDtoH")) return 1;
+    if (writeOutputs) // for gatec-check, which compares them itself
+      std::ofstream(dir + "/out" + std::to_string(i) + ".bin", std::ios::binary)
+          .write(host[i].data(), std::streamsize(bytes));
     bool haveOracle;
     std::vector<char> oracleBytes = readFile(dir + "/expected" + std::to_string(i) + ".bin", haveOracle);
     bool isFloat = std::string(t.dtype)[0] != 'i';
@@ -829,11 +612,12 @@ int main(int argc, char **argv) {
 }
 )case";
 
-/// Writes one directory per prepared kernel under `options.cudaCaseDir`:
-/// the CUDA header, case.cpp, the inputs and the oracle's outputs.
+/// Writes one directory per prepared kernel under `root`: the CUDA header,
+/// case.cpp, the given inputs and the oracle's outputs.
 std::string writeCUDACases(ModuleOp module, std::vector<Prepared> &prepared,
                            std::vector<gatec::KernelReport> &reports,
-                           const gatec::CheckOptions &options) {
+                           const gatec::CheckOptions &options,
+                           StringRef root) {
   std::string headerError;
   std::optional<std::string> header =
       buildCUDAHeader(module, options.cudaChip, headerError);
@@ -851,7 +635,7 @@ std::string writeCUDACases(ModuleOp module, std::vector<Prepared> &prepared,
     gatec::KernelReport &report = *llvm::find_if(
         reports,
         [&](const gatec::KernelReport &r) { return r.kernel == p.name; });
-    llvm::SmallString<128> dir(options.cudaCaseDir);
+    llvm::SmallString<128> dir(root);
     llvm::sys::path::append(dir, p.name);
     if (std::error_code ec = llvm::sys::fs::create_directories(dir)) {
       report.error = "cannot create " + dir.str().str() + ": " + ec.message();
@@ -933,6 +717,92 @@ std::string writeCUDACases(ModuleOp module, std::vector<Prepared> &prepared,
   return "";
 }
 
+/// Runs every prepared kernel on GPU 0 through its case program (written to
+/// a temporary directory, built with the system C++ compiler against CUDA),
+/// compares the outputs the program writes back with the oracle, and reads
+/// its timing. Returns an error that applies to every kernel, or "".
+std::string runOnCUDA(ModuleOp module, std::vector<Prepared> &prepared,
+                      std::vector<gatec::KernelReport> &reports,
+                      const gatec::CheckOptions &options) {
+  llvm::SmallString<128> dir;
+  if (std::error_code ec =
+          llvm::sys::fs::createUniqueDirectory("gatec-check-cuda", dir))
+    return "cannot create a temporary directory: " + ec.message();
+  llvm::scope_exit removeDir(
+      [&] { (void)llvm::sys::fs::remove_directories(dir); });
+  std::string error = writeCUDACases(module, prepared, reports, options, dir);
+  if (!error.empty())
+    return error;
+  std::optional<std::string> cxx = findCxx();
+  if (!cxx)
+    return "no C++ compiler (c++, g++ or clang++) on PATH";
+  std::string root = cudaRoot();
+  std::string include = "-I" + root + "/include";
+  std::string libs = "-L" + root + "/lib64";
+  std::string stubs = "-L" + root + "/lib64/stubs";
+  std::string iterations = std::to_string(options.timeIterations);
+  llvm::Regex timeLine("TIME [^ ]+ ([0-9.]+) ms");
+  for (Prepared &p : prepared) {
+    gatec::KernelReport &report = *llvm::find_if(
+        reports,
+        [&](const gatec::KernelReport &r) { return r.kernel == p.name; });
+    if (!report.error.empty())
+      continue;
+    std::string caseDir = report.written;
+    report.written.clear();
+    std::string source = caseDir + "/case.cpp", program = caseDir + "/case",
+                logPath = caseDir + "/run.log";
+    llvm::StringRef compileArgs[] = {*cxx,  "-std=c++17", "-O2",  include,
+                                     "-o",  program,      source, libs,
+                                     stubs, "-lcuda"};
+    std::string compileError;
+    if (llvm::sys::ExecuteAndWait(*cxx, compileArgs, std::nullopt, {}, 0, 0,
+                                  &compileError) != 0) {
+      report.error = "compiling the case program failed " + compileError;
+      continue;
+    }
+    llvm::StringRef runArgs[] = {program, iterations, caseDir,
+                                 "--write-outputs"};
+    std::optional<llvm::StringRef> redirects[] = {std::nullopt, logPath,
+                                                  logPath};
+    int rc = llvm::sys::ExecuteAndWait(program, runArgs, std::nullopt,
+                                       redirects);
+    std::string log;
+    if (auto buffer = llvm::MemoryBuffer::getFile(logPath))
+      log = (*buffer)->getBuffer().str();
+    // The program's own verdict is not used: its outputs are compared here.
+    for (auto [j, name, expected] :
+         llvm::enumerate(p.outputNames, p.expected)) {
+      size_t index = p.inputs.size() + j;
+      auto bytes = llvm::MemoryBuffer::getFile(
+          caseDir + "/out" + std::to_string(index) + ".bin",
+          /*IsText=*/false, /*RequiresNullTerminator=*/false);
+      Buffer output = Buffer::make(expected.elementType, expected.shape);
+      size_t size = expected.numElements() * byteWidth(expected.elementType);
+      if (!bytes || (*bytes)->getBufferSize() != size) {
+        report.error = llvm::formatv("the case program (exit {0}) wrote no "
+                                     "{1}: {2}",
+                                     rc, name, StringRef(log).take_back(300))
+                           .str();
+        break;
+      }
+      std::memcpy(output.data(), (*bytes)->getBufferStart(), size);
+      report.outputs.push_back(
+          options.skipReference
+              ? checkWritten(name, expected, output)
+              : compare(name, expected, output, options.intMismatches));
+    }
+    if (!report.error.empty() || options.timeIterations == 0)
+      continue;
+    SmallVector<StringRef> match;
+    if (!timeLine.match(log, &match) ||
+        StringRef(match[1]).getAsDouble(report.milliseconds))
+      report.error = "no timing from the case program: " +
+                     StringRef(log).take_back(300).str();
+  }
+  return "";
+}
+
 } // namespace
 
 std::vector<gatec::KernelReport>
@@ -990,7 +860,8 @@ gatec::checkKernels(ModuleOp module, const CheckOptions &options) {
           scale = 1.0;
         p.randomScales.resize(i + 1, 0.0);
         p.randomScales[i] = scale;
-        if (!options.cudaCaseDir.empty())
+        // CUDA runs go through case programs, which regenerate them.
+        if (!options.cudaChip.empty())
           for (int64_t n = 0; n < t.numElements(); ++n)
             t.data.push_back(static_cast<float>(
                 scale * caseRandom(options.seed, i, n)));
@@ -1064,7 +935,8 @@ gatec::checkKernels(ModuleOp module, const CheckOptions &options) {
     std::string error =
         options.cudaCaseDir.empty()
             ? runOnCUDA(module, prepared, reports, options)
-            : writeCUDACases(module, prepared, reports, options);
+            : writeCUDACases(module, prepared, reports, options,
+                             options.cudaCaseDir);
     if (!error.empty())
       return setError(error);
     return reports;

@@ -50,10 +50,12 @@ struct CheckOptions {
   /// Keep each output's raw bytes in OutputReport::bytes, so that runs with
   /// different thread counts can be compared bit for bit.
   bool keepOutputBytes = false;
-  /// A CUDA chip (sm_80, sm_90a...): compile for it instead of the CPU, build
-  /// the generated CUDA header into a shared library with the system C++
-  /// compiler (against $CUDA_PATH or /usr/local/cuda), and run the kernels on
-  /// GPU 0 through it. Needs a GPU and its driver.
+  /// A CUDA chip (sm_80, sm_90a...): compile for it instead of the CPU, write
+  /// each kernel's case program (as cudaCaseDir does, to a temporary
+  /// directory), build it with the system C++ compiler against $CUDA_PATH or
+  /// /usr/local/cuda, run it on GPU 0 and compare the outputs it writes back.
+  /// Random inputs then come from the case programs' generator. Needs a GPU
+  /// and its driver.
   std::string cudaChip;
   /// When > 0, each kernel is also timed over this many back-to-back calls
   /// (after 3 warm-up calls); KernelReport::milliseconds holds the mean.
