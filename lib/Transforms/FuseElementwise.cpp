@@ -7,6 +7,7 @@
 #include "gatec/Transforms/Passes.h"
 
 #include "mlir/Dialect/Affine/IR/AffineOps.h"
+#include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Linalg/Transforms/Transforms.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
@@ -27,6 +28,62 @@ bool hasReductionLoops(Operation *op) {
   return linalgOp && linalgOp.getNumReductionLoops() > 0;
 }
 
+/// The narrow source of `value` if it is an elementwise widening
+/// (`cast(x, f32)` of a bf16 or f16 `x`: an all-parallel generic with
+/// identity maps whose body is one arith.extf), else null.
+Value wideningSource(Value value) {
+  auto generic = value.getDefiningOp<linalg::GenericOp>();
+  if (!generic || generic.getNumDpsInputs() != 1 ||
+      generic.getNumDpsInits() != 1 ||
+      generic.getNumParallelLoops() != generic.getNumLoops() ||
+      !llvm::all_of(generic.getIndexingMapsArray(),
+                    [](AffineMap map) { return map.isIdentity(); }))
+    return {};
+  Block &body = generic.getRegion().front();
+  if (body.getOperations().size() != 2)
+    return {};
+  auto extf = dyn_cast<arith::ExtFOp>(body.front());
+  if (!extf || extf.getIn() != body.getArgument(0) ||
+      body.getTerminator()->getOperand(0) != extf.getResult())
+    return {};
+  return generic.getDpsInputs()[0];
+}
+
+/// matmul(cast(a, f32), cast(b, f32)) -> matmul(a, b) with the f32
+/// accumulator: linalg.matmul widens its operands itself, so the math is
+/// unchanged (a product of two bf16 or f16 values is exact in f32). The
+/// widened copies are no longer needed (DeepSeek-V3's router would otherwise
+/// write a 7 MB f32 copy of its weights per call), and the contraction
+/// becomes a bf16/f16 one that tensor cores and the CPU's bf16 dot path
+/// take. Both operands must end up with the same element type.
+struct FoldWideningIntoMatmul : OpRewritePattern<linalg::MatmulOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(linalg::MatmulOp matmul,
+                                PatternRewriter &rewriter) const override {
+    if (!matmul.hasPureTensorSemantics())
+      return failure();
+    SmallVector<Value> inputs = matmul.getDpsInputs();
+    SmallVector<Value> narrowed;
+    for (Value input : inputs) {
+      Value source = wideningSource(input);
+      narrowed.push_back(source ? source : input);
+    }
+    Type lhs = getElementTypeOrSelf(narrowed[0]);
+    Type rhs = getElementTypeOrSelf(narrowed[1]);
+    if (narrowed == inputs || lhs != rhs || !(lhs.isBF16() || lhs.isF16()))
+      return failure();
+    // A new op: the body's block arguments take the operand types.
+    SmallVector<NamedAttribute> attrs;
+    for (NamedAttribute attr : matmul->getAttrs())
+      if (attr.getName() != "operandSegmentSizes")
+        attrs.push_back(attr);
+    rewriter.replaceOpWithNewOp<linalg::MatmulOp>(
+        matmul, matmul->getResultTypes(), narrowed, matmul.getDpsInits(),
+        attrs);
+    return success();
+  }
+};
+
 struct FuseElementwisePass
     : gatec::impl::FuseElementwiseBase<FuseElementwisePass> {
   void runOnOperation() override {
@@ -45,6 +102,7 @@ struct FuseElementwisePass
              !hasReductionLoops(fused->get().getDefiningOp());
     };
     linalg::populateElementwiseOpsFusionPatterns(patterns, singleUse);
+    patterns.add<FoldWideningIntoMatmul>(context);
     linalg::populateFoldReshapeOpsByExpansionPatterns(patterns,
                                                       keepReductionsWhole);
     affine::AffineApplyOp::getCanonicalizationPatterns(patterns, context);

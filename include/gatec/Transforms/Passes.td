@@ -39,6 +39,12 @@ def FuseElementwise : Pass<"gatec-fuse-elementwise"> {
     CPU schedule tiles into register blocks, instead of becoming a rank-5
     contraction that the consumer's per-token tiles would recompute as one
     matrix-vector product per token.
+
+    A `linalg.matmul` whose two operands are elementwise widenings of bf16
+    (or f16) tensors (`cast(x, f32) @ cast(w, f32)`, as in DeepSeek-V3's
+    router) reads the narrow tensors instead: linalg.matmul widens its
+    operands itself, so the math is the same, no f32 copy is written, and
+    the contraction reaches tensor cores and the CPU's bf16 dot products.
   }];
   let dependentDialects = ["::mlir::linalg::LinalgDialect",
                            "::mlir::tensor::TensorDialect",
