@@ -36,6 +36,7 @@ void gatec::buildCUDAPipeline(OpPassManager &pm,
     funcPm.addPass(createGPUTensorCoreMatmul());
   GPUDistributeOptions distribute;
   distribute.threadsPerBlock = options.threadsPerBlock;
+  distribute.tensorCores = options.tensorCores;
   funcPm.addPass(createGPUDistribute(distribute));
   funcPm.addPass(createParallelForToNestedForsPass());
   cleanup(pm);

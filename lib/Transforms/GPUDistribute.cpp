@@ -19,6 +19,7 @@
 
 #include "gatec/Transforms/Passes.h"
 #include "gatec/Transforms/MemRefRewrites.h"
+#include "gatec/Transforms/TensorCore.h"
 
 #include "mlir/Dialect/Affine/IR/AffineOps.h"
 #include "mlir/Dialect/Arith/IR/Arith.h"
@@ -29,6 +30,8 @@
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Linalg/Transforms/Transforms.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/NVGPU/IR/NVGPUDialect.h"
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/SCF/Transforms/Transforms.h"
 #include "mlir/IR/IRMapping.h"
@@ -47,11 +50,22 @@ using namespace mlir;
 
 namespace {
 
-/// True if `op` holds an scf.parallel below it.
+/// True if `op` holds work for a group of threads below it: an
+/// scf.parallel, or a matmul kept whole for the block's tensor cores (after
+/// lowerToLoops, the only linalg ops left).
 bool containsParallel(Operation *op) {
   bool found = false;
   for (Region &region : op->getRegions())
-    region.walk([&](scf::ParallelOp) { found = true; });
+    region.walk([&](Operation *nested) {
+      found |= isa<scf::ParallelOp, linalg::MatmulOp>(nested);
+    });
+  return found;
+}
+
+/// True if `op` holds a matmul kept for the block's tensor cores.
+bool containsBlockMatmul(Operation *op) {
+  bool found = false;
+  op->walk([&](linalg::MatmulOp) { found = true; });
   return found;
 }
 
@@ -254,7 +268,10 @@ struct GPUDistributePass
                                                   copy.getTarget());
     }
     SmallVector<linalg::LinalgOp> linalgOps;
-    func.walk([&](linalg::LinalgOp op) { linalgOps.push_back(op); });
+    func.walk([&](linalg::LinalgOp op) {
+      if (!keepsForTensorCores(op))
+        linalgOps.push_back(op);
+    });
     for (linalg::LinalgOp op : linalgOps) {
       if (!op.hasPureBufferSemantics())
         return op.emitError("gatec-gpu-distribute: expected a bufferized op");
@@ -272,6 +289,14 @@ struct GPUDistributePass
                                 "parallel loop");
     }
     return success();
+  }
+
+  /// True for a matmul that a block will run on tensor cores: marked for
+  /// it and inside a loop that becomes a per-block launch.
+  bool keepsForTensorCores(linalg::LinalgOp op) {
+    auto matmul = dyn_cast<linalg::MatmulOp>(op.getOperation());
+    return tensorCores && threadsPerBlock % 32 == 0 && matmul &&
+           op->getParentOfType<scf::ForallOp>() && gatec::isBlockMatmul(matmul);
   }
 
   /// A launch of `grid` blocks of `threads` threads before `at`, with an
@@ -337,7 +362,7 @@ struct GPUDistributePass
     // chunk products) a whole block.
     std::optional<int64_t> inner = largestInnerLoop(loop);
     bool perWarp = perGroup && inner && *inner <= warpLoopLimit &&
-                   threadsPerBlock % 32 == 0;
+                   threadsPerBlock % 32 == 0 && !containsBlockMatmul(loop);
     OpBuilder b(loop);
     Location loc = loop.getLoc();
     IRMapping hostMap;
@@ -376,6 +401,7 @@ struct GPUDistributePass
     gpu::LaunchOp launch = createLaunch(b, loc, grid, threads);
     currentLaunch = launch;
     broadcastCells.clear();
+    stagingBuffers.clear();
     Value blockId = launch.getBlockIds().x;
     Value threadId = launch.getThreadIds().x;
     IRMapping map;
@@ -569,6 +595,16 @@ struct GPUDistributePass
       synchronize(b, loc, group);
       return success();
     }
+    if (auto matmul = dyn_cast<linalg::MatmulOp>(op)) {
+      // Kept whole by lowerToLoops: the block's tensor cores run it. Its
+      // operands come from earlier loops and writes, each of which ended
+      // with a barrier; it ends with one for the loops that read C.
+      gatec::buildBlockMatmul(b, matmul, map, group.lane, group.size,
+                       [&](MemRefType type) { return stagingBuffer(type); });
+      synchronize(b, loc, group);
+      ++numBlockMatmuls;
+      return success();
+    }
     if (containsParallel(op)) {
       // Control flow around parallel loops runs on every thread; its bounds
       // and conditions come from shapes and inputs, the same for all.
@@ -625,8 +661,19 @@ struct GPUDistributePass
     return cells[i];
   }
 
+  /// The current launch's shared-memory buffer of `type` for staging
+  /// tensor-core operands, shared by its matmuls.
+  Value stagingBuffer(MemRefType type) {
+    Value &buffer = stagingBuffers[type];
+    if (!buffer)
+      buffer = currentLaunch.addWorkgroupAttribution(type,
+                                                     currentLaunch.getLoc());
+    return buffer;
+  }
+
   gpu::LaunchOp currentLaunch;
   llvm::DenseMap<Type, SmallVector<Value>> broadcastCells;
+  llvm::DenseMap<Type, Value> stagingBuffers;
 
   struct ScratchSlot {
     Value workspace;
@@ -669,6 +716,20 @@ struct GPUMergeKernelModulesPass
                                 LLVM::LLVMDialect::getAlignAttrName()),
                 IntegerAttr::get(IntegerType::get(module.getContext(), 64),
                                  16));
+        // A kernel running tensor-core matmuls inside a block's loop holds
+        // a whole chunk step; ptxas's default register target for it on
+        // sm_80 (80 to 128 registers) spills. One block per SM is asked
+        // for instead, so it may take up to 255 (then 124 to 193, no
+        // spills, for the shipped scans).
+        bool blockMatmul = false;
+        func.walk([&](Operation *op) {
+          blockMatmul |= op->hasAttr(gatec::kBlockMatmulMarker);
+        });
+        if (blockMatmul)
+          func->setAttr(NVVM::NVVMDialect::getMinctasmAttrName(),
+                        IntegerAttr::get(IntegerType::get(module.getContext(),
+                                                          32),
+                                         1));
       });
     if (kernelModules.size() < 2)
       return;

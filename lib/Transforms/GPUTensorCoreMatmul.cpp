@@ -21,6 +21,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "gatec/Transforms/Passes.h"
+#include "gatec/Transforms/TensorCore.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/IR/Matchers.h"
@@ -44,8 +45,9 @@ using namespace mlir;
 
 namespace {
 
-/// mma.sync.m16n8k16 fragment sizes.
-constexpr int64_t kMmaM = 16, kMmaN = 8, kMmaK = 16;
+using gatec::kMmaK;
+using gatec::kMmaM;
+using gatec::kMmaN;
 /// Elements per 16-byte cp.async of a 16-bit type.
 constexpr int64_t kChunk = 8;
 /// Padding of each shared-memory row, in elements (16 bytes).
@@ -117,11 +119,6 @@ private:
   /// Multiplies the tiles in ring slot `slot` into `acc` (4 f32 per
   /// fragment, fragment-major).
   void multiplyTile(Value slot, SmallVectorImpl<Value> &acc);
-  Value mma(Value fragA, Value fragB, ArrayRef<Value> accIn,
-            SmallVectorImpl<Value> &accOut);
-  /// The two 16-bit elements of row `i` of an ldmatrix result, as the mma
-  /// takes them (a 32-bit register for bf16, vector<2xf16> for f16).
-  Value registerOf(Value frag, int64_t i);
   void storeTile(ArrayRef<Value> acc);
   /// Finishes one element at (row, col): C_in + acc, through the epilogue
   /// when there is one, into memory.
@@ -253,38 +250,6 @@ void MatmulKernelBuilder::copyTile(Value src, Value dst, Value slot,
   }
 }
 
-Value MatmulKernelBuilder::registerOf(Value frag, int64_t i) {
-  Value row = vector::ExtractOp::create(b, loc, frag, ArrayRef<int64_t>{i});
-  if (elem.isF16())
-    return row;
-  auto asI32 = vector::BitCastOp::create(
-      b, loc, VectorType::get({1}, b.getI32Type()), row);
-  return vector::ExtractOp::create(b, loc, asI32, ArrayRef<int64_t>{0});
-}
-
-Value MatmulKernelBuilder::mma(Value fragA, Value fragB, ArrayRef<Value> accIn,
-                               SmallVectorImpl<Value> &accOut) {
-  SmallVector<Value> opA, opB;
-  for (int64_t i = 0; i < 4; ++i)
-    opA.push_back(registerOf(fragA, i));
-  for (int64_t i = 0; i < 2; ++i)
-    opB.push_back(registerOf(fragB, i));
-  Type f32 = b.getF32Type();
-  auto resultType = LLVM::LLVMStructType::getLiteral(b.getContext(),
-                                                     {f32, f32, f32, f32});
-  NVVM::MMATypes ptxType =
-      elem.isF16() ? NVVM::MMATypes::f16 : NVVM::MMATypes::bf16;
-  auto op = NVVM::MmaOp::create(
-      b, loc, resultType, opA, opB, accIn, {kMmaM, kMmaN, kMmaK},
-      std::nullopt, std::nullopt,
-      std::array<NVVM::MMATypes, 2>{ptxType, ptxType},
-      std::array<NVVM::MMALayout, 2>{NVVM::MMALayout::row,
-                                     NVVM::MMALayout::col});
-  for (int64_t i = 0; i < 4; ++i)
-    accOut.push_back(LLVM::ExtractValueOp::create(b, loc, op, i));
-  return op;
-}
-
 void MatmulKernelBuilder::multiplyTile(Value slot,
                                        SmallVectorImpl<Value> &acc) {
   Value laneRow = arith::RemUIOp::create(b, loc, lane, idx(16));
@@ -310,8 +275,8 @@ void MatmulKernelBuilder::multiplyTile(Value slot,
     for (int64_t mi = 0; mi < tile.fragsM(); ++mi)
       for (int64_t ni = 0; ni < tile.fragsN(); ++ni) {
         int64_t base = (mi * tile.fragsN() + ni) * 4;
-        SmallVector<Value> out;
-        mma(fragsA[mi], fragsB[ni], ArrayRef<Value>(acc).slice(base, 4), out);
+        SmallVector<Value, 4> out = gatec::buildMmaSync(
+            b, loc, fragsA[mi], fragsB[ni], ArrayRef<Value>(acc).slice(base, 4));
         for (int64_t i = 0; i < 4; ++i)
           acc[base + i] = out[i];
       }

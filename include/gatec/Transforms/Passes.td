@@ -162,10 +162,22 @@ def GPUDistribute : Pass<"gatec-gpu-distribute", "::mlir::func::FuncOp"> {
     definitions a launch uses (constants, sizes, views) are cloned into it,
     so the outlined kernel takes only buffers. Writes at the top level that
     are not loops run in a one-thread launch.
+
+    With `tensor-cores`, a `linalg.matmul` inside such a loop that carries
+    `gate.multiplicand_type` (a chunked scan's chunk products over bf16 or
+    f16 inputs) stays whole and runs on the block's tensor cores: the block
+    walks C in tiles of 64 x 64 (8 warps of 16 x 32), stages 32-deep K
+    slices of A and B through shared memory rounded to the multiplicand
+    type (zero past the edges: any chunk length), and each warp multiplies
+    with `ldmatrix` and `mma.sync.m16n8k16` into f32 registers before adding
+    them to C. A loop holding one always runs per block.
   }];
   let options = [
     Option<"threadsPerBlock", "threads-per-block", "int64_t", "256",
            "Threads of each block">,
+    Option<"tensorCores", "tensor-cores", "bool", "false",
+           "Run matmuls marked gate.multiplicand_type inside per-block loops "
+           "on mma.sync (threads-per-block must be a multiple of 32)">,
     Option<"warpLoopLimit", "warp-loop-limit", "int64_t", "1024",
            "Largest inner parallel loop (constant trip count) for which an "
            "iteration runs on one warp instead of a whole block">,
@@ -181,9 +193,14 @@ def GPUDistribute : Pass<"gatec-gpu-distribute", "::mlir::func::FuncOp"> {
               "Launches of one thread for a top-level write">,
     Statistic<"numScratchBuffers", "scratch-buffers",
               "Per-iteration scratch buffers moved to a workspace">,
+    Statistic<"numBlockMatmuls", "block-matmuls",
+              "Matmuls inside per-block loops run on tensor cores">,
   ];
   let dependentDialects = ["::mlir::gpu::GPUDialect",
                            "::mlir::NVVM::NVVMDialect",
+                           "::mlir::nvgpu::NVGPUDialect",
+                           "::mlir::LLVM::LLVMDialect",
+                           "::mlir::vector::VectorDialect",
                            "::mlir::scf::SCFDialect",
                            "::mlir::arith::ArithDialect",
                            "::mlir::memref::MemRefDialect"];

@@ -941,6 +941,21 @@ struct ChunkedScanLowering : OpConversionPattern<ChunkedScanOp> {
           scf::YieldOp::create(b, l, ValueRange{state, oUpdated});
         });
 
+    // With bf16 inputs the chunk products may run on bf16 matrix units:
+    // their operands (q, k, v, the decay-rescaled q and k, the scores A, and
+    // the state S for q S) are then rounded to bf16, every sum stays f32 and
+    // S itself stays f32 across chunks. This is FLA's chunked GLA (A and S
+    // cast to the input type for A v and q S); the error it adds is of the
+    // order of the bf16 rounding of the output. The diagonal sub-blocks of
+    // a vector decay are elementwise generics, not matmuls, so they stay f32
+    // (the paper's secondary chunking). Not f16: scores and states are not
+    // bounded by f16's range (65504), where bf16 has f32's.
+    Type inputType = getElementTypeOrSelf(scan.q);
+    if (inputType.isBF16())
+      chunkLoop.getBody()->walk([&](linalg::MatmulOp matmul) {
+        matmul->setAttr(kMultiplicandTypeAttrName, TypeAttr::get(inputType));
+      });
+
     // Each pair writes its own tokens of o and its own final state.
     rewriter.setInsertionPointToStart(forall.getTerminator().getBody());
     tensor::ParallelInsertSliceOp::create(

@@ -162,7 +162,8 @@ func.func @scalar_zero_start(%q: tensor<2x?x4x16xf32>, %k: tensor<2x?x4x16xf32>,
 // Fixed decay (RetNet), bf16, all of B, T, H dynamic, no final state: the
 // per-head gate is read and clamped once per (sequence, head), the decays come
 // from token indices (no cumulative loop), the matmuls read bf16 operands and
-// accumulate in f32, and o is rounded to bf16 once.
+// accumulate in f32, and o is rounded to bf16 once. The chunk products are
+// marked as allowed to round their operands to bf16 (for tensor cores).
 // CHECK-LABEL: func.func @fixed_bf16_dynamic(
 // CHECK-SAME: [[Q:%[^:]+]]: tensor<?x?x?x16xbf16>, [[K:%[^:]+]]: tensor<?x?x?x16xbf16>, [[V:%[^:]+]]: tensor<?x?x?x8xbf16>, [[G:%[^:]+]]: tensor<?xf32>)
 // CHECK: [[B_DIM:%.+]] = tensor.dim [[Q]], %{{.+}}
@@ -178,7 +179,7 @@ func.func @scalar_zero_start(%q: tensor<2x?x4x16xf32>, %k: tensor<2x?x4x16xf32>,
 // CHECK:     [[VC:%.+]] = tensor.extract_slice [[V]]{{.*}} to tensor<?x8xbf16>
 // CHECK-NOT: scf.for
 // CHECK:     [[KT:%.+]] = linalg.transpose ins([[KC]] : tensor<?x16xbf16>) outs(%{{.+}} : tensor<16x?xbf16>) permutation = [1, 0]
-// CHECK:     [[QK:%.+]] = linalg.matmul ins([[QC]], [[KT]] : tensor<?x16xbf16>, tensor<16x?xbf16>) outs(%{{.+}} : tensor<?x?xf32>)
+// CHECK:     [[QK:%.+]] = linalg.matmul {gate.multiplicand_type = bf16} ins([[QC]], [[KT]] : tensor<?x16xbf16>, tensor<16x?xbf16>) outs(%{{.+}} : tensor<?x?xf32>)
 // CHECK:     [[A:%.+]] = linalg.generic {indexing_maps = [#[[$ID2]]], iterator_types = ["parallel", "parallel"]} outs([[QK]] : tensor<?x?xf32>)
 // CHECK:       [[II:%.+]] = linalg.index 0 : index
 // CHECK:       [[JJ:%.+]] = linalg.index 1 : index
@@ -190,13 +191,13 @@ func.func @scalar_zero_start(%q: tensor<2x?x4x16xf32>, %k: tensor<2x?x4x16xf32>,
 // CHECK:       arith.cmpi ule, [[JJ]], [[II]] : index
 // CHECK:     [[QE:%.+]] = linalg.generic {{.*}} ins([[QC]] : tensor<?x16xbf16>) outs(%{{.+}} : tensor<?x16xf32>)
 // CHECK:       arith.extf %{{.+}} : bf16 to f32
-// CHECK:     [[INTRA:%.+]] = linalg.matmul ins([[A]], [[VC]] : tensor<?x?xf32>, tensor<?x8xbf16>) outs(%{{.+}} : tensor<?x8xf32>)
-// CHECK:     [[O_C:%.+]] = linalg.matmul ins([[QE]], [[S]] : tensor<?x16xf32>, tensor<16x8xf32>) outs([[INTRA]] : tensor<?x8xf32>)
+// CHECK:     [[INTRA:%.+]] = linalg.matmul {gate.multiplicand_type = bf16} ins([[A]], [[VC]] : tensor<?x?xf32>, tensor<?x8xbf16>) outs(%{{.+}} : tensor<?x8xf32>)
+// CHECK:     [[O_C:%.+]] = linalg.matmul {gate.multiplicand_type = bf16} ins([[QE]], [[S]] : tensor<?x16xf32>, tensor<16x8xf32>) outs([[INTRA]] : tensor<?x8xf32>)
 // CHECK:     linalg.generic {{.*}} ins([[O_C]] : tensor<?x8xf32>) outs(%{{.+}} : tensor<?x8xbf16>)
 // CHECK:       arith.constant 2.500000e-01 : f32
 // CHECK:       arith.truncf %{{.+}} : f32 to bf16
 // CHECK:     [[KD:%.+]] = linalg.generic {{.*}} ins([[KC]] : tensor<?x16xbf16>) outs(%{{.+}} : tensor<?x16xf32>)
-// CHECK:     linalg.matmul indexing_maps = [#[[$TRANS_A]], #[[$TRANS_B]], #[[$OUT_IJ]]] ins([[KD]], [[VC]] : tensor<?x16xf32>, tensor<?x8xbf16>)
+// CHECK:     linalg.matmul indexing_maps = [#[[$TRANS_A]], #[[$TRANS_B]], #[[$OUT_IJ]]] {gate.multiplicand_type = bf16} ins([[KD]], [[VC]] : tensor<?x16xf32>, tensor<?x8xbf16>)
 // CHECK:   scf.forall.in_parallel
 // CHECK-NEXT: tensor.parallel_insert_slice %{{.+}} into [[O_OUT]]
 // CHECK-NEXT: }

@@ -11,4 +11,18 @@
 
 #include "gatec/Dialect/Gate/GateOpsDialect.h.inc"
 
+namespace mlir::gate {
+
+/// A discardable TypeAttr on a contraction produced from a gate op: its
+/// operands may be rounded to this 16-bit float type before they are
+/// multiplied, the accumulation staying f32. The op's lowering sets it where
+/// that is within the op's stated numerics (a chunked scan over bf16 inputs:
+/// the GLA paper's tensor-core products off the diagonal); backends with
+/// 16-bit matrix units (CUDA's mma.sync) use it, the others ignore it and
+/// multiply in f32.
+inline constexpr llvm::StringLiteral kMultiplicandTypeAttrName =
+    "gate.multiplicand_type";
+
+} // namespace mlir::gate
+
 #endif // GATEC_DIALECT_GATE_GATEDIALECT_H

@@ -1,0 +1,66 @@
+//===- TensorCore.h - mma.sync building blocks for the CUDA passes -*- C++ -*-===//
+//
+// Part of gatec. What gatec-gpu-tensor-core-matmul (a kernel per top-level
+// matmul) and gatec-gpu-distribute (matmuls inside a block's loop body, such
+// as a chunked scan's chunk products) share about sm_80 tensor cores.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef GATEC_TRANSFORMS_TENSORCORE_H
+#define GATEC_TRANSFORMS_TENSORCORE_H
+
+#include "mlir/IR/Builders.h"
+#include "llvm/ADT/STLFunctionalExtras.h"
+
+namespace mlir {
+class IRMapping;
+namespace linalg {
+class MatmulOp;
+} // namespace linalg
+} // namespace mlir
+
+namespace gatec {
+
+/// mma.sync.m16n8k16 fragment sizes.
+inline constexpr int64_t kMmaM = 16, kMmaN = 8, kMmaK = 16;
+
+/// A unit attribute on the ldmatrix ops of buildBlockMatmul(): it tells
+/// gatec-gpu-merge-kernel-modules which outlined kernels hold block-level
+/// matmuls (their register budget is set differently).
+inline constexpr llvm::StringLiteral kBlockMatmulMarker = "gatec.block_matmul";
+
+/// One mma.sync.m16n8k16.row.col with f32 accumulation: `fragA` is the
+/// vector<4x2xT> and `fragB` the vector<2x2xT> that ldmatrix.x4 and
+/// ldmatrix.x2.trans return (T = bf16 or f16), `acc` the four f32
+/// accumulators of this lane; returns the four new ones.
+llvm::SmallVector<mlir::Value, 4> buildMmaSync(mlir::OpBuilder &b,
+                                               mlir::Location loc,
+                                               mlir::Value fragA,
+                                               mlir::Value fragB,
+                                               mlir::ValueRange acc);
+
+/// True if gatec-gpu-distribute can run `matmul` with
+/// buildBlockMatmul(): it carries gate.multiplicand_type (bf16 or f16),
+/// its operands are rank-2 float memrefs read as A[m, k] or A[k, m] and
+/// B[k, n] or B[n, k], and C is an f32 C[m, n].
+bool isBlockMatmul(mlir::linalg::MatmulOp matmul);
+
+/// Emits `matmul` (C += A B, its operands looked up in `map`) as the
+/// cooperative work of the `threads` threads of a block, this thread being
+/// `thread`; `threads` is a multiple of 32. C is walked in tiles of
+/// (16 warpsM) x (32 warpsN); for each tile, K advances in steps of 32
+/// staged through shared memory (rounded to the multiplicand type, zero past
+/// the edges, so any M, N, K work), and each warp multiplies its 16 x 32
+/// sub-tile with ldmatrix and mma.sync into f32 registers, then adds them
+/// to C. Every thread of the block must reach it (it holds barriers).
+/// `sharedBuffer(type)` returns a workgroup buffer of that type (the same
+/// one for every call with the same type, so that the matmuls of a kernel
+/// share their staging buffers).
+void buildBlockMatmul(
+    mlir::OpBuilder &b, mlir::linalg::MatmulOp matmul, mlir::IRMapping &map,
+    mlir::Value thread, int64_t threads,
+    llvm::function_ref<mlir::Value(mlir::MemRefType)> sharedBuffer);
+
+} // namespace gatec
+
+#endif // GATEC_TRANSFORMS_TENSORCORE_H

@@ -1,0 +1,325 @@
+//===- TensorCore.cpp - mma.sync building blocks for the CUDA passes ------===//
+//
+// Part of gatec. Fragment layouts (PTX ISA, mma.m16n8k16 with .bf16/.f16):
+// lane l holds, with g = l / 4 and t = l % 4,
+//   A (16 x 16, row):  rows g and g + 8, columns 2t, 2t + 1, 2t + 8, 2t + 9
+//   B (16 x 8, col):   rows 2t, 2t + 1, 2t + 8, 2t + 9 of column g
+//   C (16 x 8, f32):   c0, c1 at row g, columns 2t, 2t + 1; c2, c3 at row g + 8
+// ldmatrix.x4 on a row-major 16 x 16 A tile, lane l pointing at row l % 16,
+// column 8 (l / 16), returns A's registers in that order; ldmatrix.x2.trans
+// on a row-major K x N tile (B as stored), lanes 0-15 pointing at rows
+// 0-15, returns B's.
+//
+//===----------------------------------------------------------------------===//
+
+#include "gatec/Transforms/TensorCore.h"
+
+#include "gatec/Dialect/Gate/GateDialect.h"
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/GPU/IR/GPUDialect.h"
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
+#include "mlir/Dialect/LLVMIR/NVVMDialect.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/NVGPU/IR/NVGPUDialect.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
+#include "mlir/IR/IRMapping.h"
+
+using namespace mlir;
+using gatec::kMmaK;
+using gatec::kMmaM;
+using gatec::kMmaN;
+
+namespace {
+
+/// The two 16-bit elements of row `i` of an ldmatrix result, as mma.sync
+/// takes them: a 32-bit register for bf16, vector<2xf16> for f16.
+Value registerOf(OpBuilder &b, Location loc, Value frag, int64_t i) {
+  Value row = vector::ExtractOp::create(b, loc, frag, ArrayRef<int64_t>{i});
+  if (cast<VectorType>(row.getType()).getElementType().isF16())
+    return row;
+  auto asI32 = vector::BitCastOp::create(
+      b, loc, VectorType::get({1}, b.getI32Type()), row);
+  return vector::ExtractOp::create(b, loc, asI32, ArrayRef<int64_t>{0});
+}
+
+/// How C[m, n] += A B reads its operands.
+struct MatmulForm {
+  bool transposedA; // A stored as [k, m]
+  bool transposedB; // B stored as [n, k]
+};
+
+std::optional<MatmulForm> matmulForm(linalg::MatmulOp matmul) {
+  SmallVector<AffineMap> maps = matmul.getIndexingMapsArray();
+  if (maps.size() != 3)
+    return std::nullopt;
+  MLIRContext *ctx = matmul.getContext();
+  auto dims = [&](unsigned x, unsigned y) {
+    return AffineMap::get(3, 0,
+                          {getAffineDimExpr(x, ctx), getAffineDimExpr(y, ctx)},
+                          ctx);
+  };
+  // d0 = m, d1 = n, d2 = k.
+  if (maps[2] != dims(0, 1))
+    return std::nullopt;
+  MatmulForm form;
+  if (maps[0] == dims(0, 2))
+    form.transposedA = false;
+  else if (maps[0] == dims(2, 0))
+    form.transposedA = true;
+  else
+    return std::nullopt;
+  if (maps[1] == dims(2, 1))
+    form.transposedB = false;
+  else if (maps[1] == dims(1, 2))
+    form.transposedB = true;
+  else
+    return std::nullopt;
+  return form;
+}
+
+/// Builds the block-cooperative C += A B; see buildBlockMatmul().
+class BlockMatmulBuilder {
+public:
+  BlockMatmulBuilder(OpBuilder &b, linalg::MatmulOp matmul, IRMapping &map,
+                     Value thread, int64_t threads)
+      : b(b), loc(matmul.getLoc()), threads(threads),
+        form(*matmulForm(matmul)) {
+    a = map.lookupOrDefault(matmul.getDpsInputs()[0]);
+    bMat = map.lookupOrDefault(matmul.getDpsInputs()[1]);
+    c = map.lookupOrDefault(matmul.getDpsInits()[0]);
+    multiplicand =
+        cast<TypeAttr>(matmul->getAttr(gate::kMultiplicandTypeAttrName))
+            .getValue();
+    int64_t warps = threads / 32;
+    warpsM = warps % 4 == 0 ? 4 : (warps % 2 == 0 ? 2 : 1);
+    warpsN = warps / warpsM;
+    tileM = kMmaM * warpsM;
+    tileN = kWarpN * warpsN;
+    this->thread = thread;
+  }
+
+  void build(llvm::function_ref<Value(MemRefType)> sharedBuffer);
+
+private:
+  /// Columns of C per warp: four 16 x 8 fragments side by side.
+  static constexpr int64_t kWarpN = 4 * kMmaN;
+  /// K per shared-memory stage: two mma steps.
+  static constexpr int64_t kTileK = 32;
+  /// Row padding in elements (16 bytes): the eight rows of an ldmatrix
+  /// phase then start in distinct bank groups, and every row start stays
+  /// 16-byte aligned as ldmatrix needs.
+  static constexpr int64_t kPad = 8;
+
+  Value idx(int64_t v) { return arith::ConstantIndexOp::create(b, loc, v); }
+  Value add(Value x, Value y) { return arith::AddIOp::create(b, loc, x, y); }
+  Value mul(Value x, Value y) { return arith::MulIOp::create(b, loc, x, y); }
+  Value div(Value x, int64_t y) {
+    return arith::DivUIOp::create(b, loc, x, idx(y));
+  }
+  Value rem(Value x, int64_t y) {
+    return arith::RemUIOp::create(b, loc, x, idx(y));
+  }
+  Value ult(Value x, Value y) {
+    return arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult, x, y);
+  }
+  Value dim(Value memref, int64_t i) {
+    return memref::DimOp::create(b, loc, memref, i);
+  }
+
+  /// Fills the `rows` x `cols` shared tile `dst` with src's elements at
+  /// (row0 + r, col0 + c) of the logical operand (rowLimit x colLimit),
+  /// zero outside it, rounded to the multiplicand type. `transposed` says
+  /// src stores the operand transposed; consecutive threads then walk the
+  /// logical rows, so that global reads stay coalesced either way.
+  void stage(Value src, bool transposed, Value dst, int64_t rows,
+             int64_t cols, Value row0, Value col0, Value rowLimit,
+             Value colLimit);
+  Value toMultiplicand(Value value);
+
+  OpBuilder &b;
+  Location loc;
+  int64_t threads;
+  MatmulForm form;
+  Value a, bMat, c, thread;
+  Type multiplicand;
+  int64_t warpsM, warpsN, tileM, tileN;
+};
+
+Value BlockMatmulBuilder::toMultiplicand(Value value) {
+  Type type = value.getType();
+  if (type == multiplicand)
+    return value;
+  Type f32 = b.getF32Type();
+  if (type.getIntOrFloatBitWidth() < 32)
+    value = arith::ExtFOp::create(b, loc, f32, value);
+  return arith::TruncFOp::create(b, loc, multiplicand, value);
+}
+
+void BlockMatmulBuilder::stage(Value src, bool transposed, Value dst,
+                               int64_t rows, int64_t cols, Value row0,
+                               Value col0, Value rowLimit, Value colLimit) {
+  auto loop = scf::ForOp::create(b, loc, thread, idx(rows * cols),
+                                 idx(threads));
+  OpBuilder::InsertionGuard guard(b);
+  b.setInsertionPoint(loop.getBody()->getTerminator());
+  Value e = loop.getInductionVar();
+  Value r = transposed ? rem(e, rows) : div(e, cols);
+  Value col = transposed ? div(e, rows) : rem(e, cols);
+  Value row = add(row0, r), column = add(col0, col);
+  Value inside = arith::AndIOp::create(b, loc, ult(row, rowLimit),
+                                       ult(column, colLimit));
+  auto select = scf::IfOp::create(b, loc, TypeRange{multiplicand}, inside,
+                                  /*withElseRegion=*/true);
+  {
+    OpBuilder::InsertionGuard inner(b);
+    b.setInsertionPointToStart(select.thenBlock());
+    SmallVector<Value> at = transposed ? SmallVector<Value>{column, row}
+                                       : SmallVector<Value>{row, column};
+    Value value = memref::LoadOp::create(b, loc, src, at);
+    scf::YieldOp::create(b, loc, toMultiplicand(value));
+    b.setInsertionPointToStart(select.elseBlock());
+    Value zero = arith::ConstantOp::create(
+        b, loc, multiplicand, b.getFloatAttr(multiplicand, 0.0));
+    scf::YieldOp::create(b, loc, zero);
+  }
+  memref::StoreOp::create(b, loc, select.getResult(0), dst,
+                          ValueRange{r, col});
+}
+
+void BlockMatmulBuilder::build(
+    llvm::function_ref<Value(MemRefType)> sharedBuffer) {
+  auto workgroup = gpu::AddressSpaceAttr::get(b.getContext(),
+                                              gpu::AddressSpace::Workgroup);
+  Value sharedA = sharedBuffer(MemRefType::get(
+      {tileM, kTileK + kPad}, multiplicand, MemRefLayoutAttrInterface(),
+      workgroup));
+  Value sharedB = sharedBuffer(MemRefType::get(
+      {kTileK, tileN + kPad}, multiplicand, MemRefLayoutAttrInterface(),
+      workgroup));
+
+  Value sizeM = dim(c, 0), sizeN = dim(c, 1);
+  Value sizeK = dim(a, form.transposedA ? 0 : 1);
+  Value warp = div(thread, 32), lane = rem(thread, 32);
+  Value warpRow = mul(rem(warp, warpsM), idx(kMmaM));
+  Value warpCol = mul(div(warp, warpsM), idx(kWarpN));
+  Value zero = arith::ConstantOp::create(b, loc, b.getF32Type(),
+                                         b.getF32FloatAttr(0.0));
+  constexpr int64_t kFrags = kWarpN / kMmaN;
+
+  auto tilesM = scf::ForOp::create(b, loc, idx(0), sizeM, idx(tileM));
+  OpBuilder::InsertionGuard guard(b);
+  b.setInsertionPoint(tilesM.getBody()->getTerminator());
+  Value m0 = tilesM.getInductionVar();
+  auto tilesN = scf::ForOp::create(b, loc, idx(0), sizeN, idx(tileN));
+  b.setInsertionPoint(tilesN.getBody()->getTerminator());
+  Value n0 = tilesN.getInductionVar();
+
+  // The K loop carries this lane's accumulators: 4 per fragment.
+  SmallVector<Value> init(kFrags * 4, zero);
+  auto kLoop = scf::ForOp::create(b, loc, idx(0), sizeK, idx(kTileK), init);
+  {
+    OpBuilder::InsertionGuard inner(b);
+    b.setInsertionPointToStart(kLoop.getBody());
+    Value k0 = kLoop.getInductionVar();
+    // Every warp is done reading the previous stage.
+    gpu::BarrierOp::create(b, loc);
+    stage(a, form.transposedA, sharedA, tileM, kTileK, m0, k0, sizeM, sizeK);
+    stage(bMat, form.transposedB, sharedB, kTileK, tileN, k0, n0, sizeK,
+          sizeN);
+    gpu::BarrierOp::create(b, loc);
+
+    SmallVector<Value> acc(kLoop.getRegionIterArgs());
+    auto fragTypeA = VectorType::get({4, 2}, multiplicand);
+    auto fragTypeB = VectorType::get({2, 2}, multiplicand);
+    Value laneRow = rem(lane, 16);
+    Value laneCol = mul(div(lane, 16), idx(8));
+    for (int64_t kk = 0; kk < kTileK; kk += kMmaK) {
+      Value fragA = nvgpu::LdMatrixOp::create(
+          b, loc, fragTypeA, sharedA,
+          ValueRange{add(warpRow, laneRow), add(idx(kk), laneCol)},
+          /*transpose=*/false, /*numTiles=*/4);
+      fragA.getDefiningOp()->setAttr(gatec::kBlockMatmulMarker,
+                                     b.getUnitAttr());
+      for (int64_t f = 0; f < kFrags; ++f) {
+        Value fragB = nvgpu::LdMatrixOp::create(
+            b, loc, fragTypeB, sharedB,
+            ValueRange{add(idx(kk), laneRow), add(warpCol, idx(f * kMmaN))},
+            /*transpose=*/true, /*numTiles=*/2);
+        SmallVector<Value, 4> out = gatec::buildMmaSync(
+            b, loc, fragA, fragB, ArrayRef<Value>(acc).slice(f * 4, 4));
+        llvm::copy(out, acc.begin() + f * 4);
+      }
+    }
+    scf::YieldOp::create(b, loc, acc);
+  }
+
+  // C += the accumulators, inside C only; each element has one owner.
+  Value groupRow = div(lane, 4);
+  Value pairCol = mul(rem(lane, 4), idx(2));
+  for (int64_t f = 0; f < kFrags; ++f)
+    for (int64_t i = 0; i < 4; ++i) {
+      Value row = add(add(m0, warpRow), add(groupRow, idx((i / 2) * 8)));
+      Value col = add(add(n0, warpCol), add(pairCol, idx(f * kMmaN + i % 2)));
+      Value inside =
+          arith::AndIOp::create(b, loc, ult(row, sizeM), ult(col, sizeN));
+      auto guardIf = scf::IfOp::create(b, loc, inside, /*else=*/false);
+      OpBuilder::InsertionGuard inner(b);
+      b.setInsertionPoint(guardIf.thenBlock()->getTerminator());
+      Value old = memref::LoadOp::create(b, loc, c, ValueRange{row, col});
+      Value sum =
+          arith::AddFOp::create(b, loc, old, kLoop.getResult(f * 4 + i));
+      memref::StoreOp::create(b, loc, sum, c, ValueRange{row, col});
+    }
+}
+
+} // namespace
+
+SmallVector<Value, 4> gatec::buildMmaSync(OpBuilder &b, Location loc,
+                                          Value fragA, Value fragB,
+                                          ValueRange acc) {
+  SmallVector<Value> opA, opB;
+  for (int64_t i = 0; i < 4; ++i)
+    opA.push_back(registerOf(b, loc, fragA, i));
+  for (int64_t i = 0; i < 2; ++i)
+    opB.push_back(registerOf(b, loc, fragB, i));
+  Type f32 = b.getF32Type();
+  auto resultType = LLVM::LLVMStructType::getLiteral(b.getContext(),
+                                                     {f32, f32, f32, f32});
+  Type elem = cast<VectorType>(fragA.getType()).getElementType();
+  NVVM::MMATypes ptxType =
+      elem.isF16() ? NVVM::MMATypes::f16 : NVVM::MMATypes::bf16;
+  auto op = NVVM::MmaOp::create(
+      b, loc, resultType, opA, opB, acc, {kMmaM, kMmaN, kMmaK}, std::nullopt,
+      std::nullopt, std::array<NVVM::MMATypes, 2>{ptxType, ptxType},
+      std::array<NVVM::MMALayout, 2>{NVVM::MMALayout::row,
+                                     NVVM::MMALayout::col});
+  SmallVector<Value, 4> out;
+  for (int64_t i = 0; i < 4; ++i)
+    out.push_back(LLVM::ExtractValueOp::create(b, loc, op, i));
+  return out;
+}
+
+bool gatec::isBlockMatmul(linalg::MatmulOp matmul) {
+  auto multiplicand = dyn_cast_or_null<TypeAttr>(
+      matmul->getAttr(gate::kMultiplicandTypeAttrName));
+  if (!multiplicand || !matmul.hasPureBufferSemantics() ||
+      !(multiplicand.getValue().isBF16() || multiplicand.getValue().isF16()))
+    return false;
+  if (!matmulForm(matmul))
+    return false;
+  for (Value operand : matmul->getOperands()) {
+    auto type = dyn_cast<MemRefType>(operand.getType());
+    if (!type || type.getRank() != 2 || type.getMemorySpace() ||
+        !isa<FloatType>(type.getElementType()))
+      return false;
+  }
+  return getElementTypeOrSelf(matmul.getDpsInits()[0]).isF32();
+}
+
+void gatec::buildBlockMatmul(
+    OpBuilder &b, linalg::MatmulOp matmul, IRMapping &map, Value thread,
+    int64_t threads, llvm::function_ref<Value(MemRefType)> sharedBuffer) {
+  BlockMatmulBuilder(b, matmul, map, thread, threads).build(sharedBuffer);
+}
