@@ -946,6 +946,7 @@ gatec::checkKernels(ModuleOp module, const CheckOptions &options) {
   CPUPipelineOptions pipelineOptions;
   pipelineOptions.vectorWidth = target->vectorWidth;
   pipelineOptions.nativeBF16 = target->nativeBF16;
+  pipelineOptions.roundMultiplicands = options.roundMultiplicands;
   buildCPUPipeline(pm, pipelineOptions);
   std::string diagnostics;
   {

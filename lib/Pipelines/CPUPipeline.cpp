@@ -53,6 +53,8 @@ void gatec::buildCPUPipeline(OpPassManager &pm,
   auto cleanup = [&] { addCleanupPasses(pm); };
   // Tensor level: the math of each op, then the schedule.
   addGateToLinalgPasses(pm);
+  if (options.roundMultiplicands)
+    pm.addPass(createRoundMultiplicands());
   CPUTileAndVectorizeOptions tiling;
   tiling.vectorWidth = options.vectorWidth;
   tiling.threadTileM = options.threadTileM;

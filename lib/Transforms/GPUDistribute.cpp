@@ -600,7 +600,9 @@ struct GPUDistributePass
       // operands come from earlier loops and writes, each of which ended
       // with a barrier; it ends with one for the loops that read C.
       gatec::buildBlockMatmul(b, matmul, map, group.lane, group.size,
-                       [&](MemRefType type) { return stagingBuffer(type); });
+                       [&](MemRefType type, unsigned index) {
+                         return stagingBuffer(type, index);
+                       });
       synchronize(b, loc, group);
       ++numBlockMatmuls;
       return success();
@@ -661,10 +663,10 @@ struct GPUDistributePass
     return cells[i];
   }
 
-  /// The current launch's shared-memory buffer of `type` for staging
-  /// tensor-core operands, shared by its matmuls.
-  Value stagingBuffer(MemRefType type) {
-    Value &buffer = stagingBuffers[type];
+  /// The current launch's `index`-th shared-memory buffer of `type` for
+  /// staging tensor-core operands, shared by its matmuls.
+  Value stagingBuffer(MemRefType type, unsigned index) {
+    Value &buffer = stagingBuffers[{type, index}];
     if (!buffer)
       buffer = currentLaunch.addWorkgroupAttribution(type,
                                                      currentLaunch.getLoc());
@@ -673,7 +675,7 @@ struct GPUDistributePass
 
   gpu::LaunchOp currentLaunch;
   llvm::DenseMap<Type, SmallVector<Value>> broadcastCells;
-  llvm::DenseMap<Type, Value> stagingBuffers;
+  llvm::DenseMap<std::pair<Type, unsigned>, Value> stagingBuffers;
 
   struct ScratchSlot {
     Value workspace;

@@ -92,6 +92,13 @@ public:
     multiplicand =
         cast<TypeAttr>(matmul->getAttr(gate::kMultiplicandTypeAttrName))
             .getValue();
+    bool split = matmul->hasAttr(gate::kSplitMultiplicandsAttrName);
+    auto wider = [&](Value operand) {
+      return getElementTypeOrSelf(operand).getIntOrFloatBitWidth() >
+             multiplicand.getIntOrFloatBitWidth();
+    };
+    splitA = split && wider(a);
+    splitB = split && wider(bMat);
     int64_t warps = threads / 32;
     warpsM = warps % 4 == 0 ? 4 : (warps % 2 == 0 ? 2 : 1);
     warpsN = warps / warpsM;
@@ -100,7 +107,7 @@ public:
     this->thread = thread;
   }
 
-  void build(llvm::function_ref<Value(MemRefType)> sharedBuffer);
+  void build(llvm::function_ref<Value(MemRefType, unsigned)> sharedBuffer);
 
 private:
   /// Columns of C per warp: four 16 x 8 fragments side by side.
@@ -132,10 +139,11 @@ private:
   /// (row0 + r, col0 + c) of the logical operand (rowLimit x colLimit),
   /// zero outside it, rounded to the multiplicand type. `transposed` says
   /// src stores the operand transposed; consecutive threads then walk the
-  /// logical rows, so that global reads stay coalesced either way.
-  void stage(Value src, bool transposed, Value dst, int64_t rows,
-             int64_t cols, Value row0, Value col0, Value rowLimit,
-             Value colLimit);
+  /// logical rows, so that global reads stay coalesced either way. With
+  /// `dstLow`, what the rounding lost goes there, rounded in turn.
+  void stage(Value src, bool transposed, Value dst, Value dstLow,
+             int64_t rows, int64_t cols, Value row0, Value col0,
+             Value rowLimit, Value colLimit);
   Value toMultiplicand(Value value);
 
   OpBuilder &b;
@@ -144,6 +152,8 @@ private:
   MatmulForm form;
   Value a, bMat, c, thread;
   Type multiplicand;
+  /// Operands multiplied as a high and a low multiplicand part.
+  bool splitA, splitB;
   int64_t warpsM, warpsN, tileM, tileN;
 };
 
@@ -158,8 +168,9 @@ Value BlockMatmulBuilder::toMultiplicand(Value value) {
 }
 
 void BlockMatmulBuilder::stage(Value src, bool transposed, Value dst,
-                               int64_t rows, int64_t cols, Value row0,
-                               Value col0, Value rowLimit, Value colLimit) {
+                               Value dstLow, int64_t rows, int64_t cols,
+                               Value row0, Value col0, Value rowLimit,
+                               Value colLimit) {
   auto loop = scf::ForOp::create(b, loc, thread, idx(rows * cols),
                                  idx(threads));
   OpBuilder::InsertionGuard guard(b);
@@ -170,7 +181,8 @@ void BlockMatmulBuilder::stage(Value src, bool transposed, Value dst,
   Value row = add(row0, r), column = add(col0, col);
   Value inside = arith::AndIOp::create(b, loc, ult(row, rowLimit),
                                        ult(column, colLimit));
-  auto select = scf::IfOp::create(b, loc, TypeRange{multiplicand}, inside,
+  SmallVector<Type> parts(dstLow ? 2 : 1, multiplicand);
+  auto select = scf::IfOp::create(b, loc, parts, inside,
                                   /*withElseRegion=*/true);
   {
     OpBuilder::InsertionGuard inner(b);
@@ -178,26 +190,39 @@ void BlockMatmulBuilder::stage(Value src, bool transposed, Value dst,
     SmallVector<Value> at = transposed ? SmallVector<Value>{column, row}
                                        : SmallVector<Value>{row, column};
     Value value = memref::LoadOp::create(b, loc, src, at);
-    scf::YieldOp::create(b, loc, toMultiplicand(value));
+    SmallVector<Value> rounded = {toMultiplicand(value)};
+    if (dstLow) {
+      // x - hi is exact in f32 (hi is x rounded to fewer bits), so
+      // hi + lo carries 16 of x's 24 significant bits.
+      Value high = arith::ExtFOp::create(b, loc, value.getType(), rounded[0]);
+      rounded.push_back(
+          toMultiplicand(arith::SubFOp::create(b, loc, value, high)));
+    }
+    scf::YieldOp::create(b, loc, rounded);
     b.setInsertionPointToStart(select.elseBlock());
     Value zero = arith::ConstantOp::create(
         b, loc, multiplicand, b.getFloatAttr(multiplicand, 0.0));
-    scf::YieldOp::create(b, loc, zero);
+    scf::YieldOp::create(b, loc, SmallVector<Value>(parts.size(), zero));
   }
   memref::StoreOp::create(b, loc, select.getResult(0), dst,
                           ValueRange{r, col});
+  if (dstLow)
+    memref::StoreOp::create(b, loc, select.getResult(1), dstLow,
+                            ValueRange{r, col});
 }
 
 void BlockMatmulBuilder::build(
-    llvm::function_ref<Value(MemRefType)> sharedBuffer) {
+    llvm::function_ref<Value(MemRefType, unsigned)> sharedBuffer) {
   auto workgroup = gpu::AddressSpaceAttr::get(b.getContext(),
                                               gpu::AddressSpace::Workgroup);
-  Value sharedA = sharedBuffer(MemRefType::get(
-      {tileM, kTileK + kPad}, multiplicand, MemRefLayoutAttrInterface(),
-      workgroup));
-  Value sharedB = sharedBuffer(MemRefType::get(
-      {kTileK, tileN + kPad}, multiplicand, MemRefLayoutAttrInterface(),
-      workgroup));
+  auto typeA = MemRefType::get({tileM, kTileK + kPad}, multiplicand,
+                               MemRefLayoutAttrInterface(), workgroup);
+  auto typeB = MemRefType::get({kTileK, tileN + kPad}, multiplicand,
+                               MemRefLayoutAttrInterface(), workgroup);
+  Value sharedA = sharedBuffer(typeA, 0);
+  Value sharedB = sharedBuffer(typeB, 0);
+  Value sharedALow = splitA ? sharedBuffer(typeA, 1) : Value();
+  Value sharedBLow = splitB ? sharedBuffer(typeB, 1) : Value();
 
   Value sizeM = dim(c, 0), sizeN = dim(c, 1);
   Value sizeK = dim(a, form.transposedA ? 0 : 1);
@@ -225,9 +250,10 @@ void BlockMatmulBuilder::build(
     Value k0 = kLoop.getInductionVar();
     // Every warp is done reading the previous stage.
     gpu::BarrierOp::create(b, loc);
-    stage(a, form.transposedA, sharedA, tileM, kTileK, m0, k0, sizeM, sizeK);
-    stage(bMat, form.transposedB, sharedB, kTileK, tileN, k0, n0, sizeK,
-          sizeN);
+    stage(a, form.transposedA, sharedA, sharedALow, tileM, kTileK, m0, k0,
+          sizeM, sizeK);
+    stage(bMat, form.transposedB, sharedB, sharedBLow, kTileK, tileN, k0, n0,
+          sizeK, sizeN);
     gpu::BarrierOp::create(b, loc);
 
     SmallVector<Value> acc(kLoop.getRegionIterArgs());
@@ -235,21 +261,37 @@ void BlockMatmulBuilder::build(
     auto fragTypeB = VectorType::get({2, 2}, multiplicand);
     Value laneRow = rem(lane, 16);
     Value laneCol = mul(div(lane, 16), idx(8));
+    auto accumulate = [&](int64_t f, Value fragA, Value fragB) {
+      SmallVector<Value, 4> out = gatec::buildMmaSync(
+          b, loc, fragA, fragB, ArrayRef<Value>(acc).slice(f * 4, 4));
+      llvm::copy(out, acc.begin() + f * 4);
+    };
     for (int64_t kk = 0; kk < kTileK; kk += kMmaK) {
-      Value fragA = nvgpu::LdMatrixOp::create(
-          b, loc, fragTypeA, sharedA,
-          ValueRange{add(warpRow, laneRow), add(idx(kk), laneCol)},
-          /*transpose=*/false, /*numTiles=*/4);
-      fragA.getDefiningOp()->setAttr(gatec::kBlockMatmulMarker,
-                                     b.getUnitAttr());
-      for (int64_t f = 0; f < kFrags; ++f) {
-        Value fragB = nvgpu::LdMatrixOp::create(
-            b, loc, fragTypeB, sharedB,
+      auto loadA = [&](Value shared) -> Value {
+        auto load = nvgpu::LdMatrixOp::create(
+            b, loc, fragTypeA, shared,
+            ValueRange{add(warpRow, laneRow), add(idx(kk), laneCol)},
+            /*transpose=*/false, /*numTiles=*/4);
+        load->setAttr(gatec::kBlockMatmulMarker, b.getUnitAttr());
+        return load;
+      };
+      auto loadB = [&](Value shared, int64_t f) -> Value {
+        return nvgpu::LdMatrixOp::create(
+            b, loc, fragTypeB, shared,
             ValueRange{add(idx(kk), laneRow), add(warpCol, idx(f * kMmaN))},
             /*transpose=*/true, /*numTiles=*/2);
-        SmallVector<Value, 4> out = gatec::buildMmaSync(
-            b, loc, fragA, fragB, ArrayRef<Value>(acc).slice(f * 4, 4));
-        llvm::copy(out, acc.begin() + f * 4);
+      };
+      Value fragA = loadA(sharedA);
+      Value fragALow = splitA ? loadA(sharedALow) : Value();
+      for (int64_t f = 0; f < kFrags; ++f) {
+        Value fragB = loadB(sharedB, f);
+        // hi_a hi_b + lo_a hi_b + hi_a lo_b: lo_a lo_b is below f32's
+        // rounding of the sum.
+        accumulate(f, fragA, fragB);
+        if (splitA)
+          accumulate(f, fragALow, fragB);
+        if (splitB)
+          accumulate(f, fragA, loadB(sharedBLow, f));
       }
     }
     scf::YieldOp::create(b, loc, acc);
@@ -320,6 +362,7 @@ bool gatec::isBlockMatmul(linalg::MatmulOp matmul) {
 
 void gatec::buildBlockMatmul(
     OpBuilder &b, linalg::MatmulOp matmul, IRMapping &map, Value thread,
-    int64_t threads, llvm::function_ref<Value(MemRefType)> sharedBuffer) {
+    int64_t threads,
+    llvm::function_ref<Value(MemRefType, unsigned)> sharedBuffer) {
   BlockMatmulBuilder(b, matmul, map, thread, threads).build(sharedBuffer);
 }

@@ -122,3 +122,49 @@ func.func @top_level(%a: memref<64x64xf32>, %b: memref<64x64xbf16>,
       outs(%c : memref<64x64xf32>)
   return
 }
+
+// -----
+
+// gate.split_multiplicands (a scan's final-state update): the f32 operand is
+// staged as a bf16 high part and the bf16 rounding of its remainder, in a
+// second buffer; each fragment of B is multiplied by both.
+// CHECK-LABEL: func.func @split_state_update
+// CHECK:       gpu.launch
+// CHECK-SAME:    workgroup(%[[SA:.*]] : memref<64x40xbf16, #gpu.address_space<workgroup>>, %[[SB:.*]] : memref<32x72xbf16, #gpu.address_space<workgroup>>, %[[SL:.*]] : memref<64x40xbf16, #gpu.address_space<workgroup>>)
+// CHECK:             %[[X:.*]] = memref.load %{{.*}} : memref<?x256xf32
+// CHECK:             %[[HI:.*]] = arith.truncf %[[X]] : f32 to bf16
+// CHECK:             %[[HIW:.*]] = arith.extf %[[HI]] : bf16 to f32
+// CHECK:             %[[REST:.*]] = arith.subf %[[X]], %[[HIW]] : f32
+// CHECK:             %[[LO:.*]] = arith.truncf %[[REST]] : f32 to bf16
+// CHECK:             scf.yield %[[HI]], %[[LO]] : bf16, bf16
+// CHECK:           memref.store %{{.*}}#0, %[[SA]]
+// CHECK:           memref.store %{{.*}}#1, %[[SL]]
+// CHECK:         gpu.barrier
+// CHECK:         %[[FA:.*]] = nvgpu.ldmatrix %[[SA]]
+// CHECK:         %[[FL:.*]] = nvgpu.ldmatrix %[[SL]]
+// CHECK:         nvgpu.ldmatrix %[[SB]]
+// CHECK-COUNT-2: nvvm.mma.sync
+// CHECK:         nvgpu.ldmatrix %[[SB]]
+// CHECK-COUNT-2: nvvm.mma.sync
+func.func @split_state_update(%a: memref<?x?x256xf32>, %v: memref<?x?x512xbf16>,
+                              %c: memref<?x256x512xf32>, %len: index) {
+  %c0 = arith.constant 0 : index
+  %n = memref.dim %a, %c0 : memref<?x?x256xf32>
+  scf.forall (%i) in (%n) {
+    %ai = memref.subview %a[%i, 0, 0] [1, %len, 256] [1, 1, 1]
+        : memref<?x?x256xf32> to memref<?x256xf32, strided<[256, 1], offset: ?>>
+    %vi = memref.subview %v[%i, 0, 0] [1, %len, 512] [1, 1, 1]
+        : memref<?x?x512xbf16> to memref<?x512xbf16, strided<[512, 1], offset: ?>>
+    %ci = memref.subview %c[%i, 0, 0] [1, 256, 512] [1, 1, 1]
+        : memref<?x256x512xf32> to memref<256x512xf32, strided<[512, 1], offset: ?>>
+    linalg.matmul
+        indexing_maps = [affine_map<(d0, d1, d2) -> (d2, d0)>,
+                         affine_map<(d0, d1, d2) -> (d2, d1)>,
+                         affine_map<(d0, d1, d2) -> (d0, d1)>]
+        {gate.multiplicand_type = bf16, gate.split_multiplicands}
+        ins(%ai, %vi : memref<?x256xf32, strided<[256, 1], offset: ?>>,
+                       memref<?x512xbf16, strided<[512, 1], offset: ?>>)
+        outs(%ci : memref<256x512xf32, strided<[512, 1], offset: ?>>)
+  }
+  return
+}

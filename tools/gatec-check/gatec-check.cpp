@@ -68,6 +68,12 @@ static cl::opt<bool> skipReference(
     cl::desc("Do not run the reference interpreter (shapes too large for "
              "it): outputs are only checked for being written and finite"),
     cl::init(false));
+static cl::opt<bool> roundMultiplicands(
+    "round-multiplicands",
+    cl::desc("Compile the CPU kernels with the rounding that the CUDA "
+             "backend's tensor cores apply to the chunked scans' products "
+             "(bf16 operands, f32 sums), to measure its error without a GPU"),
+    cl::init(false));
 static cl::opt<std::string> dumpOutputs(
     "dump-outputs",
     cl::desc("Write the raw bytes of every output (kernels and outputs in "
@@ -103,6 +109,12 @@ int main(int argc, char **argv) {
   options.cudaChip = cuda;
   options.timeIterations = timeIterations;
   options.skipReference = skipReference;
+  options.roundMultiplicands = roundMultiplicands;
+  if (roundMultiplicands && !cuda.empty()) {
+    llvm::errs() << "gatec-check: --round-multiplicands applies to CPU "
+                    "kernels; a --cuda kernel rounds on its own\n";
+    return 1;
+  }
   options.cudaCaseDir = writeCudaCase;
   if (!options.cudaCaseDir.empty() && options.cudaChip.empty()) {
     llvm::errs() << "gatec-check: --write-cuda-case needs --cuda=CHIP\n";

@@ -41,6 +41,10 @@ struct CheckOptions {
   /// of a rounding boundary can round either way in the kernel and in the
   /// double oracle, and an exact bf16 tie then breaks differently.
   int64_t intMismatches = 0;
+  /// Compile the CPU kernels with the CUDA backend's tensor-core rounding
+  /// (gatec-round-multiplicands): measures, without a GPU, the error that
+  /// rounding adds to the scans' chunk products.
+  bool roundMultiplicands = false;
   /// A row of the CPU target table (x86-64-v3, x86-64-v4, native).
   std::string cpu = "native";
   /// Times each kernel is run on the same inputs. Every run after the first

@@ -40,6 +40,12 @@ struct CPUPipelineOptions
       *this, "k-tile",
       llvm::cl::desc("Reduction block of matmuls (cache blocking)"),
       llvm::cl::init(256)};
+  Option<bool> roundMultiplicands{
+      *this, "round-multiplicands",
+      llvm::cl::desc("Round the operands of contractions marked "
+                     "gate.multiplicand_type as the CUDA backend's tensor "
+                     "cores do (to measure that error on a CPU)"),
+      llvm::cl::init(false)};
   Option<bool> stopAtVectors{
       *this, "stop-at-vectors",
       llvm::cl::desc("Stop after bufferization, before LLVM lowering "

@@ -51,6 +51,23 @@ def FuseElementwise : Pass<"gatec-fuse-elementwise"> {
                            "::mlir::affine::AffineDialect"];
 }
 
+def RoundMultiplicands : Pass<"gatec-round-multiplicands"> {
+  let summary = "Round the operands of gate.multiplicand_type contractions, as 16-bit matrix units do";
+  let description = [{
+    Each `linalg.matmul` (on tensors) marked `gate.multiplicand_type = T`
+    reads its wider float operands through `extf(truncf(x to T))` (with
+    `gate.split_multiplicands`, through hi + lo, lo the rounded remainder)
+    and loses the marks. The CUDA backend runs such contractions on tensor cores with T
+    operands; with this pass the CPU backend computes the same values (up to
+    the order of the f32 sums), so the error the rounding adds is measured
+    against the reference on any machine (`gatec-check
+    --round-multiplicands`).
+  }];
+  let dependentDialects = ["::mlir::linalg::LinalgDialect",
+                           "::mlir::tensor::TensorDialect",
+                           "::mlir::arith::ArithDialect"];
+}
+
 def CPUTileAndVectorize : Pass<"gatec-cpu-tile-and-vectorize", "::mlir::func::FuncOp"> {
   let summary = "Tile linalg ops for threads and registers, fuse epilogues, vectorize";
   let description = [{

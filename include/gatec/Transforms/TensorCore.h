@@ -52,14 +52,17 @@ bool isBlockMatmul(mlir::linalg::MatmulOp matmul);
 /// staged through shared memory (rounded to the multiplicand type, zero past
 /// the edges, so any M, N, K work), and each warp multiplies its 16 x 32
 /// sub-tile with ldmatrix and mma.sync into f32 registers, then adds them
-/// to C. Every thread of the block must reach it (it holds barriers).
-/// `sharedBuffer(type)` returns a workgroup buffer of that type (the same
-/// one for every call with the same type, so that the matmuls of a kernel
-/// share their staging buffers).
+/// to C. With gate.split_multiplicands, an operand wider than the
+/// multiplicand type is staged as a high and a low part and both are
+/// multiplied (f32-grade products for twice the mma work). Every thread of
+/// the block must reach it (it holds barriers). `sharedBuffer(type, i)`
+/// returns the i-th workgroup buffer of that type (the same one for every
+/// call with the same arguments, so that the matmuls of a kernel share
+/// their staging buffers).
 void buildBlockMatmul(
     mlir::OpBuilder &b, mlir::linalg::MatmulOp matmul, mlir::IRMapping &map,
     mlir::Value thread, int64_t threads,
-    llvm::function_ref<mlir::Value(mlir::MemRefType)> sharedBuffer);
+    llvm::function_ref<mlir::Value(mlir::MemRefType, unsigned)> sharedBuffer);
 
 } // namespace gatec
 

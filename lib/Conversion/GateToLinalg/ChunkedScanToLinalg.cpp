@@ -950,11 +950,19 @@ struct ChunkedScanLowering : OpConversionPattern<ChunkedScanOp> {
     // a vector decay are elementwise generics, not matmuls, so they stay f32
     // (the paper's secondary chunking). Not f16: scores and states are not
     // bounded by f16's range (65504), where bf16 has f32's.
+    // A final state is an f32 output the user reads: its contraction
+    // splits the decayed keys into a bf16 high and low part instead
+    // (f32-grade products, twice the work).
     Type inputType = getElementTypeOrSelf(scan.q);
-    if (inputType.isBF16())
+    if (inputType.isBF16()) {
       chunkLoop.getBody()->walk([&](linalg::MatmulOp matmul) {
         matmul->setAttr(kMultiplicandTypeAttrName, TypeAttr::get(inputType));
       });
+      Value nextState = chunkLoop.getBody()->getTerminator()->getOperand(0);
+      if (auto update = nextState.getDefiningOp<linalg::MatmulOp>();
+          update && hasFinalState)
+        update->setAttr(kSplitMultiplicandsAttrName, rewriter.getUnitAttr());
+    }
 
     // Each pair writes its own tokens of o and its own final state.
     rewriter.setInsertionPointToStart(forall.getTerminator().getBody());

@@ -23,6 +23,14 @@ namespace mlir::gate {
 inline constexpr llvm::StringLiteral kMultiplicandTypeAttrName =
     "gate.multiplicand_type";
 
+/// A discardable unit attribute next to gate.multiplicand_type: an operand
+/// wider than the multiplicand type must not be rounded once but split into
+/// hi + lo, both of that type (hi = round(x), lo = round(x - hi)), and each
+/// part multiplied: 16 of f32's 24 significant bits, for an f32 result that
+/// the user reads (a scan's final state) at twice the matrix-unit work.
+inline constexpr llvm::StringLiteral kSplitMultiplicandsAttrName =
+    "gate.split_multiplicands";
+
 } // namespace mlir::gate
 
 #endif // GATEC_DIALECT_GATE_GATEDIALECT_H
