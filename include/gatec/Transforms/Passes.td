@@ -188,6 +188,13 @@ def GPUDistribute : Pass<"gatec-gpu-distribute", "::mlir::func::FuncOp"> {
     type (zero past the edges: any chunk length), and each warp multiplies
     with `ldmatrix` and `mma.sync.m16n8k16` into f32 registers before adding
     them to C. A loop holding one always runs per block.
+
+    In a loop that runs per warp, a one-loop reduction into scalars whose
+    combiner is order-independent (integer max/min/and/or,
+    `arith.maximumf`/`minimumf`: a router's top-k passes over 64-bit keys)
+    is split among the lanes: each folds every 32nd element from the
+    initial value, a butterfly of `gpu.shuffle xor` combines the partials,
+    and lane 0 stores the result, bit for bit the sequential loop's.
   }];
   let options = [
     Option<"threadsPerBlock", "threads-per-block", "int64_t", "256",
@@ -212,6 +219,8 @@ def GPUDistribute : Pass<"gatec-gpu-distribute", "::mlir::func::FuncOp"> {
               "Per-iteration scratch buffers moved to a workspace">,
     Statistic<"numBlockMatmuls", "block-matmuls",
               "Matmuls inside per-block loops run on tensor cores">,
+    Statistic<"numWarpReductions", "warp-reductions",
+              "Reductions split among the lanes of a warp">,
   ];
   let dependentDialects = ["::mlir::gpu::GPUDialect",
                            "::mlir::NVVM::NVVMDialect",
