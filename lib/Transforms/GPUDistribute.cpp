@@ -254,6 +254,167 @@ std::optional<int64_t> largestInnerLoop(scf::ParallelOp loop) {
   return largest;
 }
 
+//===----------------------------------------------------------------------===//
+// Vector accesses for elementwise kernels
+//===----------------------------------------------------------------------===//
+
+/// Elements per thread of a top-level elementwise generic when each of its
+/// contiguous rows can be read and written `vectorBytes` at a time, or 0.
+/// The innermost loop must be static and a multiple of that count; every
+/// operand that it indexes must index it last, with unit stride and every
+/// other stride and the offset multiples of the count (identity layouts
+/// qualify: their strides are products of sizes that include the static
+/// last one). Operands not indexed by it are broadcast along it.
+int64_t vectorElements(linalg::GenericOp op, int64_t vectorBytes) {
+  if (vectorBytes <= 0 || !op.hasPureBufferSemantics() ||
+      op.getNumLoops() == 0 ||
+      op.getNumParallelLoops() != op.getNumLoops() ||
+      !isa<func::FuncOp>(op->getParentOp()))
+    return 0;
+  unsigned last = op.getNumLoops() - 1;
+  SmallVector<int64_t> ranges = op.getStaticLoopRanges();
+  int64_t narrowest = vectorBytes;
+  SmallVector<MemRefType> rows;
+  for (OpOperand &operand : op->getOpOperands()) {
+    Type operandType = operand.get().getType();
+    if (op.isDpsInput(&operand) && operandType.isIntOrIndexOrFloat())
+      continue; // A scalar input (a fill's value).
+    auto type = dyn_cast<MemRefType>(operandType);
+    AffineMap map = op.getMatchingIndexingMap(&operand);
+    if (!type || !map.isProjectedPermutation() ||
+        !type.getElementType().isIntOrFloat() ||
+        type.getElementTypeBitWidth() % 8 != 0)
+      return 0;
+    std::optional<unsigned> at = map.getResultPosition(
+        getAffineDimExpr(last, op.getContext()));
+    if (!at) {
+      // Broadcast along the row: an output must not be (each thread
+      // would write the same element).
+      if (op.isDpsInit(&operand))
+        return 0;
+      continue;
+    }
+    if (*at != map.getNumResults() - 1)
+      return 0;
+    rows.push_back(type);
+    narrowest = std::min<int64_t>(narrowest,
+                                  type.getElementTypeBitWidth() / 8);
+  }
+  int64_t count = vectorBytes / narrowest;
+  if (count < 2 || ShapedType::isDynamic(ranges[last]) ||
+      ranges[last] % count != 0)
+    return 0;
+  for (MemRefType type : rows) {
+    if (type.getLayout().isIdentity())
+      continue;
+    SmallVector<int64_t> strides;
+    int64_t offset;
+    if (failed(type.getStridesAndOffset(strides, offset)) ||
+        strides.back() != 1 || ShapedType::isDynamic(offset) ||
+        offset % count != 0)
+      return 0;
+    for (int64_t stride : ArrayRef<int64_t>(strides).drop_back())
+      if (ShapedType::isDynamic(stride) || stride % count != 0)
+        return 0;
+  }
+  return count;
+}
+
+/// Replaces `op` (see vectorElements) by an scf.parallel loop whose
+/// iteration handles `count` consecutive elements of the innermost loop:
+/// one aligned vector.load per contiguous operand, the scalar body once per
+/// element (GPUs have no wider arithmetic to gain), one aligned
+/// vector.store per output. A 16-byte access is one ld/st.global.v4 in
+/// place of eight 2-byte ones for bf16. Kernel arguments are 16-byte
+/// aligned (the generated launch functions check it) and temporaries 256.
+void lowerToVectorLoop(RewriterBase &rewriter, linalg::GenericOp op,
+                       int64_t count, int64_t vectorBytes) {
+  Location loc = op.getLoc();
+  rewriter.setInsertionPoint(op);
+  SmallVector<Range, 4> ranges =
+      cast<linalg::LinalgOp>(op.getOperation()).createLoopRanges(rewriter, loc);
+  SmallVector<Value> lbs, ubs, steps;
+  for (auto [i, range] : llvm::enumerate(ranges)) {
+    lbs.push_back(getValueOrCreateConstantIndexOp(rewriter, loc, range.offset));
+    ubs.push_back(getValueOrCreateConstantIndexOp(rewriter, loc, range.size));
+    steps.push_back(constantIndex(rewriter, loc,
+                                  i + 1 == ranges.size() ? count : 1));
+  }
+  unsigned last = ranges.size() - 1;
+  auto loop = scf::ParallelOp::create(rewriter, loc, lbs, ubs, steps);
+  OpBuilder::InsertionGuard guard(rewriter);
+  rewriter.setInsertionPoint(loop.getBody()->getTerminator());
+  SmallVector<Value> ivs(loop.getInductionVars());
+  MLIRContext *ctx = op.getContext();
+  AffineExpr lastDim = getAffineDimExpr(last, ctx);
+
+  auto indices = [&](AffineMap map) {
+    SmallVector<Value> at;
+    for (AffineExpr result : map.getResults())
+      at.push_back(ivs[cast<AffineDimExpr>(result).getPosition()]);
+    return at;
+  };
+  auto alignment = [&](Type elem) {
+    return llvm::MaybeAlign(std::min<int64_t>(
+        vectorBytes, count * (elem.getIntOrFloatBitWidth() / 8)));
+  };
+  // Each operand read: a vector (contiguous) or a scalar (broadcast).
+  Block &body = op.getRegion().front();
+  DenseMap<Value, Value> vectors, scalars;
+  for (OpOperand &operand : op->getOpOperands()) {
+    BlockArgument arg = op.getMatchingBlockArgument(&operand);
+    if (arg.use_empty())
+      continue;
+    if (!isa<MemRefType>(operand.get().getType())) {
+      scalars[arg] = operand.get();
+      continue;
+    }
+    AffineMap map = op.getMatchingIndexingMap(&operand);
+    Type elem = arg.getType();
+    SmallVector<Value> at = indices(map);
+    if (map.getResultPosition(lastDim))
+      vectors[arg] = vector::LoadOp::create(
+          rewriter, loc, VectorType::get({count}, elem), operand.get(), at,
+          /*nontemporal=*/false, alignment(elem));
+    else
+      scalars[arg] = memref::LoadOp::create(rewriter, loc, operand.get(), at);
+  }
+  // The body once per element.
+  auto yield = cast<linalg::YieldOp>(body.getTerminator());
+  SmallVector<SmallVector<Value>> results(yield.getNumOperands());
+  for (int64_t e = 0; e < count; ++e) {
+    IRMapping map;
+    for (auto [arg, vec] : vectors)
+      map.map(arg, vector::ExtractOp::create(rewriter, loc, vec,
+                                             ArrayRef<int64_t>{e}));
+    for (auto [arg, scalar] : scalars)
+      map.map(arg, scalar);
+    for (Operation &nested : body.without_terminator()) {
+      if (auto index = dyn_cast<linalg::IndexOp>(nested)) {
+        Value iv = ivs[index.getDim()];
+        if (index.getDim() == last)
+          iv = arith::AddIOp::create(rewriter, loc, iv,
+                                     constantIndex(rewriter, loc, e));
+        map.map(index.getResult(), iv);
+        continue;
+      }
+      rewriter.clone(nested, map);
+    }
+    for (auto [i, value] : llvm::enumerate(yield.getOperands()))
+      results[i].push_back(map.lookupOrDefault(value));
+  }
+  for (auto [i, init] : llvm::enumerate(op.getDpsInits())) {
+    Type elem = getElementTypeOrSelf(init);
+    Value vec = vector::FromElementsOp::create(
+        rewriter, loc, VectorType::get({count}, elem), results[i]);
+    vector::StoreOp::create(
+        rewriter, loc, vec, init,
+        indices(op.getMatchingIndexingMap(op.getDpsInitOperand(i))),
+        /*nontemporal=*/false, alignment(elem));
+  }
+  rewriter.eraseOp(op);
+}
+
 struct GPUDistributePass
     : gatec::impl::GPUDistributeBase<GPUDistributePass> {
   using Base::Base;
@@ -325,6 +486,22 @@ struct GPUDistributePass
     for (linalg::LinalgOp op : linalgOps) {
       if (!op.hasPureBufferSemantics())
         return op.emitError("gatec-gpu-distribute: expected a bufferized op");
+      // Fills and copies at the top level are elementwise kernels too.
+      if (isa<linalg::FillOp, linalg::CopyOp>(op) &&
+          isa<func::FuncOp>(op->getParentOp())) {
+        rewriter.setInsertionPoint(op);
+        FailureOr<linalg::GenericOp> generalized =
+            linalg::generalizeNamedOp(rewriter, op);
+        if (succeeded(generalized))
+          op = *generalized;
+      }
+      auto generic = dyn_cast<linalg::GenericOp>(op.getOperation());
+      if (int64_t count =
+              generic ? vectorElements(generic, vectorBytes) : 0) {
+        lowerToVectorLoop(rewriter, generic, count, vectorBytes);
+        ++numVectorLoops;
+        continue;
+      }
       rewriter.setInsertionPoint(op);
       if (failed(linalg::linalgOpToParallelLoops(rewriter, op)))
         return op.emitError("gatec-gpu-distribute: cannot lower to loops");
@@ -346,16 +523,28 @@ struct GPUDistributePass
   bool keepsForTensorCores(linalg::LinalgOp op) {
     auto matmul = dyn_cast<linalg::MatmulOp>(op.getOperation());
     return tensorCores && threadsPerBlock % 32 == 0 && matmul &&
-           op->getParentOfType<scf::ForallOp>() &&
-           gatec::isBlockMatmul(matmul);
+           inOneTopLevelLoop(op) && gatec::isBlockMatmul(matmul);
+  }
+
+  /// True if `op` is inside a top-level forall (a launch's group
+  /// iteration) and inside no other parallel loop: the whole group reaches
+  /// it, uniformly.
+  static bool inOneTopLevelLoop(Operation *op) {
+    auto forall = op->getParentOfType<scf::ForallOp>();
+    if (!forall || !isa<func::FuncOp>(forall->getParentOp()))
+      return false;
+    for (Operation *parent = op->getParentOp(); parent != forall;
+         parent = parent->getParentOp())
+      if (isa<scf::ParallelOp, scf::ForallOp, scf::IfOp>(parent))
+        return false;
+    return true;
   }
 
   /// True for a reduction that a warp may run split among its lanes: kept
   /// whole until distribute() knows whether its loop runs per warp.
   bool keepsForWarp(linalg::LinalgOp op) {
     auto generic = dyn_cast<linalg::GenericOp>(op.getOperation());
-    return threadsPerBlock % 32 == 0 && generic &&
-           op->getParentOfType<scf::ForallOp>() &&
+    return threadsPerBlock % 32 == 0 && generic && inOneTopLevelLoop(op) &&
            !splittableCombiners(generic).empty();
   }
 
@@ -676,6 +865,9 @@ struct GPUDistributePass
   /// Clones `op`, replacing scratch allocations by views into their slot and
   /// dropping their deallocations.
   LogicalResult cloneSequential(OpBuilder &b, Operation *op, IRMapping &map) {
+    if (isa<linalg::LinalgOp>(op))
+      return op->emitError("gatec-gpu-distribute: an op kept for a group "
+                           "of threads reached a single thread");
     if (auto alloc = dyn_cast<memref::AllocOp>(op)) {
       map.map(alloc.getResult(), scratchView(b, alloc, map));
       return success();

@@ -161,6 +161,13 @@ def ApproximateMath : Pass<"gatec-approximate-math"> {
 def GPUDistribute : Pass<"gatec-gpu-distribute", "::mlir::func::FuncOp"> {
   let summary = "Map a bufferized kernel's parallel loops onto CUDA launches";
   let description = [{
+    An elementwise `linalg.generic` at the top of a kernel whose innermost
+    loop is static and walks its operands contiguously is lowered with
+    `vector-bytes`-wide accesses: each iteration (thread) loads a vector per
+    contiguous operand (`vector.load` with its alignment: 16 bytes, 8 bf16,
+    one `ld.global.v4`), computes the body once per element, and stores a
+    vector per output; operands constant along the row are read once.
+
     Each `scf.parallel` at the top of a kernel becomes one `gpu.launch`. A
     loop with no parallel loop inside runs one iteration per thread (blocks of
     `threads-per-block`, the last one guarded). A loop with parallel loops
@@ -199,6 +206,9 @@ def GPUDistribute : Pass<"gatec-gpu-distribute", "::mlir::func::FuncOp"> {
   let options = [
     Option<"threadsPerBlock", "threads-per-block", "int64_t", "256",
            "Threads of each block">,
+    Option<"vectorBytes", "vector-bytes", "int64_t", "16",
+           "Bytes each thread of an elementwise kernel reads or writes per "
+           "contiguous operand at once (0: element by element)">,
     Option<"tensorCores", "tensor-cores", "bool", "false",
            "Run matmuls marked gate.multiplicand_type inside per-block loops "
            "on mma.sync (threads-per-block must be a multiple of 32)">,
@@ -221,6 +231,8 @@ def GPUDistribute : Pass<"gatec-gpu-distribute", "::mlir::func::FuncOp"> {
               "Matmuls inside per-block loops run on tensor cores">,
     Statistic<"numWarpReductions", "warp-reductions",
               "Reductions split among the lanes of a warp">,
+    Statistic<"numVectorLoops", "vector-loops",
+              "Elementwise kernels with vector loads and stores">,
   ];
   let dependentDialects = ["::mlir::gpu::GPUDialect",
                            "::mlir::NVVM::NVVMDialect",
