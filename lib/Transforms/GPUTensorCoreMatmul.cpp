@@ -73,6 +73,8 @@ bool hasCopyableRows(MemRefType type) {
 
 struct Tile {
   int64_t m, n, k, stages;
+  /// B matrices multiplied by the same A tile: 2 for a paired projection.
+  int64_t numB = 1;
   int64_t warpM() const { return m / kWarpsM; }
   int64_t warpN() const { return n / kWarpsN; }
   int64_t fragsM() const { return warpM() / kMmaM; }
@@ -80,8 +82,19 @@ struct Tile {
   int64_t rowA() const { return k + kPad; }
   int64_t rowB() const { return n + kPad; }
   int64_t sharedBytes() const {
-    return stages * (m * rowA() + k * rowB()) * 2;
+    return stages * (m * rowA() + numB * k * rowB()) * 2;
   }
+};
+
+/// A gated projection's second matmul, computed by the same kernel: the
+/// first matmul `matmul` (same A, zero-filled C) and the elementwise
+/// `epilogue` that turns its C into `result` (the up projection rounded to
+/// bf16), which the main matmul's epilogue reads. With it, act(x W) * (x V)
+/// is one kernel and neither product reaches memory.
+struct PairedProjection {
+  linalg::MatmulOp matmul;
+  linalg::GenericOp epilogue;
+  Value result;
 };
 
 class MatmulKernelBuilder {
@@ -91,11 +104,14 @@ public:
   /// `zeroInit` says C holds zeros before the matmul (no C read needed).
   MatmulKernelBuilder(OpBuilder &b, Location loc, const Tile &tile,
                       linalg::MatmulOp matmul, linalg::GenericOp epilogue,
-                      bool zeroInit)
+                      bool zeroInit,
+                      std::optional<PairedProjection> paired = std::nullopt)
       : b(b), loc(loc), tile(tile), a(matmul.getDpsInputs()[0]),
         bMat(matmul.getDpsInputs()[1]), c(matmul.getDpsInits()[0]),
-        epilogue(epilogue), zeroInit(zeroInit) {
+        epilogue(epilogue), zeroInit(zeroInit), paired(paired) {
     elem = cast<MemRefType>(a.getType()).getElementType();
+    if (paired)
+      pairB = paired->matmul.getDpsInputs()[1];
   }
 
   /// Emits the launch before the builder's insertion point; returns it.
@@ -121,8 +137,9 @@ private:
   void multiplyTile(Value slot, SmallVectorImpl<Value> &acc);
   void storeTile(ArrayRef<Value> acc);
   /// Finishes one element at (row, col): C_in + acc, through the epilogue
-  /// when there is one, into memory.
-  void finishElement(Value row, Value col, Value acc);
+  /// when there is one, into memory; `pairAcc` is the paired projection's
+  /// accumulator for the same element.
+  void finishElement(Value row, Value col, Value acc, Value pairAcc);
 
   OpBuilder &b;
   Location loc;
@@ -130,9 +147,12 @@ private:
   Value a, bMat, c;
   linalg::GenericOp epilogue;
   bool zeroInit;
+  std::optional<PairedProjection> paired;
+  Value pairB;
   Type elem;
   // Inside the launch.
-  Value sharedA, sharedB, lane, warpRow, warpCol, m0, n0, sizeM, sizeN, sizeK;
+  Value sharedA, sharedB, sharedPairB, lane, warpRow, warpCol, m0, n0, sizeM,
+      sizeN, sizeK;
   Value threadId;
 };
 
@@ -149,10 +169,13 @@ Operation *MatmulKernelBuilder::build() {
   auto typeB = MemRefType::get({tile.stages, tile.k, tile.rowB()}, elem,
                                MemRefLayoutAttrInterface(), workgroup);
   Value one = idx(1);
+  SmallVector<Type> sharedTypes = {typeA, typeB};
+  if (paired)
+    sharedTypes.push_back(typeB);
   auto launch = gpu::LaunchOp::create(
       b, loc, gridM, gridN, one, idx(kThreads), one, one,
       /*dynamicSharedMemorySize=*/nullptr, /*asyncTokenType=*/nullptr,
-      /*asyncDependencies=*/{}, TypeRange{typeA, typeB});
+      /*asyncDependencies=*/{}, sharedTypes);
   Block &body = launch.getBody().front();
   OpBuilder::InsertionGuard guard(b);
   b.setInsertionPointToStart(&body);
@@ -161,6 +184,8 @@ Operation *MatmulKernelBuilder::build() {
 
   sharedA = launch.getWorkgroupAttributions()[0];
   sharedB = launch.getWorkgroupAttributions()[1];
+  if (paired)
+    sharedPairB = launch.getWorkgroupAttributions()[2];
   threadId = launch.getThreadIds().x;
   Value warp = arith::DivUIOp::create(b, loc, threadId, idx(kWarpSize));
   lane = arith::RemUIOp::create(b, loc, threadId, idx(kWarpSize));
@@ -188,7 +213,8 @@ Operation *MatmulKernelBuilder::build() {
     NVVM::CpAsyncCommitGroupOp::create(b, loc);
   }
 
-  int64_t numAcc = tile.fragsM() * tile.fragsN() * 4;
+  // The main matmul's accumulators, then the paired one's.
+  int64_t numAcc = tile.fragsM() * tile.fragsN() * 4 * tile.numB;
   Value zero = arith::ConstantOp::create(b, loc, b.getF32FloatAttr(0));
   SmallVector<Value> init(numAcc, zero);
   auto kLoop = scf::ForOp::create(b, loc, idx(0), tilesK, one, init);
@@ -220,6 +246,8 @@ void MatmulKernelBuilder::loadTile(Value kt, Value slot) {
   Value k0 = mul(kt, idx(tile.k));
   copyTile(a, sharedA, slot, tile.m, tile.k, m0, k0, sizeM, sizeK);
   copyTile(bMat, sharedB, slot, tile.k, tile.n, k0, n0, sizeK, sizeN);
+  if (paired)
+    copyTile(pairB, sharedPairB, slot, tile.k, tile.n, k0, n0, sizeK, sizeN);
 }
 
 void MatmulKernelBuilder::copyTile(Value src, Value dst, Value slot,
@@ -257,7 +285,7 @@ void MatmulKernelBuilder::multiplyTile(Value slot,
   auto fragTypeA = VectorType::get({4, 2}, elem);
   auto fragTypeB = VectorType::get({2, 2}, elem);
   for (int64_t kk = 0; kk < tile.k; kk += kMmaK) {
-    SmallVector<Value> fragsA, fragsB;
+    SmallVector<Value> fragsA;
     for (int64_t mi = 0; mi < tile.fragsM(); ++mi) {
       Value row = add(add(warpRow, idx(mi * kMmaM)), laneRow);
       Value col = add(idx(kk), laneCol);
@@ -265,21 +293,31 @@ void MatmulKernelBuilder::multiplyTile(Value slot,
           b, loc, fragTypeA, sharedA, ValueRange{slot, row, col},
           /*transpose=*/false, /*numTiles=*/4));
     }
-    for (int64_t ni = 0; ni < tile.fragsN(); ++ni) {
-      Value row = add(idx(kk), laneRow);
-      Value col = add(warpCol, idx(ni * kMmaN));
-      fragsB.push_back(nvgpu::LdMatrixOp::create(
-          b, loc, fragTypeB, sharedB, ValueRange{slot, row, col},
-          /*transpose=*/true, /*numTiles=*/2));
-    }
-    for (int64_t mi = 0; mi < tile.fragsM(); ++mi)
+    // Each B in turn (the main one, then the paired one) against the
+    // same A fragments.
+    SmallVector<Value> shared = {sharedB};
+    if (paired)
+      shared.push_back(sharedPairB);
+    int64_t perB = tile.fragsM() * tile.fragsN() * 4;
+    for (auto [j, sharedBj] : llvm::enumerate(shared)) {
+      SmallVector<Value> fragsB;
       for (int64_t ni = 0; ni < tile.fragsN(); ++ni) {
-        int64_t base = (mi * tile.fragsN() + ni) * 4;
-        SmallVector<Value, 4> out = gatec::buildMmaSync(
-            b, loc, fragsA[mi], fragsB[ni], ArrayRef<Value>(acc).slice(base, 4));
-        for (int64_t i = 0; i < 4; ++i)
-          acc[base + i] = out[i];
+        Value row = add(idx(kk), laneRow);
+        Value col = add(warpCol, idx(ni * kMmaN));
+        fragsB.push_back(nvgpu::LdMatrixOp::create(
+            b, loc, fragTypeB, sharedBj, ValueRange{slot, row, col},
+            /*transpose=*/true, /*numTiles=*/2));
       }
+      for (int64_t mi = 0; mi < tile.fragsM(); ++mi)
+        for (int64_t ni = 0; ni < tile.fragsN(); ++ni) {
+          int64_t base = j * perB + (mi * tile.fragsN() + ni) * 4;
+          SmallVector<Value, 4> out =
+              gatec::buildMmaSync(b, loc, fragsA[mi], fragsB[ni],
+                                  ArrayRef<Value>(acc).slice(base, 4));
+          for (int64_t i = 0; i < 4; ++i)
+            acc[base + i] = out[i];
+        }
+    }
   }
 }
 
@@ -300,12 +338,27 @@ void MatmulKernelBuilder::storeTile(ArrayRef<Value> acc) {
         auto guard = scf::IfOp::create(b, loc, inside, false);
         OpBuilder::InsertionGuard g(b);
         b.setInsertionPoint(guard.thenBlock()->getTerminator());
-        finishElement(row, col, acc[(mi * tile.fragsN() + ni) * 4 + i]);
+        int64_t at = (mi * tile.fragsN() + ni) * 4 + i;
+        int64_t perB = tile.fragsM() * tile.fragsN() * 4;
+        finishElement(row, col, acc[at], paired ? acc[perB + at] : Value());
       }
 }
 
-void MatmulKernelBuilder::finishElement(Value row, Value col, Value acc) {
+void MatmulKernelBuilder::finishElement(Value row, Value col, Value acc,
+                                        Value pairAcc) {
   Value value = acc;
+  // The paired projection's element through its own epilogue (its C holds
+  // zeros and is its only input), in registers.
+  Value pairResult;
+  if (paired) {
+    IRMapping pairMap;
+    Block &pairBody = paired->epilogue.getRegion().front();
+    pairMap.map(pairBody.getArgument(0), pairAcc);
+    for (Operation &op : pairBody.without_terminator())
+      b.clone(op, pairMap);
+    pairResult = pairMap.lookupOrDefault(
+        pairBody.getTerminator()->getOperand(0));
+  }
   if (!zeroInit) {
     Value old = memref::LoadOp::create(b, loc, c, ValueRange{row, col});
     value = arith::AddFOp::create(b, loc, old, acc);
@@ -324,6 +377,11 @@ void MatmulKernelBuilder::finishElement(Value row, Value col, Value acc) {
       continue;
     if (operand.get() == c && epilogue.isDpsInput(&operand)) {
       map.map(arg, value);
+      continue;
+    }
+    if (paired && operand.get() == paired->result &&
+        epilogue.isDpsInput(&operand)) {
+      map.map(arg, pairResult);
       continue;
     }
     map.map(arg, memref::LoadOp::create(b, loc, operand.get(),
@@ -368,15 +426,36 @@ struct GPUTensorCoreMatmulPass
       if (isTensorCoreMatmul(op))
         matmuls.push_back(op);
     });
+    // Paired projections are found before any kernel replaces a matmul.
+    Tile pairTile = tile;
+    pairTile.n = tile.n / 2;
+    pairTile.numB = 2;
+    bool pairTileFits = pairTile.n % (kWarpsN * kMmaN) == 0 &&
+                        (pairTile.k * pairTile.n) % (kThreads * kChunk) == 0 &&
+                        pairTile.sharedBytes() <= kStaticSharedLimit;
+    llvm::DenseMap<Operation *, PairedProjection> pairs;
+    llvm::SmallPtrSet<Operation *, 4> pairedAway;
+    for (linalg::MatmulOp op : matmuls)
+      if (pairTileFits)
+        if (std::optional<PairedProjection> pair = pairedProjection(op)) {
+          pairs[op] = *pair;
+          pairedAway.insert(pair->matmul);
+        }
     for (linalg::MatmulOp op : matmuls) {
+      if (pairedAway.contains(op))
+        continue; // Built with the matmul it pairs with.
       Value c = op.getDpsInits()[0];
       bool zeroInit = holdsZeros(c, op);
       linalg::GenericOp epilogue = fusableEpilogue(op);
+      std::optional<PairedProjection> paired;
+      if (auto it = pairs.find(op); it != pairs.end())
+        paired = it->second;
       // At the consumer when fused: its buffers may be allocated after the
       // matmul (nothing in between touches C or the operands).
       OpBuilder b(epilogue ? epilogue.getOperation() : op.getOperation());
       Operation *kernel =
-          MatmulKernelBuilder(b, op.getLoc(), tile, op, epilogue, zeroInit)
+          MatmulKernelBuilder(b, op.getLoc(), paired ? pairTile : tile, op,
+                              epilogue, zeroInit, paired)
               .build();
       // What the kernel writes, for holdsZeros() on later matmuls.
       SmallVector<Value> &written = kernelWrites[kernel];
@@ -389,9 +468,79 @@ struct GPUTensorCoreMatmulPass
         epilogue.erase();
         ++numFusedEpilogues;
       }
+      if (paired) {
+        paired->epilogue.erase();
+        paired->matmul.erase();
+        ++numPairedProjections;
+        ++numFusedEpilogues;
+        ++numTensorCoreMatmuls;
+      }
       ++numTensorCoreMatmuls;
     }
     eraseWriteOnlyBuffers();
+  }
+
+  /// The first projection of a gated pair whose second is `second`:
+  ///   C1 = 0; C1 += A B1; D = r(C1)   (r elementwise: a rounding)
+  ///   C2 = 0; C2 += A B2; E(D, C2)    (E: the gate, second's epilogue)
+  /// with the same A, B1 and B2 of one shape, nothing else reading C1, C2
+  /// or D (E may write D in place), and nothing but allocations and shape
+  /// arithmetic between r and the second matmul's zero fill. One kernel
+  /// then computes both and applies r and E to the pair of accumulators.
+  std::optional<PairedProjection> pairedProjection(linalg::MatmulOp second) {
+    linalg::GenericOp gate = fusableEpilogue(second);
+    Value c2 = second.getDpsInits()[0];
+    if (!gate || !holdsZeros(c2, second))
+      return std::nullopt;
+    for (Value d : gate.getDpsInputs()) {
+      if (d == c2)
+        continue;
+      // r: the op before `second` (past its C's setup) writing D.
+      Operation *prev = second->getPrevNode();
+      while (prev && (isa<memref::AllocOp, linalg::FillOp, memref::CopyOp>(
+                          prev) ||
+                      (isMemoryEffectFree(prev) &&
+                       prev->getNumRegions() == 0))) {
+        if (auto fill = dyn_cast<linalg::FillOp>(prev))
+          if (fill.getDpsInits()[0] != c2)
+            break;
+        if (auto copy = dyn_cast<memref::CopyOp>(prev))
+          if (copy.getTarget() != c2)
+            break;
+        prev = prev->getPrevNode();
+      }
+      auto round = dyn_cast_or_null<linalg::GenericOp>(prev);
+      if (!round || round.getNumDpsInputs() != 1 ||
+          round.getNumDpsInits() != 1 || round.getDpsInits()[0] != d)
+        continue;
+      Operation *before = round->getPrevNode();
+      while (before && (isa<memref::AllocOp>(before) ||
+                        (isMemoryEffectFree(before) &&
+                         before->getNumRegions() == 0)))
+        before = before->getPrevNode();
+      auto first = dyn_cast_or_null<linalg::MatmulOp>(before);
+      if (!first || !isTensorCoreMatmul(first) ||
+          fusableEpilogue(first) != round ||
+          first.getDpsInits()[0] != round.getDpsInputs()[0] ||
+          first.getDpsInputs()[0] != second.getDpsInputs()[0] ||
+          first.getDpsInputs()[1].getType() !=
+              second.getDpsInputs()[1].getType() ||
+          !holdsZeros(first.getDpsInits()[0], first))
+        continue;
+      // D is read by the gate only (later readers see the gate's result
+      // when it writes D in place).
+      bool gateWritesD = llvm::is_contained(gate.getDpsInits(), d);
+      bool otherReaders = false;
+      for (Operation *user : d.getUsers())
+        if (user != round.getOperation() && user != gate.getOperation() &&
+            !isa<memref::DeallocOp>(user) &&
+            !(gateWritesD && gate->isBeforeInBlock(user)))
+          otherReaders = true;
+      if (otherReaders)
+        continue;
+      return PairedProjection{first, round, d};
+    }
+    return std::nullopt;
   }
 
   /// The buffers each kernel built here writes.

@@ -99,6 +99,69 @@ func.func @fused_gate(%x: memref<?x64xbf16>, %w: memref<64x128xbf16>, %up: memre
   return
 }
 
+// A gated pair: the up projection rounded to bf16 (h), then the gate
+// projection with silu(.) * h in its epilogue. One kernel computes both
+// products from the same A tiles (C tile 128 x 64, a second B ring, 64
+// accumulators per thread) and applies the rounding, then the gate, to each
+// pair of accumulators: neither product nor h's intermediate value is
+// written before the gate's result.
+// CHECK-LABEL: func.func @paired_gate
+// CHECK-NOT:   memref.alloc
+// CHECK:       gpu.launch blocks
+// CHECK-SAME:    workgroup(%[[SA:.*]] : memref<2x128x40xbf16, #gpu.address_space<workgroup>>, %[[SB:.*]] : memref<2x32x72xbf16, #gpu.address_space<workgroup>>, %[[SU:.*]] : memref<2x32x72xbf16, #gpu.address_space<workgroup>>)
+// CHECK:         nvgpu.device_async_copy %arg2{{.*}}, %[[SB]]
+// CHECK:         nvgpu.device_async_copy %arg1{{.*}}, %[[SU]]
+// CHECK:         %[[ACC:.*]]:64 = scf.for
+// CHECK:           nvgpu.ldmatrix %[[SB]]
+// CHECK-COUNT-8:   nvvm.mma.sync
+// CHECK:           nvgpu.ldmatrix %[[SU]]
+// CHECK-COUNT-8:   nvvm.mma.sync
+// CHECK:         scf.if
+// CHECK-NEXT:      %[[UP:.*]] = arith.truncf %[[ACC]]#32 : f32 to bf16
+// CHECK-NEXT:      %[[G:.*]] = arith.truncf %[[ACC]]#0 : f32 to bf16
+// CHECK:           arith.negf
+// CHECK:           %[[UPF:.*]] = arith.extf %[[UP]] : bf16 to f32
+// CHECK:           %[[P:.*]] = arith.mulf %{{.*}}, %[[UPF]] : f32
+// CHECK:           %[[H:.*]] = arith.truncf %[[P]] : f32 to bf16
+// CHECK:           memref.store %[[H]], %arg3[%{{.*}}, %{{.*}}] : memref<?x128xbf16>
+// CHECK-NOT:   gpu.launch
+// CHECK-NOT:   linalg.generic
+// CHECK-NOT:   linalg.matmul
+func.func @paired_gate(%x: memref<?x64xbf16>, %wu: memref<64x128xbf16>,
+                       %wg: memref<64x128xbf16>, %h: memref<?x128xbf16>) {
+  %c0 = arith.constant 0 : index
+  %zero = arith.constant 0.0 : f32
+  %n = memref.dim %x, %c0 : memref<?x64xbf16>
+  %acc_g = memref.alloc(%n) : memref<?x128xf32>
+  linalg.fill ins(%zero : f32) outs(%acc_g : memref<?x128xf32>)
+  %acc_u = memref.alloc(%n) : memref<?x128xf32>
+  memref.copy %acc_g, %acc_u : memref<?x128xf32> to memref<?x128xf32>
+  linalg.matmul ins(%x, %wu : memref<?x64xbf16>, memref<64x128xbf16>) outs(%acc_u : memref<?x128xf32>)
+  linalg.generic {indexing_maps = [#id, #id], iterator_types = ["parallel", "parallel"]}
+      ins(%acc_u : memref<?x128xf32>) outs(%h : memref<?x128xbf16>) {
+  ^bb0(%a: f32, %o: bf16):
+    %t = arith.truncf %a : f32 to bf16
+    linalg.yield %t : bf16
+  }
+  linalg.matmul ins(%x, %wg : memref<?x64xbf16>, memref<64x128xbf16>) outs(%acc_g : memref<?x128xf32>)
+  linalg.generic {indexing_maps = [#id, #id, #id], iterator_types = ["parallel", "parallel"]}
+      ins(%h, %acc_g : memref<?x128xbf16>, memref<?x128xf32>) outs(%h : memref<?x128xbf16>) {
+  ^bb0(%u: bf16, %a: f32, %o: bf16):
+    %g = arith.truncf %a : f32 to bf16
+    %gf = arith.extf %g : bf16 to f32
+    %neg = arith.negf %gf : f32
+    %e = math.exp %neg : f32
+    %one = arith.constant 1.0 : f32
+    %d = arith.addf %e, %one : f32
+    %s = arith.divf %gf, %d : f32
+    %uf = arith.extf %u : bf16 to f32
+    %p = arith.mulf %s, %uf : f32
+    %r = arith.truncf %p : f32 to bf16
+    linalg.yield %r : bf16
+  }
+  return
+}
+
 // Not fused: the accumulator is read again after the consumer; and C is not
 // known to be zero, so the epilogue adds it.
 // CHECK-LABEL: func.func @not_fused

@@ -265,7 +265,13 @@ def GPUTensorCoreMatmul : Pass<"gatec-gpu-tensor-core-matmul", "::mlir::func::Fu
     reads C (identity maps, C's shape) and nothing reads C after it, its body
     runs in the epilogue on each finished element (C from registers, its
     other operands loaded at the same position) and it is erased: a gate
-    (`silu(x W_gate) * up`) or a rounding to bf16 never sees C in memory. A
+    (`silu(x W_gate) * up`) or a rounding to bf16 never sees C in memory.
+    When that epilogue also reads the elementwise image (a rounding) of
+    another matmul of the same A with a zero-filled C (the gate's up
+    projection `x W_up`), one kernel computes both products: a second B ring
+    beside the first, C tiles of `block-tile-m` x `block-tile-n / 2` with
+    two sets of accumulators, and the rounding then the gate applied to each
+    pair of elements, so `act(x W) * (x V)` never reaches memory. A
     configuration whose buffers exceed the 48 KiB of static
     shared memory is rejected with the size it needs.
   }];
@@ -284,6 +290,8 @@ def GPUTensorCoreMatmul : Pass<"gatec-gpu-tensor-core-matmul", "::mlir::func::Fu
               "Matmuls run on mma.sync">,
     Statistic<"numFusedEpilogues", "fused-epilogues",
               "Elementwise consumers applied in a matmul's epilogue">,
+    Statistic<"numPairedProjections", "paired-projections",
+              "Gated projection pairs computed by one kernel">,
   ];
   let dependentDialects = ["::mlir::gpu::GPUDialect",
                            "::mlir::nvgpu::NVGPUDialect",
