@@ -605,8 +605,13 @@ struct GPUDistributePass
       for (unsigned k = 0; k < op.getNumDpsInits(); ++k)
         bodyMap.map(op.getMatchingBlockArgument(op.getDpsInitOperand(k)),
                     lanes.getRegionIterArgs()[k]);
-      for (Operation &nested : body.without_terminator())
+      for (Operation &nested : body.without_terminator()) {
+        if (auto index = dyn_cast<linalg::IndexOp>(nested)) {
+          bodyMap.map(index.getResult(), i); // The one loop.
+          continue;
+        }
         b.clone(nested, bodyMap);
+      }
       SmallVector<Value> next;
       for (Value value : body.getTerminator()->getOperands())
         next.push_back(bodyMap.lookup(value));

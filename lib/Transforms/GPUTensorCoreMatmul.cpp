@@ -436,8 +436,10 @@ struct GPUTensorCoreMatmulPass
     llvm::DenseMap<Operation *, PairedProjection> pairs;
     llvm::SmallPtrSet<Operation *, 4> pairedAway;
     for (linalg::MatmulOp op : matmuls)
-      if (pairTileFits)
-        if (std::optional<PairedProjection> pair = pairedProjection(op)) {
+      if (pairTileFits && !pairedAway.contains(op))
+        if (std::optional<PairedProjection> pair = pairedProjection(op);
+            pair && !pairs.contains(pair->matmul) &&
+            !pairedAway.contains(pair->matmul)) {
           pairs[op] = *pair;
           pairedAway.insert(pair->matmul);
         }
@@ -511,7 +513,8 @@ struct GPUTensorCoreMatmulPass
       }
       auto round = dyn_cast_or_null<linalg::GenericOp>(prev);
       if (!round || round.getNumDpsInputs() != 1 ||
-          round.getNumDpsInits() != 1 || round.getDpsInits()[0] != d)
+          round.getNumDpsInits() != 1 || round.getDpsInits()[0] != d ||
+          !round.getRegion().front().getArgument(1).use_empty())
         continue;
       Operation *before = round->getPrevNode();
       while (before && (isa<memref::AllocOp>(before) ||
