@@ -360,24 +360,28 @@ void lowerToVectorLoop(RewriterBase &rewriter, linalg::GenericOp op,
   };
   // Each operand read: a vector (contiguous) or a scalar (broadcast).
   Block &body = op.getRegion().front();
-  DenseMap<Value, Value> vectors, scalars;
+  // In operand order, so that the emitted IR does not depend on pointers.
+  SmallVector<std::pair<Value, Value>> vectors, scalars;
   for (OpOperand &operand : op->getOpOperands()) {
     BlockArgument arg = op.getMatchingBlockArgument(&operand);
     if (arg.use_empty())
       continue;
     if (!isa<MemRefType>(operand.get().getType())) {
-      scalars[arg] = operand.get();
+      scalars.push_back({arg, operand.get()});
       continue;
     }
     AffineMap map = op.getMatchingIndexingMap(&operand);
     Type elem = arg.getType();
     SmallVector<Value> at = indices(map);
     if (map.getResultPosition(lastDim))
-      vectors[arg] = vector::LoadOp::create(
-          rewriter, loc, VectorType::get({count}, elem), operand.get(), at,
-          /*nontemporal=*/false, alignment(elem));
+      vectors.push_back(
+          {arg, vector::LoadOp::create(
+                    rewriter, loc, VectorType::get({count}, elem),
+                    operand.get(), at, /*nontemporal=*/false,
+                    alignment(elem))});
     else
-      scalars[arg] = memref::LoadOp::create(rewriter, loc, operand.get(), at);
+      scalars.push_back(
+          {arg, memref::LoadOp::create(rewriter, loc, operand.get(), at)});
   }
   // The body once per element.
   auto yield = cast<linalg::YieldOp>(body.getTerminator());
