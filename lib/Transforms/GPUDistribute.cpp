@@ -18,6 +18,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "gatec/Transforms/Passes.h"
+#include "gatec/Transforms/GenericBody.h"
 #include "gatec/Transforms/MemRefRewrites.h"
 #include "gatec/Transforms/TensorCore.h"
 
@@ -359,7 +360,6 @@ void lowerToVectorLoop(RewriterBase &rewriter, linalg::GenericOp op,
         vectorBytes, count * (elem.getIntOrFloatBitWidth() / 8)));
   };
   // Each operand read: a vector (contiguous) or a scalar (broadcast).
-  Block &body = op.getRegion().front();
   // In operand order, so that the emitted IR does not depend on pointers.
   SmallVector<std::pair<Value, Value>> vectors, scalars;
   for (OpOperand &operand : op->getOpOperands()) {
@@ -384,8 +384,7 @@ void lowerToVectorLoop(RewriterBase &rewriter, linalg::GenericOp op,
           {arg, memref::LoadOp::create(rewriter, loc, operand.get(), at)});
   }
   // The body once per element.
-  auto yield = cast<linalg::YieldOp>(body.getTerminator());
-  SmallVector<SmallVector<Value>> results(yield.getNumOperands());
+  SmallVector<SmallVector<Value>> results(op.getNumDpsInits());
   for (int64_t e = 0; e < count; ++e) {
     IRMapping map;
     for (auto [arg, vec] : vectors)
@@ -393,19 +392,15 @@ void lowerToVectorLoop(RewriterBase &rewriter, linalg::GenericOp op,
                                              ArrayRef<int64_t>{e}));
     for (auto [arg, scalar] : scalars)
       map.map(arg, scalar);
-    for (Operation &nested : body.without_terminator()) {
-      if (auto index = dyn_cast<linalg::IndexOp>(nested)) {
-        Value iv = ivs[index.getDim()];
-        if (index.getDim() == last)
-          iv = arith::AddIOp::create(rewriter, loc, iv,
-                                     constantIndex(rewriter, loc, e));
-        map.map(index.getResult(), iv);
-        continue;
-      }
-      rewriter.clone(nested, map);
-    }
-    for (auto [i, value] : llvm::enumerate(yield.getOperands()))
-      results[i].push_back(map.lookupOrDefault(value));
+    SmallVector<Value> yielded =
+        gatec::cloneGenericBody(rewriter, op, map, [&](unsigned dim) {
+          if (dim != last)
+            return ivs[dim];
+          return Value(arith::AddIOp::create(
+              rewriter, loc, ivs[dim], constantIndex(rewriter, loc, e)));
+        });
+    for (auto [i, value] : llvm::enumerate(yielded))
+      results[i].push_back(value);
   }
   for (auto [i, init] : llvm::enumerate(op.getDpsInits())) {
     Type elem = getElementTypeOrSelf(init);
@@ -574,7 +569,6 @@ struct GPUDistributePass
                          const Group &group) {
     Location loc = op.getLoc();
     SmallVector<Operation *> combiners = splittableCombiners(op);
-    Block &body = op.getRegion().front();
     SmallVector<Value> inits;
     for (Value init : op.getDpsInits())
       inits.push_back(
@@ -609,17 +603,10 @@ struct GPUDistributePass
       for (unsigned k = 0; k < op.getNumDpsInits(); ++k)
         bodyMap.map(op.getMatchingBlockArgument(op.getDpsInitOperand(k)),
                     lanes.getRegionIterArgs()[k]);
-      for (Operation &nested : body.without_terminator()) {
-        if (auto index = dyn_cast<linalg::IndexOp>(nested)) {
-          bodyMap.map(index.getResult(), i); // The one loop.
-          continue;
-        }
-        b.clone(nested, bodyMap);
-      }
-      SmallVector<Value> next;
-      for (Value value : body.getTerminator()->getOperands())
-        next.push_back(bodyMap.lookup(value));
-      scf::YieldOp::create(b, loc, next);
+      // The one loop's index is the element's.
+      scf::YieldOp::create(
+          b, loc,
+          gatec::cloneGenericBody(b, op, bodyMap, [&](unsigned) { return i; }));
     }
     // Butterfly: after log2(32) steps every lane holds the whole result.
     SmallVector<Value> partials(lanes.getResults());

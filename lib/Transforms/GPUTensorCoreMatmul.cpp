@@ -21,6 +21,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "gatec/Transforms/Passes.h"
+#include "gatec/Transforms/GenericBody.h"
 #include "gatec/Transforms/TensorCore.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
@@ -347,17 +348,17 @@ void MatmulKernelBuilder::storeTile(ArrayRef<Value> acc) {
 void MatmulKernelBuilder::finishElement(Value row, Value col, Value acc,
                                         Value pairAcc) {
   Value value = acc;
+  // Epilogues are elementwise over C with identity maps: their index
+  // (row, col) is C's.
+  auto index = [&](unsigned dim) { return dim == 0 ? row : col; };
   // The paired projection's element through its own epilogue (its C holds
   // zeros and is its only input), in registers.
   Value pairResult;
   if (paired) {
     IRMapping pairMap;
-    Block &pairBody = paired->epilogue.getRegion().front();
-    pairMap.map(pairBody.getArgument(0), pairAcc);
-    for (Operation &op : pairBody.without_terminator())
-      b.clone(op, pairMap);
-    pairResult = pairMap.lookupOrDefault(
-        pairBody.getTerminator()->getOperand(0));
+    pairMap.map(paired->epilogue.getRegion().getArgument(0), pairAcc);
+    pairResult =
+        gatec::cloneGenericBody(b, paired->epilogue, pairMap, index)[0];
   }
   if (!zeroInit) {
     Value old = memref::LoadOp::create(b, loc, c, ValueRange{row, col});
@@ -387,13 +388,10 @@ void MatmulKernelBuilder::finishElement(Value row, Value col, Value acc,
     map.map(arg, memref::LoadOp::create(b, loc, operand.get(),
                                         ValueRange{row, col}));
   }
-  for (Operation &op : body.without_terminator())
-    b.clone(op, map);
-  auto yield = cast<linalg::YieldOp>(body.getTerminator());
   for (auto [result, init] :
-       llvm::zip(yield.getValues(), epilogue.getDpsInits()))
-    memref::StoreOp::create(b, loc, map.lookupOrDefault(result), init,
-                            ValueRange{row, col});
+       llvm::zip(gatec::cloneGenericBody(b, epilogue, map, index),
+                 epilogue.getDpsInits()))
+    memref::StoreOp::create(b, loc, result, init, ValueRange{row, col});
 }
 
 struct GPUTensorCoreMatmulPass
