@@ -51,8 +51,6 @@ using gatec::kMmaM;
 using gatec::kMmaN;
 /// Elements per 16-byte cp.async of a 16-bit type.
 constexpr int64_t kChunk = 8;
-/// Padding of each shared-memory row, in elements (16 bytes).
-constexpr int64_t kPad = 8;
 constexpr int64_t kWarpsM = 2, kWarpsN = 4, kWarpSize = 32;
 constexpr int64_t kThreads = kWarpsM * kWarpsN * kWarpSize;
 /// Static shared memory a kernel may use without opting in.
@@ -80,8 +78,8 @@ struct Tile {
   int64_t warpN() const { return n / kWarpsN; }
   int64_t fragsM() const { return warpM() / kMmaM; }
   int64_t fragsN() const { return warpN() / kMmaN; }
-  int64_t rowA() const { return k + kPad; }
-  int64_t rowB() const { return n + kPad; }
+  int64_t rowA() const { return k + gatec::kSharedRowPad; }
+  int64_t rowB() const { return n + gatec::kSharedRowPad; }
   int64_t sharedBytes() const {
     return stages * (m * rowA() + numB * k * rowB()) * 2;
   }
@@ -281,19 +279,12 @@ void MatmulKernelBuilder::copyTile(Value src, Value dst, Value slot,
 
 void MatmulKernelBuilder::multiplyTile(Value slot,
                                        SmallVectorImpl<Value> &acc) {
-  Value laneRow = arith::RemUIOp::create(b, loc, lane, idx(16));
-  Value laneCol = mul(arith::DivUIOp::create(b, loc, lane, idx(16)), idx(8));
-  auto fragTypeA = VectorType::get({4, 2}, elem);
-  auto fragTypeB = VectorType::get({2, 2}, elem);
   for (int64_t kk = 0; kk < tile.k; kk += kMmaK) {
     SmallVector<Value> fragsA;
-    for (int64_t mi = 0; mi < tile.fragsM(); ++mi) {
-      Value row = add(add(warpRow, idx(mi * kMmaM)), laneRow);
-      Value col = add(idx(kk), laneCol);
-      fragsA.push_back(nvgpu::LdMatrixOp::create(
-          b, loc, fragTypeA, sharedA, ValueRange{slot, row, col},
-          /*transpose=*/false, /*numTiles=*/4));
-    }
+    for (int64_t mi = 0; mi < tile.fragsM(); ++mi)
+      fragsA.push_back(gatec::loadFragmentA(
+          b, loc, sharedA, slot, add(warpRow, idx(mi * kMmaM)), idx(kk),
+          lane));
     // Each B in turn (the main one, then the paired one) against the
     // same A fragments.
     SmallVector<Value> shared = {sharedB};
@@ -302,13 +293,10 @@ void MatmulKernelBuilder::multiplyTile(Value slot,
     int64_t perB = tile.fragsM() * tile.fragsN() * 4;
     for (auto [j, sharedBj] : llvm::enumerate(shared)) {
       SmallVector<Value> fragsB;
-      for (int64_t ni = 0; ni < tile.fragsN(); ++ni) {
-        Value row = add(idx(kk), laneRow);
-        Value col = add(warpCol, idx(ni * kMmaN));
-        fragsB.push_back(nvgpu::LdMatrixOp::create(
-            b, loc, fragTypeB, sharedBj, ValueRange{slot, row, col},
-            /*transpose=*/true, /*numTiles=*/2));
-      }
+      for (int64_t ni = 0; ni < tile.fragsN(); ++ni)
+        fragsB.push_back(gatec::loadFragmentB(
+            b, loc, sharedBj, slot, idx(kk), add(warpCol, idx(ni * kMmaN)),
+            lane));
       for (int64_t mi = 0; mi < tile.fragsM(); ++mi)
         for (int64_t ni = 0; ni < tile.fragsN(); ++ni) {
           int64_t base = j * perB + (mi * tile.fragsN() + ni) * 4;
@@ -323,17 +311,12 @@ void MatmulKernelBuilder::multiplyTile(Value slot,
 }
 
 void MatmulKernelBuilder::storeTile(ArrayRef<Value> acc) {
-  // Fragment element i of lane l: row l/4 (+8 for i >= 2), column
-  // 2 (l % 4) + i % 2.
-  Value groupRow = arith::DivUIOp::create(b, loc, lane, idx(4));
-  Value pairCol = mul(arith::RemUIOp::create(b, loc, lane, idx(4)), idx(2));
   for (int64_t mi = 0; mi < tile.fragsM(); ++mi)
     for (int64_t ni = 0; ni < tile.fragsN(); ++ni)
       for (int64_t i = 0; i < 4; ++i) {
-        Value row = add(add(m0, add(warpRow, idx(mi * kMmaM + (i / 2) * 8))),
-                        groupRow);
-        Value col =
-            add(add(n0, add(warpCol, idx(ni * kMmaN + i % 2))), pairCol);
+        auto [inRow, inCol] = gatec::accumulatorPosition(b, loc, lane, i);
+        Value row = add(add(m0, add(warpRow, idx(mi * kMmaM))), inRow);
+        Value col = add(add(n0, add(warpCol, idx(ni * kMmaN))), inCol);
         Value inside =
             arith::AndIOp::create(b, loc, ult(row, sizeM), ult(col, sizeN));
         auto guard = scf::IfOp::create(b, loc, inside, false);

@@ -114,10 +114,6 @@ private:
   static constexpr int64_t kWarpN = 4 * kMmaN;
   /// K per shared-memory stage: two mma steps.
   static constexpr int64_t kTileK = 32;
-  /// Row padding in elements (16 bytes): the eight rows of an ldmatrix
-  /// phase then start in distinct bank groups, and every row start stays
-  /// 16-byte aligned as ldmatrix needs.
-  static constexpr int64_t kPad = 8;
 
   Value idx(int64_t v) { return arith::ConstantIndexOp::create(b, loc, v); }
   Value add(Value x, Value y) { return arith::AddIOp::create(b, loc, x, y); }
@@ -215,9 +211,11 @@ void BlockMatmulBuilder::build(
     llvm::function_ref<Value(MemRefType, unsigned)> sharedBuffer) {
   auto workgroup = gpu::AddressSpaceAttr::get(b.getContext(),
                                               gpu::AddressSpace::Workgroup);
-  auto typeA = MemRefType::get({tileM, kTileK + kPad}, multiplicand,
-                               MemRefLayoutAttrInterface(), workgroup);
-  auto typeB = MemRefType::get({kTileK, tileN + kPad}, multiplicand,
+  auto typeA = MemRefType::get({tileM, kTileK + gatec::kSharedRowPad},
+                               multiplicand, MemRefLayoutAttrInterface(),
+                               workgroup);
+  auto typeB = MemRefType::get({kTileK, tileN + gatec::kSharedRowPad},
+                               multiplicand,
                                MemRefLayoutAttrInterface(), workgroup);
   Value sharedA = sharedBuffer(typeA, 0);
   Value sharedB = sharedBuffer(typeB, 0);
@@ -257,10 +255,6 @@ void BlockMatmulBuilder::build(
     gpu::BarrierOp::create(b, loc);
 
     SmallVector<Value> acc(kLoop.getRegionIterArgs());
-    auto fragTypeA = VectorType::get({4, 2}, multiplicand);
-    auto fragTypeB = VectorType::get({2, 2}, multiplicand);
-    Value laneRow = rem(lane, 16);
-    Value laneCol = mul(div(lane, 16), idx(8));
     auto accumulate = [&](int64_t f, Value fragA, Value fragB) {
       SmallVector<Value, 4> out = gatec::buildMmaSync(
           b, loc, fragA, fragB, ArrayRef<Value>(acc).slice(f * 4, 4));
@@ -268,18 +262,15 @@ void BlockMatmulBuilder::build(
     };
     for (int64_t kk = 0; kk < kTileK; kk += kMmaK) {
       auto loadA = [&](Value shared) -> Value {
-        auto load = nvgpu::LdMatrixOp::create(
-            b, loc, fragTypeA, shared,
-            ValueRange{add(warpRow, laneRow), add(idx(kk), laneCol)},
-            /*transpose=*/false, /*numTiles=*/4);
-        load->setAttr(gatec::kBlockMatmulMarker, b.getUnitAttr());
-        return load;
+        Value frag = gatec::loadFragmentA(b, loc, shared, {}, warpRow,
+                                          idx(kk), lane);
+        frag.getDefiningOp()->setAttr(gatec::kBlockMatmulMarker,
+                                      b.getUnitAttr());
+        return frag;
       };
       auto loadB = [&](Value shared, int64_t f) -> Value {
-        return nvgpu::LdMatrixOp::create(
-            b, loc, fragTypeB, shared,
-            ValueRange{add(idx(kk), laneRow), add(warpCol, idx(f * kMmaN))},
-            /*transpose=*/true, /*numTiles=*/2);
+        return gatec::loadFragmentB(b, loc, shared, {}, idx(kk),
+                                    add(warpCol, idx(f * kMmaN)), lane);
       };
       Value fragA = loadA(sharedA);
       Value fragALow = splitA ? loadA(sharedALow) : Value();
@@ -298,12 +289,11 @@ void BlockMatmulBuilder::build(
   }
 
   // C += the accumulators, inside C only; each element has one owner.
-  Value groupRow = div(lane, 4);
-  Value pairCol = mul(rem(lane, 4), idx(2));
   for (int64_t f = 0; f < kFrags; ++f)
     for (int64_t i = 0; i < 4; ++i) {
-      Value row = add(add(m0, warpRow), add(groupRow, idx((i / 2) * 8)));
-      Value col = add(add(n0, warpCol), add(pairCol, idx(f * kMmaN + i % 2)));
+      auto [inRow, inCol] = gatec::accumulatorPosition(b, loc, lane, i);
+      Value row = add(add(m0, warpRow), inRow);
+      Value col = add(add(n0, warpCol), add(idx(f * kMmaN), inCol));
       Value inside =
           arith::AndIOp::create(b, loc, ult(row, sizeM), ult(col, sizeN));
       auto guardIf = scf::IfOp::create(b, loc, inside, /*else=*/false);
@@ -341,6 +331,59 @@ SmallVector<Value, 4> gatec::buildMmaSync(OpBuilder &b, Location loc,
   for (int64_t i = 0; i < 4; ++i)
     out.push_back(LLVM::ExtractValueOp::create(b, loc, op, i));
   return out;
+}
+
+Value gatec::loadFragmentA(OpBuilder &b, Location loc, Value shared,
+                           ValueRange prefix, Value row, Value col,
+                           Value lane) {
+  // Lanes 0-15 address rows 0-15 at column 0, lanes 16-31 the same rows at
+  // column 8: the four 8 x 8 matrices in a0..a3 order.
+  Value c8 = arith::ConstantIndexOp::create(b, loc, 8);
+  Value c16 = arith::ConstantIndexOp::create(b, loc, 16);
+  Value laneRow = arith::RemUIOp::create(b, loc, lane, c16);
+  Value laneCol = arith::MulIOp::create(
+      b, loc, arith::DivUIOp::create(b, loc, lane, c16), c8);
+  SmallVector<Value> at(prefix);
+  at.push_back(arith::AddIOp::create(b, loc, row, laneRow));
+  at.push_back(arith::AddIOp::create(b, loc, col, laneCol));
+  Type elem = cast<MemRefType>(shared.getType()).getElementType();
+  return nvgpu::LdMatrixOp::create(b, loc, VectorType::get({4, 2}, elem),
+                                   shared, at, /*transpose=*/false,
+                                   /*numTiles=*/4);
+}
+
+Value gatec::loadFragmentB(OpBuilder &b, Location loc, Value shared,
+                           ValueRange prefix, Value row, Value col,
+                           Value lane) {
+  // Lanes 0-15 address the 16 k rows (lanes 16-31 repeat them, unused by
+  // .x2); the transposed load hands each lane its column's k pairs.
+  Value c16 = arith::ConstantIndexOp::create(b, loc, 16);
+  SmallVector<Value> at(prefix);
+  at.push_back(arith::AddIOp::create(
+      b, loc, row, arith::RemUIOp::create(b, loc, lane, c16)));
+  at.push_back(col);
+  Type elem = cast<MemRefType>(shared.getType()).getElementType();
+  return nvgpu::LdMatrixOp::create(b, loc, VectorType::get({2, 2}, elem),
+                                   shared, at, /*transpose=*/true,
+                                   /*numTiles=*/2);
+}
+
+std::pair<Value, Value> gatec::accumulatorPosition(OpBuilder &b, Location loc,
+                                                   Value lane, int64_t i) {
+  // c0, c1 at row lane / 4, columns 2 (lane % 4) and + 1; c2, c3 eight rows
+  // below.
+  auto idx = [&](int64_t v) -> Value {
+    return arith::ConstantIndexOp::create(b, loc, v);
+  };
+  Value row = arith::AddIOp::create(
+      b, loc, arith::DivUIOp::create(b, loc, lane, idx(4)), idx((i / 2) * 8));
+  Value col = arith::AddIOp::create(
+      b, loc,
+      arith::MulIOp::create(b, loc,
+                            arith::RemUIOp::create(b, loc, lane, idx(4)),
+                            idx(2)),
+      idx(i % 2));
+  return {row, col};
 }
 
 bool gatec::isBlockMatmul(linalg::MatmulOp matmul) {

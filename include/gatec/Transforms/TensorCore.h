@@ -24,6 +24,31 @@ namespace gatec {
 /// mma.sync.m16n8k16 fragment sizes.
 inline constexpr int64_t kMmaM = 16, kMmaN = 8, kMmaK = 16;
 
+/// Padding of each row of a shared-memory operand tile, in 16-bit elements
+/// (16 bytes): the eight rows of an ldmatrix phase then start in distinct
+/// bank groups, and every row start stays 16-byte aligned as ldmatrix and
+/// cp.async need.
+inline constexpr int64_t kSharedRowPad = 8;
+
+/// ldmatrix.x4 of the 16 x 16 A fragment at (`row`, `col`) of the
+/// row-major shared tile `shared` (after the leading indices `prefix`, e.g.
+/// a ring slot), as `lane` holds it for mma.sync.
+mlir::Value loadFragmentA(mlir::OpBuilder &b, mlir::Location loc,
+                          mlir::Value shared, mlir::ValueRange prefix,
+                          mlir::Value row, mlir::Value col, mlir::Value lane);
+
+/// ldmatrix.x2.trans of the 16 x 8 B fragment at (`row`, `col`) = (k, n) of
+/// the row-major K x N shared tile `shared`, as `lane` holds it.
+mlir::Value loadFragmentB(mlir::OpBuilder &b, mlir::Location loc,
+                          mlir::Value shared, mlir::ValueRange prefix,
+                          mlir::Value row, mlir::Value col, mlir::Value lane);
+
+/// The (row, column) within its 16 x 8 tile of accumulator `i` (0 to 3) of
+/// `lane`.
+std::pair<mlir::Value, mlir::Value>
+accumulatorPosition(mlir::OpBuilder &b, mlir::Location loc, mlir::Value lane,
+                    int64_t i);
+
 /// A unit attribute on the ldmatrix ops of buildBlockMatmul(): it tells
 /// gatec-gpu-merge-kernel-modules which outlined kernels hold block-level
 /// matmuls (their register budget is set differently).
