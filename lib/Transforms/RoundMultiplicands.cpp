@@ -11,6 +11,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "gatec/Transforms/Passes.h"
+#include "gatec/Transforms/TensorCore.h"
 
 #include "gatec/Dialect/Gate/GateDialect.h"
 #include "mlir/Dialect/Arith/IR/Arith.h"
@@ -26,8 +27,8 @@ using namespace mlir;
 
 namespace {
 
-/// extf(truncf(x)): `operand` rounded to `narrow`, in its own type; with
-/// `split`, hi + lo where hi is that and lo = extf(truncf(x - hi)).
+/// `operand` rounded to `narrow` as the tensor cores take it, in its own
+/// type; with `split`, hi + lo of splitMultiplicand().
 Value roundThrough(OpBuilder &b, Location loc, Value operand, Type narrow,
                    bool split) {
   auto type = cast<RankedTensorType>(operand.getType());
@@ -41,16 +42,18 @@ Value roundThrough(OpBuilder &b, Location loc, Value operand, Type narrow,
              ArrayRef<AffineMap>{identity, identity}, parallel,
              [&](OpBuilder &nb, Location nl, ValueRange args) {
                Type wideType = type.getElementType();
-               auto round = [&](Value x) -> Value {
-                 Value rounded = arith::TruncFOp::create(nb, nl, narrow, x);
-                 return arith::ExtFOp::create(nb, nl, wideType, rounded);
-               };
-               Value high = round(args[0]);
-               Value value = high;
-               if (split)
+               Value value;
+               if (split) {
+                 gatec::MultiplicandParts parts =
+                     gatec::splitMultiplicand(nb, nl, args[0], narrow);
                  value = arith::AddFOp::create(
-                     nb, nl, high,
-                     round(arith::SubFOp::create(nb, nl, args[0], high)));
+                     nb, nl, parts.highWide,
+                     arith::ExtFOp::create(nb, nl, wideType, parts.low));
+               } else {
+                 value = arith::ExtFOp::create(
+                     nb, nl, wideType,
+                     gatec::roundToMultiplicand(nb, nl, args[0], narrow));
+               }
                linalg::YieldOp::create(nb, nl, value);
              })
       .getResult(0);

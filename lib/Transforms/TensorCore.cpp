@@ -140,7 +140,6 @@ private:
   void stage(Value src, bool transposed, Value dst, Value dstLow,
              int64_t rows, int64_t cols, Value row0, Value col0,
              Value rowLimit, Value colLimit);
-  Value toMultiplicand(Value value);
 
   OpBuilder &b;
   Location loc;
@@ -152,16 +151,6 @@ private:
   bool splitA, splitB;
   int64_t warpsM, warpsN, tileM, tileN;
 };
-
-Value BlockMatmulBuilder::toMultiplicand(Value value) {
-  Type type = value.getType();
-  if (type == multiplicand)
-    return value;
-  Type f32 = b.getF32Type();
-  if (type.getIntOrFloatBitWidth() < 32)
-    value = arith::ExtFOp::create(b, loc, f32, value);
-  return arith::TruncFOp::create(b, loc, multiplicand, value);
-}
 
 void BlockMatmulBuilder::stage(Value src, bool transposed, Value dst,
                                Value dstLow, int64_t rows, int64_t cols,
@@ -186,15 +175,14 @@ void BlockMatmulBuilder::stage(Value src, bool transposed, Value dst,
     SmallVector<Value> at = transposed ? SmallVector<Value>{column, row}
                                        : SmallVector<Value>{row, column};
     Value value = memref::LoadOp::create(b, loc, src, at);
-    SmallVector<Value> rounded = {toMultiplicand(value)};
     if (dstLow) {
-      // x - hi is exact in f32 (hi is x rounded to fewer bits), so
-      // hi + lo carries 16 of x's 24 significant bits.
-      Value high = arith::ExtFOp::create(b, loc, value.getType(), rounded[0]);
-      rounded.push_back(
-          toMultiplicand(arith::SubFOp::create(b, loc, value, high)));
+      gatec::MultiplicandParts parts =
+          gatec::splitMultiplicand(b, loc, value, multiplicand);
+      scf::YieldOp::create(b, loc, ValueRange{parts.high, parts.low});
+    } else {
+      scf::YieldOp::create(
+          b, loc, gatec::roundToMultiplicand(b, loc, value, multiplicand));
     }
-    scf::YieldOp::create(b, loc, rounded);
     b.setInsertionPointToStart(select.elseBlock());
     Value zero = arith::ConstantOp::create(
         b, loc, multiplicand, b.getFloatAttr(multiplicand, 0.0));
@@ -331,6 +319,27 @@ SmallVector<Value, 4> gatec::buildMmaSync(OpBuilder &b, Location loc,
   for (int64_t i = 0; i < 4; ++i)
     out.push_back(LLVM::ExtractValueOp::create(b, loc, op, i));
   return out;
+}
+
+Value gatec::roundToMultiplicand(OpBuilder &b, Location loc, Value x,
+                                 Type multiplicand) {
+  Type type = x.getType();
+  if (type == multiplicand)
+    return x;
+  if (type.getIntOrFloatBitWidth() < 32)
+    x = arith::ExtFOp::create(b, loc, b.getF32Type(), x);
+  return arith::TruncFOp::create(b, loc, multiplicand, x);
+}
+
+gatec::MultiplicandParts gatec::splitMultiplicand(OpBuilder &b, Location loc,
+                                                  Value x,
+                                                  Type multiplicand) {
+  MultiplicandParts parts;
+  parts.high = roundToMultiplicand(b, loc, x, multiplicand);
+  parts.highWide = arith::ExtFOp::create(b, loc, x.getType(), parts.high);
+  parts.low = roundToMultiplicand(
+      b, loc, arith::SubFOp::create(b, loc, x, parts.highWide), multiplicand);
+  return parts;
 }
 
 Value gatec::loadFragmentA(OpBuilder &b, Location loc, Value shared,

@@ -64,6 +64,23 @@ llvm::SmallVector<mlir::Value, 4> buildMmaSync(mlir::OpBuilder &b,
                                                mlir::Value fragB,
                                                mlir::ValueRange acc);
 
+/// `x` (a float) rounded to the 16-bit `multiplicand` type, as the
+/// tensor-core paths feed operands to mma.sync (through f32 from another
+/// 16-bit type).
+mlir::Value roundToMultiplicand(mlir::OpBuilder &b, mlir::Location loc,
+                                mlir::Value x, mlir::Type multiplicand);
+
+/// `x` (f32) split for gate.split_multiplicands: `high` = round(x) and
+/// `low` = round(x - high), both of the multiplicand type, `highWide` being
+/// `high` back in x's type. x - high is exact, so high + low holds 16 of
+/// x's 24 significant bits (bf16). The CUDA kernels multiply both parts;
+/// gatec-round-multiplicands computes highWide + widened low on the CPU.
+struct MultiplicandParts {
+  mlir::Value high, highWide, low;
+};
+MultiplicandParts splitMultiplicand(mlir::OpBuilder &b, mlir::Location loc,
+                                    mlir::Value x, mlir::Type multiplicand);
+
 /// True if gatec-gpu-distribute can run `matmul` with
 /// buildBlockMatmul(): it carries gate.multiplicand_type (bf16 or f16),
 /// its operands are rank-2 float memrefs read as A[m, k] or A[k, m] and
