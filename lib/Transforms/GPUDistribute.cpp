@@ -976,9 +976,9 @@ struct GPUDistributePass
       // operands come from earlier loops and writes, each of which ended
       // with a barrier; it ends with one for the loops that read C.
       gatec::buildBlockMatmul(b, matmul, map, group.lane, group.size,
-                       [&](MemRefType type, unsigned index) {
-                         return stagingBuffer(type, index);
-                       });
+                              [&](MemRefType type, unsigned index) {
+                                return stagingBuffer(type, index);
+                              });
       synchronize(b, loc, group);
       ++numBlockMatmuls;
       return success();

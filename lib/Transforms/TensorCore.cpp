@@ -85,7 +85,7 @@ public:
   BlockMatmulBuilder(OpBuilder &b, linalg::MatmulOp matmul, IRMapping &map,
                      Value thread, int64_t threads)
       : b(b), loc(matmul.getLoc()), threads(threads),
-        form(*matmulForm(matmul)) {
+        form(*matmulForm(matmul)), thread(thread) {
     a = map.lookupOrDefault(matmul.getDpsInputs()[0]);
     bMat = map.lookupOrDefault(matmul.getDpsInputs()[1]);
     c = map.lookupOrDefault(matmul.getDpsInits()[0]);
@@ -104,7 +104,6 @@ public:
     warpsN = warps / warpsM;
     tileM = kMmaM * warpsM;
     tileN = kWarpN * warpsN;
-    this->thread = thread;
   }
 
   void build(llvm::function_ref<Value(MemRefType, unsigned)> sharedBuffer);
@@ -145,7 +144,7 @@ private:
   Location loc;
   int64_t threads;
   MatmulForm form;
-  Value a, bMat, c, thread;
+  Value thread, a, bMat, c;
   Type multiplicand;
   /// Operands multiplied as a high and a low multiplicand part.
   bool splitA, splitB;
