@@ -50,6 +50,11 @@ prepare() {
     --scale w=0.02 --int-mismatches=1
   example mixtral_router.gate mixtral_dispatch --kernel=mixtral_8x7b_dispatch \
     --dim T=5 --input experts=3,1,0,3,7,6,3,0,2,5
+  # Routing and dispatch over 19 chunks of the counting sort (T * k = 2400
+  # pairs), the last one partial.
+  "$gatec" "$root/scripts/bench/gpu_kernels.gate" --emit=mlir |
+    "$check" - --cuda="$chip" --kernel=route_dispatch_e256 \
+      --write-cuda-case="$dir/check/route_dispatch" --dim T=300
   # Benchmarks: the shapes of docs/performance.md's GPU table (outputs are
   # only checked for being written and finite).
   bench() {
@@ -64,6 +69,7 @@ prepare() {
   bench gla_forward --dim B=4 --dim T=2048
   bench router_e128 --dim T=256
   bench router_deepseek_v3 --dim T=4096
+  bench route_dispatch_e256 --dim T=4096
   cp "$root/scripts/bench/bench_gpu.py" "$root/scripts/bench/torch_peers.py" "$dir/"
   echo "gpu-check: cases in $dir ($(du -sh "$dir" | cut -f1)); now run: bash scripts/gpu-check.sh run"
 }

@@ -474,6 +474,23 @@ struct GPUDistributePass
     func.walk([&](memref::CopyOp copy) { copies.push_back(copy); });
     for (memref::CopyOp copy : copies) {
       rewriter.setInsertionPoint(copy);
+      // A forall's in-place write-back copies a slice onto itself.
+      if (copy.getSource() == copy.getTarget()) {
+        rewriter.eraseOp(copy);
+        continue;
+      }
+      // One element (a scatter's write) is a load and a store, not a loop
+      // that would make its enclosing loop look like work for a group.
+      auto type = cast<MemRefType>(copy.getSource().getType());
+      if (type.hasStaticShape() && type.getNumElements() == 1) {
+        SmallVector<Value> zeros(type.getRank(),
+                                 constantIndex(rewriter, copy.getLoc(), 0));
+        Value value = memref::LoadOp::create(rewriter, copy.getLoc(),
+                                             copy.getSource(), zeros);
+        rewriter.replaceOpWithNewOp<memref::StoreOp>(copy, value,
+                                                     copy.getTarget(), zeros);
+        continue;
+      }
       rewriter.replaceOpWithNewOp<linalg::CopyOp>(copy, copy.getSource(),
                                                   copy.getTarget());
     }
@@ -493,6 +510,15 @@ struct GPUDistributePass
             linalg::generalizeNamedOp(rewriter, op);
         if (succeeded(generalized))
           op = *generalized;
+      }
+      // A loop whose only inner work is copying (a chunk's private copy of
+      // its cursors) runs per thread: the copy is a serial loop.
+      if (isa<linalg::CopyOp>(op) && onlyCopiesInside(op)) {
+        rewriter.setInsertionPoint(op);
+        if (failed(linalg::linalgOpToLoops(rewriter, op)))
+          return op.emitError("gatec-gpu-distribute: cannot lower to loops");
+        rewriter.eraseOp(op);
+        continue;
       }
       auto generic = dyn_cast<linalg::GenericOp>(op.getOperation());
       if (int64_t count =
@@ -515,6 +541,21 @@ struct GPUDistributePass
                                 "parallel loop");
     }
     return success();
+  }
+
+  /// True if `op` is inside a top-level forall whose only linalg ops are
+  /// copies and which holds no other parallel loop.
+  static bool onlyCopiesInside(Operation *op) {
+    auto forall = op->getParentOfType<scf::ForallOp>();
+    if (!forall || !isa<func::FuncOp>(forall->getParentOp()))
+      return false;
+    WalkResult result = forall.getBody()->walk([](Operation *nested) {
+      if (isa<scf::ParallelOp, scf::ForallOp>(nested) ||
+          (isa<linalg::LinalgOp>(nested) && !isa<linalg::CopyOp>(nested)))
+        return WalkResult::interrupt();
+      return WalkResult::advance();
+    });
+    return !result.wasInterrupted();
   }
 
   /// True for a matmul that a block will run on tensor cores: marked for

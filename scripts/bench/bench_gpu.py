@@ -17,7 +17,7 @@ import subprocess
 import torch
 import torch.nn.functional as F
 
-from torch_peers import torch_chunked_gla, torch_grouped_topk, torch_topk
+from torch_peers import torch_chunked_gla, torch_dispatch, torch_grouped_topk, torch_topk
 
 COPY_BYTES_PER_S = 3.0e12
 BF16_FLOPS_PER_S = 800e12
@@ -68,6 +68,17 @@ def peers(kernel, dims):
         logits, bias = torch.randn(T, 256, device=cuda), torch.randn(256, device=cuda) * 0.1
         return (f"DeepSeek-V3 grouped sigmoid top-8 of 256, T={T}",
                 lambda: torch_grouped_topk(logits, bias, 8, 8, 4, 2.5), T * 256 * 4, 0)
+    if kernel == "route_dispatch_e256":
+        T = dims["T"]
+        logits = torch.randn(T, 256, device=cuda)
+
+        def fn():
+            _, experts = torch_topk(logits, 8, False)
+            return torch_dispatch(experts, 256, 64)
+
+        # Reads the logits; writes the positions and about twice the pairs.
+        return (f"softmax top-8 of 256 + dispatch metadata (blocks of 64), T={T}", fn,
+                T * 256 * 4 + 3 * T * 8 * 4, 0)
     raise KeyError(kernel)
 
 

@@ -47,3 +47,29 @@ def torch_topk(logits, k, renormalize):
     if renormalize:
         w = w / w.sum(-1, keepdim=True)
     return w, idx.int()
+
+
+def torch_dispatch(experts, num_experts, block):
+    """gate.dispatch in PyTorch (what moe_align_block_size computes): pairs
+    sorted stably by expert into segments padded to `block`, the expert of
+    each block (-1 past the used length), segment offsets, counts and each
+    pair's position."""
+    flat = experts.flatten().long()
+    N, E, device = flat.numel(), num_experts, experts.device
+    counts = torch.bincount(flat, minlength=E)
+    padded = (counts + block - 1) // block * block
+    offsets = torch.zeros(E + 1, dtype=torch.long, device=device)
+    offsets[1:] = padded.cumsum(0)
+    order = torch.argsort(flat, stable=True)
+    first = counts.cumsum(0) - counts  # each expert's first rank in `order`
+    ranks = torch.arange(N, device=device) - first[flat[order]]
+    positions = torch.empty(N, dtype=torch.long, device=device)
+    positions[order] = offsets[flat[order]] + ranks
+    num_blocks = (N + E * (block - 1) + block - 1) // block
+    sorted_pairs = torch.full((num_blocks * block,), N, dtype=torch.int32, device=device)
+    sorted_pairs[positions] = torch.arange(N, dtype=torch.int32, device=device)
+    owners = torch.repeat_interleave(torch.arange(E, device=device), padded // block)
+    block_experts = torch.full((num_blocks,), -1, dtype=torch.int32, device=device)
+    block_experts[: owners.numel()] = owners.int()
+    return (sorted_pairs, block_experts, offsets.int(), counts.int(),
+            positions.int().view(experts.shape))

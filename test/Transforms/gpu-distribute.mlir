@@ -164,3 +164,51 @@ func.func @per_warp(%logits: memref<?x64xf32>, %best: memref<?xf32>) {
   }
   return
 }
+
+// -----
+
+// Copies inside a loop (the shape of a counting sort's passes): a forall's
+// in-place write-back (a slice copied onto itself) disappears, a
+// one-element copy (a scatter's write) is a load and a store, and a chunk's
+// private copy of its cursors is a serial loop. None of them is work for a
+// group, so both loops run one iteration per thread.
+// CHECK-LABEL: func.func @copies_per_thread
+// CHECK:         gpu.launch
+// CHECK-NOT:       memref.copy
+// CHECK:           scf.for
+// CHECK:             memref.load %{{.+}} : memref<8xi32, strided<[1], offset: ?>>
+// CHECK:             memref.store
+// CHECK:           scf.for
+// CHECK:         gpu.terminator
+// CHECK:         gpu.launch
+// CHECK:           %[[ID:.+]] = memref.load %{{.+}}[%{{.+}}] : memref<1xi32, strided<[1], offset: ?>>
+// CHECK:           memref.store %[[ID]], %{{.+}}[%{{.+}}] : memref<1xi32, strided<[1], offset: ?>>
+// CHECK-NOT:     scf.parallel
+// CHECK-NOT:     memref.copy
+func.func @copies_per_thread(%table: memref<?x8xi32>, %ids: memref<?xi32>,
+                             %dest: memref<?xi32>, %pos: memref<?xi32>) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c8 = arith.constant 8 : index
+  %n = memref.dim %table, %c0 : memref<?x8xi32>
+  scf.forall (%c) in (%n) {
+    %row = memref.subview %table[%c, 0] [1, 8] [1, 1]
+        : memref<?x8xi32> to memref<8xi32, strided<[1], offset: ?>>
+    %cursors = memref.alloc() : memref<8xi32>
+    memref.copy %row, %cursors : memref<8xi32, strided<[1], offset: ?>> to memref<8xi32>
+    scf.for %e = %c0 to %c8 step %c1 {
+      %v = memref.load %cursors[%e] : memref<8xi32>
+      memref.store %v, %row[%e] : memref<8xi32, strided<[1], offset: ?>>
+    }
+    memref.copy %row, %row : memref<8xi32, strided<[1], offset: ?>> to memref<8xi32, strided<[1], offset: ?>>
+  }
+  %m = memref.dim %ids, %c0 : memref<?xi32>
+  scf.forall (%j) in (%m) {
+    %p = memref.load %pos[%j] : memref<?xi32>
+    %at = arith.index_cast %p : i32 to index
+    %src = memref.subview %ids[%j] [1] [1] : memref<?xi32> to memref<1xi32, strided<[1], offset: ?>>
+    %dst = memref.subview %dest[%at] [1] [1] : memref<?xi32> to memref<1xi32, strided<[1], offset: ?>>
+    memref.copy %src, %dst : memref<1xi32, strided<[1], offset: ?>> to memref<1xi32, strided<[1], offset: ?>>
+  }
+  return
+}

@@ -26,6 +26,12 @@ def ConvertGateToLinalg : Pass<"convert-gate-to-linalg", "::mlir::ModuleOp"> {
     "::mlir::math::MathDialect", "::mlir::scf::SCFDialect",
     "::mlir::tensor::TensorDialect"
   ];
+  let options = [
+    Option<"pairChunk", "pair-chunk", "int64_t", /*default=*/"128",
+           "Pairs per chunk in the counting sorts of routers and dispatch "
+           "(capacity, dispatch metadata): the longest serial walk is "
+           "max(chunk, T * k / chunk + 1)">
+  ];
   let statistics = [
     Statistic<"numGates", "gates", "Number of gate ops lowered">,
     Statistic<"numScans", "scans", "Number of chunked scans lowered">,

@@ -241,7 +241,8 @@ def GPUDistribute : Pass<"gatec-gpu-distribute", "::mlir::func::FuncOp"> {
                            "::mlir::vector::VectorDialect",
                            "::mlir::scf::SCFDialect",
                            "::mlir::arith::ArithDialect",
-                           "::mlir::memref::MemRefDialect"];
+                           "::mlir::memref::MemRefDialect",
+                           "::mlir::linalg::LinalgDialect"];
 }
 
 def GPUTensorCoreMatmul : Pass<"gatec-gpu-tensor-core-matmul", "::mlir::func::FuncOp"> {

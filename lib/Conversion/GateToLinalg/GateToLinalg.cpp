@@ -224,6 +224,7 @@ struct FusedGateOpLowering : OpConversionPattern<FusedGateOp> {
 
 struct ConvertGateToLinalgPass
     : gatec::impl::ConvertGateToLinalgBase<ConvertGateToLinalgPass> {
+  using Base::Base;
   void runOnOperation() override {
     ModuleOp module = getOperation();
     module.walk([&](Operation *op) {
@@ -244,7 +245,7 @@ struct ConvertGateToLinalgPass
     RewritePatternSet patterns(ctx);
     gatec::populateGateToLinalgConversionPatterns(patterns);
     gatec::populateChunkedScanToLinalgConversionPatterns(patterns);
-    gatec::populateRouterToLinalgConversionPatterns(patterns);
+    gatec::populateRouterToLinalgConversionPatterns(patterns, pairChunk);
     if (failed(applyPartialConversion(module, target, std::move(patterns))))
       signalPassFailure();
   }

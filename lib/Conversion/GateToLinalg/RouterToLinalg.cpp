@@ -2,8 +2,9 @@
 //
 // Part of gatec. Routers become an scf.forall over tokens whose body works on
 // one row of logits with linalg ops over the experts; the capacity rule and
-// gate.dispatch are counting problems across tokens and become short
-// sequential scf.for nests plus linalg reductions.
+// gate.dispatch are counting problems across tokens: a stable counting sort
+// of the (token, slot) pairs by expert in three parallel passes over chunks
+// of pairs (see "Counting across tokens").
 //
 // Selection runs on 64-bit keys: the high half is the score mapped to an
 // unsigned integer in ranking order (NaN below every number), the low half
@@ -496,32 +497,40 @@ Value buildWeightEpilogue(OpBuilder &b, Location loc, Value weights, Value sum,
 //===----------------------------------------------------------------------===//
 // Counting across tokens (capacity, dispatch)
 //===----------------------------------------------------------------------===//
+//
+// Every decision across tokens is a stable counting sort of the T * k
+// (token, slot) pairs by expert: a pair's rank is the number of pairs of its
+// expert before it in a visiting order (token-major for dispatch, slot-major
+// for token-order capacity). The pairs are cut into P chunks of `chunk`
+// consecutive pairs of that order, and three parallel passes replace the
+// serial walk over all T * k pairs:
+//   1. per chunk, the histogram of its experts (row c of a [P + 1, E] table);
+//   2. per expert, an exclusive prefix sum down its column: row c then holds
+//      the expert's pairs in the chunks before c, and row P its total;
+//   3. per chunk, each pair's rank: row c plus the pairs of its expert seen
+//      so far in the chunk.
+// No serial chain is longer than max(chunk, P + 1), and the ranks are bit for
+// bit the sequential sort's whatever the chunk size.
 
-/// Builds `for t in [0, T): for slot in [0, k)` (or slot-major when
-/// `slotMajor`) threading `inits`; `body` gets (t, slot) and the current
-/// values and returns the next ones.
-ValueRange
-buildPairLoops(OpBuilder &b, Location loc, Value tokens, Value k,
-               ValueRange inits, bool slotMajor,
-               function_ref<SmallVector<Value>(OpBuilder &, Location, Value,
-                                               Value, ValueRange)>
-                   body) {
-  Value zero = constIndex(b, loc, 0), one = constIndex(b, loc, 1);
-  Value outerBound = slotMajor ? k : tokens;
-  Value innerBound = slotMajor ? tokens : k;
-  auto outer = scf::ForOp::create(
-      b, loc, zero, outerBound, one, inits,
-      [&](OpBuilder &ob, Location ol, Value i, ValueRange outerArgs) {
-        auto inner = scf::ForOp::create(
-            ob, ol, zero, innerBound, one, outerArgs,
-            [&](OpBuilder &ib, Location il, Value j, ValueRange innerArgs) {
-              Value t = slotMajor ? j : i, slot = slotMajor ? i : j;
-              scf::YieldOp::create(ib, il, body(ib, il, t, slot, innerArgs));
-            });
-        scf::YieldOp::create(ob, ol, inner.getResults());
-      });
-  return outer.getResults();
-}
+/// The visiting order of the pairs: pair j is (j / k, j % k) token-major, or
+/// (j % T, j / T) slot-major (every token's first choice before any second).
+struct PairOrder {
+  PairOrder(OpBuilder &b, Location loc, Value tokens, Value k, bool slotMajor)
+      : tokens(tokens), k(k), slotMajor(slotMajor),
+        numPairs(b.createOrFold<arith::MulIOp>(loc, tokens, k)) {}
+
+  Value tokens, k;
+  bool slotMajor;
+  Value numPairs; // T * k
+
+  /// (token, slot) of pair j.
+  std::pair<Value, Value> pairAt(OpBuilder &b, Location loc, Value j) const {
+    Value stride = slotMajor ? tokens : k;
+    Value major = arith::DivUIOp::create(b, loc, j, stride);
+    Value minor = arith::RemUIOp::create(b, loc, j, stride);
+    return slotMajor ? std::pair{minor, major} : std::pair{major, minor};
+  }
+};
 
 /// Whether `expert` (i32) names an expert in [0, E); anything else is a
 /// dropped pair.
@@ -543,26 +552,200 @@ Value clampedExpertIndex(OpBuilder &b, Location loc, Value expert, Value kept) {
   return toIndex(b, loc, arith::SelectOp::create(b, loc, kept, expert, zero));
 }
 
-/// counts[e]: pairs of `experts` ([T, k] i32) routed to e. A sequential
-/// histogram: O(T * k), where a parallel form would cost O(T * k * E).
-Value buildExpertCounts(OpBuilder &b, Location loc, Value experts, Value tokens,
-                        Value k, int64_t numExperts) {
+/// The static size `size` stands for, or ShapedType::kDynamic.
+int64_t staticOrDynamic(Value size) {
+  return getConstantIntValue(size).value_or(ShapedType::kDynamic);
+}
+
+/// Row `row` ([E]) of a [rows, E] table: each chunk updates its own row in
+/// place.
+Value extractRow(OpBuilder &b, Location loc, Value table, Value row,
+                 int64_t numExperts) {
+  auto rowType = RankedTensorType::get(
+      {numExperts}, cast<RankedTensorType>(table.getType()).getElementType());
+  return tensor::ExtractSliceOp::create(
+      b, loc, rowType, table, ArrayRef<OpFoldResult>{row, b.getIndexAttr(0)},
+      ArrayRef<OpFoldResult>{b.getIndexAttr(1), b.getIndexAttr(numExperts)},
+      ArrayRef<OpFoldResult>{b.getIndexAttr(1), b.getIndexAttr(1)});
+}
+/// The pairs of one chunk and the experts they name.
+struct PairChunks {
+  const PairOrder &order;
+  Value experts; // [T, k] i32
+  int64_t numExperts;
+  Value chunk, numChunks, numPairs;
+
+  /// [begin, end) of chunk `c` in the visiting order.
+  std::pair<Value, Value> range(OpBuilder &b, Location loc, Value c) const {
+    Value begin = arith::MulIOp::create(b, loc, c, chunk);
+    Value end = arith::MinUIOp::create(
+        b, loc, arith::AddIOp::create(b, loc, begin, chunk), numPairs);
+    return {begin, end};
+  }
+
+  /// A forall over the chunks with `shared` outputs; `body` gets the chunk
+  /// index, its range and the shared tensors and returns the slices to
+  /// write back as (value, destination index, offsets, sizes).
+  using WriteBack =
+      std::tuple<Value, unsigned, SmallVector<OpFoldResult>,
+                 SmallVector<OpFoldResult>>;
+  scf::ForallOp forEach(
+      OpBuilder &b, Location loc, ValueRange shared,
+      function_ref<SmallVector<WriteBack>(OpBuilder &, Value, Value, Value,
+                                          ValueRange)>
+          body) const {
+    auto forall = scf::ForallOp::create(
+        b, loc, ArrayRef<OpFoldResult>{numChunks}, shared, std::nullopt);
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPoint(forall.getTerminator());
+    Value c = forall.getInductionVar(0);
+    auto [begin, end] = range(b, loc, c);
+    SmallVector<WriteBack> writes =
+        body(b, c, begin, end, forall.getRegionIterArgs());
+    b.setInsertionPointToEnd(forall.getTerminator().getBody());
+    for (auto &[value, dest, offsets, sizes] : writes)
+      tensor::ParallelInsertSliceOp::create(
+          b, loc, value, forall.getRegionIterArgs()[dest], offsets, sizes,
+          SmallVector<OpFoldResult>(offsets.size(), b.getIndexAttr(1)));
+    return forall;
+  }
+
+  /// The expert of pair j: (i32 id, kept, an index safe to address [E]).
+  std::tuple<Value, Value, Value> expertOf(OpBuilder &b, Location loc,
+                                           Value j) const {
+    auto [t, slot] = order.pairAt(b, loc, j);
+    Value expert =
+        tensor::ExtractOp::create(b, loc, experts, ValueRange{t, slot});
+    Value kept = isKeptExpert(b, loc, expert, numExperts);
+    return {expert, kept, clampedExpertIndex(b, loc, expert, kept)};
+  }
+};
+
+/// Passes 1 and 2: the table whose row c < P holds, per expert, its kept
+/// pairs in the chunks before c; and a copy of row P, the counts per expert
+/// (a copy, so that pass 3 may reuse the table's rows as its cursors).
+std::pair<Value, Value> buildChunkBases(OpBuilder &b, Location loc,
+                                        const PairChunks &chunks) {
   Type i32 = b.getI32Type();
+  int64_t numExperts = chunks.numExperts;
+  Value zero = constIndex(b, loc, 0), one = constIndex(b, loc, 1);
+  Value rows = b.createOrFold<arith::AddIOp>(loc, chunks.numChunks, one);
+  auto tableType =
+      RankedTensorType::get({staticOrDynamic(rows), numExperts}, i32);
+  Value table = buildFilled(b, loc, tableType, {rows, Value()},
+                            constInt(b, loc, i32, 0));
+
+  auto histograms = chunks.forEach(
+      b, loc, table,
+      [&](OpBuilder &nb, Value c, Value begin, Value end, ValueRange shared) {
+        Value row = extractRow(nb, loc, shared[0], c, numExperts);
+        auto loop = scf::ForOp::create(
+            nb, loc, begin, end, one, ValueRange{row},
+            [&](OpBuilder &lb, Location ll, Value j, ValueRange args) {
+              auto [expert, kept, index] = chunks.expertOf(lb, ll, j);
+              Value count = tensor::ExtractOp::create(lb, ll, args[0], index);
+              Value next = arith::AddIOp::create(
+                  lb, ll, count, arith::ExtUIOp::create(lb, ll, i32, kept));
+              scf::YieldOp::create(
+                  lb, ll,
+                  ValueRange{tensor::InsertOp::create(lb, ll, next, args[0],
+                                                      index)});
+            });
+        return SmallVector<PairChunks::WriteBack>{
+            {loop.getResult(0), 0, {c, nb.getIndexAttr(0)},
+             {nb.getIndexAttr(1), nb.getIndexAttr(numExperts)}}};
+      });
+
+  // One column per expert: row P starts at 0, so it ends as the total.
+  auto prefix = scf::ForallOp::create(
+      b, loc, ArrayRef<OpFoldResult>{b.getIndexAttr(numExperts)},
+      histograms.getResults(), std::nullopt);
+  {
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPoint(prefix.getTerminator());
+    Value e = prefix.getInductionVar(0);
+    Value shared = prefix.getRegionIterArgs()[0];
+    SmallVector<OpFoldResult> offsets = {b.getIndexAttr(0), e};
+    SmallVector<OpFoldResult> sizes = {getAsOpFoldResult(rows),
+                                       b.getIndexAttr(1)};
+    SmallVector<OpFoldResult> strides(2, b.getIndexAttr(1));
+    auto columnType = RankedTensorType::get({staticOrDynamic(rows)}, i32);
+    Value column = tensor::ExtractSliceOp::create(b, loc, columnType, shared,
+                                                  offsets, sizes, strides);
+    auto loop = scf::ForOp::create(
+        b, loc, zero, rows, one,
+        ValueRange{column, constInt(b, loc, i32, 0)},
+        [&](OpBuilder &lb, Location ll, Value c, ValueRange args) {
+          Value count = tensor::ExtractOp::create(lb, ll, args[0], c);
+          Value before = tensor::InsertOp::create(lb, ll, args[1], args[0], c);
+          scf::YieldOp::create(
+              lb, ll,
+              ValueRange{before,
+                         arith::AddIOp::create(lb, ll, args[1], count)});
+        });
+    b.setInsertionPointToEnd(prefix.getTerminator().getBody());
+    tensor::ParallelInsertSliceOp::create(b, loc, loop.getResult(0), shared,
+                                          offsets, sizes, strides);
+  }
+  Value bases = prefix.getResult(0);
+  Value totals = extractRow(b, loc, bases, chunks.numChunks, numExperts);
   auto countsType = RankedTensorType::get({numExperts}, i32);
-  Value zeros = buildFilled(b, loc, countsType, {}, constInt(b, loc, i32, 0));
-  return buildPairLoops(
-      b, loc, tokens, k, ValueRange{zeros}, /*slotMajor=*/false,
-      [&](OpBuilder &nb, Location nl, Value t, Value slot, ValueRange args) {
-        Value expert =
-            tensor::ExtractOp::create(nb, nl, experts, ValueRange{t, slot});
-        Value kept = isKeptExpert(nb, nl, expert, numExperts);
-        Value index = clampedExpertIndex(nb, nl, expert, kept);
-        Value count = tensor::ExtractOp::create(nb, nl, args[0], index);
-        Value next = arith::AddIOp::create(
-            nb, nl, count, arith::ExtUIOp::create(nb, nl, i32, kept));
-        return SmallVector<Value>{
-            tensor::InsertOp::create(nb, nl, next, args[0], index)};
-      })[0];
+  Value empty = tensor::EmptyOp::create(b, loc, countsType, ValueRange{});
+  Value counts =
+      linalg::CopyOp::create(b, loc, ValueRange{totals}, ValueRange{empty})
+          .getResult(0);
+  return {bases, counts};
+}
+
+/// Pass 3: every pair's position in visiting order ([T * k], flat): its rank
+/// among its expert's pairs plus `starts[e]` (when given), or -1 for a
+/// dropped pair. Uses `bases`' rows as each chunk's cursors.
+Value buildPairPositions(OpBuilder &b, Location loc, const PairChunks &chunks,
+                         Value bases, Value starts) {
+  Type i32 = b.getI32Type();
+  int64_t numExperts = chunks.numExperts;
+  Value one = constIndex(b, loc, 1);
+  auto positionsType =
+      RankedTensorType::get({staticOrDynamic(chunks.numPairs)}, i32);
+  Value positions = buildEmpty(b, loc, positionsType, {chunks.numPairs});
+  auto ranked = chunks.forEach(
+      b, loc, ValueRange{bases, positions},
+      [&](OpBuilder &nb, Value c, Value begin, Value end, ValueRange shared) {
+        Value row = extractRow(nb, loc, shared[0], c, numExperts);
+        Value length = arith::SubIOp::create(nb, loc, end, begin);
+        auto sliceType = RankedTensorType::get({ShapedType::kDynamic}, i32);
+        Value slice = tensor::ExtractSliceOp::create(
+            nb, loc, sliceType, shared[1], ArrayRef<OpFoldResult>{begin},
+            ArrayRef<OpFoldResult>{length},
+            ArrayRef<OpFoldResult>{nb.getIndexAttr(1)});
+        auto loop = scf::ForOp::create(
+            nb, loc, begin, end, one, ValueRange{row, slice},
+            [&](OpBuilder &lb, Location ll, Value j, ValueRange args) {
+              auto [expert, kept, index] = chunks.expertOf(lb, ll, j);
+              Value rank = tensor::ExtractOp::create(lb, ll, args[0], index);
+              Value position = rank;
+              if (starts)
+                position = arith::AddIOp::create(
+                    lb, ll, position,
+                    tensor::ExtractOp::create(lb, ll, starts, index));
+              position = arith::SelectOp::create(lb, ll, kept, position,
+                                                 constInt(lb, ll, i32, -1));
+              Value next = arith::AddIOp::create(
+                  lb, ll, rank, arith::ExtUIOp::create(lb, ll, i32, kept));
+              Value at = arith::SubIOp::create(lb, ll, j, begin);
+              scf::YieldOp::create(
+                  lb, ll,
+                  ValueRange{
+                      tensor::InsertOp::create(lb, ll, next, args[0], index),
+                      tensor::InsertOp::create(lb, ll, position, args[1],
+                                               at)});
+            });
+        return SmallVector<PairChunks::WriteBack>{
+            {loop.getResult(0), 0, {c, nb.getIndexAttr(0)},
+             {nb.getIndexAttr(1), nb.getIndexAttr(numExperts)}},
+            {loop.getResult(1), 1, {begin}, {length}}};
+      });
+  return ranked.getResult(1);
 }
 
 /// The exclusive prefix sum of `counts` rounded up to `blockSize`: E + 1
@@ -595,59 +778,111 @@ Value buildSegmentOffsets(OpBuilder &b, Location loc, Value counts,
                                   constIndex(b, loc, numExperts));
 }
 
-/// Places every kept pair id t * k + slot at its expert's next free entry of
-/// a `sortedType` tensor of length `length` prefilled with `sentinel`,
-/// visiting pairs in increasing id so each segment stays in token order.
-/// Returns (sorted pairs, positions [T, k] with -1 for a dropped pair).
-std::pair<Value, Value>
-buildScatterByExpert(OpBuilder &b, Location loc, Value experts, Value offsets,
-                     Value tokens, Value k, int64_t numExperts,
-                     RankedTensorType sortedType, Value length, Value sentinel,
-                     RankedTensorType positionsType) {
+/// The counting sort of the pairs of `experts` ([T, k] i32) in `order`.
+struct ExpertSort {
+  Value counts;    // [E]: kept pairs per expert
+  Value offsets;   // [E + 1]: segment starts, padded to the block size
+  Value positions; // [T * k] flat in visiting order: offset + rank, or -1
+};
+ExpertSort buildExpertSort(OpBuilder &b, Location loc, Value experts,
+                           const PairOrder &order, int64_t numExperts,
+                           int64_t blockSize, int64_t chunk) {
+  Value numPairs = order.numPairs;
+  Value chunkSize = constIndex(b, loc, chunk);
+  Value numChunks =
+      b.createOrFold<arith::CeilDivUIOp>(loc, numPairs, chunkSize);
+  PairChunks chunks{order,     experts,  numExperts,
+                    chunkSize, numChunks, numPairs};
+  auto [bases, counts] = buildChunkBases(b, loc, chunks);
+  Value offsets = buildSegmentOffsets(b, loc, counts, numExperts, blockSize);
+  Value positions = buildPairPositions(b, loc, chunks, bases, offsets);
+  return {counts, offsets, positions};
+}
+
+/// The stable ranks alone (no segment starts) of `experts`' pairs in
+/// `order`, flat in that order, -1 for a dropped pair.
+Value buildExpertRanks(OpBuilder &b, Location loc, Value experts,
+                       const PairOrder &order, int64_t numExperts,
+                       int64_t chunk) {
+  Value numPairs = order.numPairs;
+  Value chunkSize = constIndex(b, loc, chunk);
+  Value numChunks =
+      b.createOrFold<arith::CeilDivUIOp>(loc, numPairs, chunkSize);
+  PairChunks chunks{order,     experts,  numExperts,
+                    chunkSize, numChunks, numPairs};
+  Value bases = buildChunkBases(b, loc, chunks).first;
+  return buildPairPositions(b, loc, chunks, bases, Value());
+}
+
+/// sorted[positions[j]] = j for every kept pair (`positions` token-major and
+/// flat), in a `sortedType` tensor of `length` entries prefilled with
+/// `sentinel`. Kept pairs have distinct entries, so every pair writes in
+/// parallel; a dropped pair writes to an entry of its own past `length`,
+/// cut off at the end.
+Value buildScatterPairs(OpBuilder &b, Location loc, Value positions,
+                        Value numPairs, RankedTensorType sortedType,
+                        Value length, Value sentinel) {
+  MLIRContext *ctx = b.getContext();
   Type i32 = b.getI32Type();
-  Value sorted = buildFilled(b, loc, sortedType, {length}, sentinel);
-  Value positions = buildFilled(b, loc, positionsType, {tokens, k},
-                                constInt(b, loc, i32, -1));
-  // Each expert's write cursor starts at its segment.
-  SmallVector<OpFoldResult> offset = {b.getIndexAttr(0)};
-  SmallVector<OpFoldResult> size = {b.getIndexAttr(numExperts)};
-  SmallVector<OpFoldResult> stride = {b.getIndexAttr(1)};
-  Value cursors =
-      tensor::ExtractSliceOp::create(b, loc, offsets, offset, size, stride);
-  ValueRange results = buildPairLoops(
-      b, loc, tokens, k, ValueRange{sorted, positions, cursors},
-      /*slotMajor=*/false,
-      [&](OpBuilder &nb, Location nl, Value t, Value slot, ValueRange args) {
-        Value expert =
-            tensor::ExtractOp::create(nb, nl, experts, ValueRange{t, slot});
-        Value kept = isKeptExpert(nb, nl, expert, numExperts);
-        auto ifOp = scf::IfOp::create(
-            nb, nl, kept,
-            [&](OpBuilder &tb, Location tl) {
-              Value index = toIndex(tb, tl, expert);
-              Value position =
-                  tensor::ExtractOp::create(tb, tl, args[2], index);
-              Value pair =
-                  toI32(tb, tl,
-                        arith::AddIOp::create(
-                            tb, tl, arith::MulIOp::create(tb, tl, t, k), slot));
-              Value nextSorted = tensor::InsertOp::create(
-                  tb, tl, pair, args[0], toIndex(tb, tl, position));
-              Value nextPositions = tensor::InsertOp::create(
-                  tb, tl, position, args[1], ValueRange{t, slot});
-              Value next = arith::AddIOp::create(tb, tl, position,
-                                                 constInt(tb, tl, i32, 1));
-              Value nextCursors =
-                  tensor::InsertOp::create(tb, tl, next, args[2], index);
-              scf::YieldOp::create(
-                  tb, tl, ValueRange{nextSorted, nextPositions, nextCursors});
-            },
-            [&](OpBuilder &eb, Location el) {
-              scf::YieldOp::create(eb, el, args);
-            });
-        return SmallVector<Value>(ifOp.getResults());
-      });
-  return {results[0], results[1]};
+  Value extendedLength = b.createOrFold<arith::AddIOp>(loc, length, numPairs);
+  auto extendedType =
+      RankedTensorType::get({staticOrDynamic(extendedLength)}, i32);
+  Value extended =
+      buildFilled(b, loc, extendedType, {extendedLength}, sentinel);
+  // The pair ids, as slices to insert.
+  auto idsType = RankedTensorType::get({staticOrDynamic(numPairs)}, i32);
+  AffineMap identity = AffineMap::getMultiDimIdentityMap(1, ctx);
+  Value ids =
+      linalg::GenericOp::create(
+          b, loc, TypeRange{idsType}, ValueRange{},
+          ValueRange{buildEmpty(b, loc, idsType, {numPairs})},
+          ArrayRef<AffineMap>{identity}, parallelIterators(1),
+          [&](OpBuilder &nb, Location nl, ValueRange) {
+            linalg::YieldOp::create(
+                nb, nl, toI32(nb, nl, linalg::IndexOp::create(nb, nl, 0)));
+          })
+          .getResult(0);
+  auto scatter = scf::ForallOp::create(
+      b, loc, ArrayRef<OpFoldResult>{getAsOpFoldResult(numPairs)},
+      ValueRange{extended}, std::nullopt);
+  {
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPoint(scatter.getTerminator());
+    Value j = scatter.getInductionVar(0);
+    Value position = tensor::ExtractOp::create(b, loc, positions, j);
+    Value kept = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::sge,
+                                       position, constInt(b, loc, i32, 0));
+    Value destination = arith::SelectOp::create(
+        b, loc, kept, toIndex(b, loc, position),
+        arith::AddIOp::create(b, loc, length, j));
+    SmallVector<OpFoldResult> one = {b.getIndexAttr(1)};
+    Value id = tensor::ExtractSliceOp::create(
+        b, loc, RankedTensorType::get({1}, i32), ids,
+        ArrayRef<OpFoldResult>{j}, one, one);
+    b.setInsertionPointToEnd(scatter.getTerminator().getBody());
+    tensor::ParallelInsertSliceOp::create(b, loc, id,
+                                          scatter.getRegionIterArgs()[0],
+                                          ArrayRef<OpFoldResult>{destination},
+                                          one, one);
+  }
+  return tensor::ExtractSliceOp::create(
+      b, loc, sortedType, scatter.getResult(0),
+      ArrayRef<OpFoldResult>{b.getIndexAttr(0)},
+      ArrayRef<OpFoldResult>{getAsOpFoldResult(length)},
+      ArrayRef<OpFoldResult>{b.getIndexAttr(1)});
+}
+
+/// A flat [major * minor] tensor as [major, minor].
+Value expandPairs(OpBuilder &b, Location loc, Value flat, Value major,
+                  Value minor) {
+  auto flatType = cast<RankedTensorType>(flat.getType());
+  auto type = RankedTensorType::get(
+      {staticOrDynamic(major), staticOrDynamic(minor)},
+      flatType.getElementType());
+  return tensor::ExpandShapeOp::create(
+      b, loc, type, flat, ArrayRef<ReassociationIndices>{{0, 1}},
+      ArrayRef<OpFoldResult>{getAsOpFoldResult(major),
+                             getAsOpFoldResult(minor)});
 }
 
 /// block_experts[b] = the number of segments that end at or before block b's
@@ -723,42 +958,53 @@ Value buildCapacity(OpBuilder &b, Location loc, Value tokens,
   return arith::FPToSIOp::create(b, loc, b.getI32Type(), capacity);
 }
 
-/// token_order: visits the pairs slot-major (every token's first choice
-/// before any second choice) and keeps a pair while its expert has room.
-/// Sequential by nature: each decision depends on all earlier ones.
+/// Yields a pair's (weight, expert) after the capacity rule: kept iff its
+/// expert is one (`kept`) and `rank` is below `capacity`; else (0, -1).
+void yieldCapacityDecision(OpBuilder &b, Location loc, Value kept, Value rank,
+                           Value capacity, Value weight, Value expert) {
+  Value hasRoom = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::slt,
+                                        rank, capacity);
+  Value keep = arith::AndIOp::create(b, loc, kept, hasRoom);
+  linalg::YieldOp::create(
+      b, loc,
+      ValueRange{arith::SelectOp::create(b, loc, keep, weight,
+                                         constF32(b, loc, 0.0f)),
+                 arith::SelectOp::create(b, loc, keep, expert,
+                                         constInt(b, loc, b.getI32Type(), -1))});
+}
+
+/// token_order: a pair is kept while its expert has room, visiting the pairs
+/// slot-major (every token's first choice before any second). Once an
+/// expert is full every later pair of it is dropped, so a pair is kept iff
+/// its slot-major rank among its expert's pairs is below the capacity: one
+/// counting sort, then one parallel decision per pair.
 std::pair<Value, Value> buildTokenOrderDrops(OpBuilder &b, Location loc,
                                              Value weights, Value experts,
                                              Value tokens, Value k,
-                                             int64_t numExperts,
-                                             Value capacity) {
-  Type i32 = b.getI32Type();
-  auto loadType = RankedTensorType::get({numExperts}, i32);
-  Value load = buildFilled(b, loc, loadType, {}, constInt(b, loc, i32, 0));
-  ValueRange results = buildPairLoops(
-      b, loc, tokens, k, ValueRange{load, weights, experts},
-      /*slotMajor=*/true,
-      [&](OpBuilder &nb, Location nl, Value t, Value slot, ValueRange args) {
-        SmallVector<Value> pair = {t, slot};
-        Value expert = tensor::ExtractOp::create(nb, nl, args[2], pair);
-        Value weight = tensor::ExtractOp::create(nb, nl, args[1], pair);
+                                             int64_t numExperts, Value capacity,
+                                             int64_t chunk) {
+  MLIRContext *ctx = b.getContext();
+  PairOrder order(b, loc, tokens, k, /*slotMajor=*/true);
+  Value ranks = expandPairs(
+      b, loc, buildExpertRanks(b, loc, experts, order, numExperts, chunk), k,
+      tokens);
+  auto weightsType = cast<RankedTensorType>(weights.getType());
+  auto expertsType = cast<RankedTensorType>(experts.getType());
+  AffineMap identity = AffineMap::getMultiDimIdentityMap(2, ctx);
+  AffineMap transposed = AffineMap::getPermutationMap(ArrayRef<unsigned>{1, 0}, ctx);
+  auto decided = linalg::GenericOp::create(
+      b, loc, TypeRange{weightsType, expertsType},
+      ValueRange{weights, experts, ranks},
+      ValueRange{buildEmpty(b, loc, weightsType, {tokens, k}),
+                 buildEmpty(b, loc, expertsType, {tokens, k})},
+      {identity, identity, transposed, identity, identity},
+      parallelIterators(2),
+      [&](OpBuilder &nb, Location nl, ValueRange args) {
+        Value weight = args[0], expert = args[1], rank = args[2];
         Value kept = isKeptExpert(nb, nl, expert, numExperts);
-        Value index = clampedExpertIndex(nb, nl, expert, kept);
-        Value used = tensor::ExtractOp::create(nb, nl, args[0], index);
-        Value hasRoom = arith::CmpIOp::create(nb, nl, arith::CmpIPredicate::slt,
-                                              used, capacity);
-        Value keep = arith::AndIOp::create(nb, nl, kept, hasRoom);
-        Value nextUsed = arith::AddIOp::create(
-            nb, nl, used, arith::ExtUIOp::create(nb, nl, i32, keep));
-        Value newExpert = arith::SelectOp::create(nb, nl, keep, expert,
-                                                  constInt(nb, nl, i32, -1));
-        Value newWeight = arith::SelectOp::create(nb, nl, keep, weight,
-                                                  constF32(nb, nl, 0.0f));
-        return SmallVector<Value>{
-            tensor::InsertOp::create(nb, nl, nextUsed, args[0], index),
-            tensor::InsertOp::create(nb, nl, newWeight, args[1], pair),
-            tensor::InsertOp::create(nb, nl, newExpert, args[2], pair)};
+        yieldCapacityDecision(nb, nl, kept, rank, capacity, weight, expert);
       });
-  return {results[1], results[2]};
+  return {decided.getResult(0), decided.getResult(1)};
 }
 
 /// score_order: a pair is kept iff fewer than `capacity` pairs of its expert
@@ -770,7 +1016,7 @@ std::pair<Value, Value> buildScoreOrderDrops(OpBuilder &b, Location loc,
                                              Value weights, Value experts,
                                              Value tokens, Value k,
                                              int64_t numExperts,
-                                             Value capacity) {
+                                             Value capacity, int64_t chunk) {
   MLIRContext *ctx = b.getContext();
   Type i32 = b.getI32Type(), i64 = b.getI64Type();
   auto weightsType = cast<RankedTensorType>(weights.getType());
@@ -796,14 +1042,14 @@ std::pair<Value, Value> buildScoreOrderDrops(OpBuilder &b, Location loc,
   SmallVector<ReassociationIndices> flatten = {{0, 1}};
   Value flatKeys = tensor::CollapseShapeOp::create(b, loc, keys, flatten);
 
-  Value numPairs = b.createOrFold<arith::MulIOp>(loc, tokens, k);
-  Value counts = buildExpertCounts(b, loc, experts, tokens, k, numExperts);
-  Value offsets = buildSegmentOffsets(b, loc, counts, numExperts, 1);
-  auto sortedType = RankedTensorType::get({ShapedType::kDynamic}, i32);
-  Value sorted = buildScatterByExpert(b, loc, experts, offsets, tokens, k,
-                                      numExperts, sortedType, numPairs,
-                                      toI32(b, loc, numPairs), expertsType)
-                     .first;
+  PairOrder order(b, loc, tokens, k, /*slotMajor=*/false);
+  Value numPairs = order.numPairs;
+  ExpertSort sort = buildExpertSort(b, loc, experts, order, numExperts,
+                                    /*blockSize=*/1, chunk);
+  Value offsets = sort.offsets;
+  auto sortedType = RankedTensorType::get({staticOrDynamic(numPairs)}, i32);
+  Value sorted = buildScatterPairs(b, loc, sort.positions, numPairs,
+                                   sortedType, numPairs, toI32(b, loc, numPairs));
 
   auto decided = linalg::GenericOp::create(
       b, loc, TypeRange{weightsType, expertsType},
@@ -839,15 +1085,8 @@ std::pair<Value, Value> buildScoreOrderDrops(OpBuilder &b, Location loc,
                       lb, ll, rankArgs[0],
                       arith::ExtUIOp::create(lb, ll, i32, outranks))});
             });
-        Value hasRoom = arith::CmpIOp::create(nb, nl, arith::CmpIPredicate::slt,
-                                              rankLoop.getResult(0), capacity);
-        Value keep = arith::AndIOp::create(nb, nl, kept, hasRoom);
-        linalg::YieldOp::create(
-            nb, nl,
-            ValueRange{arith::SelectOp::create(nb, nl, keep, weight,
-                                               constF32(nb, nl, 0.0f)),
-                       arith::SelectOp::create(nb, nl, keep, expert,
-                                               constInt(nb, nl, i32, -1))});
+        yieldCapacityDecision(nb, nl, kept, rankLoop.getResult(0), capacity,
+                              weight, expert);
       });
   return {decided.getResult(0), decided.getResult(1)};
 }
@@ -859,7 +1098,9 @@ std::pair<Value, Value> buildScoreOrderDrops(OpBuilder &b, Location loc,
 /// gate.router -> scf.forall over tokens (scores, optional group mask, top-k,
 /// weight epilogue per row), then the capacity pass when there is one.
 struct RouterOpLowering : OpConversionPattern<RouterOp> {
-  using OpConversionPattern::OpConversionPattern;
+  RouterOpLowering(MLIRContext *ctx, int64_t pairChunk)
+      : OpConversionPattern(ctx), pairChunk(pairChunk) {}
+  int64_t pairChunk;
   LogicalResult
   matchAndRewrite(RouterOp op, OpAdaptor adaptor,
                   ConversionPatternRewriter &rewriter) const override {
@@ -953,9 +1194,9 @@ struct RouterOpLowering : OpConversionPattern<RouterOp> {
       std::tie(weights, experts) =
           op.getDropPolicy() == DropPolicy::token_order
               ? buildTokenOrderDrops(rewriter, loc, weights, experts, tokens,
-                                     kSize, numExperts, capacity)
+                                     kSize, numExperts, capacity, pairChunk)
               : buildScoreOrderDrops(rewriter, loc, weights, experts, tokens,
-                                     kSize, numExperts, capacity);
+                                     kSize, numExperts, capacity, pairChunk);
     }
     rewriter.replaceOp(op, {weights, experts});
     return success();
@@ -965,7 +1206,9 @@ struct RouterOpLowering : OpConversionPattern<RouterOp> {
 /// gate.dispatch -> a counting sort: histogram, padded prefix sum, stable
 /// scatter, and the block owners as a reduction.
 struct DispatchOpLowering : OpConversionPattern<DispatchOp> {
-  using OpConversionPattern::OpConversionPattern;
+  DispatchOpLowering(MLIRContext *ctx, int64_t pairChunk)
+      : OpConversionPattern(ctx), pairChunk(pairChunk) {}
+  int64_t pairChunk;
   LogicalResult
   matchAndRewrite(DispatchOp op, OpAdaptor adaptor,
                   ConversionPatternRewriter &rewriter) const override {
@@ -977,7 +1220,8 @@ struct DispatchOpLowering : OpConversionPattern<DispatchOp> {
 
     // L = DispatchOp::getSortedLength(T * k, E, block), at run time when T
     // or k is dynamic (the arithmetic folds otherwise).
-    Value numPairs = rewriter.createOrFold<arith::MulIOp>(loc, tokens, k);
+    PairOrder order(rewriter, loc, tokens, k, /*slotMajor=*/false);
+    Value numPairs = order.numPairs;
     Value block = constIndex(rewriter, loc, blockSize);
     Value worst = rewriter.createOrFold<arith::AddIOp>(
         loc, numPairs,
@@ -986,14 +1230,13 @@ struct DispatchOpLowering : OpConversionPattern<DispatchOp> {
     Value numBlocks = rewriter.createOrFold<arith::DivUIOp>(loc, worst, block);
     Value length = rewriter.createOrFold<arith::MulIOp>(loc, numBlocks, block);
 
-    Value counts =
-        buildExpertCounts(rewriter, loc, experts, tokens, k, numExperts);
-    Value offsets =
-        buildSegmentOffsets(rewriter, loc, counts, numExperts, blockSize);
-    auto [sorted, positions] = buildScatterByExpert(
-        rewriter, loc, experts, offsets, tokens, k, numExperts,
-        op.getSortedPairs().getType(), length, toI32(rewriter, loc, numPairs),
-        op.getPairPositions().getType());
+    ExpertSort sort = buildExpertSort(rewriter, loc, experts, order,
+                                      numExperts, blockSize, pairChunk);
+    Value sorted = buildScatterPairs(rewriter, loc, sort.positions, numPairs,
+                                     op.getSortedPairs().getType(), length,
+                                     toI32(rewriter, loc, numPairs));
+    Value positions = expandPairs(rewriter, loc, sort.positions, tokens, k);
+    Value offsets = sort.offsets, counts = sort.counts;
     Value blockExperts =
         buildBlockExperts(rewriter, loc, offsets, numExperts, blockSize,
                           op.getBlockExperts().getType(), numBlocks);
@@ -1005,6 +1248,7 @@ struct DispatchOpLowering : OpConversionPattern<DispatchOp> {
 } // namespace
 
 void gatec::populateRouterToLinalgConversionPatterns(
-    RewritePatternSet &patterns) {
-  patterns.add<RouterOpLowering, DispatchOpLowering>(patterns.getContext());
+    RewritePatternSet &patterns, int64_t pairChunk) {
+  patterns.add<RouterOpLowering, DispatchOpLowering>(patterns.getContext(),
+                                                     pairChunk);
 }

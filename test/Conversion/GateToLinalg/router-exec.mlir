@@ -7,16 +7,26 @@
 // where a line depends on a rule worth naming, the comment says which.
 // Experts must match exactly; weights to the 6 printed digits.
 //
+// The counting sorts (capacity, dispatch) must not depend on their chunk
+// size: the cases also run with chunks of 1 and 3 pairs, so that every pass
+// crosses chunk boundaries and ends on a partial chunk.
+//
 // REQUIRES: mlir-runner
-// RUN: gatec-opt %s --convert-gate-to-linalg \
-// RUN:   --one-shot-bufferize="bufferize-function-boundaries" \
-// RUN:   --scf-forall-to-for --convert-linalg-to-loops --expand-strided-metadata \
-// RUN:   --lower-affine --convert-scf-to-cf --finalize-memref-to-llvm \
-// RUN:   --convert-vector-to-llvm --convert-math-to-llvm --convert-arith-to-llvm \
-// RUN:   --convert-cf-to-llvm --convert-func-to-llvm --reconcile-unrealized-casts \
-// RUN: | mlir-runner -e main -entry-point-result=void \
-// RUN:   -shared-libs=%mlir_runner_utils,%mlir_c_runner_utils \
-// RUN: | FileCheck %s
+// DEFINE: %{chunk} =
+// DEFINE: %{run} = gatec-opt %s --convert-gate-to-linalg=%{chunk} \
+// DEFINE:   --one-shot-bufferize="bufferize-function-boundaries" \
+// DEFINE:   --scf-forall-to-for --convert-linalg-to-loops --expand-strided-metadata \
+// DEFINE:   --lower-affine --convert-scf-to-cf --finalize-memref-to-llvm \
+// DEFINE:   --convert-vector-to-llvm --convert-math-to-llvm --convert-arith-to-llvm \
+// DEFINE:   --convert-cf-to-llvm --convert-func-to-llvm --reconcile-unrealized-casts \
+// DEFINE: | mlir-runner -e main -entry-point-result=void \
+// DEFINE:   -shared-libs=%mlir_runner_utils,%mlir_c_runner_utils \
+// DEFINE: | FileCheck %s
+// RUN: %{run}
+// REDEFINE: %{chunk} = pair-chunk=1
+// RUN: %{run}
+// REDEFINE: %{chunk} = pair-chunk=3
+// RUN: %{run}
 
 // Softmax top-2 over E = 6 (not a power of two), T dynamic. Rows: all logits
 // equal (ties -> lowest indices), all negative with a tie at -1 (experts 1

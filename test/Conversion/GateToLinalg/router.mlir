@@ -93,8 +93,10 @@ func.func @deepseek_v3(%logits: tensor<?x256xbf16>, %bias: tensor<256xf32>)
   return %w, %e : tensor<?x8xf32>, tensor<?x8xi32>
 }
 
-// Capacity, token order: floor(T * 1.25 / 4) in f64, then a slot-major
-// sequential pass over the forall's results counting per expert.
+// Capacity, token order: floor(T * 1.25 / 4) in f64, then the slot-major
+// counting sort (histograms per chunk of pairs, prefix sums per expert,
+// ranks per chunk) and one parallel decision per pair: kept iff its rank
+// among its expert's pairs is below the capacity.
 // CHECK-LABEL: func.func @capacity_token_order
 // CHECK:         [[T:%.+]] = tensor.dim
 // CHECK:         [[R:%.+]]:2 = scf.forall
@@ -106,15 +108,22 @@ func.func @deepseek_v3(%logits: tensor<?x256xbf16>, %bias: tensor<256xf32>)
 // CHECK:         [[FL:%.+]] = math.floor [[Q]] : f64
 // CHECK:         [[CL:%.+]] = arith.minimumf [[FL]], [[TF]] : f64
 // CHECK:         [[CAP:%.+]] = arith.fptosi [[CL]] : f64 to i32
-// CHECK:         [[LOAD:%.+]] = linalg.fill {{.*}} -> tensor<4xi32>
-// CHECK:         [[OUT:%.+]]:3 = scf.for [[SLOT:%.+]] = {{.*}} iter_args({{.*}} = [[LOAD]], {{.*}} = [[R]]#0, {{.*}} = [[R]]#1)
-// CHECK:           scf.for [[TOK:%.+]] = %{{.+}} to [[T]]
-// CHECK:             tensor.extract %{{.+}}[[[TOK]], [[SLOT]]] : tensor<?x2xi32>
-// CHECK:             arith.cmpi slt, %{{.+}}, [[CAP]] : i32
-// CHECK:             tensor.insert {{.*}} : tensor<4xi32>
-// CHECK:             tensor.insert {{.*}} : tensor<?x2xf32>
-// CHECK:             tensor.insert {{.*}} : tensor<?x2xi32>
-// CHECK:         return [[OUT]]#1, [[OUT]]#2
+// CHECK:         [[CHUNK:%.+]] = arith.constant 128 : index
+// CHECK:         [[NC:%.+]] = arith.ceildivui %{{.+}}, [[CHUNK]] : index
+// CHECK:         [[TABLE:%.+]] = linalg.fill {{.*}} -> tensor<?x4xi32>
+// CHECK:         [[HIST:%.+]] = scf.forall ([[C:%.+]]) in ([[NC]]) shared_outs([[H:%.+]] = [[TABLE]])
+// CHECK:           tensor.extract_slice [[H]][[[C]], 0] [1, 4] [1, 1] : tensor<?x4xi32> to tensor<4xi32>
+// CHECK:           scf.for
+// CHECK:             [[SLOT:%.+]] = arith.divui %{{.+}}, [[T]] : index
+// CHECK:             [[TOK:%.+]] = arith.remui %{{.+}}, [[T]] : index
+// CHECK:             tensor.extract [[R]]#1[[[TOK]], [[SLOT]]] : tensor<?x2xi32>
+// CHECK:         [[BASES:%.+]] = scf.forall ({{.*}}) in (4) shared_outs({{.*}} = [[HIST]])
+// CHECK:           scf.for {{.*}} -> (tensor<?xi32>, i32)
+// CHECK:         [[RANKS:%.+]]:2 = scf.forall ({{.*}}) in ([[NC]]) shared_outs({{.*}} = [[BASES]], {{.*}})
+// CHECK:         [[BYSLOT:%.+]] = tensor.expand_shape [[RANKS]]#1 {{\[\[}}0, 1]] output_shape [2, [[T]]] : tensor<?xi32> into tensor<2x?xi32>
+// CHECK:         [[OUT:%.+]]:2 = linalg.generic {{.*}} ins([[R]]#0, [[R]]#1, [[BYSLOT]] : tensor<?x2xf32>, tensor<?x2xi32>, tensor<2x?xi32>)
+// CHECK:           arith.cmpi slt, %{{.+}}, [[CAP]] : i32
+// CHECK:         return [[OUT]]#0, [[OUT]]#1
 func.func @capacity_token_order(%logits: tensor<?x4xf32>) -> (tensor<?x2xf32>, tensor<?x2xi32>) {
   %w, %e = gate.router <softmax> %logits {k = 2 : i64, capacity_factor = 1.25 : f32}
       : tensor<?x4xf32> -> tensor<?x2xf32>, tensor<?x2xi32>
@@ -131,14 +140,17 @@ func.func @capacity_token_order(%logits: tensor<?x4xf32>) -> (tensor<?x2xf32>, t
 // CHECK:           linalg.index 0
 // CHECK:           linalg.index 1
 // CHECK:         [[FLAT:%.+]] = tensor.collapse_shape [[KEYS]] {{\[\[}}0, 1]] : tensor<16x2xi64> into tensor<32xi64>
-// CHECK:         [[COUNTS:%.+]] = scf.for
+// CHECK:         [[HIST:%.+]] = scf.forall
+// CHECK:         [[BASES:%.+]] = scf.forall ({{.*}}) in (4)
 // CHECK:         [[OFFS:%.+]]:2 = scf.for {{.*}} -> (i32, tensor<5xi32>)
 // CHECK:         [[OFFSETS:%.+]] = tensor.insert [[OFFS]]#0 into [[OFFS]]#1
-// CHECK:         [[SORTED:%.+]]:3 = scf.for
+// CHECK:         [[POS:%.+]]:2 = scf.forall
+// CHECK:         [[SCATTER:%.+]] = scf.forall ({{.*}}) in (32)
+// CHECK:         [[SORTED:%.+]] = tensor.extract_slice [[SCATTER]][0] [32] [1] : tensor<64xi32> to tensor<32xi32>
 // CHECK:         [[OUT:%.+]]:2 = linalg.generic {{.*}} ins([[R]]#0, [[R]]#1, [[KEYS]] : tensor<16x2xf32>, tensor<16x2xi32>, tensor<16x2xi64>)
 // CHECK:           tensor.extract [[OFFSETS]]
 // CHECK:           scf.for
-// CHECK:             tensor.extract [[SORTED]]#0
+// CHECK:             tensor.extract [[SORTED]]
 // CHECK:             tensor.extract [[FLAT]]
 // CHECK:             arith.cmpi ugt
 // CHECK:           arith.cmpi slt, %{{.+}}, [[CAP]] : i32
@@ -152,7 +164,9 @@ func.func @capacity_score_order(%logits: tensor<16x4xf32>) -> (tensor<16x2xf32>,
 }
 
 // Dispatch with T dynamic: L = (T * 2 + 8 * 63 + 63) / 64 * 64 at run time;
-// histogram, padded prefix sum, stable scatter, block owners by counting.
+// the token-major counting sort (padded segment starts between its passes),
+// a parallel scatter of the pair ids (dropped pairs to entries past L, cut
+// off), and the block owners by counting.
 // CHECK-LABEL: func.func @dispatch
 // CHECK-SAME:    ([[EXPERTS:%.+]]: tensor<?x2xi32>)
 // CHECK:         [[T:%.+]] = tensor.dim [[EXPERTS]]
@@ -162,23 +176,41 @@ func.func @capacity_score_order(%logits: tensor<16x4xf32>) -> (tensor<16x2xf32>,
 // CHECK:         [[WORST:%.+]] = arith.addi [[P]], [[C567]] : index
 // CHECK:         [[NB:%.+]] = arith.divui [[WORST]], [[C64]] : index
 // CHECK:         [[L:%.+]] = arith.muli [[NB]], [[C64]] : index
-// CHECK:         [[COUNTS:%.+]] = scf.for {{.*}} -> (tensor<8xi32>)
+// CHECK:         [[NC:%.+]] = arith.ceildivui [[P]], %{{.+}} : index
+// CHECK:         [[TABLE:%.+]] = linalg.fill {{.*}} -> tensor<?x8xi32>
+// CHECK:         [[HIST:%.+]] = scf.forall ({{.*}}) in ([[NC]]) shared_outs({{.*}} = [[TABLE]])
+// CHECK:           scf.for
+// CHECK:             arith.divui %{{.+}}, %{{.+}} : index
+// CHECK:             arith.remui
+// CHECK:             tensor.extract [[EXPERTS]]
+// CHECK:         [[BASES:%.+]] = scf.forall ({{.*}}) in (8) shared_outs({{.*}} = [[HIST]])
+// CHECK:         [[TOTALS:%.+]] = tensor.extract_slice [[BASES]][[[NC]], 0] [1, 8] [1, 1]
+// CHECK:         [[COUNTS:%.+]] = linalg.copy ins([[TOTALS]] : tensor<8xi32>)
 // CHECK:         [[OFFS:%.+]]:2 = scf.for {{.*}} -> (i32, tensor<9xi32>)
 // CHECK:           tensor.extract [[COUNTS]]
 // CHECK:           arith.divui
 // CHECK:         [[OFFSETS:%.+]] = tensor.insert [[OFFS]]#0 into [[OFFS]]#1
+// CHECK:         [[POS:%.+]]:2 = scf.forall ({{.*}}) in ([[NC]]) shared_outs({{.*}} = [[BASES]], {{.*}})
+// CHECK:           scf.for
+// CHECK:             tensor.extract [[OFFSETS]]
 // CHECK:         [[SENTINEL:%.+]] = arith.index_cast [[P]] : index to i32
-// CHECK:         [[EMPTY:%.+]] = tensor.empty([[L]]) : tensor<?xi32>
+// CHECK:         [[EXT:%.+]] = arith.addi [[L]], [[P]] : index
+// CHECK:         [[EMPTY:%.+]] = tensor.empty([[EXT]]) : tensor<?xi32>
 // CHECK:         [[FILLED:%.+]] = linalg.fill ins([[SENTINEL]] : i32) outs([[EMPTY]] : tensor<?xi32>)
-// CHECK:         [[CURSORS:%.+]] = tensor.extract_slice [[OFFSETS]][0] [8] [1]
-// CHECK:         [[SCATTER:%.+]]:3 = scf.for {{.*}} iter_args({{.*}} = [[FILLED]], {{.*}}, {{.*}} = [[CURSORS]])
-// CHECK:           scf.if
+// CHECK:         [[IDS:%.+]] = linalg.generic
+// CHECK:         [[SCATTER:%.+]] = scf.forall ([[J:%.+]]) in ([[P]]) shared_outs([[S:%.+]] = [[FILLED]])
+// CHECK:           tensor.extract [[POS]]#1[[[J]]]
+// CHECK:           [[DEST:%.+]] = arith.select
+// CHECK:           [[ID:%.+]] = tensor.extract_slice [[IDS]][[[J]]] [1] [1]
+// CHECK:             tensor.parallel_insert_slice [[ID]] into [[S]][[[DEST]]] [1] [1]
+// CHECK:         [[SORTED:%.+]] = tensor.extract_slice [[SCATTER]][0] [[[L]]] [1]
+// CHECK:         [[POSITIONS:%.+]] = tensor.expand_shape [[POS]]#1 {{\[\[}}0, 1]] output_shape [[[T]], 2]
 // CHECK:         [[ENDS:%.+]] = tensor.extract_slice [[OFFSETS]][1] [8] [1]
 // CHECK:         tensor.empty([[NB]]) : tensor<?xi32>
 // CHECK:         [[OWNERS:%.+]] = linalg.generic {{.*}}iterator_types = ["parallel", "reduction"]{{.*}} ins([[ENDS]] : tensor<8xi32>)
 // CHECK:           arith.cmpi sle
 // CHECK:         [[BLOCKS:%.+]] = linalg.generic {{.*}} ins([[OWNERS]] : tensor<?xi32>)
-// CHECK:         return [[SCATTER]]#0, [[BLOCKS]], [[OFFSETS]], [[COUNTS]], [[SCATTER]]#1
+// CHECK:         return [[SORTED]], [[BLOCKS]], [[OFFSETS]], [[COUNTS]], [[POSITIONS]]
 func.func @dispatch(%experts: tensor<?x2xi32>)
     -> (tensor<?xi32>, tensor<?xi32>, tensor<9xi32>, tensor<8xi32>, tensor<?x2xi32>) {
   %sorted, %blocks, %offsets, %counts, %pos = gate.dispatch %experts

@@ -30,8 +30,10 @@ void populateGateToLinalgConversionPatterns(mlir::RewritePatternSet &patterns);
 /// gate.chunked_scan -> chunk loop with linalg contractions.
 void populateChunkedScanToLinalgConversionPatterns(
     mlir::RewritePatternSet &patterns);
-/// gate.router and gate.dispatch -> per-row loops.
-void populateRouterToLinalgConversionPatterns(mlir::RewritePatternSet &patterns);
+/// gate.router and gate.dispatch -> per-row loops, and counting sorts of the
+/// (token, slot) pairs over chunks of `pairChunk` pairs.
+void populateRouterToLinalgConversionPatterns(mlir::RewritePatternSet &patterns,
+                                              int64_t pairChunk);
 
 /// Emits act(z) for an f32 value `z`: the one definition of each activation
 /// that every lowering of the gate family uses.
