@@ -8,8 +8,10 @@
 
 #include "mlir/Dialect/Affine/IR/AffineOps.h"
 #include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Bufferization/IR/Bufferization.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Linalg/Transforms/Transforms.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/Dialect/Tensor/Transforms/Transforms.h"
 #include "mlir/Transforms/GreedyPatternRewriteDriver.h"
@@ -84,6 +86,31 @@ struct FoldWideningIntoMatmul : OpRewritePattern<linalg::MatmulOp> {
   }
 };
 
+/// materialize_in_destination(expand_shape(t), m) -> materialize t into the
+/// collapsed view of m: after a consumer was collapsed to a GEMM's 2-D shape
+/// its result still reaches the caller's buffer without a copy (empty-tensor
+/// elimination then finds the view as the consumer's destination).
+struct MaterializeBeforeExpand
+    : OpRewritePattern<bufferization::MaterializeInDestinationOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult
+  matchAndRewrite(bufferization::MaterializeInDestinationOp op,
+                  PatternRewriter &rewriter) const override {
+    auto expand = op.getSource().getDefiningOp<tensor::ExpandShapeOp>();
+    auto destType = dyn_cast<MemRefType>(op.getDest().getType());
+    if (!expand || !destType || !destType.getLayout().isIdentity())
+      return failure();
+    Value view = memref::CollapseShapeOp::create(
+        rewriter, op.getLoc(), op.getDest(),
+        expand.getReassociationIndices());
+    rewriter.modifyOpInPlace(op, [&] {
+      op.getSourceMutable().assign(expand.getSrc());
+      op.getDestMutable().assign(view);
+    });
+    return success();
+  }
+};
+
 struct FuseElementwisePass
     : gatec::impl::FuseElementwiseBase<FuseElementwisePass> {
   void runOnOperation() override {
@@ -114,6 +141,29 @@ struct FuseElementwisePass
     GreedyRewriteConfig config;
     config.setUseTopDownTraversal(true);
     if (failed(applyPatternsGreedily(getOperation(), std::move(patterns),
+                                     config)))
+      return signalPassFailure();
+
+    // A contraction's result expanded for an elementwise consumer (the
+    // gated-attention gate over [B, T, H, D] of a [B*T, H*D] projection):
+    // the consumer is collapsed to the contraction's 2-D shape instead, so
+    // that it can become the GEMM's epilogue. A second phase, since the
+    // expansion patterns above would undo it.
+    RewritePatternSet collapsing(context);
+    linalg::ControlFusionFn collapseAfterContraction = [](OpOperand *fused) {
+      auto expand = fused->get().getDefiningOp<tensor::ExpandShapeOp>();
+      auto consumer = dyn_cast<linalg::GenericOp>(fused->getOwner());
+      return expand && expand->hasOneUse() && consumer &&
+             hasReductionLoops(expand.getSrc().getDefiningOp()) &&
+             consumer.getNumParallelLoops() == consumer.getNumLoops();
+    };
+    linalg::populateFoldReshapeOpsByCollapsingPatterns(
+        collapsing, collapseAfterContraction);
+    collapsing.add<MaterializeBeforeExpand>(context);
+    tensor::populateFoldTensorEmptyPatterns(collapsing);
+    tensor::ExpandShapeOp::getCanonicalizationPatterns(collapsing, context);
+    tensor::CollapseShapeOp::getCanonicalizationPatterns(collapsing, context);
+    if (failed(applyPatternsGreedily(getOperation(), std::move(collapsing),
                                      config)))
       signalPassFailure();
   }

@@ -38,7 +38,13 @@ def FuseElementwise : Pass<"gatec-fuse-elementwise"> {
     `reshape(x @ W, [B, T, H, D])`) thus stays a 2-D `linalg.matmul` that the
     CPU schedule tiles into register blocks, instead of becoming a rank-5
     contraction that the consumer's per-token tiles would recompute as one
-    matrix-vector product per token.
+    matrix-vector product per token. The consumer is collapsed to the
+    matmul's 2-D shape instead (a second phase: upstream's reshape folding by
+    collapsing, only across an `expand_shape` of a contraction's result), so
+    that a GEMM kernel can run it as its epilogue; a
+    `bufferization.materialize_in_destination` of an expanded value writes
+    the unexpanded value into a collapsed view of its destination, so the
+    result still lands in the caller's buffer without a copy.
 
     A `linalg.matmul` whose two operands are elementwise widenings of bf16
     (or f16) tensors (`cast(x, f32) @ cast(w, f32)`, as in DeepSeek-V3's
@@ -48,6 +54,7 @@ def FuseElementwise : Pass<"gatec-fuse-elementwise"> {
   }];
   let dependentDialects = ["::mlir::linalg::LinalgDialect",
                            "::mlir::tensor::TensorDialect",
+                           "::mlir::memref::MemRefDialect",
                            "::mlir::affine::AffineDialect"];
 }
 
