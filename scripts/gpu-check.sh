@@ -69,7 +69,26 @@ prepare() {
   bench gla_forward --dim B=4 --dim T=2048
   bench router_e128 --dim T=256
   bench router_deepseek_v3 --dim T=4096
-  bench route_dispatch_e256 --dim T=4096
+  # Dispatch's output sizes derive from T through the reference's shape
+  # rules, so this case keeps the (cheap) reference run.
+  "$gatec" "$root/scripts/bench/gpu_kernels.gate" --emit=mlir |
+    "$check" - --cuda="$chip" --kernel=route_dispatch_e256 \
+      --write-cuda-case="$dir/bench/route_dispatch_e256-T4096" --dim T=4096
+  # sm_90a wgmma (gatec --cuda-wgmma), not yet run on a GPU: the examples
+  # with tensor-core matmuls and the FFN benchmark again, compiled for it.
+  wgmma() {
+    local gate=$1 name=$2
+    shift 2
+    "$gatec" "$root/$gate" --emit=mlir |
+      "$check" - --cuda=sm_90a --cuda-wgmma --write-cuda-case="$dir/$name" "$@"
+  }
+  wgmma examples/llama3_swiglu_ffn.gate check/wgmma_llama3_t37 --dim T=37
+  wgmma examples/gemma_geglu_ffn.gate check/wgmma_gemma --dim T=5
+  wgmma examples/qwen3_next_gated_attention.gate check/wgmma_qwen3 --dim B=1 --dim T=5
+  wgmma examples/deepseek_v3_router.gate check/wgmma_deepseek --dim T=7
+  wgmma examples/gla_layer.gate check/wgmma_gla --dim B=1 --dim T=70
+  wgmma scripts/bench/gpu_kernels.gate bench/llama3_ffn_bf16_wgmma-T4096 \
+    --kernel=llama3_ffn_bf16 --skip-reference --dim T=4096
   cp "$root/scripts/bench/bench_gpu.py" "$root/scripts/bench/torch_peers.py" "$dir/"
   echo "gpu-check: cases in $dir ($(du -sh "$dir" | cut -f1)); now run: bash scripts/gpu-check.sh run"
 }

@@ -85,6 +85,10 @@ struct CompileOptions {
   std::optional<int64_t> cpuThreadTileCols;
   /// CPU reduction (K) block of matmuls.
   std::optional<int64_t> cpuReductionTile;
+  /// cuda:sm_90a only: tensor-core matmuls on wgmma.mma_async instead of
+  /// mma.sync. Off by default until a GPU run has checked it
+  /// (scripts/gpu-check.sh).
+  bool cudaWgmma = false;
 
   /// Called for each diagnostic while compiling; they are also collected in
   /// CompileResult::diagnostics.

@@ -362,9 +362,10 @@ std::string cudaRoot() {
   return "/usr/local/cuda";
 }
 
-/// The CUDA header of `module` for `chip`, or an error in `error`.
+/// The CUDA header of `module` for `chip` (matmuls on wgmma when `wgmma`),
+/// or an error in `error`.
 std::optional<std::string> buildCUDAHeader(ModuleOp module, StringRef chip,
-                                           std::string &error) {
+                                           bool wgmma, std::string &error) {
   MLIRContext *ctx = module.getContext();
   FailureOr<gatec::CUDATarget> target = gatec::lookupCUDATarget(chip);
   if (failed(target)) {
@@ -376,6 +377,11 @@ std::optional<std::string> buildCUDAHeader(ModuleOp module, StringRef chip,
   gatec::CUDAPipelineOptions pipeline;
   pipeline.chip = target->chip;
   pipeline.features = target->features;
+  if (wgmma && target->chip != "sm_90a") {
+    error = "wgmma needs the sm_90a target, not '" + chip.str() + "'";
+    return std::nullopt;
+  }
+  pipeline.wgmma = wgmma;
   gatec::buildCUDAPipeline(pm, pipeline);
   std::string diagnostics, header;
   llvm::raw_string_ostream os(diagnostics);
@@ -620,7 +626,8 @@ std::string writeCUDACases(ModuleOp module, std::vector<Prepared> &prepared,
                            StringRef root) {
   std::string headerError;
   std::optional<std::string> header =
-      buildCUDAHeader(module, options.cudaChip, headerError);
+      buildCUDAHeader(module, options.cudaChip, options.cudaWgmma,
+                      headerError);
   if (!header)
     return headerError;
   auto write = [](const llvm::Twine &path, StringRef data) {

@@ -102,6 +102,12 @@ struct Options {
       "cpu-reduction-tile",
       cl::desc("Reduction (K) block of CPU matmuls (default 256)"),
       cl::value_desc("n"), cl::cat(category)};
+  cl::opt<bool> cudaWgmma{
+      "cuda-wgmma",
+      cl::desc("With --target=cuda:sm_90a: tensor-core matmuls on "
+               "wgmma.mma_async instead of mma.sync (not yet checked on a "
+               "GPU)"),
+      cl::cat(category)};
 
   Options() {
     for (auto [i, kind] : llvm::enumerate(emitKinds))
@@ -137,6 +143,7 @@ struct Options {
     compile.cpuThreadTileRows = optional(cpuThreadTileRows);
     compile.cpuThreadTileCols = optional(cpuThreadTileCols);
     compile.cpuReductionTile = optional(cpuReductionTile);
+    compile.cudaWgmma = cudaWgmma;
     compile.useCommandLinePassOptions = true;
     return compile;
   }

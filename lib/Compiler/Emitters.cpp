@@ -90,6 +90,15 @@ lowerForCUDA(EmitContext &context, const CUDATarget &cuda,
   pipeline.chip = cuda.chip;
   pipeline.features = cuda.features;
   pipeline.stopAtKernels = stopAtKernels;
+  if (context.options.cudaWgmma) {
+    if (cuda.chip != "sm_90a") {
+      mlir::emitError(context.module.getLoc())
+          << "--cuda-wgmma needs --target=cuda:sm_90a (wgmma is "
+             "arch-specific), not '" << cuda.chip << "'";
+      return mlir::failure();
+    }
+    pipeline.wgmma = true;
+  }
   buildCUDAPipeline(pm, pipeline);
   if (mlir::failed(pm.run(*clone)))
     return mlir::failure();

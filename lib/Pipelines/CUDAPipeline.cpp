@@ -32,8 +32,11 @@ void gatec::buildCUDAPipeline(OpPassManager &pm,
 
   // Kernels: tensor-core matmuls first, then every remaining loop.
   OpPassManager &funcPm = pm.nest<func::FuncOp>();
-  if (options.tensorCores)
-    funcPm.addPass(createGPUTensorCoreMatmul());
+  if (options.tensorCores) {
+    GPUTensorCoreMatmulOptions matmul;
+    matmul.wgmma = options.wgmma;
+    funcPm.addPass(createGPUTensorCoreMatmul(matmul));
+  }
   GPUDistributeOptions distribute;
   distribute.threadsPerBlock = options.threadsPerBlock;
   distribute.tensorCores = options.tensorCores;
@@ -64,6 +67,9 @@ void gatec::buildCUDAPipeline(OpPassManager &pm,
   gpuPm.addPass(createSCFToControlFlowPass());
   gpuPm.addPass(createConvertNVGPUToNVVMPass());
   gpuPm.addPass(createConvertGpuOpsToNVVMOps());
+  // wgmma.mma_async and its fences reach PTX as inline assembly.
+  if (options.wgmma)
+    gpuPm.addPass(createConvertNVVMToLLVMPass());
   cleanup(gpuPm);
   gpuPm.addPass(createReconcileUnrealizedCastsPass());
   if (!options.serialize)

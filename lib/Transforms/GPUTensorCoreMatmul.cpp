@@ -74,6 +74,8 @@ struct Tile {
   int64_t m, n, k, stages;
   /// B matrices multiplied by the same A tile: 2 for a paired projection.
   int64_t numB = 1;
+  /// sm_90a wgmma from unpadded core-matrix tiles instead of mma.sync.
+  bool wgmma = false;
   int64_t warpM() const { return m / kWarpsM; }
   int64_t warpN() const { return n / kWarpsN; }
   int64_t fragsM() const { return warpM() / kMmaM; }
@@ -81,6 +83,8 @@ struct Tile {
   int64_t rowA() const { return k + gatec::kSharedRowPad; }
   int64_t rowB() const { return n + gatec::kSharedRowPad; }
   int64_t sharedBytes() const {
+    if (wgmma)
+      return stages * (m * k + numB * k * n) * 2;
     return stages * (m * rowA() + numB * k * rowB()) * 2;
   }
 };
@@ -135,6 +139,11 @@ private:
   /// fragment, fragment-major).
   void multiplyTile(Value slot, SmallVectorImpl<Value> &acc);
   void storeTile(ArrayRef<Value> acc);
+  /// The wgmma forms: `acc` holds one accumulator struct per B.
+  void multiplyTileWgmma(Value slot, SmallVectorImpl<Value> &acc);
+  void storeTileWgmma(ArrayRef<Value> acc);
+  /// The shared-window byte address of `shared` (i64).
+  Value sharedAddress(Value shared);
   /// Finishes one element at (row, col): C_in + acc, through the epilogue
   /// when there is one, into memory; `pairAcc` is the paired projection's
   /// accumulator for the same element.
@@ -163,10 +172,18 @@ Operation *MatmulKernelBuilder::build() {
   Value gridN = arith::CeilDivUIOp::create(b, loc, sizeNHost, idx(tile.n));
   auto workgroup = gpu::AddressSpaceAttr::get(b.getContext(),
                                               gpu::AddressSpace::Workgroup);
-  auto typeA = MemRefType::get({tile.stages, tile.m, tile.rowA()}, elem,
-                               MemRefLayoutAttrInterface(), workgroup);
-  auto typeB = MemRefType::get({tile.stages, tile.k, tile.rowB()}, elem,
-                               MemRefLayoutAttrInterface(), workgroup);
+  auto sharedTile = [&](ArrayRef<int64_t> shape) {
+    return MemRefType::get(shape, elem, MemRefLayoutAttrInterface(),
+                           workgroup);
+  };
+  // mma.sync: row-major tiles with padded rows (ldmatrix banks); wgmma:
+  // [K/8 or N/8][rows][8], the core-matrix layout its descriptors read.
+  MemRefType typeA =
+      tile.wgmma ? sharedTile({tile.stages, tile.k / kChunk, tile.m, kChunk})
+                 : sharedTile({tile.stages, tile.m, tile.rowA()});
+  MemRefType typeB =
+      tile.wgmma ? sharedTile({tile.stages, tile.n / kChunk, tile.k, kChunk})
+                 : sharedTile({tile.stages, tile.k, tile.rowB()});
   Value one = idx(1);
   SmallVector<Type> sharedTypes = {typeA, typeB};
   if (paired)
@@ -212,10 +229,18 @@ Operation *MatmulKernelBuilder::build() {
     NVVM::CpAsyncCommitGroupOp::create(b, loc);
   }
 
-  // The main matmul's accumulators, then the paired one's.
-  int64_t numAcc = tile.fragsM() * tile.fragsN() * 4 * tile.numB;
-  Value zero = arith::ConstantOp::create(b, loc, b.getF32FloatAttr(0));
-  SmallVector<Value> init(numAcc, zero);
+  // The main matmul's accumulators, then the paired one's: f32 scalars for
+  // mma.sync, one register struct per B for wgmma.
+  SmallVector<Value> init;
+  if (tile.wgmma) {
+    Type accType = gatec::wgmmaAccumulatorType(b.getContext(), tile.n);
+    for (int64_t j = 0; j < tile.numB; ++j)
+      init.push_back(LLVM::ZeroOp::create(b, loc, accType));
+  } else {
+    int64_t numAcc = tile.fragsM() * tile.fragsN() * 4 * tile.numB;
+    Value zero = arith::ConstantOp::create(b, loc, b.getF32FloatAttr(0));
+    init.assign(numAcc, zero);
+  }
   auto kLoop = scf::ForOp::create(b, loc, idx(0), tilesK, one, init);
   {
     OpBuilder::InsertionGuard g(b);
@@ -230,14 +255,31 @@ Operation *MatmulKernelBuilder::build() {
     }
     NVVM::CpAsyncCommitGroupOp::create(b, loc);
     NVVM::CpAsyncWaitGroupOp::create(b, loc, tile.stages - 1);
+    // cp.async writes through the generic proxy, wgmma reads through the
+    // async one: each thread's copies are made visible to it before the
+    // barrier.
+    if (tile.wgmma)
+      NVVM::FenceProxyOp::create(
+          b, loc,
+          NVVM::ProxyKindAttr::get(b.getContext(),
+                                   NVVM::ProxyKind::async_shared),
+          NVVM::SharedSpaceAttr::get(b.getContext(),
+                                     NVVM::SharedSpace::shared_cta));
     gpu::BarrierOp::create(b, loc);
     SmallVector<Value> acc(kLoop.getRegionIterArgs());
-    multiplyTile(arith::RemUIOp::create(b, loc, kt, idx(tile.stages)), acc);
+    Value slot = arith::RemUIOp::create(b, loc, kt, idx(tile.stages));
+    if (tile.wgmma)
+      multiplyTileWgmma(slot, acc);
+    else
+      multiplyTile(slot, acc);
     // The slot is refilled by a later iteration's copies.
     gpu::BarrierOp::create(b, loc);
     scf::YieldOp::create(b, loc, acc);
   }
-  storeTile(SmallVector<Value>(kLoop.getResults()));
+  if (tile.wgmma)
+    storeTileWgmma(SmallVector<Value>(kLoop.getResults()));
+  else
+    storeTile(SmallVector<Value>(kLoop.getResults()));
   return launch;
 }
 
@@ -260,8 +302,8 @@ void MatmulKernelBuilder::copyTile(Value src, Value dst, Value slot,
   for (int64_t i = 0; i < chunks; i += kThreads) {
     Value chunk = add(threadId, idx(i));
     Value row = arith::DivUIOp::create(b, loc, chunk, idx(chunksPerRow));
-    Value col = mul(arith::RemUIOp::create(b, loc, chunk, idx(chunksPerRow)),
-                    idx(kChunk));
+    Value chunkCol = arith::RemUIOp::create(b, loc, chunk, idx(chunksPerRow));
+    Value col = mul(chunkCol, idx(kChunk));
     Value globalRow = add(row0, row), globalCol = add(col0, col);
     Value valid = arith::AndIOp::create(b, loc, ult(globalRow, rowLimit),
                                         ult(globalCol, colLimit));
@@ -270,8 +312,12 @@ void MatmulKernelBuilder::copyTile(Value src, Value dst, Value slot,
                                              idx(0));
     Value srcRow = minu(globalRow, lastRow);
     Value srcCol = minu(globalCol, lastCol);
+    // The chunk is one 16-byte row of a core matrix in the wgmma layout.
+    SmallVector<Value> at =
+        tile.wgmma ? SmallVector<Value>{slot, chunkCol, row, idx(0)}
+                   : SmallVector<Value>{slot, row, col};
     nvgpu::DeviceAsyncCopyOp::create(
-        b, loc, dst, ValueRange{slot, row, col}, src,
+        b, loc, dst, at, src,
         ValueRange{srcRow, srcCol}, b.getIndexAttr(kChunk), srcElems,
         /*bypassL1=*/b.getUnitAttr());
   }
@@ -307,6 +353,95 @@ void MatmulKernelBuilder::multiplyTile(Value slot,
             acc[base + i] = out[i];
         }
     }
+  }
+}
+
+Value MatmulKernelBuilder::sharedAddress(Value shared) {
+  Value pointer =
+      memref::ExtractAlignedPointerAsIndexOp::create(b, loc, shared);
+  return arith::IndexCastUIOp::create(b, loc, b.getI64Type(), pointer);
+}
+
+void MatmulKernelBuilder::multiplyTileWgmma(Value slot,
+                                            SmallVectorImpl<Value> &acc) {
+  Type i64 = b.getI64Type();
+  auto constant = [&](int64_t v) -> Value {
+    return arith::ConstantIntOp::create(b, loc, i64, v);
+  };
+  auto add64 = [&](Value x, int64_t y) -> Value {
+    return y ? arith::AddIOp::create(b, loc, x, constant(y)).getResult() : x;
+  };
+  constexpr int64_t bytes = 2; // bf16, f16
+  constexpr int64_t coreRow = kChunk * bytes, coreMatrix = 8 * coreRow;
+  Value slot64 = arith::IndexCastUIOp::create(b, loc, i64, slot);
+  Value warpgroup = arith::IndexCastUIOp::create(
+      b, loc, i64,
+      arith::DivUIOp::create(b, loc, threadId,
+                             idx(gatec::kWarpgroupThreads)));
+  // A: this warpgroup's 64 rows; K-adjacent core matrices are M / 8 core
+  // matrices apart, M-adjacent ones next to each other.
+  int64_t leadingA = tile.m / 8 * coreMatrix;
+  Value baseA = arith::AddIOp::create(
+      b, loc,
+      arith::AddIOp::create(
+          b, loc, sharedAddress(sharedA),
+          arith::MulIOp::create(b, loc, slot64,
+                                constant(tile.m * tile.k * bytes))),
+      arith::MulIOp::create(b, loc, warpgroup,
+                            constant(gatec::kWgmmaM / 8 * coreMatrix)));
+  // B: N-adjacent core matrices are K / 8 core matrices apart, K-adjacent
+  // ones next to each other.
+  int64_t leadingB = tile.k / 8 * coreMatrix;
+  SmallVector<Value> shared = {sharedB};
+  if (paired)
+    shared.push_back(sharedPairB);
+  SmallVector<Value> basesB;
+  for (Value sharedBj : shared)
+    basesB.push_back(arith::AddIOp::create(
+        b, loc, sharedAddress(sharedBj),
+        arith::MulIOp::create(b, loc, slot64,
+                              constant(tile.k * tile.n * bytes))));
+  NVVM::WgmmaFenceAlignedOp::create(b, loc);
+  for (int64_t kk = 0; kk < tile.k; kk += gatec::kWgmmaK) {
+    Value descA = gatec::buildWgmmaDescriptor(
+        b, loc, add64(baseA, kk / 8 * leadingA), leadingA, coreMatrix);
+    for (auto [j, baseB] : llvm::enumerate(basesB)) {
+      Value descB = gatec::buildWgmmaDescriptor(
+          b, loc, add64(baseB, kk * coreRow), leadingB, coreMatrix);
+      acc[j] = gatec::buildWgmma(b, loc, elem, tile.n, acc[j], descA, descB);
+    }
+  }
+  NVVM::WgmmaGroupSyncAlignedOp::create(b, loc);
+  // The slot is refilled after the next barrier: the products must be done.
+  NVVM::WgmmaWaitGroupSyncOp::create(b, loc, b.getI64IntegerAttr(0));
+}
+
+void MatmulKernelBuilder::storeTileWgmma(ArrayRef<Value> acc) {
+  // Warp w of warpgroup g holds rows 64 g + 16 w + (0..15) in mma.sync's
+  // 16 x 8 fragment layout, one fragment per 8 columns.
+  Value inWarpgroup =
+      arith::RemUIOp::create(b, loc, threadId, idx(gatec::kWarpgroupThreads));
+  Value rowBase = add(
+      m0, add(mul(arith::DivUIOp::create(b, loc, threadId,
+                                         idx(gatec::kWarpgroupThreads)),
+                  idx(gatec::kWgmmaM)),
+              mul(arith::DivUIOp::create(b, loc, inWarpgroup,
+                                         idx(kWarpSize)),
+                  idx(kMmaM))));
+  for (int64_t i = 0; i < tile.n / 2; ++i) {
+    auto [inRow, inCol] = gatec::accumulatorPosition(b, loc, lane, i % 4);
+    Value row = add(rowBase, inRow);
+    Value col = add(add(n0, idx(i / 4 * kMmaN)), inCol);
+    Value inside =
+        arith::AndIOp::create(b, loc, ult(row, sizeM), ult(col, sizeN));
+    auto guard = scf::IfOp::create(b, loc, inside, false);
+    OpBuilder::InsertionGuard g(b);
+    b.setInsertionPoint(guard.thenBlock()->getTerminator());
+    Value value = LLVM::ExtractValueOp::create(b, loc, acc[0], i);
+    Value pairValue =
+        paired ? LLVM::ExtractValueOp::create(b, loc, acc[1], i).getResult()
+               : Value();
+    finishElement(row, col, value, pairValue);
   }
 }
 
@@ -383,10 +518,26 @@ struct GPUTensorCoreMatmulPass
 
   void runOnOperation() override {
     Tile tile{blockTileM, blockTileN, kTile, stages};
-    if (tile.m % (kWarpsM * kMmaM) || tile.n % (kWarpsN * kMmaN) ||
+    tile.wgmma = wgmma;
+    // wgmma: two warpgroups of 64 rows, N a whole number of 8-column
+    // fragments (at most 256 per instruction; a paired projection halves
+    // it), K in steps of 16.
+    if (wgmma && (tile.m != 2 * gatec::kWgmmaM || tile.n % (2 * kMmaN) ||
+                  tile.n > 256 || tile.k % gatec::kWgmmaK ||
+                  tile.stages < 2 ||
+                  (tile.m * tile.k) % (kThreads * kChunk) ||
+                  (tile.k * tile.n / 2) % (kThreads * kChunk))) {
+      getOperation().emitError()
+          << "gatec-gpu-tensor-core-matmul: block tile " << tile.m << "x"
+          << tile.n << "x" << tile.k << " with " << tile.stages
+          << " stages does not fit wgmma: M must be 128 (two warpgroups of "
+             "64 rows), N a multiple of 16 up to 256, K a multiple of 16";
+      return signalPassFailure();
+    }
+    if (!wgmma && (tile.m % (kWarpsM * kMmaM) || tile.n % (kWarpsN * kMmaN) ||
         tile.k % kMmaK || tile.stages < 2 ||
         (tile.m * tile.k) % (kThreads * kChunk) ||
-        (tile.k * tile.n) % (kThreads * kChunk)) {
+        (tile.k * tile.n) % (kThreads * kChunk))) {
       getOperation().emitError()
           << "gatec-gpu-tensor-core-matmul: block tile " << tile.m << "x"
           << tile.n << "x" << tile.k << " with " << tile.stages
@@ -411,7 +562,7 @@ struct GPUTensorCoreMatmulPass
     Tile pairTile = tile;
     pairTile.n = tile.n / 2;
     pairTile.numB = 2;
-    bool pairTileFits = pairTile.n % (kWarpsN * kMmaN) == 0 &&
+    bool pairTileFits = pairTile.n % (wgmma ? kMmaN : kWarpsN * kMmaN) == 0 &&
                         (pairTile.k * pairTile.n) % (kThreads * kChunk) == 0 &&
                         pairTile.sharedBytes() <= kStaticSharedLimit;
     llvm::DenseMap<Operation *, PairedProjection> pairs;

@@ -394,6 +394,44 @@ std::pair<Value, Value> gatec::accumulatorPosition(OpBuilder &b, Location loc,
   return {row, col};
 }
 
+Value gatec::buildWgmmaDescriptor(OpBuilder &b, Location loc, Value address,
+                                  int64_t leadingBytes, int64_t strideBytes) {
+  // Bits 0-13: address >> 4 (an 18-bit shared window address); 16-29 and
+  // 32-45: the leading and stride byte offsets >> 4; bits 62-63: swizzle
+  // mode, 0 for none; base offset 0.
+  Type i64 = b.getI64Type();
+  auto constant = [&](int64_t v) -> Value {
+    return arith::ConstantIntOp::create(b, loc, i64, v);
+  };
+  Value start = arith::ShRUIOp::create(
+      b, loc, arith::AndIOp::create(b, loc, address, constant(0x3FFFF)),
+      constant(4));
+  int64_t fields = ((leadingBytes >> 4) << 16) | ((strideBytes >> 4) << 32);
+  return arith::OrIOp::create(b, loc, start, constant(fields));
+}
+
+Type gatec::wgmmaAccumulatorType(MLIRContext *ctx, int64_t n) {
+  return LLVM::LLVMStructType::getLiteral(
+      ctx, SmallVector<Type>(n / 2, Float32Type::get(ctx)));
+}
+
+Value gatec::buildWgmma(OpBuilder &b, Location loc, Type multiplicand,
+                        int64_t n, Value acc, Value descA, Value descB) {
+  MLIRContext *ctx = b.getContext();
+  auto type = NVVM::WGMMATypesAttr::get(
+      ctx, multiplicand.isBF16() ? NVVM::WGMMATypes::bf16
+                                 : NVVM::WGMMATypes::f16);
+  auto one = NVVM::WGMMAScaleInAttr::get(ctx, NVVM::WGMMAScaleIn::one);
+  // A "row" (K-major); B "row": row-major K x N, the transposed layout.
+  auto row = NVVM::MMALayoutAttr::get(ctx, NVVM::MMALayout::row);
+  return NVVM::WgmmaMmaAsyncOp::create(
+      b, loc, acc.getType(), acc, descA, descB,
+      NVVM::MMAShapeAttr::get(ctx, kWgmmaM, n, kWgmmaK), type, type,
+      NVVM::WGMMATypesAttr::get(ctx, NVVM::WGMMATypes::f32),
+      NVVM::WGMMAScaleOutAttr::get(ctx, NVVM::WGMMAScaleOut::one), one, one,
+      row, row, /*satfinite=*/nullptr);
+}
+
 bool gatec::isBlockMatmul(linalg::MatmulOp matmul) {
   auto multiplicand = dyn_cast_or_null<TypeAttr>(
       matmul->getAttr(gate::kMultiplicandTypeAttrName));

@@ -92,6 +92,10 @@ def main():
     for name in sorted(os.listdir(args.cases)):
         # <kernel>-<dims>/<kernel>/case, dims as T4096_B4.
         kernel, _, dim_text = name.partition("-")
+        # <kernel>_wgmma: the same kernel compiled with --cuda-wgmma.
+        variant = ""
+        if kernel.endswith("_wgmma"):
+            kernel, variant = kernel[: -len("_wgmma")], " [sm_90a wgmma]"
         case_dir = os.path.join(args.cases, name, kernel)
         if not os.path.exists(os.path.join(case_dir, "case")):
             continue
@@ -103,7 +107,7 @@ def main():
         row = {"case": name, "kernel": kernel, "dims": dims, "gatec_ms": gatec_ms,
                "gatec_output": "ok" if run.returncode == 0 else run.stdout.strip()[-300:]}
         description, fn, nbytes, flops = peers(kernel, dims)
-        row["description"] = description
+        row["description"] = description + variant
         row["eager_ms"] = time_cuda(fn, args.iterations)
         try:
             compiled = torch.compile(fn)

@@ -57,6 +57,11 @@ static cl::opt<unsigned> timeIterations(
     cl::desc("With --cuda: also time N back-to-back calls of each kernel "
              "(after 3 warm-up calls) and print the mean"),
     cl::init(0));
+static cl::opt<bool> cudaWgmma(
+    "cuda-wgmma",
+    cl::desc("With --cuda=sm_90a: matmuls on wgmma.mma_async instead of "
+             "mma.sync (gatec --cuda-wgmma)"),
+    cl::init(false));
 static cl::opt<std::string> writeCudaCase(
     "write-cuda-case",
     cl::desc("With --cuda: write a self-contained case per kernel under DIR "
@@ -107,6 +112,7 @@ int main(int argc, char **argv) {
   options.runs = runs;
   options.keepOutputBytes = !dumpOutputs.empty();
   options.cudaChip = cuda;
+  options.cudaWgmma = cudaWgmma;
   options.timeIterations = timeIterations;
   options.skipReference = skipReference;
   options.roundMultiplicands = roundMultiplicands;

@@ -61,6 +61,8 @@ struct CheckOptions {
   /// Random inputs then come from the case programs' generator. Needs a GPU
   /// and its driver.
   std::string cudaChip;
+  /// With cudaChip sm_90a: matmuls on wgmma (CompileOptions::cudaWgmma).
+  bool cudaWgmma = false;
   /// When > 0, each kernel is also timed over this many back-to-back calls
   /// (after 3 warm-up calls); KernelReport::milliseconds holds the mean.
   /// Only with cudaChip.

@@ -76,6 +76,11 @@ struct CUDAPipelineOptions
       *this, "tensor-cores",
       llvm::cl::desc("Run bf16/f16 matmuls on tensor cores (mma.sync)"),
       llvm::cl::init(true)};
+  Option<bool> wgmma{
+      *this, "wgmma",
+      llvm::cl::desc("sm_90a only: tensor-core matmuls on wgmma.mma_async "
+                     "instead of mma.sync (not yet validated on a GPU)"),
+      llvm::cl::init(false)};
   Option<bool> stopAtKernels{
       *this, "stop-at-kernels",
       llvm::cl::desc("Stop after outlining, before the NVVM lowering "

@@ -292,6 +292,10 @@ def GPUTensorCoreMatmul : Pass<"gatec-gpu-tensor-core-matmul", "::mlir::func::Fu
            "K step staged per buffer (a multiple of 16)">,
     Option<"stages", "stages", "int64_t", "2",
            "Shared-memory buffers in the cp.async ring (>= 2)">,
+    Option<"wgmma", "wgmma", "bool", "false",
+           "sm_90a: multiply with wgmma.mma_async (both operands from "
+           "shared memory through descriptors, two warpgroups of 64 rows) "
+           "instead of ldmatrix + mma.sync; block-tile-m must be 128">,
   ];
   let statistics = [
     Statistic<"numTensorCoreMatmuls", "tensor-core-matmuls",

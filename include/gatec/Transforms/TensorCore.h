@@ -49,6 +49,47 @@ std::pair<mlir::Value, mlir::Value>
 accumulatorPosition(mlir::OpBuilder &b, mlir::Location loc, mlir::Value lane,
                     int64_t i);
 
+//===----------------------------------------------------------------------===//
+// sm_90a warpgroup MMA (wgmma.mma_async)
+//===----------------------------------------------------------------------===//
+//
+// wgmma reads both operands from shared memory through 64-bit descriptors
+// and keeps D in registers: a warpgroup (4 warps, 128 threads) computes a
+// 64 x N tile, N/2 f32 per thread, laid out per warp as mma.sync's 16 x 8
+// fragments side by side (warp w holds rows 16w..16w+15). Operands are in
+// the canonical no-swizzle layout: "core matrices" of 8 rows of 16 bytes,
+// each stored as 128 contiguous bytes.
+// - A (M x K, K-major): core matrix (m/8, k/8) at
+//   (k/8) * kLeadingA + (m/8) * 128 bytes: kLeadingA, the leading byte
+//   offset, steps along K; 128, the stride byte offset, along M.
+// - B (K x N row-major, "MN-major", the transposed form for 16-bit types):
+//   core matrix (k/8, n/8) at (n/8) * kLeadingB + (k/8) * 128 bytes: here the
+//   leading byte offset steps along N and the stride byte offset along K.
+// A 16-byte cp.async of 8 consecutive elements of a row lands as one
+// 16-byte row of one core matrix in either layout.
+
+/// Rows of a wgmma's M: one warpgroup's tile.
+inline constexpr int64_t kWgmmaM = 64;
+inline constexpr int64_t kWgmmaK = 16;
+inline constexpr int64_t kWarpgroupThreads = 128;
+
+/// The 64-bit shared-memory matrix descriptor of a no-swizzle operand
+/// starting at shared-window byte address `address` (i64), with the given
+/// leading and stride byte offsets.
+mlir::Value buildWgmmaDescriptor(mlir::OpBuilder &b, mlir::Location loc,
+                                 mlir::Value address, int64_t leadingBytes,
+                                 int64_t strideBytes);
+
+/// One wgmma.mma_async.m64nNk16 with f32 accumulation: A K-major and B
+/// MN-major (row-major K x N) from `descA`/`descB`, D += A B for the
+/// !llvm.struct of N/2 f32 `acc`; `multiplicand` is bf16 or f16.
+mlir::Value buildWgmma(mlir::OpBuilder &b, mlir::Location loc,
+                       mlir::Type multiplicand, int64_t n, mlir::Value acc,
+                       mlir::Value descA, mlir::Value descB);
+
+/// The !llvm.struct of N/2 f32 that holds a warpgroup's m64nN accumulators.
+mlir::Type wgmmaAccumulatorType(mlir::MLIRContext *ctx, int64_t n);
+
 /// A unit attribute on the ldmatrix ops of buildBlockMatmul(): it tells
 /// gatec-gpu-merge-kernel-modules which outlined kernels hold block-level
 /// matmuls (their register budget is set differently).

@@ -211,6 +211,36 @@ TEST(CompilerTest, CUDATargetsEmitPTXAndAHeader) {
   EXPECT_NE(header->data.find("#include <cuda.h>"), std::string::npos);
 }
 
+TEST(CompilerTest, CudaWgmmaRunsMatmulsOnWarpgroupsOnlyForSm90a) {
+  const char *projection = "kernel proj(x: bf16[T, 64], w: bf16[64, 128]) "
+                           "-> bf16[T, 128] {\n"
+                           "  return x @ w\n"
+                           "}\n";
+  gatec::CompileOptions options = optionsFor({"ptx"}, "cuda:sm_90a");
+  gatec::CompileResult plain =
+      gatec::compileSource(projection, "proj.gate", options);
+  ASSERT_TRUE(plain.ok()) << plain.renderDiagnostics();
+  EXPECT_NE(plain.find("ptx")->data.find("mma.sync.aligned"),
+            std::string::npos);
+  EXPECT_EQ(plain.find("ptx")->data.find("wgmma"), std::string::npos);
+
+  options.cudaWgmma = true;
+  gatec::CompileResult wgmma =
+      gatec::compileSource(projection, "proj.gate", options);
+  ASSERT_TRUE(wgmma.ok()) << wgmma.renderDiagnostics();
+  const std::string &ptx = wgmma.find("ptx")->data;
+  EXPECT_NE(ptx.find("wgmma.mma_async.sync.aligned.m64n128k16.f32.bf16.bf16"),
+            std::string::npos);
+  EXPECT_EQ(ptx.find("mma.sync.aligned"), std::string::npos);
+
+  options.targets = {"cuda:sm_90"};
+  gatec::CompileResult portable =
+      gatec::compileSource(projection, "proj.gate", options);
+  EXPECT_FALSE(portable.ok());
+  EXPECT_NE(portable.renderDiagnostics().find("--cuda-wgmma needs"),
+            std::string::npos);
+}
+
 TEST(CompilerTest, ConcurrentCompilationsMatchSequentialOnes) {
   const std::vector<std::pair<const char *, const char *>> sources = {
       {kScale, "scale.gate"}, {kRouter, "router.gate"}, {kScan, "gla.gate"}};
