@@ -89,6 +89,10 @@ struct CompileOptions {
   /// mma.sync. Off by default until a GPU run has checked it
   /// (scripts/gpu-check.sh).
   bool cudaWgmma = false;
+  /// CUDA: one block tile and ring depth for every tensor-core matmul,
+  /// "MxNxKxS", instead of the tuned tile per weight shape
+  /// (tuning/cuda-matmul.tsv) or the default 128x128x32x2.
+  std::string cudaMatmulTile;
 
   /// Called for each diagnostic while compiling; they are also collected in
   /// CompileResult::diagnostics.

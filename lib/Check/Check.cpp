@@ -11,6 +11,7 @@
 #include "gatec/Target/CPU/CPUTarget.h"
 #include "gatec/Target/CUDA/CUDATarget.h"
 #include "gatec/Target/CppHeader/ExportCppHeader.h"
+#include "gatec/Transforms/Tuning.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/BuiltinAttributes.h"
 #include "mlir/Pass/PassManager.h"
@@ -362,10 +363,11 @@ std::string cudaRoot() {
   return "/usr/local/cuda";
 }
 
-/// The CUDA header of `module` for `chip` (matmuls on wgmma when `wgmma`),
-/// or an error in `error`.
+/// The CUDA header of `module` for `chip` (matmuls on wgmma when `wgmma`,
+/// with `matmulTile` when not empty), or an error in `error`.
 std::optional<std::string> buildCUDAHeader(ModuleOp module, StringRef chip,
-                                           bool wgmma, std::string &error) {
+                                           bool wgmma, StringRef matmulTile,
+                                           std::string &error) {
   MLIRContext *ctx = module.getContext();
   FailureOr<gatec::CUDATarget> target = gatec::lookupCUDATarget(chip);
   if (failed(target)) {
@@ -382,6 +384,11 @@ std::optional<std::string> buildCUDAHeader(ModuleOp module, StringRef chip,
     return std::nullopt;
   }
   pipeline.wgmma = wgmma;
+  if (!matmulTile.empty() && !gatec::parseMatmulTile(matmulTile)) {
+    error = "expected a matmul tile MxNxKxS, got '" + matmulTile.str() + "'";
+    return std::nullopt;
+  }
+  pipeline.matmulTile = matmulTile.str();
   gatec::buildCUDAPipeline(pm, pipeline);
   std::string diagnostics, header;
   llvm::raw_string_ostream os(diagnostics);
@@ -627,7 +634,7 @@ std::string writeCUDACases(ModuleOp module, std::vector<Prepared> &prepared,
   std::string headerError;
   std::optional<std::string> header =
       buildCUDAHeader(module, options.cudaChip, options.cudaWgmma,
-                      headerError);
+                      options.cudaMatmulTile, headerError);
   if (!header)
     return headerError;
   auto write = [](const llvm::Twine &path, StringRef data) {

@@ -102,6 +102,12 @@ struct Options {
       "cpu-reduction-tile",
       cl::desc("Reduction (K) block of CPU matmuls (default 256)"),
       cl::value_desc("n"), cl::cat(category)};
+  cl::opt<std::string> cudaMatmulTile{
+      "cuda-matmul-tile",
+      cl::desc("Block tile and cp.async stages of every CUDA tensor-core "
+               "matmul, MxNxKxS (default: the tuned tile for each weight "
+               "shape, else 128x128x32x2)"),
+      cl::value_desc("MxNxKxS"), cl::cat(category)};
   cl::opt<bool> cudaWgmma{
       "cuda-wgmma",
       cl::desc("With --target=cuda:sm_90a: tensor-core matmuls on "
@@ -144,6 +150,7 @@ struct Options {
     compile.cpuThreadTileCols = optional(cpuThreadTileCols);
     compile.cpuReductionTile = optional(cpuReductionTile);
     compile.cudaWgmma = cudaWgmma;
+    compile.cudaMatmulTile = cudaMatmulTile;
     compile.useCommandLinePassOptions = true;
     return compile;
   }

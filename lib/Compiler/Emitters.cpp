@@ -12,6 +12,7 @@
 #include "gatec/Target/CUDA/CUDATarget.h"
 #include "gatec/Target/CppHeader/ExportCppHeader.h"
 #include "gatec/Target/Torch/ExportTorchExtension.h"
+#include "gatec/Transforms/Tuning.h"
 
 #include "mlir/IR/Diagnostics.h"
 #include "mlir/IR/OperationSupport.h"
@@ -90,6 +91,16 @@ lowerForCUDA(EmitContext &context, const CUDATarget &cuda,
   pipeline.chip = cuda.chip;
   pipeline.features = cuda.features;
   pipeline.stopAtKernels = stopAtKernels;
+  if (!context.options.cudaMatmulTile.empty()) {
+    if (!gatec::parseMatmulTile(context.options.cudaMatmulTile)) {
+      mlir::emitError(context.module.getLoc())
+          << "--cuda-matmul-tile: expected MxNxKxS (four positive "
+             "integers, e.g. 128x128x32x2), got '"
+          << context.options.cudaMatmulTile << "'";
+      return mlir::failure();
+    }
+    pipeline.matmulTile = context.options.cudaMatmulTile;
+  }
   if (context.options.cudaWgmma) {
     if (cuda.chip != "sm_90a") {
       mlir::emitError(context.module.getLoc())

@@ -8,6 +8,7 @@
 
 #include "gatec/Conversion/Passes.h"
 #include "gatec/Transforms/Passes.h"
+#include "gatec/Transforms/Tuning.h"
 #include "mlir/Conversion/Passes.h"
 #include "mlir/Dialect/Arith/Transforms/Passes.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -35,6 +36,19 @@ void gatec::buildCUDAPipeline(OpPassManager &pm,
   if (options.tensorCores) {
     GPUTensorCoreMatmulOptions matmul;
     matmul.wgmma = options.wgmma;
+    if (options.matmulTile.empty()) {
+      // Tuned tiles per weight shape (tuning/cuda-matmul.tsv).
+      matmul.chip = options.chip;
+    } else {
+      // One tile for every matmul; a malformed one is reported by the pass
+      // as an impossible tile.
+      gatec::MatmulTile tile = gatec::parseMatmulTile(options.matmulTile)
+                                   .value_or(gatec::MatmulTile{0, 0, 0, 0});
+      matmul.blockTileM = tile.m;
+      matmul.blockTileN = tile.n;
+      matmul.kTile = tile.k;
+      matmul.stages = tile.stages;
+    }
     funcPm.addPass(createGPUTensorCoreMatmul(matmul));
   }
   GPUDistributeOptions distribute;

@@ -23,6 +23,7 @@
 #include "gatec/Transforms/Passes.h"
 #include "gatec/Transforms/GenericBody.h"
 #include "gatec/Transforms/TensorCore.h"
+#include "gatec/Transforms/Tuning.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
@@ -36,6 +37,8 @@
 #include "mlir/IR/IRMapping.h"
 #include "mlir/IR/Matchers.h"
 #include "mlir/Interfaces/SideEffectInterfaces.h"
+#include "llvm/Support/FormatVariadic.h"
+#include "llvm/Support/MemoryBuffer.h"
 
 namespace gatec {
 #define GEN_PASS_DEF_GPUTENSORCOREMATMUL
@@ -88,6 +91,33 @@ struct Tile {
     return stages * (m * rowA() + numB * k * rowB()) * 2;
   }
 };
+
+/// Why `tile` cannot make a kernel (empty when it can).
+std::string tileProblem(const Tile &tile) {
+  std::string head = llvm::formatv("block tile {0}x{1}x{2} with {3} stages",
+                                   tile.m, tile.n, tile.k, tile.stages);
+  bool copiesFit = (tile.m * tile.k) % (kThreads * kChunk) == 0 &&
+                   (tile.k * tile.n) % (kThreads * kChunk) == 0;
+  if (tile.wgmma) {
+    // Two warpgroups of 64 rows; N whole 8-column fragments, at most 256
+    // per instruction; K in steps of 16.
+    if (tile.m != 2 * gatec::kWgmmaM || tile.n % kMmaN || tile.n > 256 ||
+        tile.k % gatec::kWgmmaK || tile.stages < 2 || !copiesFit)
+      return head + " does not fit wgmma: M must be 128 (two warpgroups of "
+                    "64 rows), N a multiple of 8 up to 256, K a multiple of "
+                    "16";
+  } else if (tile.m % (kWarpsM * kMmaM) || tile.n % (kWarpsN * kMmaN) ||
+             tile.k % kMmaK || tile.stages < 2 || !copiesFit) {
+    return head + " is not a multiple of the 2 x 4 warp grid of 16 x 8 x 16 "
+                  "fragments (and of the 256 threads' 16-byte copies)";
+  }
+  if (tile.sharedBytes() > kStaticSharedLimit)
+    return head + llvm::formatv(" needs {0} bytes of shared memory; a kernel "
+                                "has {1}",
+                                tile.sharedBytes(), kStaticSharedLimit)
+                      .str();
+  return "";
+}
 
 /// A gated projection's second matmul, computed by the same kernel: the
 /// first matmul `matmul` (same A, zero-filled C) and the elementwise
@@ -519,40 +549,13 @@ struct GPUTensorCoreMatmulPass
   void runOnOperation() override {
     Tile tile{blockTileM, blockTileN, kTile, stages};
     tile.wgmma = wgmma;
-    // wgmma: two warpgroups of 64 rows, N a whole number of 8-column
-    // fragments (at most 256 per instruction; a paired projection halves
-    // it), K in steps of 16.
-    if (wgmma && (tile.m != 2 * gatec::kWgmmaM || tile.n % (2 * kMmaN) ||
-                  tile.n > 256 || tile.k % gatec::kWgmmaK ||
-                  tile.stages < 2 ||
-                  (tile.m * tile.k) % (kThreads * kChunk) ||
-                  (tile.k * tile.n / 2) % (kThreads * kChunk))) {
+    if (std::string problem = tileProblem(tile); !problem.empty()) {
       getOperation().emitError()
-          << "gatec-gpu-tensor-core-matmul: block tile " << tile.m << "x"
-          << tile.n << "x" << tile.k << " with " << tile.stages
-          << " stages does not fit wgmma: M must be 128 (two warpgroups of "
-             "64 rows), N a multiple of 16 up to 256, K a multiple of 16";
+          << "gatec-gpu-tensor-core-matmul: " << problem;
       return signalPassFailure();
     }
-    if (!wgmma && (tile.m % (kWarpsM * kMmaM) || tile.n % (kWarpsN * kMmaN) ||
-        tile.k % kMmaK || tile.stages < 2 ||
-        (tile.m * tile.k) % (kThreads * kChunk) ||
-        (tile.k * tile.n) % (kThreads * kChunk))) {
-      getOperation().emitError()
-          << "gatec-gpu-tensor-core-matmul: block tile " << tile.m << "x"
-          << tile.n << "x" << tile.k << " with " << tile.stages
-          << " stages is not a multiple of the 2 x 4 warp grid of 16 x 8 x 16 "
-             "fragments (and of the 256 threads' 16-byte copies)";
+    if (failed(loadTuningTable()))
       return signalPassFailure();
-    }
-    if (tile.sharedBytes() > kStaticSharedLimit) {
-      getOperation().emitError()
-          << "gatec-gpu-tensor-core-matmul: block tile " << tile.m << "x"
-          << tile.n << "x" << tile.k << " with " << tile.stages
-          << " stages needs " << tile.sharedBytes()
-          << " bytes of shared memory; a kernel has " << kStaticSharedLimit;
-      return signalPassFailure();
-    }
     SmallVector<linalg::MatmulOp> matmuls;
     getOperation().walk([&](linalg::MatmulOp op) {
       if (isTensorCoreMatmul(op))
@@ -562,9 +565,7 @@ struct GPUTensorCoreMatmulPass
     Tile pairTile = tile;
     pairTile.n = tile.n / 2;
     pairTile.numB = 2;
-    bool pairTileFits = pairTile.n % (wgmma ? kMmaN : kWarpsN * kMmaN) == 0 &&
-                        (pairTile.k * pairTile.n) % (kThreads * kChunk) == 0 &&
-                        pairTile.sharedBytes() <= kStaticSharedLimit;
+    bool pairTileFits = tileProblem(pairTile).empty();
     llvm::DenseMap<Operation *, PairedProjection> pairs;
     llvm::SmallPtrSet<Operation *, 4> pairedAway;
     for (linalg::MatmulOp op : matmuls)
@@ -587,10 +588,11 @@ struct GPUTensorCoreMatmulPass
       // At the consumer when fused: its buffers may be allocated after the
       // matmul (nothing in between touches C or the operands).
       OpBuilder b(epilogue ? epilogue.getOperation() : op.getOperation());
-      Operation *kernel =
-          MatmulKernelBuilder(b, op.getLoc(), paired ? pairTile : tile, op,
-                              epilogue, zeroInit, paired)
-              .build();
+      Tile chosen = tunedTile(op, paired.has_value())
+                        .value_or(paired ? pairTile : tile);
+      Operation *kernel = MatmulKernelBuilder(b, op.getLoc(), chosen, op,
+                                              epilogue, zeroInit, paired)
+                              .build();
       // What the kernel writes, for holdsZeros() on later matmuls.
       SmallVector<Value> &written = kernelWrites[kernel];
       if (epilogue)
@@ -612,6 +614,58 @@ struct GPUTensorCoreMatmulPass
       ++numTensorCoreMatmuls;
     }
     eraseWriteOnlyBuffers();
+  }
+
+  /// The rows the tuned tiles come from: tuning-table's file, or the table
+  /// compiled into gatec.
+  std::vector<gatec::TuningEntry> table;
+
+  LogicalResult loadTuningTable() {
+    if (tuningTable.empty()) {
+      table = gatec::builtinTuningTable();
+      return success();
+    }
+    llvm::ErrorOr<std::unique_ptr<llvm::MemoryBuffer>> file =
+        llvm::MemoryBuffer::getFile(tuningTable);
+    if (!file)
+      return getOperation().emitError()
+             << "gatec-gpu-tensor-core-matmul: cannot read tuning table '"
+             << tuningTable << "': " << file.getError().message();
+    std::string error;
+    std::optional<std::vector<gatec::TuningEntry>> parsed =
+        gatec::parseTuningTable((*file)->getBuffer(), error);
+    if (!parsed)
+      return getOperation().emitError()
+             << "gatec-gpu-tensor-core-matmul: " << tuningTable << ": "
+             << error;
+    table = std::move(*parsed);
+    return success();
+  }
+
+  /// The tile the table gives `op`'s weight shape on `chip` (none without a
+  /// chip, a row, or when the row's tile does not make a kernel).
+  std::optional<Tile> tunedTile(linalg::MatmulOp op, bool paired) {
+    if (chip.empty())
+      return std::nullopt;
+    auto typeB = cast<MemRefType>(op.getDpsInputs()[1].getType());
+    std::string kind = std::string(wgmma ? "wgmma" : "mma") +
+                       (paired ? "-paired" : "");
+    std::optional<gatec::MatmulTile> row =
+        gatec::lookupMatmulTile(table, chip, kind, typeB.getDimSize(1),
+                                typeB.getDimSize(0));
+    if (!row)
+      return std::nullopt;
+    // As the block-tile options: a paired kernel's n covers both B tiles.
+    Tile tuned{row->m,      paired ? row->n / 2 : row->n, row->k,
+               row->stages, paired ? 2 : 1,               wgmma};
+    if (!tileProblem(tuned).empty()) {
+      op.emitWarning() << "gatec-gpu-tensor-core-matmul: ignoring the tuned "
+                       << kind << " tile for " << chip << ": "
+                       << tileProblem(tuned);
+      return std::nullopt;
+    }
+    ++numTunedMatmuls;
+    return tuned;
   }
 
   /// The first projection of a gated pair whose second is `second`:

@@ -62,6 +62,11 @@ static cl::opt<bool> cudaWgmma(
     cl::desc("With --cuda=sm_90a: matmuls on wgmma.mma_async instead of "
              "mma.sync (gatec --cuda-wgmma)"),
     cl::init(false));
+static cl::opt<std::string> cudaMatmulTile(
+    "cuda-matmul-tile",
+    cl::desc("With --cuda: one block tile for every matmul, MxNxKxS "
+             "(gatec --cuda-matmul-tile; what scripts/gpu-tune.sh varies)"),
+    cl::value_desc("MxNxKxS"));
 static cl::opt<std::string> writeCudaCase(
     "write-cuda-case",
     cl::desc("With --cuda: write a self-contained case per kernel under DIR "
@@ -113,6 +118,7 @@ int main(int argc, char **argv) {
   options.keepOutputBytes = !dumpOutputs.empty();
   options.cudaChip = cuda;
   options.cudaWgmma = cudaWgmma;
+  options.cudaMatmulTile = cudaMatmulTile;
   options.timeIterations = timeIterations;
   options.skipReference = skipReference;
   options.roundMultiplicands = roundMultiplicands;

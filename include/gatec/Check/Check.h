@@ -63,6 +63,8 @@ struct CheckOptions {
   std::string cudaChip;
   /// With cudaChip sm_90a: matmuls on wgmma (CompileOptions::cudaWgmma).
   bool cudaWgmma = false;
+  /// With cudaChip: one tile for every matmul (CompileOptions::cudaMatmulTile).
+  std::string cudaMatmulTile;
   /// When > 0, each kernel is also timed over this many back-to-back calls
   /// (after 3 warm-up calls); KernelReport::milliseconds holds the mean.
   /// Only with cudaChip.

@@ -81,6 +81,12 @@ struct CUDAPipelineOptions
       llvm::cl::desc("sm_90a only: tensor-core matmuls on wgmma.mma_async "
                      "instead of mma.sync (not yet validated on a GPU)"),
       llvm::cl::init(false)};
+  Option<std::string> matmulTile{
+      *this, "matmul-tile",
+      llvm::cl::desc("Block tile and stages of every tensor-core matmul, "
+                     "MxNxKxS (default: the tuning table's row for the "
+                     "weight shape, else 128x128x32x2)"),
+      llvm::cl::init("")};
   Option<bool> stopAtKernels{
       *this, "stop-at-kernels",
       llvm::cl::desc("Stop after outlining, before the NVVM lowering "

@@ -296,8 +296,17 @@ def GPUTensorCoreMatmul : Pass<"gatec-gpu-tensor-core-matmul", "::mlir::func::Fu
            "sm_90a: multiply with wgmma.mma_async (both operands from "
            "shared memory through descriptors, two warpgroups of 64 rows) "
            "instead of ldmatrix + mma.sync; block-tile-m must be 128">,
+    Option<"chip", "chip", "std::string", "\"\"",
+           "CUDA chip whose tuned tiles apply (tuning/cuda-matmul.tsv): a "
+           "matmul takes the row nearest its weight shape, when there is "
+           "one; empty: the block-tile options for every matmul">,
+    Option<"tuningTable", "tuning-table", "std::string", "\"\"",
+           "Tuning table to read instead of the one compiled into gatec "
+           "(same format)">,
   ];
   let statistics = [
+    Statistic<"numTunedMatmuls", "tuned-matmuls",
+              "Matmuls whose tile came from the tuning table">,
     Statistic<"numTensorCoreMatmuls", "tensor-core-matmuls",
               "Matmuls run on mma.sync">,
     Statistic<"numFusedEpilogues", "fused-epilogues",
