@@ -784,15 +784,21 @@ struct ExpertSort {
   Value offsets;   // [E + 1]: segment starts, padded to the block size
   Value positions; // [T * k] flat in visiting order: offset + rank, or -1
 };
+/// The pairs of `experts` in `order`, cut into chunks of `chunk` pairs.
+PairChunks chunkPairs(OpBuilder &b, Location loc, Value experts,
+                      const PairOrder &order, int64_t numExperts,
+                      int64_t chunk) {
+  Value chunkSize = constIndex(b, loc, chunk);
+  Value numChunks =
+      b.createOrFold<arith::CeilDivUIOp>(loc, order.numPairs, chunkSize);
+  return PairChunks{order,     experts,   numExperts,
+                    chunkSize, numChunks, order.numPairs};
+}
+
 ExpertSort buildExpertSort(OpBuilder &b, Location loc, Value experts,
                            const PairOrder &order, int64_t numExperts,
                            int64_t blockSize, int64_t chunk) {
-  Value numPairs = order.numPairs;
-  Value chunkSize = constIndex(b, loc, chunk);
-  Value numChunks =
-      b.createOrFold<arith::CeilDivUIOp>(loc, numPairs, chunkSize);
-  PairChunks chunks{order,     experts,  numExperts,
-                    chunkSize, numChunks, numPairs};
+  PairChunks chunks = chunkPairs(b, loc, experts, order, numExperts, chunk);
   auto [bases, counts] = buildChunkBases(b, loc, chunks);
   Value offsets = buildSegmentOffsets(b, loc, counts, numExperts, blockSize);
   Value positions = buildPairPositions(b, loc, chunks, bases, offsets);
@@ -804,12 +810,7 @@ ExpertSort buildExpertSort(OpBuilder &b, Location loc, Value experts,
 Value buildExpertRanks(OpBuilder &b, Location loc, Value experts,
                        const PairOrder &order, int64_t numExperts,
                        int64_t chunk) {
-  Value numPairs = order.numPairs;
-  Value chunkSize = constIndex(b, loc, chunk);
-  Value numChunks =
-      b.createOrFold<arith::CeilDivUIOp>(loc, numPairs, chunkSize);
-  PairChunks chunks{order,     experts,  numExperts,
-                    chunkSize, numChunks, numPairs};
+  PairChunks chunks = chunkPairs(b, loc, experts, order, numExperts, chunk);
   Value bases = buildChunkBases(b, loc, chunks).first;
   return buildPairPositions(b, loc, chunks, bases, Value());
 }
