@@ -419,9 +419,10 @@ void MatmulKernelBuilder::multiplyTileWgmma(Value slot,
                                 constant(tile.m * tile.k * bytes))),
       arith::MulIOp::create(b, loc, warpgroup,
                             constant(gatec::kWgmmaM / 8 * coreMatrix)));
-  // B: N-adjacent core matrices are K / 8 core matrices apart, K-adjacent
-  // ones next to each other.
-  int64_t leadingB = tile.k / 8 * coreMatrix;
+  // B: N-adjacent core matrices are K / 8 core matrices apart (the stride
+  // byte offset of the no-swizzle MN-major layout), K-adjacent ones next to
+  // each other (its leading byte offset).
+  int64_t strideB = tile.k / 8 * coreMatrix;
   SmallVector<Value> shared = {sharedB};
   if (paired)
     shared.push_back(sharedPairB);
@@ -437,7 +438,7 @@ void MatmulKernelBuilder::multiplyTileWgmma(Value slot,
         b, loc, add64(baseA, kk / 8 * leadingA), leadingA, coreMatrix);
     for (auto [j, baseB] : llvm::enumerate(basesB)) {
       Value descB = gatec::buildWgmmaDescriptor(
-          b, loc, add64(baseB, kk * coreRow), leadingB, coreMatrix);
+          b, loc, add64(baseB, kk * coreRow), coreMatrix, strideB);
       acc[j] = gatec::buildWgmma(b, loc, elem, tile.n, acc[j], descA, descB);
     }
   }

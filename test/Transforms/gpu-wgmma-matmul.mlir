@@ -6,10 +6,10 @@
 // straight from shared memory. The tiles are unpadded and stored as 8 x 8
 // core matrices ([K/8][M][8] for A, [N/8][K][8] for B), each 16-byte
 // cp.async landing as one core-matrix row; the descriptors carry the
-// no-swizzle strides: A's leading (K) offset 128 rows * 16 B = 2048 and
-// stride (M) offset 128; B's leading (N) offset 32 rows * 16 B = 512 and
-// stride (K) offset 128 (34368126976 = 2048/16 << 16 | 128/16 << 32, and
-// 34361835520 = 512/16 << 16 | 128/16 << 32).
+// no-swizzle strides: A (K-major): leading (K) offset 128 rows * 16 B = 2048,
+// stride (M) offset 128; B (MN-major, no swizzle): leading (K) offset 128,
+// stride (N) offset 32 rows * 16 B = 512 (34368126976 = 2048/16 << 16 |
+// 128/16 << 32, and 137439477760 = 128/16 << 16 | 512/16 << 32).
 // CHECK-LABEL: func.func @projection
 // CHECK:       %[[ZERO:.+]] = llvm.mlir.zero : !llvm.struct<(f32, {{(f32, )+}}f32)>
 // CHECK:       gpu.launch {{.*}} threads({{.*}}) in (%{{.*}} = %c256
@@ -29,7 +29,7 @@
 // CHECK:           memref.extract_aligned_pointer_as_index %[[SB]]
 // CHECK:           nvvm.wgmma.fence.aligned
 // CHECK:           %[[DA0:.+]] = arith.ori %{{.+}}, %c34368126976_i64 : i64
-// CHECK:           %[[DB0:.+]] = arith.ori %{{.+}}, %c34361835520_i64 : i64
+// CHECK:           %[[DB0:.+]] = arith.ori %{{.+}}, %c137439477760_i64 : i64
 // CHECK:           %[[D0:.+]] = nvvm.wgmma.mma_async %[[DA0]], %[[DB0]], %[[ACC]], <m = 64, n = 128, k = 16>, D[<f32>, <one>], A[<bf16>, <one>, <row>], B[<bf16>, <one>, <row>]
 // The second k16 step: A two core matrices (4096 bytes) along K, B 16 rows.
 // CHECK:           arith.addi %{{.+}}, %c4096_i64 : i64

@@ -63,8 +63,11 @@ accumulatorPosition(mlir::OpBuilder &b, mlir::Location loc, mlir::Value lane,
 //   (k/8) * kLeadingA + (m/8) * 128 bytes: kLeadingA, the leading byte
 //   offset, steps along K; 128, the stride byte offset, along M.
 // - B (K x N row-major, "MN-major", the transposed form for 16-bit types):
-//   core matrix (k/8, n/8) at (n/8) * kLeadingB + (k/8) * 128 bytes: here the
-//   leading byte offset steps along N and the stride byte offset along K.
+//   core matrix (k/8, n/8) at (n/8) * (K/8 * 128) + (k/8) * 128 bytes. In
+//   the no-swizzle ("interleave") MN-major layout the leading byte offset
+//   steps along K (128 here) and the stride byte offset along N (K/8 * 128),
+//   the reverse of the swizzled MN-major layouts (PTX ISA, tcgen05 strides
+//   table; CUTLASS's canonical GMMA layouts).
 // A 16-byte cp.async of 8 consecutive elements of a row lands as one
 // 16-byte row of one core matrix in either layout.
 
