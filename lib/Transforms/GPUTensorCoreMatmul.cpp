@@ -1,4 +1,4 @@
-//===- GPUTensorCoreMatmul.cpp - bf16/f16 matmuls on mma.sync -------------===//
+//===- GPUTensorCoreMatmul.cpp - bf16/f16 matmuls on tensor cores ---------===//
 //
 // Part of gatec. Every bufferized `linalg.matmul` with bf16 or f16 operands
 // and an f32 accumulator (the projections of gates, scans and routers)
@@ -17,6 +17,10 @@
 // The epilogue adds the accumulators to C (linalg.matmul accumulates) with
 // bounds checks. f16 and bf16 share the code: the multiplicand type only
 // changes the mma's PTX type.
+// With `wgmma` (sm_90a) the grid, ring and epilogue stay; the tiles are kept
+// in the core-matrix layout instead and each warpgroup multiplies its 64
+// rows with wgmma.mma_async (TensorCore.h). With `chip`, each matmul's tile
+// comes from the tuning table row nearest its weight shape (Tuning.h).
 //
 //===----------------------------------------------------------------------===//
 
