@@ -29,8 +29,10 @@ void gatec::addCleanupPasses(OpPassManager &pm) {
   pm.addPass(createCSEPass());
 }
 
-void gatec::addGateToLinalgPasses(OpPassManager &pm) {
-  pm.addPass(createConvertGateToLinalg());
+void gatec::addGateToLinalgPasses(OpPassManager &pm, int64_t pairChunk) {
+  ConvertGateToLinalgOptions options;
+  options.pairChunk = pairChunk;
+  pm.addPass(createConvertGateToLinalg(options));
   pm.addPass(createDestinationPassingABI());
   pm.addPass(createFuseElementwise());
   addCleanupPasses(pm);
@@ -52,7 +54,10 @@ void gatec::buildCPUPipeline(OpPassManager &pm,
                              const CPUPipelineOptions &options) {
   auto cleanup = [&] { addCleanupPasses(pm); };
   // Tensor level: the math of each op, then the schedule.
-  addGateToLinalgPasses(pm);
+  // Counting sorts in chunks of 4096 pairs: a few chunks per core keep the
+  // [chunks, E] table small (its prefix pass walks it by columns); a GPU
+  // wants many short chunks instead.
+  addGateToLinalgPasses(pm, /*pairChunk=*/4096);
   if (options.roundMultiplicands)
     pm.addPass(createRoundMultiplicands());
   CPUTileAndVectorizeOptions tiling;

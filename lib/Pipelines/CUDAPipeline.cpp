@@ -25,7 +25,8 @@ void gatec::buildCUDAPipeline(OpPassManager &pm,
                               const CUDAPipelineOptions &options) {
   auto cleanup = [](OpPassManager &nested) { addCleanupPasses(nested); };
   // Tensor level: the same math and decomposition as the CPU backend.
-  addGateToLinalgPasses(pm);
+  // Counting sorts in chunks of 128 pairs: one thread walks each.
+  addGateToLinalgPasses(pm, /*pairChunk=*/128);
 
   // Buffers. Temporaries are not freed here: the generated launch code
   // allocates them on the stream and frees them after the last launch.

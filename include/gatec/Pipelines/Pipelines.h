@@ -110,8 +110,10 @@ void buildCUDAPipeline(mlir::OpPassManager &pm,
 
 /// The stages every backend shares. The tensor level: gate ops to linalg
 /// (the one decomposition of each op), the destination-passing kernel ABI,
-/// elementwise fusion.
-void addGateToLinalgPasses(mlir::OpPassManager &pm);
+/// elementwise fusion. `pairChunk` is the chunk of the routers' and
+/// dispatch's counting sorts: the backends differ only in how finely they
+/// cut it (a GPU thread per small chunk, a CPU thread per large one).
+void addGateToLinalgPasses(mlir::OpPassManager &pm, int64_t pairChunk);
 /// Empty-tensor elimination and one-shot bufferization across function
 /// boundaries with identity layouts: results go straight into the caller's
 /// outputs.
