@@ -11,7 +11,6 @@
 #include "gatec/Target/CPU/CPUTarget.h"
 #include "gatec/Target/CUDA/CUDATarget.h"
 #include "gatec/Target/CppHeader/ExportCppHeader.h"
-#include "gatec/Transforms/Tuning.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/BuiltinAttributes.h"
 #include "mlir/Pass/PassManager.h"
@@ -379,16 +378,11 @@ std::optional<std::string> buildCUDAHeader(ModuleOp module, StringRef chip,
   gatec::CUDAPipelineOptions pipeline;
   pipeline.chip = target->chip;
   pipeline.features = target->features;
-  if (wgmma && target->chip != "sm_90a") {
-    error = "wgmma needs the sm_90a target, not '" + chip.str() + "'";
-    return std::nullopt;
-  }
   pipeline.wgmma = wgmma;
-  if (!matmulTile.empty() && !gatec::parseMatmulTile(matmulTile)) {
-    error = "expected a matmul tile MxNxKxS, got '" + matmulTile.str() + "'";
-    return std::nullopt;
-  }
   pipeline.matmulTile = matmulTile.str();
+  error = gatec::cudaPipelineOptionsError(pipeline);
+  if (!error.empty())
+    return std::nullopt;
   gatec::buildCUDAPipeline(pm, pipeline);
   std::string diagnostics, header;
   llvm::raw_string_ostream os(diagnostics);

@@ -12,7 +12,6 @@
 #include "gatec/Target/CUDA/CUDATarget.h"
 #include "gatec/Target/CppHeader/ExportCppHeader.h"
 #include "gatec/Target/Torch/ExportTorchExtension.h"
-#include "gatec/Transforms/Tuning.h"
 
 #include "mlir/IR/Diagnostics.h"
 #include "mlir/IR/OperationSupport.h"
@@ -91,24 +90,11 @@ lowerForCUDA(EmitContext &context, const CUDATarget &cuda,
   pipeline.chip = cuda.chip;
   pipeline.features = cuda.features;
   pipeline.stopAtKernels = stopAtKernels;
-  if (!context.options.cudaMatmulTile.empty()) {
-    if (!gatec::parseMatmulTile(context.options.cudaMatmulTile)) {
-      mlir::emitError(context.module.getLoc())
-          << "--cuda-matmul-tile: expected MxNxKxS (four positive "
-             "integers, e.g. 128x128x32x2), got '"
-          << context.options.cudaMatmulTile << "'";
-      return mlir::failure();
-    }
-    pipeline.matmulTile = context.options.cudaMatmulTile;
-  }
-  if (context.options.cudaWgmma) {
-    if (cuda.chip != "sm_90a") {
-      mlir::emitError(context.module.getLoc())
-          << "--cuda-wgmma needs --target=cuda:sm_90a (wgmma is "
-             "arch-specific), not '" << cuda.chip << "'";
-      return mlir::failure();
-    }
-    pipeline.wgmma = true;
+  pipeline.matmulTile = context.options.cudaMatmulTile;
+  pipeline.wgmma = context.options.cudaWgmma;
+  if (std::string error = cudaPipelineOptionsError(pipeline); !error.empty()) {
+    mlir::emitError(context.module.getLoc()) << error;
+    return mlir::failure();
   }
   buildCUDAPipeline(pm, pipeline);
   if (mlir::failed(pm.run(*clone)))

@@ -34,8 +34,11 @@ void gatec::addGateToLinalgPasses(OpPassManager &pm, int64_t pairChunk) {
   options.pairChunk = pairChunk;
   pm.addPass(createConvertGateToLinalg(options));
   pm.addPass(createDestinationPassingABI());
+  pm.addPass(createFuseIntoScans());
   pm.addPass(createFuseElementwise());
   addCleanupPasses(pm);
+  // After the last CSE before bufferization and the CPU schedule.
+  pm.addPass(createPrivatizeFills());
 }
 
 void gatec::addBufferizationPasses(OpPassManager &pm) {

@@ -21,6 +21,18 @@
 
 using namespace mlir;
 
+std::string
+gatec::cudaPipelineOptionsError(const CUDAPipelineOptions &options) {
+  if (options.wgmma && options.chip != "sm_90a")
+    return "--cuda-wgmma needs the sm_90a target (wgmma is arch-specific), "
+           "not '" + options.chip + "'";
+  if (!options.matmulTile.empty() &&
+      !gatec::parseMatmulTile(options.matmulTile))
+    return "--cuda-matmul-tile: expected MxNxKxS (four positive integers, "
+           "e.g. 128x128x32x2), got '" + options.matmulTile + "'";
+  return "";
+}
+
 void gatec::buildCUDAPipeline(OpPassManager &pm,
                               const CUDAPipelineOptions &options) {
   auto cleanup = [](OpPassManager &nested) { addCleanupPasses(nested); };

@@ -426,6 +426,9 @@ struct GPUDistributePass
       func.emitError("gatec-gpu-distribute: expected a single-block kernel");
       return signalPassFailure();
     }
+    IRRewriter rewriter(&getContext());
+    gatec::foldDimsOfExpandShapes(rewriter, func);
+    gatec::eraseWriteOnlyBuffers(rewriter, func);
     if (failed(lowerToLoops(func)))
       return signalPassFailure();
 

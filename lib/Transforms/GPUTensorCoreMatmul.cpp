@@ -24,8 +24,9 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "gatec/Transforms/Passes.h"
 #include "gatec/Transforms/GenericBody.h"
+#include "gatec/Transforms/MemRefRewrites.h"
+#include "gatec/Transforms/Passes.h"
 #include "gatec/Transforms/TensorCore.h"
 #include "gatec/Transforms/Tuning.h"
 
@@ -501,8 +502,7 @@ void MatmulKernelBuilder::storeTile(ArrayRef<Value> acc) {
 void MatmulKernelBuilder::finishElement(Value row, Value col, Value acc,
                                         Value pairAcc) {
   Value value = acc;
-  // Epilogues are elementwise over C with identity maps: their index
-  // (row, col) is C's.
+  // Epilogues are elementwise over C: their index (row, col) is C's.
   auto index = [&](unsigned dim) { return dim == 0 ? row : col; };
   // The paired projection's element through its own epilogue (its C holds
   // zeros and is its only input), in registers.
@@ -538,8 +538,11 @@ void MatmulKernelBuilder::finishElement(Value row, Value col, Value acc,
       map.map(arg, pairResult);
       continue;
     }
-    map.map(arg, memref::LoadOp::create(b, loc, operand.get(),
-                                        ValueRange{row, col}));
+    SmallVector<Value> indices;
+    for (AffineExpr expr :
+         epilogue.getMatchingIndexingMap(&operand).getResults())
+      indices.push_back(index(cast<AffineDimExpr>(expr).getPosition()));
+    map.map(arg, memref::LoadOp::create(b, loc, operand.get(), indices));
   }
   for (auto [result, init] :
        llvm::zip(gatec::cloneGenericBody(b, epilogue, map, index),
@@ -604,6 +607,13 @@ struct GPUTensorCoreMatmulPass
         llvm::append_range(written, epilogue.getDpsInits());
       else
         written.push_back(c);
+      // A zero fill that only this kernel would have read is dead when the
+      // kernel stores every element of C (no epilogue, or one writing over
+      // C): GLA's forget-gate projection needs no fill kernel.
+      if (linalg::FillOp fill = zeroFillReadOnlyBy(c, op);
+          fill && zeroInit &&
+          (!epilogue || llvm::is_contained(epilogue.getDpsInits(), c)))
+        fill.erase();
       op.erase();
       if (epilogue) {
         epilogue.erase();
@@ -618,7 +628,8 @@ struct GPUTensorCoreMatmulPass
       }
       ++numTensorCoreMatmuls;
     }
-    eraseWriteOnlyBuffers();
+    IRRewriter rewriter(&getContext());
+    gatec::eraseWriteOnlyBuffers(rewriter, getOperation());
   }
 
   /// The rows the tuned tiles come from: tuning-table's file, or the table
@@ -742,31 +753,24 @@ struct GPUTensorCoreMatmulPass
 
   /// Fused epilogues leave accumulators that are zero-filled (or copied)
   /// and never read: drop those writes and the buffers.
-  void eraseWriteOnlyBuffers() {
-    bool changed = true;
-    while (changed) {
-      changed = false;
-      SmallVector<memref::AllocOp> allocs;
-      getOperation().walk([&](memref::AllocOp alloc) { allocs.push_back(alloc); });
-      for (memref::AllocOp alloc : allocs) {
-        Value buffer = alloc.getResult();
-        bool writeOnly = llvm::all_of(buffer.getUsers(), [&](Operation *user) {
-          if (isa<memref::DeallocOp>(user))
-            return true;
-          if (auto fill = dyn_cast<linalg::FillOp>(user))
-            return fill.getDpsInits()[0] == buffer;
-          if (auto copy = dyn_cast<memref::CopyOp>(user))
-            return copy.getTarget() == buffer;
-          return false;
-        });
-        if (!writeOnly)
-          continue;
-        for (Operation *user : llvm::make_early_inc_range(buffer.getUsers()))
-          user->erase();
-        alloc.erase();
-        changed = true;
-      }
+  /// The fill that last wrote `c` before `matmul`, when nothing in between
+  /// reads or writes `c` (or anything unknown).
+  static linalg::FillOp zeroFillReadOnlyBy(Value c, Operation *matmul) {
+    for (Operation *op = matmul->getPrevNode(); op; op = op->getPrevNode()) {
+      if (auto fill = dyn_cast<linalg::FillOp>(op);
+          fill && fill.getDpsInits()[0] == c)
+        return fill;
+      if (isMemoryEffectFree(op))
+        continue;
+      std::optional<SmallVector<MemoryEffects::EffectInstance>> effects =
+          getEffectsRecursively(op);
+      if (!effects)
+        return nullptr;
+      for (const MemoryEffects::EffectInstance &e : *effects)
+        if (!e.getValue() || e.getValue() == c)
+          return nullptr;
     }
+    return nullptr;
   }
 
   /// The value of `v` is zero everywhere just before `user`: the last write
@@ -817,29 +821,51 @@ struct GPUTensorCoreMatmulPass
     if (!generic || !generic.hasPureBufferSemantics() ||
         generic.getNumLoops() != 2 ||
         generic.getNumParallelLoops() != 2 ||
-        !llvm::all_of(generic.getIndexingMapsArray(),
-                      [](AffineMap m) { return m.isIdentity(); }) ||
         !llvm::is_contained(generic.getDpsInputs(), c))
       return nullptr;
+    // Outputs and C are indexed like C; other inputs may be broadcast along
+    // a dim (a bias per column, a scale per row). Every operand's shape is
+    // the op's iteration domain seen through its map, so (row, col) inside
+    // C is inside each of them.
     auto shapeOfC = cast<MemRefType>(c.getType()).getShape();
-    // With identity maps every operand has C's runtime shape (the op's
-    // iteration domain), so (row, col) inside C is inside each of them.
-    for (Value operand : generic->getOperands()) {
-      auto type = dyn_cast<MemRefType>(operand.getType());
-      if (!type || type.getShape() != shapeOfC)
+    for (OpOperand &operand : generic->getOpOperands()) {
+      auto type = dyn_cast<MemRefType>(operand.get().getType());
+      AffineMap map = generic.getMatchingIndexingMap(&operand);
+      bool broadcast = generic.isDpsInput(&operand) && operand.get() != c &&
+                       map.isProjectedPermutation();
+      if (!type || !(map.isIdentity() || broadcast))
         return nullptr;
+      for (auto [j, expr] : llvm::enumerate(map.getResults())) {
+        int64_t want = shapeOfC[cast<AffineDimExpr>(expr).getPosition()];
+        if (type.getDimSize(j) != want)
+          return nullptr;
+      }
     }
     // Other blocks still read A and B while this one writes its outputs.
     for (Value init : generic.getDpsInits())
       if (llvm::is_contained(matmul.getDpsInputs(), init))
         return nullptr;
-    // C is never written with the fragments, so nothing may read it later.
+    // An epilogue that writes its result over C (in place) leaves C holding
+    // what the kernel stores: later reads read that.
+    if (llvm::is_contained(generic.getDpsInits(), c))
+      return generic;
+    // Otherwise C is never written with the fragments, so nothing may read
+    // it, or a view of it, later.
+    llvm::SmallPtrSet<Value, 4> viewsOfC = {c};
+    for (Operation &op : *generic->getBlock()) {
+      if (&op == generic.getOperation())
+        break;
+      if (auto view = dyn_cast<ViewLikeOpInterface>(op))
+        if (viewsOfC.contains(view.getViewSource()))
+          viewsOfC.insert(op.getResult(0));
+    }
     for (Operation *op = generic->getNextNode(); op; op = op->getNextNode()) {
       if (isa<memref::DeallocOp>(op))
         continue;
       bool usesC = false;
       op->walk([&](Operation *nested) {
-        usesC |= llvm::is_contained(nested->getOperands(), c);
+        for (Value operand : nested->getOperands())
+          usesC |= viewsOfC.contains(operand);
       });
       if (usesC)
         return nullptr;

@@ -7,6 +7,8 @@
 #include "gatec/Transforms/MemRefRewrites.h"
 
 #include "mlir/Dialect/Affine/IR/AffineOps.h"
+#include "mlir/Dialect/Arith/Utils/Utils.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/Utils/StaticValueUtils.h"
 
@@ -17,14 +19,16 @@ void gatec::rewriteMultiDynamicExpandShapes(RewriterBase &rewriter,
   // expand-strided-metadata crashes (LLVM 22) on a memref.expand_shape
   // with two dynamic sizes in one group, e.g. [B*T, D] -> [B, T, D]; say
   // the same thing as a reinterpret_cast of the source's metadata.
-  root->walk([&](memref::ExpandShapeOp expand) {
+  SmallVector<memref::ExpandShapeOp> expands;
+  root->walk([&](memref::ExpandShapeOp expand) { expands.push_back(expand); });
+  for (memref::ExpandShapeOp expand : expands) {
     if (llvm::all_of(expand.getReassociationIndices(),
                      [&](const ReassociationIndices &group) {
                        return llvm::count_if(group, [&](int64_t d) {
                                 return expand.getResultType().isDynamicDim(d);
                               }) < 2;
                      }))
-      return;
+      continue;
     rewriter.setInsertionPoint(expand);
     Location loc = expand.getLoc();
     auto metadata = memref::ExtractStridedMetadataOp::create(
@@ -53,8 +57,59 @@ void gatec::rewriteMultiDynamicExpandShapes(RewriterBase &rewriter,
         ShapedType::isDynamic(typeOffset)
             ? getAsOpFoldResult(metadata.getOffset())
             : OpFoldResult(rewriter.getIndexAttr(typeOffset));
+    // Its sizes are the output shape: a dim of the result must not keep
+    // the source alive (a launch would take the buffer just for its shape).
+    for (Operation *user : llvm::make_early_inc_range(expand->getUsers()))
+      if (auto dim = dyn_cast<memref::DimOp>(user))
+        if (std::optional<int64_t> d = dim.getConstantIndex())
+          rewriter.replaceOp(dim, getValueOrCreateConstantIndexOp(
+                                      rewriter, dim.getLoc(), sizes[*d]));
     rewriter.replaceOpWithNewOp<memref::ReinterpretCastOp>(
         expand, expand.getResultType(), metadata.getBaseBuffer(), offset,
         sizes, strides);
-  });
+  }
+}
+
+void gatec::foldDimsOfExpandShapes(RewriterBase &rewriter, Operation *root) {
+  SmallVector<memref::DimOp> dims;
+  root->walk([&](memref::DimOp dim) { dims.push_back(dim); });
+  for (memref::DimOp dim : dims) {
+    auto expand = dim.getSource().getDefiningOp<memref::ExpandShapeOp>();
+    std::optional<int64_t> d = dim.getConstantIndex();
+    if (!expand || !d)
+      continue;
+    rewriter.setInsertionPoint(dim);
+    rewriter.replaceOp(dim, getValueOrCreateConstantIndexOp(
+                                rewriter, dim.getLoc(),
+                                expand.getMixedOutputShape()[*d]));
+    if (expand->use_empty())
+      rewriter.eraseOp(expand);
+  }
+}
+
+void gatec::eraseWriteOnlyBuffers(RewriterBase &rewriter, Operation *root) {
+  bool changed = true;
+  while (changed) {
+    changed = false;
+    SmallVector<memref::AllocOp> allocs;
+    root->walk([&](memref::AllocOp alloc) { allocs.push_back(alloc); });
+    for (memref::AllocOp alloc : allocs) {
+      Value buffer = alloc.getResult();
+      bool writeOnly = llvm::all_of(buffer.getUsers(), [&](Operation *user) {
+        if (isa<memref::DeallocOp>(user))
+          return true;
+        if (auto fill = dyn_cast<linalg::FillOp>(user))
+          return fill.getDpsInits()[0] == buffer;
+        if (auto copy = dyn_cast<memref::CopyOp>(user))
+          return copy.getTarget() == buffer;
+        return false;
+      });
+      if (!writeOnly)
+        continue;
+      for (Operation *user : llvm::make_early_inc_range(buffer.getUsers()))
+        rewriter.eraseOp(user);
+      rewriter.eraseOp(alloc);
+      changed = true;
+    }
+  }
 }

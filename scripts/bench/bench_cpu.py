@@ -222,6 +222,20 @@ def main():
             flops = B * H * (2 * T * C * K + 2 * T * C * V + 4 * T * K * V)
             record(f"gla_forward T={T}", t, peers, flops,
                    4 * (qq.numel() + kk.numel() + vv.numel() + gg.numel() + out.numel()))
+            # The same scan with GLA's output block (per-head RMSNorm, swish
+            # gate) fused into its chunk loop; torch runs the three steps.
+            zz, ww = torch.randn(B, T, H, V), torch.rand(V) + 0.5
+            def torch_block():
+                o = torch_chunked_gla(qq, kk, vv, gg)
+                return o * torch.rsqrt(o.pow(2).mean(-1, keepdim=True) + 1e-5) * ww * F.silu(zz)
+            gk("gla_output_block", [qq, kk, vv, gg, zz, ww], [out])
+            check_close("gla_output_block", out, torch_block(), 1e-3)
+            t = timeit(lambda: gk("gla_output_block", [qq, kk, vv, gg, zz, ww], [out]),
+                       min_time=1.0)
+            peers = {"torch": timeit(torch_block, min_time=1.0)}
+            record(f"gla_output_block T={T}", t, peers, flops,
+                   4 * (qq.numel() + kk.numel() + vv.numel() + gg.numel() + zz.numel()
+                        + out.numel()))
 
         # Routers, alone and with the projection from x [4096, 4096].
         T = 4096 // q

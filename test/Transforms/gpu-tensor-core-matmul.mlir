@@ -183,5 +183,60 @@ func.func @not_fused(%x: memref<?x64xbf16>, %w: memref<64x128xbf16>, %acc: memre
   return
 }
 
+// GLA's forget gate: a bias per column read by column, written over C in
+// place (as bufferization leaves it) and read again afterwards through a
+// view. The kernel stores the epilogue's result into C, so the later read is
+// of that; the zero fill before the matmul is read by no one and goes.
+// CHECK-LABEL: func.func @bias_in_place
+// CHECK-NOT:   linalg.fill
+// CHECK:       gpu.launch
+// CHECK:         nvvm.mma.sync
+// CHECK:         scf.if
+// CHECK-NOT:       memref.load {{.*}} : memref<?x128xf32>
+// CHECK:           %[[BIAS:.*]] = memref.load %arg2[%[[COL:.*]]] : memref<128xf32>
+// CHECK-NEXT:      %[[Y:.*]] = arith.addf %{{.*}}, %[[BIAS]]
+// CHECK-NEXT:      memref.store %[[Y]], %{{.*}}[%{{.*}}, %[[COL]]] : memref<?x128xf32>
+// CHECK-NOT:   linalg.generic
+// CHECK:       memref.expand_shape
+// CHECK:       linalg.copy
+func.func @bias_in_place(%x: memref<?x64xbf16>, %w: memref<64x128xbf16>, %b: memref<128xf32>, %keep: memref<?x2x64xf32>) {
+  %c0 = arith.constant 0 : index
+  %zero = arith.constant 0.0 : f32
+  %n = memref.dim %x, %c0 : memref<?x64xbf16>
+  %acc = memref.alloc(%n) : memref<?x128xf32>
+  linalg.fill ins(%zero : f32) outs(%acc : memref<?x128xf32>)
+  linalg.matmul ins(%x, %w : memref<?x64xbf16>, memref<64x128xbf16>) outs(%acc : memref<?x128xf32>)
+  linalg.generic {indexing_maps = [#id, affine_map<(d0, d1) -> (d1)>, #id], iterator_types = ["parallel", "parallel"]}
+      ins(%acc, %b : memref<?x128xf32>, memref<128xf32>) outs(%acc : memref<?x128xf32>) {
+  ^bb0(%a: f32, %bias: f32, %o: f32):
+    %y = arith.addf %a, %bias : f32
+    linalg.yield %y : f32
+  }
+  %v = memref.expand_shape %acc [[0], [1, 2]] output_shape [%n, 2, 64] : memref<?x128xf32> into memref<?x2x64xf32>
+  linalg.copy ins(%v : memref<?x2x64xf32>) outs(%keep : memref<?x2x64xf32>)
+  return
+}
+
+// Not fused: the epilogue writes elsewhere and C is read afterwards through
+// a view made before the matmul.
+// CHECK-LABEL: func.func @read_through_view
+// CHECK:       gpu.launch
+// CHECK:         memref.store %{{.*}}, %arg2
+// CHECK:       linalg.generic
+func.func @read_through_view(%x: memref<?x64xbf16>, %w: memref<64x128xbf16>, %acc: memref<?x128xf32>, %out: memref<?x128xbf16>, %keep: memref<?x2x64xf32>) {
+  %c0 = arith.constant 0 : index
+  %n = memref.dim %x, %c0 : memref<?x64xbf16>
+  %v = memref.expand_shape %acc [[0], [1, 2]] output_shape [%n, 2, 64] : memref<?x128xf32> into memref<?x2x64xf32>
+  linalg.matmul ins(%x, %w : memref<?x64xbf16>, memref<64x128xbf16>) outs(%acc : memref<?x128xf32>)
+  linalg.generic {indexing_maps = [#id, #id], iterator_types = ["parallel", "parallel"]}
+      ins(%acc : memref<?x128xf32>) outs(%out : memref<?x128xbf16>) {
+  ^bb0(%a: f32, %o: bf16):
+    %t = arith.truncf %a : f32 to bf16
+    linalg.yield %t : bf16
+  }
+  linalg.copy ins(%v : memref<?x2x64xf32>) outs(%keep : memref<?x2x64xf32>)
+  return
+}
+
 // SHARED: error: gatec-gpu-tensor-core-matmul: block tile 256x128x32 with 3 stages needs 87552 bytes of shared memory; a kernel has 49152
 // SHAPE: error: gatec-gpu-tensor-core-matmul: block tile 128x128x24 with 2 stages is not a multiple of the 2 x 4 warp grid

@@ -99,6 +99,12 @@ struct CUDAPipelineOptions
       llvm::cl::init(true)};
 };
 
+/// Why `options` cannot make a CUDA pipeline, naming the gatec and
+/// gatec-check flag at fault (--cuda-wgmma off sm_90a, a malformed
+/// --cuda-matmul-tile), or an empty string. Both tools report it before
+/// they build the pipeline.
+std::string cudaPipelineOptionsError(const CUDAPipelineOptions &options);
+
 /// Gate-level MLIR to host code plus NVVM kernels: the same tensor-level
 /// decomposition as the CPU pipeline, bufferization, tensor-core matmuls,
 /// the remaining loops onto CUDA grids, outlining, and the NVVM lowering of

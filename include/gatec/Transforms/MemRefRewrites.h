@@ -21,6 +21,18 @@ namespace gatec {
 void rewriteMultiDynamicExpandShapes(mlir::RewriterBase &rewriter,
                                      mlir::Operation *root);
 
+/// Replaces each memref.dim of a memref.expand_shape under `root` by the
+/// output size it reads (and erases the reshape when that was its last use):
+/// a buffer's shape alone must not keep it alive, or a launch would take it.
+void foldDimsOfExpandShapes(mlir::RewriterBase &rewriter,
+                            mlir::Operation *root);
+
+/// Erases the buffers under `root` that are only written (filled, copied
+/// into) and freed, with those writes: a zero accumulator that a
+/// tensor-core kernel never reads, a temporary whose readers were fused away.
+void eraseWriteOnlyBuffers(mlir::RewriterBase &rewriter,
+                           mlir::Operation *root);
+
 } // namespace gatec
 
 #endif // GATEC_TRANSFORMS_MEMREFREWRITES_H

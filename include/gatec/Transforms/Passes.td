@@ -58,6 +58,55 @@ def FuseElementwise : Pass<"gatec-fuse-elementwise"> {
                            "::mlir::affine::AffineDialect"];
 }
 
+def FuseIntoScans : Pass<"gatec-fuse-into-scans"> {
+  let summary = "Compute a chunked scan's elementwise producers and row-wise consumers per chunk";
+  let description = [{
+    A chunked scan's lowering is an `scf.forall` over (sequence, head)
+    (marked `gate.chunked_scan_loop`) whose chunk loop reads `[L, K]` slices
+    of its inputs and writes `[L, V]` rows of its output o (the op marked
+    `gate.scan_output_rows`). Work on both sides moves into that loop:
+
+    - Prologues: an all-parallel `linalg.generic` outside the loop whose
+      only reader is a slice inside it (a broadcast of Mamba-2's B and C
+      over the heads, `dt * x`, `dt * A`) is computed on that slice instead,
+      and so on up its chain of single-use producers. A generic reading a
+      contraction's result stays where it is: it is that GEMM's epilogue.
+    - Epilogues: when every op reading o after the scan is row-wise (a
+      `linalg.generic` over o's dims that reads o and the values computed
+      from it at the same row only, all loops parallel except an optional
+      reduction along V: a per-head RMSNorm's sum of squares, the
+      normalization, an output gate), and one value of o's type leaves them,
+      the ops are rebuilt over each chunk's rows inside the chunk loop:
+      their other operands are sliced at the chunk's rows (fills are filled
+      at the slice), the forall moves down to the last op and writes its
+      result instead of o. So `gate(rms_norm(scan(q, k, v), w), g)` with a
+      per-head norm is one loop nest (one kernel on a GPU) and o is never
+      stored. A norm over more than one head, a scan with `cu_seqlens` or
+      an o that is also read elsewhere keeps its ops after the scan.
+  }];
+  let dependentDialects = ["::mlir::linalg::LinalgDialect",
+                           "::mlir::tensor::TensorDialect",
+                           "::mlir::affine::AffineDialect"];
+}
+
+def PrivatizeFills : Pass<"gatec-privatize-fills"> {
+  let summary = "Give every op that writes into a filled tensor its own fill";
+  let description = [{
+    CSE merges identical `linalg.fill`s of identical `tensor.empty`s: the
+    zero accumulators of several projections of the same shape become one
+    tensor that each matmul updates in place. Bufferization then keeps one
+    filled buffer and copies it for every other matmul (on CUDA, a fill and
+    a copy kernel per projection, and the tensor-core kernels read C instead
+    of starting from zero). This pass clones the fill, and the empty tensor
+    it fills, for each destination-style op that takes it as an init, right
+    before that op, so each accumulator is its own fill. Run it after the
+    last CSE before bufferization (and before the CPU schedule, which fuses
+    a fill with no other reader into its consumer's tiles).
+  }];
+  let dependentDialects = ["::mlir::linalg::LinalgDialect",
+                           "::mlir::tensor::TensorDialect"];
+}
+
 def RoundMultiplicands : Pass<"gatec-round-multiplicands"> {
   let summary = "Round the operands of gate.multiplicand_type contractions, as 16-bit matrix units do";
   let description = [{

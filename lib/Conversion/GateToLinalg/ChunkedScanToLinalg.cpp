@@ -897,6 +897,7 @@ struct ChunkedScanLowering : OpConversionPattern<ChunkedScanOp> {
     auto forall = scf::ForallOp::create(
         rewriter, loc, ArrayRef<OpFoldResult>{numSequences, numHeads},
         sharedOuts, std::nullopt);
+    forall->setAttr(kChunkedScanLoopAttrName, rewriter.getUnitAttr());
     OpBuilder::InsertionGuard guard(rewriter);
     rewriter.setInsertionPointToStart(forall.getBody());
     Value n = forall.getInductionVars()[0];
@@ -962,6 +963,17 @@ struct ChunkedScanLowering : OpConversionPattern<ChunkedScanOp> {
       if (auto update = nextState.getDefiningOp<linalg::MatmulOp>();
           update && hasFinalState)
         update->setAttr(kSplitMultiplicandsAttrName, rewriter.getUnitAttr());
+    }
+
+    // Without cu_seqlens every element of o is some chunk's row: ops after
+    // the scan may then take o a chunk of rows at a time.
+    if (!cuSeqlens) {
+      auto oRowsInsert = chunkLoop.getBody()
+                             ->getTerminator()
+                             ->getOperand(1)
+                             .getDefiningOp<tensor::InsertSliceOp>();
+      oRowsInsert.getSource().getDefiningOp()->setAttr(
+          kScanOutputRowsAttrName, rewriter.getUnitAttr());
     }
 
     // Each pair writes its own tokens of o and its own final state.

@@ -31,6 +31,21 @@ inline constexpr llvm::StringLiteral kMultiplicandTypeAttrName =
 inline constexpr llvm::StringLiteral kSplitMultiplicandsAttrName =
     "gate.split_multiplicands";
 
+/// A discardable unit attribute on the op that writes one chunk's rows of a
+/// chunked scan's output o ([L, V], inserted into the rows of its (sequence,
+/// head) pair): set where the scan writes every element of o (no
+/// cu_seqlens), so the ops after the scan that need one row of o at a time
+/// may run on these rows instead (gatec-fuse-into-scans).
+inline constexpr llvm::StringLiteral kScanOutputRowsAttrName =
+    "gate.scan_output_rows";
+
+/// A discardable unit attribute on the scf.forall over (sequence, head) that
+/// a chunked scan lowers to: elementwise producers of its inputs that it
+/// reads only through its slices may be computed there, per chunk
+/// (gatec-fuse-into-scans).
+inline constexpr llvm::StringLiteral kChunkedScanLoopAttrName =
+    "gate.chunked_scan_loop";
+
 } // namespace mlir::gate
 
 #endif // GATEC_DIALECT_GATE_GATEDIALECT_H
