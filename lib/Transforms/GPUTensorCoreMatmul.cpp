@@ -691,6 +691,14 @@ struct GPUTensorCoreMatmulPass
   /// or D (E may write D in place), and nothing but allocations and shape
   /// arithmetic between r and the second matmul's zero fill. One kernel
   /// then computes both and applies r and E to the pair of accumulators.
+  /// B1 and B2 may be different views (the two column halves of a fused
+  /// gate/up weight): each kernel copy reads its own.
+  static bool sameShapeAndElement(Value x, Value y) {
+    auto tx = cast<MemRefType>(x.getType()), ty = cast<MemRefType>(y.getType());
+    return tx.getShape() == ty.getShape() &&
+           tx.getElementType() == ty.getElementType();
+  }
+
   std::optional<PairedProjection> pairedProjection(linalg::MatmulOp second) {
     linalg::GenericOp gate = fusableEpilogue(second);
     Value c2 = second.getDpsInits()[0];
@@ -728,8 +736,8 @@ struct GPUTensorCoreMatmulPass
           fusableEpilogue(first) != round ||
           first.getDpsInits()[0] != round.getDpsInputs()[0] ||
           first.getDpsInputs()[0] != second.getDpsInputs()[0] ||
-          first.getDpsInputs()[1].getType() !=
-              second.getDpsInputs()[1].getType() ||
+          !sameShapeAndElement(first.getDpsInputs()[1],
+                               second.getDpsInputs()[1]) ||
           !holdsZeros(first.getDpsInits()[0], first))
         continue;
       // D is read by the gate only (later readers see the gate's result

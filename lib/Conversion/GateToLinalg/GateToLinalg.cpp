@@ -15,6 +15,7 @@
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/IR/IRMapping.h"
 #include "mlir/IR/PatternMatch.h"
 #include "mlir/Transforms/DialectConversion.h"
 #include <limits>
@@ -181,6 +182,66 @@ struct GateOpLowering : OpConversionPattern<GateOp> {
   }
 };
 
+/// The column half [:, offset:offset + width] of `input` when it is a 2-D
+/// projection rounded to its type (x @ W_gate_up, then a one-input
+/// elementwise generic) that nothing else reads: the same rounding of
+/// x @ W[:, offset:offset + width] with its own zero accumulator. The two
+/// halves of a fused gate then form a paired projection (one GEMM with the
+/// gate in its epilogue) and the [T, 2F] projection never exists; the values
+/// are the same, each a dot product over the same K. Null otherwise.
+Value projectColumnHalf(OpBuilder &b, Location loc, Value input,
+                        int64_t offset, int64_t width) {
+  auto round = input.getDefiningOp<linalg::GenericOp>();
+  if (!round || !input.hasOneUse() || !round.hasPureTensorSemantics() ||
+      round.getNumDpsInputs() != 1 || round.getNumDpsInits() != 1 ||
+      round.getNumParallelLoops() != 2 || round.getNumLoops() != 2 ||
+      !llvm::all_of(round.getIndexingMapsArray(),
+                    [](AffineMap map) { return map.isIdentity(); }) ||
+      round.payloadUsesValueFromOperand(round.getDpsInitOperand(0)))
+    return {};
+  auto matmul = round.getDpsInputs()[0].getDefiningOp<linalg::MatmulOp>();
+  if (!matmul || matmul.hasUserDefinedMaps() ||
+      !matmul->getResult(0).hasOneUse())
+    return {};
+  auto fill = matmul.getDpsInits()[0].getDefiningOp<linalg::FillOp>();
+  Value weights = matmul.getDpsInputs()[1];
+  auto weightType = cast<RankedTensorType>(weights.getType());
+  if (!fill || weightType.isDynamicDim(0))
+    return {};
+
+  OpFoldResult zero = b.getIndexAttr(0), one = b.getIndexAttr(1);
+  auto halfWeightType = RankedTensorType::get(
+      {weightType.getDimSize(0), width}, weightType.getElementType());
+  Value halfWeights = tensor::ExtractSliceOp::create(
+      b, loc, halfWeightType, weights,
+      ArrayRef<OpFoldResult>{zero, b.getIndexAttr(offset)},
+      ArrayRef<OpFoldResult>{b.getIndexAttr(weightType.getDimSize(0)),
+                             b.getIndexAttr(width)},
+      ArrayRef<OpFoldResult>{one, one});
+  Value rows = tensor::DimOp::create(b, loc, matmul.getDpsInputs()[0], 0);
+  auto accType = cast<RankedTensorType>(matmul->getResult(0).getType());
+  Value acc = linalg::FillOp::create(
+                  b, loc, fill.getDpsInputs(),
+                  ValueRange{tensor::EmptyOp::create(
+                      b, loc, ArrayRef<OpFoldResult>{rows, b.getIndexAttr(width)},
+                      accType.getElementType())})
+                  .getResult(0);
+  Value product =
+      linalg::MatmulOp::create(b, loc, TypeRange{acc.getType()},
+                               ValueRange{matmul.getDpsInputs()[0], halfWeights},
+                               ValueRange{acc})
+          .getResult(0);
+  Type elemType = getElementTypeOrSelf(input.getType());
+  Value init = tensor::EmptyOp::create(
+      b, loc, ArrayRef<OpFoldResult>{rows, b.getIndexAttr(width)}, elemType);
+  auto rounded = linalg::GenericOp::create(
+      b, loc, TypeRange{init.getType()}, ValueRange{product}, ValueRange{init},
+      round.getIndexingMapsArray(), round.getIteratorTypesArray());
+  IRMapping map;
+  round.getRegion().cloneInto(&rounded.getRegion(), map);
+  return rounded.getResult(0);
+}
+
 struct FusedGateOpLowering : OpConversionPattern<FusedGateOp> {
   using OpConversionPattern::OpConversionPattern;
   LogicalResult
@@ -190,27 +251,44 @@ struct FusedGateOpLowering : OpConversionPattern<FusedGateOp> {
     auto yType = op.getY().getType();
     int64_t rank = yType.getRank();
     Value input = adaptor.getInput();
-    // The two halves as views of the fused operand: [..., 0:F] and [..., F:2F].
-    SmallVector<OpFoldResult> offsets(rank, rewriter.getIndexAttr(0));
-    SmallVector<OpFoldResult> sizes =
-        tensor::getMixedSizes(rewriter, loc, input);
-    SmallVector<OpFoldResult> strides(rank, rewriter.getIndexAttr(1));
     int64_t fusedSize =
         cast<RankedTensorType>(input.getType()).getDimSize(rank - 1);
-    OpFoldResult half = rewriter.getIndexAttr(fusedSize / 2);
-    if (ShapedType::isDynamic(fusedSize)) {
-      Value fused = tensor::DimOp::create(rewriter, loc, input, rank - 1);
-      Value two = arith::ConstantIndexOp::create(rewriter, loc, 2);
-      half = arith::DivUIOp::create(rewriter, loc, fused, two).getResult();
-    }
-    sizes.back() = half;
-    auto sliceType = yType;
-    Value first = tensor::ExtractSliceOp::create(rewriter, loc, sliceType,
-                                                 input, offsets, sizes, strides);
-    offsets.back() = half;
-    Value second = tensor::ExtractSliceOp::create(
-        rewriter, loc, sliceType, input, offsets, sizes, strides);
+    // A rounded projection splits into its column halves' projections: the
+    // value half first, so that the gate half's GEMM is the one right
+    // before the gate, which pairs them (its epilogue applies the gate).
     bool gateFirst = op.getGateHalf() == GateHalf::first;
+    Value first, second;
+    if (rank == 2 && !ShapedType::isDynamic(fusedSize)) {
+      int64_t half = fusedSize / 2;
+      Value &valueHalf = gateFirst ? second : first;
+      Value &gateHalf = gateFirst ? first : second;
+      valueHalf = projectColumnHalf(rewriter, loc, input,
+                                    gateFirst ? half : 0, half);
+      if (valueHalf)
+        gateHalf = projectColumnHalf(rewriter, loc, input,
+                                     gateFirst ? 0 : half, half);
+    }
+    bool splitProjection = first && second;
+    if (!splitProjection) {
+      // The two halves as views of the fused operand: [..., 0:F] and
+      // [..., F:2F].
+      SmallVector<OpFoldResult> offsets(rank, rewriter.getIndexAttr(0));
+      SmallVector<OpFoldResult> sizes =
+          tensor::getMixedSizes(rewriter, loc, input);
+      SmallVector<OpFoldResult> strides(rank, rewriter.getIndexAttr(1));
+      OpFoldResult half = rewriter.getIndexAttr(fusedSize / 2);
+      if (ShapedType::isDynamic(fusedSize)) {
+        Value fused = tensor::DimOp::create(rewriter, loc, input, rank - 1);
+        Value two = arith::ConstantIndexOp::create(rewriter, loc, 2);
+        half = arith::DivUIOp::create(rewriter, loc, fused, two).getResult();
+      }
+      sizes.back() = half;
+      first = tensor::ExtractSliceOp::create(rewriter, loc, yType, input,
+                                             offsets, sizes, strides);
+      offsets.back() = half;
+      second = tensor::ExtractSliceOp::create(rewriter, loc, yType, input,
+                                              offsets, sizes, strides);
+    }
     Value g = gateFirst ? first : second;
     Value x = gateFirst ? second : first;
 
@@ -218,6 +296,12 @@ struct FusedGateOpLowering : OpConversionPattern<FusedGateOp> {
         op, buildGateGeneric(rewriter, loc, yType, x, g,
                              rewriter.getMultiDimIdentityMap(rank),
                              op.getActivation(), op.getClampLimit()));
+    if (splitProjection) { // The full projection and its rounding are unread.
+      Operation *round = input.getDefiningOp();
+      Operation *matmul = round->getOperand(0).getDefiningOp();
+      rewriter.eraseOp(round);
+      rewriter.eraseOp(matmul);
+    }
     return success();
   }
 };
