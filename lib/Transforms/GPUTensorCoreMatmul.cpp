@@ -674,14 +674,22 @@ struct GPUTensorCoreMatmulPass
     // As the block-tile options: a paired kernel's n covers both B tiles.
     Tile tuned{row->m,      paired ? row->n / 2 : row->n, row->k,
                row->stages, paired ? 2 : 1,               wgmma};
-    if (!tileProblem(tuned).empty()) {
+    if (std::string problem = tileProblem(tuned); !problem.empty()) {
       op.emitWarning() << "gatec-gpu-tensor-core-matmul: ignoring the tuned "
-                       << kind << " tile for " << chip << ": "
-                       << tileProblem(tuned);
+                       << kind << " tile for " << chip << ": " << problem;
       return std::nullopt;
     }
     ++numTunedMatmuls;
     return tuned;
+  }
+
+  /// Whether two B operands can share a paired kernel: the same shape and
+  /// element type, possibly different views (the two column halves of a
+  /// fused gate/up weight); the kernel copies each from its own.
+  static bool sameShapeAndElement(Value x, Value y) {
+    auto tx = cast<MemRefType>(x.getType()), ty = cast<MemRefType>(y.getType());
+    return tx.getShape() == ty.getShape() &&
+           tx.getElementType() == ty.getElementType();
   }
 
   /// The first projection of a gated pair whose second is `second`:
@@ -691,14 +699,6 @@ struct GPUTensorCoreMatmulPass
   /// or D (E may write D in place), and nothing but allocations and shape
   /// arithmetic between r and the second matmul's zero fill. One kernel
   /// then computes both and applies r and E to the pair of accumulators.
-  /// B1 and B2 may be different views (the two column halves of a fused
-  /// gate/up weight): each kernel copy reads its own.
-  static bool sameShapeAndElement(Value x, Value y) {
-    auto tx = cast<MemRefType>(x.getType()), ty = cast<MemRefType>(y.getType());
-    return tx.getShape() == ty.getShape() &&
-           tx.getElementType() == ty.getElementType();
-  }
-
   std::optional<PairedProjection> pairedProjection(linalg::MatmulOp second) {
     linalg::GenericOp gate = fusableEpilogue(second);
     Value c2 = second.getDpsInits()[0];
