@@ -589,6 +589,8 @@ struct GPUTensorCoreMatmulPass
         continue; // Built with the matmul it pairs with.
       Value c = op.getDpsInits()[0];
       bool zeroInit = holdsZeros(c, op);
+      // Found before the kernel is built in front of the matmul.
+      linalg::FillOp zeroFill = zeroFillReadOnlyBy(c, op);
       linalg::GenericOp epilogue = fusableEpilogue(op);
       std::optional<PairedProjection> paired;
       if (auto it = pairs.find(op); it != pairs.end())
@@ -610,10 +612,9 @@ struct GPUTensorCoreMatmulPass
       // A zero fill that only this kernel would have read is dead when the
       // kernel stores every element of C (no epilogue, or one writing over
       // C): GLA's forget-gate projection needs no fill kernel.
-      if (linalg::FillOp fill = zeroFillReadOnlyBy(c, op);
-          fill && zeroInit &&
+      if (zeroFill && zeroInit &&
           (!epilogue || llvm::is_contained(epilogue.getDpsInits(), c)))
-        fill.erase();
+        zeroFill.erase();
       op.erase();
       if (epilogue) {
         epilogue.erase();

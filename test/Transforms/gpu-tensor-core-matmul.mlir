@@ -238,5 +238,25 @@ func.func @read_through_view(%x: memref<?x64xbf16>, %w: memref<64x128xbf16>, %ac
   return
 }
 
+// A projection with no epilogue (the headwise gate's [T, 16] logits, read by
+// a broadcast after it): the kernel stores every element of C from zero, so
+// the zero fill before it is not a kernel of its own.
+// CHECK-LABEL: func.func @no_epilogue_zero_init
+// CHECK-NOT:   linalg.fill
+// CHECK:       gpu.launch
+// CHECK-NOT:     memref.load {{.*}} : memref<?x16xf32>
+// CHECK:         memref.store {{.*}} : memref<?x16xf32>
+// CHECK:       linalg.copy
+func.func @no_epilogue_zero_init(%x: memref<?x64xbf16>, %w: memref<64x16xbf16>, %keep: memref<?x16xf32>) {
+  %c0 = arith.constant 0 : index
+  %zero = arith.constant 0.0 : f32
+  %n = memref.dim %x, %c0 : memref<?x64xbf16>
+  %acc = memref.alloc(%n) : memref<?x16xf32>
+  linalg.fill ins(%zero : f32) outs(%acc : memref<?x16xf32>)
+  linalg.matmul ins(%x, %w : memref<?x64xbf16>, memref<64x16xbf16>) outs(%acc : memref<?x16xf32>)
+  linalg.copy ins(%acc : memref<?x16xf32>) outs(%keep : memref<?x16xf32>)
+  return
+}
+
 // SHARED: error: gatec-gpu-tensor-core-matmul: block tile 256x128x32 with 3 stages needs 87552 bytes of shared memory; a kernel has 49152
 // SHAPE: error: gatec-gpu-tensor-core-matmul: block tile 128x128x24 with 2 stages is not a multiple of the 2 x 4 warp grid
