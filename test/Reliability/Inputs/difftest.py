@@ -175,10 +175,23 @@ def gen_scan(case, rng):
     else:
         n = rng.choice([1, 2, 3])
         b = case.sym("B", n)
+    # Work the scan takes into its chunk loop (gatec-fuse-into-scans): a
+    # query shared by all heads, a value scaled elementwise before it, and
+    # a per-head RMSNorm and output gate after it.
+    prologue = rng.random() < 0.3
+    epilogue = rng.random() < 0.4
+    if epilogue:
+        v = rng.choice([8, 13])  # a norm over 1 element is its sign
     q, kk, vv, a = case.arg("q"), case.arg("k"), case.arg("v"), case.arg("a")
-    case.params += ["%s: %s[%s, %s, %d, %d]" % (q, dt, b, t, h, k),
+    case.params += ["%s: %s[%s, %s, %d, %d]" % (q, dt, b, t, 1 if prologue else h, k),
                     "%s: %s[%s, %s, %d, %d]" % (kk, dt, b, t, h, k),
                     "%s: %s[%s, %s, %d, %d]" % (vv, dt, b, t, h, v)]
+    q_expr, v_expr = q, vv
+    if prologue:
+        vs = case.arg("vs")
+        case.params.append("%s: %s[%s, %s, %d, %d]" % (vs, dt, b, t, h, v))
+        q_expr = "broadcast(%s, [%s, %s, %d, %d])" % (q, b, t, h, k)
+        v_expr = "%s * %s" % (vv, vs)
     nstate = str(n) if varlen else b
     if kind == "vector":
         case.params.append("%s: f32[%s, %s, %d, %d]" % (a, b, t, h, k))
@@ -191,7 +204,7 @@ def gen_scan(case, rng):
         decay = "fixed(logsigmoid(%s))" % a
     else:
         decay = "none"
-    args = ["%s, %s, %s" % (q, kk, vv), "decay = %s" % decay,
+    args = ["%s, %s, %s" % (q_expr, kk, v_expr), "decay = %s" % decay,
             "chunk = %d" % chunk]
     if rng.random() < 0.4:
         s0 = case.arg("s0")
@@ -205,13 +218,33 @@ def gen_scan(case, rng):
                                            n + 1))
         args.append("cu_seqlens = %s" % cu)
     case.results.append("o: %s[%s, %s, %d, %d]" % (dt, b, t, h, v))
-    if rng.random() < 0.5:
+    state = rng.random() < 0.5
+    if state:
         case.results.append("s: f32[%s, %d, %d, %d]" % (nstate, h, k, v))
     if kind == "none" and tokens > 300:
         # Without decay the state sums every token; keep it O(sqrt(T)).
         case.scales[vv] = 0.1
-    case.op = "scan/%s%s" % (kind, "+varlen" if varlen else "")
-    case.body.append("return scan(%s)" % ", ".join(args))
+    case.op = "scan/%s%s%s%s" % (kind, "+varlen" if varlen else "",
+                                 "+prologue" if prologue else "",
+                                 "+epilogue" if epilogue else "")
+    scan = "scan(%s)" % ", ".join(args)
+    if not epilogue:
+        case.body.append("return " + scan)
+        return
+    g, w = case.arg("g"), case.arg("w")
+    case.params.append("%s: %s[%s, %s, %d, %d]" % (g, dt, b, t, h, v))
+    norm = "rms_norm(o, eps = 1e-5)"
+    if rng.random() < 0.5:
+        case.params.append("%s: f32[%d]" % (w, v))
+        norm = "rms_norm(o, %s, eps = 1e-5)" % w
+    act = rng.choice(["silu", "sigmoid", "gelu_tanh"])
+    y = "gate(%s, %s, act = %s)" % (norm, g, act)
+    if state:
+        case.body.append("(o, s) = " + scan)
+        case.body.append("return %s, s" % y)
+    else:
+        case.body.append("o = " + scan)
+        case.body.append("return " + y)
 
 
 def route_config(case, rng, logits):
