@@ -23,6 +23,7 @@
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/Dialect/Utils/StaticValueUtils.h"
 #include "mlir/IR/IRMapping.h"
 #include "mlir/IR/PatternMatch.h"
 #include "mlir/Interfaces/TilingInterface.h"
@@ -54,11 +55,6 @@ struct ScanRows {
 
   Value o() { return forall.getResult(resultIndex); }
 };
-
-bool isConstantIndex(OpFoldResult ofr, int64_t value) {
-  std::optional<int64_t> c = getConstantIntValue(ofr);
-  return c && *c == value;
-}
 
 /// Matches the structure ChunkedScanToLinalg builds around an op marked
 /// gate.scan_output_rows; fails on anything else.
@@ -110,17 +106,14 @@ FailureOr<ScanRows> matchScanRows(linalg::GenericOp rowsOp) {
   rows.rowDim = kept[0];
   rows.colDim = kept[1];
   int64_t width = oType.getDimSize(rows.colDim);
-  auto unitStrides = [](ArrayRef<OpFoldResult> strides) {
-    return llvm::all_of(strides,
-                        [](OpFoldResult s) { return isConstantIndex(s, 1); });
-  };
   if (ShapedType::isDynamic(width) ||
-      !isConstantIndex(rows.pairInsert.getMixedOffsets()[rows.colDim], 0) ||
-      !isConstantIndex(rows.pairInsert.getMixedSizes()[rows.colDim], width) ||
-      !isConstantIndex(rows.rowsInsert.getMixedOffsets()[1], 0) ||
-      !isConstantIndex(rows.rowsInsert.getMixedSizes()[1], width) ||
-      !unitStrides(rows.pairInsert.getMixedStrides()) ||
-      !unitStrides(rows.rowsInsert.getMixedStrides()))
+      !isConstantIntValue(rows.pairInsert.getMixedOffsets()[rows.colDim], 0) ||
+      !isConstantIntValue(rows.pairInsert.getMixedSizes()[rows.colDim],
+                          width) ||
+      !isConstantIntValue(rows.rowsInsert.getMixedOffsets()[1], 0) ||
+      !isConstantIntValue(rows.rowsInsert.getMixedSizes()[1], width) ||
+      !areAllConstantIntValue(rows.pairInsert.getMixedStrides(), 1) ||
+      !rows.rowsInsert.hasUnitStride())
     return failure();
   return rows;
 }
@@ -454,10 +447,7 @@ unsigned sinkProducers(RewriterBase &rewriter, scf::ForallOp scanLoop) {
       if (producer && !scanLoop->isAncestor(producer))
         readSizesOffInits(producer);
       if (producer && !scanLoop->isAncestor(producer) &&
-          isSinkableProducer(producer) &&
-          llvm::all_of(candidate.getMixedStrides(), [](OpFoldResult s) {
-            return isConstantIndex(s, 1);
-          })) {
+          isSinkableProducer(producer) && candidate.hasUnitStride()) {
         slice = candidate;
         return WalkResult::interrupt();
       }

@@ -760,8 +760,6 @@ struct GPUTensorCoreMatmulPass
   /// The buffers each kernel built here writes.
   llvm::DenseMap<Operation *, SmallVector<Value>> kernelWrites;
 
-  /// Fused epilogues leave accumulators that are zero-filled (or copied)
-  /// and never read: drop those writes and the buffers.
   /// The fill that last wrote `c` before `matmul`, when nothing in between
   /// reads or writes `c` (or anything unknown).
   static linalg::FillOp zeroFillReadOnlyBy(Value c, Operation *matmul) {

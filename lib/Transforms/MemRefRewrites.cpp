@@ -14,6 +14,21 @@
 
 using namespace mlir;
 
+/// Replaces each constant-index memref.dim of `expand` by the output size it
+/// reads: a dim of the view must not keep the source alive (a launch would
+/// take the buffer just for its shape).
+static void replaceDimsBySizes(RewriterBase &rewriter,
+                               memref::ExpandShapeOp expand) {
+  for (Operation *user : llvm::make_early_inc_range(expand->getUsers()))
+    if (auto dim = dyn_cast<memref::DimOp>(user))
+      if (std::optional<int64_t> d = dim.getConstantIndex()) {
+        rewriter.setInsertionPoint(dim);
+        rewriter.replaceOp(dim, getValueOrCreateConstantIndexOp(
+                                    rewriter, dim.getLoc(),
+                                    expand.getMixedOutputShape()[*d]));
+      }
+}
+
 void gatec::rewriteMultiDynamicExpandShapes(RewriterBase &rewriter,
                                             Operation *root) {
   // expand-strided-metadata crashes (LLVM 22) on a memref.expand_shape
@@ -29,6 +44,7 @@ void gatec::rewriteMultiDynamicExpandShapes(RewriterBase &rewriter,
                               }) < 2;
                      }))
       continue;
+    replaceDimsBySizes(rewriter, expand);
     rewriter.setInsertionPoint(expand);
     Location loc = expand.getLoc();
     auto metadata = memref::ExtractStridedMetadataOp::create(
@@ -57,13 +73,6 @@ void gatec::rewriteMultiDynamicExpandShapes(RewriterBase &rewriter,
         ShapedType::isDynamic(typeOffset)
             ? getAsOpFoldResult(metadata.getOffset())
             : OpFoldResult(rewriter.getIndexAttr(typeOffset));
-    // Its sizes are the output shape: a dim of the result must not keep
-    // the source alive (a launch would take the buffer just for its shape).
-    for (Operation *user : llvm::make_early_inc_range(expand->getUsers()))
-      if (auto dim = dyn_cast<memref::DimOp>(user))
-        if (std::optional<int64_t> d = dim.getConstantIndex())
-          rewriter.replaceOp(dim, getValueOrCreateConstantIndexOp(
-                                      rewriter, dim.getLoc(), sizes[*d]));
     rewriter.replaceOpWithNewOp<memref::ReinterpretCastOp>(
         expand, expand.getResultType(), metadata.getBaseBuffer(), offset,
         sizes, strides);
@@ -71,17 +80,10 @@ void gatec::rewriteMultiDynamicExpandShapes(RewriterBase &rewriter,
 }
 
 void gatec::foldDimsOfExpandShapes(RewriterBase &rewriter, Operation *root) {
-  SmallVector<memref::DimOp> dims;
-  root->walk([&](memref::DimOp dim) { dims.push_back(dim); });
-  for (memref::DimOp dim : dims) {
-    auto expand = dim.getSource().getDefiningOp<memref::ExpandShapeOp>();
-    std::optional<int64_t> d = dim.getConstantIndex();
-    if (!expand || !d)
-      continue;
-    rewriter.setInsertionPoint(dim);
-    rewriter.replaceOp(dim, getValueOrCreateConstantIndexOp(
-                                rewriter, dim.getLoc(),
-                                expand.getMixedOutputShape()[*d]));
+  SmallVector<memref::ExpandShapeOp> expands;
+  root->walk([&](memref::ExpandShapeOp expand) { expands.push_back(expand); });
+  for (memref::ExpandShapeOp expand : expands) {
+    replaceDimsBySizes(rewriter, expand);
     if (expand->use_empty())
       rewriter.eraseOp(expand);
   }
