@@ -51,10 +51,19 @@ prepare() {
   example mixtral_router.gate mixtral_dispatch --kernel=mixtral_8x7b_dispatch \
     --dim T=5 --input experts=3,1,0,3,7,6,3,0,2,5
   # Routing and dispatch over 19 chunks of the counting sort (T * k = 2400
-  # pairs), the last one partial.
+  # pairs), the last one partial: the usual launches.
   "$gatec" "$root/scripts/bench/gpu_kernels.gate" --emit=mlir |
     "$check" - --cuda="$chip" --kernel=route_dispatch_e256 \
       --write-cuda-case="$dir/check/route_dispatch" --dim T=300
+  # The same at T = 20 takes the one-launch path: three blocks route, the
+  # last one to finish writes the metadata.
+  "$gatec" "$root/scripts/bench/gpu_kernels.gate" --emit=mlir |
+    "$check" - --cuda="$chip" --kernel=route_dispatch_e256 \
+      --write-cuda-case="$dir/check/route_dispatch_one_launch" --dim T=20
+  # Mixtral's routing with its dispatch metadata, after a tensor-core
+  # projection (one launch at T = 17; 34 top-2 choices over bf16 logits).
+  example mixtral_router.gate mixtral_moe_routing --kernel=mixtral_8x7b_moe_routing \
+    --dim T=17 --scale w=0.02
   # Benchmarks: the shapes of docs/performance.md's GPU table (outputs are
   # only checked for being written and finite).
   bench() {
@@ -74,6 +83,10 @@ prepare() {
   "$gatec" "$root/scripts/bench/gpu_kernels.gate" --emit=mlir |
     "$check" - --cuda="$chip" --kernel=route_dispatch_e256 \
       --write-cuda-case="$dir/bench/route_dispatch_e256-T4096" --dim T=4096
+  # A decoding step's batch: the one-launch path.
+  "$gatec" "$root/scripts/bench/gpu_kernels.gate" --emit=mlir |
+    "$check" - --cuda="$chip" --kernel=route_dispatch_e256 \
+      --write-cuda-case="$dir/bench/route_dispatch_e256-T32" --dim T=32
   # sm_90a wgmma (gatec --cuda-wgmma), not yet run on a GPU: the examples
   # with tensor-core matmuls and the FFN benchmark again, compiled for it.
   wgmma() {

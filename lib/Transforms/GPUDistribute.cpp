@@ -51,6 +51,11 @@ using namespace mlir;
 
 namespace {
 
+/// A unit attribute on the atomic add that counts a one-launch path's blocks
+/// done: it tells gatec-gpu-merge-kernel-modules which kernels hold a whole
+/// kernel's work (their register budget is set like a block matmul's).
+constexpr llvm::StringLiteral kOneLaunchMarker = "gatec.one_launch_count";
+
 /// True if `op` holds work for a group of threads below it: an
 /// scf.parallel, a matmul kept whole for the block's tensor cores, or a
 /// reduction kept for a warp (after lowerToLoops, the only linalg ops left).
@@ -431,9 +436,22 @@ struct GPUDistributePass
     gatec::eraseWriteOnlyBuffers(rewriter, func);
     if (failed(lowerToLoops(func)))
       return signalPassFailure();
+    scf::IfOp split = splitForOneLaunch(func);
+    if (split && failed(buildOneLaunch(*split.thenBlock())))
+      return signalPassFailure();
+    if (failed(distributeBlock(func.getBody().front(), split)) ||
+        (split && failed(distributeBlock(*split.elseBlock()))))
+      return signalPassFailure();
+    if (split)
+      ++numOneLaunchPaths;
+  }
 
+  /// Gives each top-level loop of `block` its launch, and each run of other
+  /// writes a one-thread launch; `split` (a one-launch path's choice) is left
+  /// to the caller.
+  LogicalResult distributeBlock(Block &block, Operation *split = nullptr) {
     SmallVector<Operation *> topLevel;
-    for (Operation &op : func.getBody().front().without_terminator())
+    for (Operation &op : block.without_terminator())
       topLevel.push_back(&op);
     SmallVector<Operation *> run; // Sequential writes for one thread.
     auto flush = [&]() {
@@ -446,27 +464,349 @@ struct GPUDistributePass
     for (Operation *op : topLevel) {
       if (auto loop = dyn_cast<scf::ParallelOp>(op)) {
         if (failed(flush()) || failed(distribute(loop)))
-          return signalPassFailure();
+          return failure();
         continue;
       }
-      if (isa<gpu::LaunchOp, memref::AllocOp, memref::DeallocOp>(op)) {
+      if (op == split ||
+          isa<gpu::LaunchOp, memref::AllocOp, memref::DeallocOp>(op)) {
         if (failed(flush()))
-          return signalPassFailure();
+          return failure();
         continue;
       }
-      if (containsParallel(op)) {
-        op->emitError("gatec-gpu-distribute: parallel loops inside host "
-                      "control flow are not supported");
-        return signalPassFailure();
-      }
+      if (containsParallel(op))
+        return op->emitError("gatec-gpu-distribute: parallel loops inside "
+                             "host control flow are not supported");
       // Shape arithmetic stays on the host unless it continues a run of
       // device code (it may depend on its results); anything that touches
       // memory runs on the device.
       if (!isMemoryEffectFree(op) || !run.empty())
         run.push_back(op);
     }
-    if (failed(flush()))
-      return signalPassFailure();
+    return flush();
+  }
+
+  //===--------------------------------------------------------------------===//
+  // One launch for small problems
+  //===--------------------------------------------------------------------===//
+
+  /// The loops of a one-launch path after its first.
+  static SmallVector<scf::ParallelOp>
+  loopsAfterFirst(ArrayRef<Operation *> ops) {
+    SmallVector<scf::ParallelOp> loops;
+    for (Operation *op : llvm::drop_begin(ops))
+      if (auto loop = dyn_cast<scf::ParallelOp>(op))
+        loops.push_back(loop);
+    return loops;
+  }
+
+  /// The iterations of `loop`, whose bounds are host values, computed on
+  /// the host with `b`.
+  static Value hostIterations(OpBuilder &b, scf::ParallelOp loop) {
+    IRMapping none;
+    return product(b, loop.getLoc(), tripCounts(b, loop, none));
+  }
+
+  /// Trip count of `loop` as a host value: from its bounds when they are host
+  /// values, else a constant upper bound (a chunk of at most 128 pairs).
+  FailureOr<Value> hostTripCount(OpBuilder &b, scf::ForOp loop,
+                                 llvm::function_ref<bool(Value)> isHost) {
+    Location loc = loop.getLoc();
+    Value lb = loop.getLowerBound(), ub = loop.getUpperBound(),
+          step = loop.getStep();
+    if (isHost(lb) && isHost(ub) && isHost(step)) {
+      Value span = b.createOrFold<arith::SubIOp>(loc, ub, lb);
+      span = b.createOrFold<arith::MaxSIOp>(loc, span,
+                                             constantIndex(b, loc, 0));
+      return b.createOrFold<arith::CeilDivUIOp>(loc, span, step);
+    }
+    std::optional<int64_t> constantStep = getConstantIntValue(step);
+    if (!constantStep || *constantStep <= 0)
+      return failure();
+    AffineMap span = AffineMap::get(
+        0, 2, getAffineSymbolExpr(1, b.getContext()) -
+                  getAffineSymbolExpr(0, b.getContext()));
+    auto spanBound = [&](Value upper) {
+      return ValueBoundsConstraintSet::computeConstantBound(
+          presburger::BoundType::UB,
+          ValueBoundsConstraintSet::Variable(span, ValueRange{lb, upper}),
+          /*stopCondition=*/nullptr, /*closedUB=*/true);
+    };
+    FailureOr<int64_t> bound = spanBound(ub);
+    // A chunk's end, min(start + size, total): the value-bounds analysis
+    // does not see through arith's min, either operand bounds it.
+    if (failed(bound) && isa_and_nonnull<arith::MinUIOp, arith::MinSIOp>(
+                             ub.getDefiningOp()))
+      for (Value operand : ub.getDefiningOp()->getOperands())
+        if (FailureOr<int64_t> one = spanBound(operand); succeeded(one))
+          bound = failed(bound) ? *one : std::min(*bound, *one);
+    if (failed(bound))
+      return failure();
+    int64_t trips = std::max<int64_t>(*bound, 0);
+    return constantIndex(b, loc, (trips + *constantStep - 1) / *constantStep);
+  }
+
+  /// Sequential iterations one thread runs for `block`: one, plus the work
+  /// of each op with regions in it (opWork). A host value built with `b`, or
+  /// failure when a trip count has neither a host value nor a constant bound.
+  FailureOr<Value> sequentialWork(OpBuilder &b, Block &block,
+                                  llvm::function_ref<bool(Value)> isHost) {
+    Value work = constantIndex(b, block.getParentOp()->getLoc(), 1);
+    for (Operation &op : block) {
+      if (op.getNumRegions() == 0)
+        continue;
+      FailureOr<Value> nested = opWork(b, op, isHost);
+      if (failed(nested))
+        return failure();
+      work = b.createOrFold<arith::AddIOp>(op.getLoc(), work, *nested);
+    }
+    return work;
+  }
+
+  /// Sequential iterations of the regions of `op`: each block's work, times
+  /// the trip count for an scf.for.
+  FailureOr<Value> opWork(OpBuilder &b, Operation &op,
+                          llvm::function_ref<bool(Value)> isHost) {
+    Location loc = op.getLoc();
+    Value work = constantIndex(b, loc, 0);
+    for (Region &region : op.getRegions())
+      for (Block &nested : region) {
+        FailureOr<Value> inner = sequentialWork(b, nested, isHost);
+        if (failed(inner))
+          return failure();
+        Value total = *inner;
+        if (auto loop = dyn_cast<scf::ForOp>(op)) {
+          FailureOr<Value> trips = hostTripCount(b, loop, isHost);
+          if (failed(trips))
+            return failure();
+          total = b.createOrFold<arith::MulIOp>(loc, *trips, total);
+        }
+        work = b.createOrFold<arith::AddIOp>(loc, work, total);
+      }
+    return work;
+  }
+
+  /// When the kernel qualifies, wraps its device work after its last
+  /// tensor-core launch (a router's logits projection) in an scf.if on the
+  /// host whose then-block holds a copy of it (for buildOneLaunch) and whose
+  /// else-block the original (for the usual launches); the condition is that
+  /// running the loops after the first in one block adds at most
+  /// oneLaunchWork sequential iterations per thread. It qualifies when the
+  /// work's first
+  /// write is a loop, everything after it is loops that run one iteration
+  /// per thread and other writes, no scratch buffer is allocated outside
+  /// those loops, and no matmul in it runs on tensor cores. Allocations and
+  /// shape arithmetic on host values move before the scf.if, so both paths
+  /// share them.
+  scf::IfOp splitForOneLaunch(func::FuncOp func) {
+    if (oneLaunchWork < 0)
+      return nullptr;
+    Block &body = func.getBody().front();
+    llvm::SmallPtrSet<Operation *, 32> host;
+    auto isHost = [&](Value v) {
+      Operation *def = v.getDefiningOp();
+      return !def || host.contains(def);
+    };
+    // The work after the last tensor-core launch.
+    Operation *start = &body.front();
+    for (Operation &op : body.without_terminator())
+      if (isa<gpu::LaunchOp>(op))
+        start = op.getNextNode();
+    bool inWork = false;
+    scf::ParallelOp first;
+    SmallVector<Operation *> device;
+    bool writesAfterFirst = false;
+    for (Operation &op : body.without_terminator()) {
+      inWork |= &op == start;
+      bool hostOperands = llvm::all_of(op.getOperands(), isHost);
+      if (!inWork) {
+        if (isa<memref::AllocOp>(op) ||
+            (op.getNumRegions() == 0 && isMemoryEffectFree(&op) &&
+             hostOperands))
+          host.insert(&op);
+        continue;
+      }
+      if (isa<gpu::LaunchOp, memref::DeallocOp>(op) ||
+          containsBlockMatmul(&op))
+        return nullptr;
+      if (isa<memref::AllocOp>(op)) {
+        if (!hostOperands)
+          return nullptr;
+        host.insert(&op);
+        continue;
+      }
+      if (op.getNumRegions() == 0 && isMemoryEffectFree(&op) &&
+          hostOperands) {
+        host.insert(&op);
+        continue;
+      }
+      if (!first) {
+        first = dyn_cast<scf::ParallelOp>(op);
+        if (!first)
+          return nullptr;
+        device.push_back(&op);
+        continue;
+      }
+      if (auto loop = dyn_cast<scf::ParallelOp>(op)) {
+        if (!loop.getInitVals().empty() || containsParallel(loop) ||
+            !llvm::all_of(loop.getLowerBound(), isHost) ||
+            !llvm::all_of(loop.getUpperBound(), isHost) ||
+            !llvm::all_of(loop.getStep(), isHost))
+          return nullptr;
+      } else {
+        bool allocates = false;
+        op.walk([&](memref::AllocOp) { allocates = true; });
+        if (allocates || containsParallel(&op))
+          return nullptr;
+      }
+      writesAfterFirst |= !isMemoryEffectFree(&op);
+      device.push_back(&op);
+    }
+    if (!first || !writesAfterFirst)
+      return nullptr;
+
+    // Host values after the first loop move before it, in order.
+    SmallVector<Operation *> hoisted;
+    for (Operation *op = first->getNextNode(); op; op = op->getNextNode())
+      if (host.contains(op))
+        hoisted.push_back(op);
+    for (Operation *op : hoisted)
+      op->moveBefore(first);
+
+    // The sequential iterations per thread that running the later loops in
+    // one block adds: a loop of more iterations than the block has threads
+    // repeats its body (with its inner loops) that many more times. Other
+    // writes run on one thread either way.
+    OpBuilder b(first);
+    Location loc = first.getLoc();
+    Value zero = constantIndex(b, loc, 0), one = constantIndex(b, loc, 1);
+    Value threads = constantIndex(b, loc, threadsPerBlock);
+    Value work = zero;
+    for (scf::ParallelOp loop : loopsAfterFirst(device)) {
+      Value total = hostIterations(b, loop);
+      FailureOr<Value> body = sequentialWork(b, *loop.getBody(), isHost);
+      if (failed(body))
+        return nullptr;
+      Value extraRounds = b.createOrFold<arith::DivUIOp>(
+          loc,
+          b.createOrFold<arith::MaxSIOp>(
+              loc, b.createOrFold<arith::SubIOp>(loc, total, one), zero),
+          threads);
+      work = b.createOrFold<arith::AddIOp>(
+          loc, work, b.createOrFold<arith::MulIOp>(loc, extraRounds, *body));
+    }
+    Value small = arith::CmpIOp::create(
+        b, loc, arith::CmpIPredicate::ule, work,
+        constantIndex(b, loc, oneLaunchWork));
+    auto split = scf::IfOp::create(b, loc, small, /*withElseRegion=*/true);
+    OpBuilder then(split.thenBlock()->getTerminator());
+    IRMapping copy;
+    for (Operation *op : device)
+      then.clone(*op, copy);
+    for (Operation *op : device)
+      op->moveBefore(split.elseBlock()->getTerminator());
+    return split;
+  }
+
+  /// The one launch of the small-problem path: the first loop of `block` runs
+  /// over the grid as distribute() would run it, then each block counts
+  /// itself done and the last one runs the rest of `block` with all its
+  /// threads (each loop spread over them with a barrier after it, other
+  /// writes on its first thread). Every block made its writes visible at GPU
+  /// scope before it counted (a barrier, then its first thread's fence and
+  /// atomic add), and the last one fences after it read the count, so its
+  /// reads see them.
+  LogicalResult buildOneLaunch(Block &block) {
+    SmallVector<Operation *> ops;
+    for (Operation &op : block.without_terminator())
+      ops.push_back(&op);
+    auto first = cast<scf::ParallelOp>(ops.front());
+    OpBuilder b(first);
+    Location loc = first.getLoc();
+    FailureOr<LoopPlan> plan = planLoop(b, first);
+    if (failed(plan))
+      return failure();
+    // The later loops' scratch: one slot per iteration.
+    perIterationScratch.clear();
+    SmallVector<Value> workspaces(plan->workspaces);
+    for (scf::ParallelOp loop : loopsAfterFirst(ops)) {
+      Value total = hostIterations(b, loop);
+      WalkResult placed = loop.getBody()->walk([&](memref::AllocOp alloc) {
+        FailureOr<int64_t> bytes = scratchBytes(alloc);
+        if (failed(bytes))
+          return WalkResult::interrupt();
+        Value buffer = workspace(
+            b, loc,
+            arith::MulIOp::create(b, loc, total, constantIndex(b, loc, *bytes)));
+        perIterationScratch[alloc] = {buffer, *bytes};
+        workspaces.push_back(buffer);
+        return WalkResult::advance();
+      });
+      if (placed.wasInterrupted())
+        return failure();
+    }
+    // The count of blocks done, zeroed on the stream before the launch.
+    Type i32 = b.getI32Type();
+    Value counter = memref::AllocOp::create(
+        b, loc, MemRefType::get({1}, i32), ValueRange{},
+        b.getI64IntegerAttr(256));
+    gpu::MemsetOp::create(b, loc, TypeRange{}, ValueRange{}, counter,
+                          arith::ConstantIntOp::create(b, loc, i32, 0));
+    workspaces.push_back(counter);
+    // An empty first loop still needs a block for the rest.
+    Value grid = arith::MaxUIOp::create(b, loc, plan->grid,
+                                        constantIndex(b, loc, 1));
+    gpu::LaunchOp launch = createLaunch(b, loc, grid, threadsPerBlock);
+    currentLaunch = launch;
+    broadcastCells.clear();
+    stagingBuffers.clear();
+    if (failed(emitIterations(b, launch, *plan, /*guardBlocks=*/true)))
+      return failure();
+
+    Value zero = constantIndex(b, loc, 0);
+    Group wholeBlock{launch.getThreadIds().x, zero, threadsPerBlock,
+                     /*warp=*/false};
+    Value cell = broadcastSlot(i32, 0, loc, wholeBlock);
+    gpu::BarrierOp::create(b, loc);
+    auto firstThread = arith::CmpIOp::create(
+        b, loc, arith::CmpIPredicate::eq, wholeBlock.lane, zero);
+    auto count = scf::IfOp::create(b, loc, firstThread, /*else=*/false);
+    {
+      OpBuilder::InsertionGuard guard(b);
+      b.setInsertionPoint(count.thenBlock()->getTerminator());
+      NVVM::MembarOp::create(b, loc, NVVM::MemScopeKind::GPU);
+      auto add = memref::AtomicRMWOp::create(
+          b, loc, arith::AtomicRMWKind::addi,
+          arith::ConstantIntOp::create(b, loc, i32, 1), counter,
+          ValueRange{zero});
+      add->setAttr(kOneLaunchMarker, b.getUnitAttr());
+      Value done = add;
+      NVVM::MembarOp::create(b, loc, NVVM::MemScopeKind::GPU);
+      memref::StoreOp::create(b, loc, done, cell, ValueRange{zero});
+    }
+    gpu::BarrierOp::create(b, loc);
+    Value before = memref::LoadOp::create(b, loc, cell, ValueRange{zero});
+    Value lastIndex = arith::SubIOp::create(b, loc, launch.getGridSize().x,
+                                            constantIndex(b, loc, 1));
+    auto last = arith::CmpIOp::create(
+        b, loc, arith::CmpIPredicate::eq, before,
+        arith::IndexCastOp::create(b, loc, i32, lastIndex));
+    auto rest = scf::IfOp::create(b, loc, last, /*else=*/false);
+    {
+      OpBuilder::InsertionGuard guard(b);
+      b.setInsertionPoint(rest.thenBlock()->getTerminator());
+      scratchViews.clear();
+      IRMapping map;
+      for (Operation *op : llvm::drop_begin(ops))
+        if (failed(emitUniform(b, op, map, wholeBlock)))
+          return failure();
+    }
+    b.setInsertionPointAfter(launch);
+    for (Value buffer : workspaces)
+      memref::DeallocOp::create(b, loc, buffer);
+    for (Operation *op : llvm::reverse(ops))
+      op->erase();
+    countLaunch(*plan);
+    return success();
   }
 
   /// Copies, linalg ops and foralls become scf.parallel loops (a copy
@@ -757,38 +1097,51 @@ struct GPUDistributePass
     return success();
   }
 
-  LogicalResult distribute(scf::ParallelOp loop) {
+  /// How a top-level loop's iterations map onto a grid, with the host values
+  /// its launch needs (trip counts, grid, scratch workspaces).
+  struct LoopPlan {
+    scf::ParallelOp loop;
+    bool perGroup = false, perWarp = false;
+    SmallVector<Value> counts;
+    Value total, grid;
+    int64_t perBlockIterations = 1;
+    SmallVector<std::pair<memref::AllocOp, int64_t>> scratch;
+    SmallVector<Value> workspaces;
+  };
+
+  /// Decides how `loop` runs and computes its host values with `b`.
+  FailureOr<LoopPlan> planLoop(OpBuilder &b, scf::ParallelOp loop) {
     if (!loop.getInitVals().empty())
       return loop.emitError("gatec-gpu-distribute: parallel reductions are "
                             "not supported");
-    bool perGroup = containsParallel(loop);
+    LoopPlan plan;
+    plan.loop = loop;
+    plan.perGroup = containsParallel(loop);
     // Inner loops of at most warpLoopLimit iterations (a router's loops
     // over experts) take one warp per iteration; larger ones (a scan's
     // chunk products) a whole block.
     std::optional<int64_t> inner = largestInnerLoop(loop);
-    bool perWarp = perGroup && inner && *inner <= warpLoopLimit &&
+    plan.perWarp = plan.perGroup && inner && *inner <= warpLoopLimit &&
                    threadsPerBlock % 32 == 0 && !containsBlockMatmul(loop);
-    if (!perWarp) {
+    if (!plan.perWarp) {
       // Only a warp splits the kept reductions; elsewhere they are loops.
       if (failed(lowerKeptReductions(loop)))
         return failure();
-      perGroup = containsParallel(loop);
+      plan.perGroup = containsParallel(loop);
     }
-    OpBuilder b(loop);
     Location loc = loop.getLoc();
     IRMapping hostMap;
-    SmallVector<Value> counts = tripCounts(b, loop, hostMap);
-    Value total = product(b, loc, counts);
+    plan.counts = tripCounts(b, loop, hostMap);
+    plan.total = product(b, loc, plan.counts);
     int64_t threads = threadsPerBlock;
     // Iterations per block: one per thread, per warp, or one.
-    int64_t perBlockIterations =
-        !perGroup ? threads : (perWarp ? threads / 32 : 1);
-    Value grid = arith::CeilDivUIOp::create(
-        b, loc, total, constantIndex(b, loc, perBlockIterations));
+    plan.perBlockIterations =
+        !plan.perGroup ? threads : (plan.perWarp ? threads / 32 : 1);
+    plan.grid = arith::CeilDivUIOp::create(
+        b, loc, plan.total, constantIndex(b, loc, plan.perBlockIterations));
     // Scratch: one slot per iteration a block may run.
     Value slots = arith::MulIOp::create(
-        b, loc, grid, constantIndex(b, loc, perBlockIterations));
-    SmallVector<std::pair<memref::AllocOp, int64_t>> scratch;
+        b, loc, plan.grid, constantIndex(b, loc, plan.perBlockIterations));
     bool scratchOk = true;
     loop.getBody()->walk([&](memref::AllocOp alloc) {
       FailureOr<int64_t> bytes = scratchBytes(alloc);
@@ -796,60 +1149,72 @@ struct GPUDistributePass
         scratchOk = false;
         return;
       }
-      scratch.push_back({alloc, *bytes});
+      plan.scratch.push_back({alloc, *bytes});
     });
     if (!scratchOk)
       return failure();
-    SmallVector<Value> workspaces;
-    for (auto &[alloc, bytes] : scratch) {
-      Value size =
-          arith::MulIOp::create(b, loc, slots, constantIndex(b, loc, bytes));
-      auto type = MemRefType::get({ShapedType::kDynamic}, b.getI8Type());
-      workspaces.push_back(memref::AllocOp::create(
-          b, loc, type, ValueRange{size}, b.getI64IntegerAttr(256)));
-    }
+    for (auto &[alloc, bytes] : plan.scratch)
+      plan.workspaces.push_back(workspace(
+          b, loc,
+          arith::MulIOp::create(b, loc, slots, constantIndex(b, loc, bytes))));
+    return plan;
+  }
 
-    gpu::LaunchOp launch = createLaunch(b, loc, grid, threads);
-    currentLaunch = launch;
-    broadcastCells.clear();
-    stagingBuffers.clear();
+  /// A 256-byte aligned device buffer of `bytes` bytes.
+  static Value workspace(OpBuilder &b, Location loc, Value bytes) {
+    auto type = MemRefType::get({ShapedType::kDynamic}, b.getI8Type());
+    return memref::AllocOp::create(b, loc, type, ValueRange{bytes},
+                                   b.getI64IntegerAttr(256));
+  }
+
+  /// Emits the iterations of `plan`'s loop at `b`, inside `launch`. With
+  /// `guardBlocks`, a loop run per block checks that its block has an
+  /// iteration too (the grid may be larger than the loop).
+  LogicalResult emitIterations(OpBuilder &b, gpu::LaunchOp launch,
+                               LoopPlan &plan, bool guardBlocks) {
+    OpBuilder::InsertionGuard insertion(b);
+    scf::ParallelOp loop = plan.loop;
+    Location loc = loop.getLoc();
     Value blockId = launch.getBlockIds().x;
     Value threadId = launch.getThreadIds().x;
     IRMapping map;
     // The iteration this thread works on, and its group.
-    Group group{threadId, constantIndex(b, loc, 0), threads, perWarp};
+    Group group{threadId, constantIndex(b, loc, 0), threadsPerBlock,
+                plan.perWarp};
     Value iteration = blockId;
-    if (perWarp) {
+    if (plan.perWarp) {
       Value c32 = constantIndex(b, loc, 32);
       group.lane = arith::RemUIOp::create(b, loc, threadId, c32);
       group.index = arith::DivUIOp::create(b, loc, threadId, c32);
       group.size = 32;
     }
-    bool perBlock = perGroup && !perWarp;
+    bool perBlock = plan.perGroup && !plan.perWarp;
     if (!perBlock) {
-      Value within = perWarp ? group.index : threadId;
+      Value within = plan.perWarp ? group.index : threadId;
       iteration = arith::AddIOp::create(
           b, loc,
-          arith::MulIOp::create(b, loc, blockId,
-                                constantIndex(b, loc, perBlockIterations)),
+          arith::MulIOp::create(
+              b, loc, blockId,
+              constantIndex(b, loc, plan.perBlockIterations)),
           within);
     }
-    if (perBlockIterations > 1) {
+    if (plan.perBlockIterations > 1 || guardBlocks) {
       // The last block's spare threads or warps: uniform within a group.
       auto inRange = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult,
-                                           iteration, total);
+                                           iteration, plan.total);
       auto guard = scf::IfOp::create(b, loc, inRange, /*else=*/false);
       b.setInsertionPoint(guard.thenBlock()->getTerminator());
     }
-    mapInductionVars(b, loop, counts, iteration, map);
+    mapInductionVars(b, loop, plan.counts, iteration, map);
     Value slot = iteration;
     // Scratch views into this iteration's slot.
     scratchViews.clear();
-    for (auto [entry, workspace] : llvm::zip(scratch, workspaces))
-      scratchViews[entry.first.getOperation()] = {workspace, entry.second, slot};
+    for (auto [entry, workspace] : llvm::zip(plan.scratch, plan.workspaces))
+      scratchViews[entry.first.getOperation()] = {workspace, entry.second,
+                                                  slot};
 
     for (Operation &op : loop.getBody()->without_terminator()) {
-      if (perGroup) {
+      if (plan.perGroup) {
         if (failed(emitUniform(b, &op, map, group)))
           return failure();
       } else {
@@ -857,17 +1222,36 @@ struct GPUDistributePass
           return failure();
       }
     }
-    b.setInsertionPointAfter(launch);
-    for (Value workspace : workspaces)
-      memref::DeallocOp::create(b, loc, workspace);
-    loop.erase();
-    if (!perGroup)
+    return success();
+  }
+
+  void countLaunch(const LoopPlan &plan) {
+    if (!plan.perGroup)
       ++numThreadKernels;
-    else if (perWarp)
+    else if (plan.perWarp)
       ++numWarpKernels;
     else
       ++numBlockKernels;
-    numScratchBuffers += scratch.size();
+    numScratchBuffers += plan.scratch.size();
+  }
+
+  LogicalResult distribute(scf::ParallelOp loop) {
+    OpBuilder b(loop);
+    Location loc = loop.getLoc();
+    FailureOr<LoopPlan> plan = planLoop(b, loop);
+    if (failed(plan))
+      return failure();
+    gpu::LaunchOp launch = createLaunch(b, loc, plan->grid, threadsPerBlock);
+    currentLaunch = launch;
+    broadcastCells.clear();
+    stagingBuffers.clear();
+    if (failed(emitIterations(b, launch, *plan, /*guardBlocks=*/false)))
+      return failure();
+    b.setInsertionPointAfter(launch);
+    for (Value workspace : plan->workspaces)
+      memref::DeallocOp::create(b, loc, workspace);
+    loop.erase();
+    countLaunch(*plan);
     return success();
   }
 
@@ -1003,6 +1387,13 @@ struct GPUDistributePass
       OpBuilder body = OpBuilder::atBlockBegin(spread.getBody());
       body.setInsertionPoint(spread.getBody()->getTerminator());
       mapInductionVars(body, inner, counts, spread.getInductionVar(), map);
+      // A loop of the one-launch path: a scratch slot per iteration.
+      inner.getBody()->walk([&](memref::AllocOp alloc) {
+        auto it = perIterationScratch.find(alloc);
+        if (it != perIterationScratch.end())
+          scratchViews[alloc] = {it->second.first, it->second.second,
+                                 spread.getInductionVar()};
+      });
       for (Operation &nested : inner.getBody()->without_terminator())
         if (failed(cloneSequential(body, &nested, map)))
           return failure();
@@ -1103,6 +1494,9 @@ struct GPUDistributePass
     Value slot;
   };
   llvm::DenseMap<Operation *, ScratchSlot> scratchViews;
+  /// Workspaces and slot bytes of the scratch buffers in the loops that the
+  /// last block of a one-launch path runs.
+  llvm::DenseMap<Operation *, std::pair<Value, int64_t>> perIterationScratch;
 };
 
 struct GPUSinkIntoLaunchesPass
@@ -1142,10 +1536,13 @@ struct GPUMergeKernelModulesPass
         // a whole chunk step; ptxas's default register target for it on
         // sm_80 (80 to 128 registers) spills. One block per SM is asked
         // for instead, so it may take up to 255 (then 124 to 193, no
-        // spills, for the shipped scans).
+        // spills, for the shipped scans). A one-launch path's kernel holds
+        // every loop of its kernel; on sm_80 ptxas would cap it at 40
+        // registers and spill (a router with its dispatch metadata).
         bool blockMatmul = false;
         func.walk([&](Operation *op) {
-          blockMatmul |= op->hasAttr(gatec::kBlockMatmulMarker);
+          blockMatmul |= op->hasAttr(gatec::kBlockMatmulMarker) ||
+                         op->hasAttr(kOneLaunchMarker);
         });
         if (blockMatmul)
           func->setAttr(NVVM::NVVMDialect::getMinctasmAttrName(),

@@ -258,6 +258,22 @@ def GPUDistribute : Pass<"gatec-gpu-distribute", "::mlir::func::FuncOp"> {
     is split among the lanes: each folds every 32nd element from the
     initial value, a butterfly of `gpu.shuffle xor` combines the partials,
     and lane 0 stores the result, bit for bit the sequential loop's.
+
+    A kernel of several launches with no tensor-core matmul (a router and
+    its dispatch metadata, the counting sort's passes) also gets a one-launch
+    path, taken when the problem is small: an `scf.if` on the host compares
+    the sequential iterations per thread that running the later loops in
+    one block adds (for each loop, its iterations beyond `threads-per-block`
+    per thread, times its body's sequential work: the trip counts of its
+    inner loops, host values or constant upper bounds) with
+    `one-launch-work`. The first loop then runs over the grid as
+    above (at least one block); each block counts itself done on a zeroed
+    device counter (`gpu.memset`, then a GPU-scope fence and an atomic add by
+    its first thread), and the last block to finish runs the remaining loops
+    and writes itself, spreading each loop over its threads with a barrier
+    after it. No block waits for another, so any grid is safe. Larger
+    problems take the usual launches (the `else` branch). Only loops that
+    would run one iteration per thread may follow the first.
   }];
   let options = [
     Option<"threadsPerBlock", "threads-per-block", "int64_t", "256",
@@ -271,6 +287,10 @@ def GPUDistribute : Pass<"gatec-gpu-distribute", "::mlir::func::FuncOp"> {
     Option<"warpLoopLimit", "warp-loop-limit", "int64_t", "1024",
            "Largest inner parallel loop (constant trip count) for which an "
            "iteration runs on one warp instead of a whole block">,
+    Option<"oneLaunchWork", "one-launch-work", "int64_t", "128",
+           "Largest number of sequential iterations per thread that running "
+           "a kernel's loops after its first in one block may add for the "
+           "kernel to run as one launch (negative: never)">,
   ];
   let statistics = [
     Statistic<"numThreadKernels", "thread-kernels",
@@ -289,6 +309,8 @@ def GPUDistribute : Pass<"gatec-gpu-distribute", "::mlir::func::FuncOp"> {
               "Reductions split among the lanes of a warp">,
     Statistic<"numVectorLoops", "vector-loops",
               "Elementwise kernels with vector loads and stores">,
+    Statistic<"numOneLaunchPaths", "one-launch-paths",
+              "Kernels given a one-launch path for small problems">,
   ];
   let dependentDialects = ["::mlir::gpu::GPUDialect",
                            "::mlir::NVVM::NVVMDialect",

@@ -3,7 +3,8 @@
 // Part of gatec. After gatec-cuda-pipeline a kernel's host function holds
 // only shape arithmetic, workspace allocations and gpu.launch_func ops; this
 // file prints it as the body of the generated header's launch function:
-// stream-ordered workspace allocations, one cuLaunchKernel per launch with
+// stream-ordered workspace allocations, the choice between a kernel's
+// one-launch path and its usual launches, one cuLaunchKernel per launch with
 // the memref descriptors expanded as the NVVM lowering expects them
 // (allocated, aligned, offset, sizes, strides), and every CUDA error
 // reported through gatec_error.
@@ -16,6 +17,7 @@
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
 #include "llvm/ADT/DenseMap.h"
 #include "llvm/ADT/TypeSwitch.h"
 
@@ -52,6 +54,7 @@ private:
     out += std::string(indent, ' ') + text + "\n";
   }
   LogicalResult visit(Operation *op);
+  LogicalResult visitBlock(Block &block);
   LogicalResult launch(gpu::LaunchFuncOp op);
   std::string bytesOf(Type elem) {
     return std::to_string((elem.getIntOrFloatBitWidth() + 7) / 8);
@@ -77,10 +80,16 @@ FailureOr<std::string> HostTranslator::translate() {
       buffer.sizes.push_back(fmt::format("gatec_a{}->sizes[{}]", i, d));
     buffers[arg] = buffer;
   }
-  for (Operation &op : func.getBody().front())
+  if (failed(visitBlock(func.getBody().front())))
+    return failure();
+  return out;
+}
+
+LogicalResult HostTranslator::visitBlock(Block &block) {
+  for (Operation &op : block)
     if (failed(visit(&op)))
       return failure();
-  return out;
+  return success();
 }
 
 LogicalResult HostTranslator::visit(Operation *op) {
@@ -127,6 +136,33 @@ LogicalResult HostTranslator::visit(Operation *op) {
         return binary("gatec_cuda_ceildiv({}, {})");
       })
       .Case([&](arith::MaxSIOp) { return binary("({0} > {1} ? {0} : {1})"); })
+      .Case([&](arith::MaxUIOp) {
+        return binary("((uint64_t){0} > (uint64_t){1} ? {0} : {1})");
+      })
+      .Case([&](arith::AndIOp) { return binary("({} & {})"); })
+      .Case([&](arith::CmpIOp cmp) -> LogicalResult {
+        arith::CmpIPredicate predicate = cmp.getPredicate();
+        bool isUnsigned = predicate == arith::CmpIPredicate::ult ||
+                          predicate == arith::CmpIPredicate::ule ||
+                          predicate == arith::CmpIPredicate::ugt ||
+                          predicate == arith::CmpIPredicate::uge;
+        StringRef symbol;
+        switch (predicate) {
+        case arith::CmpIPredicate::eq: symbol = "=="; break;
+        case arith::CmpIPredicate::ne: symbol = "!="; break;
+        case arith::CmpIPredicate::slt:
+        case arith::CmpIPredicate::ult: symbol = "<"; break;
+        case arith::CmpIPredicate::sle:
+        case arith::CmpIPredicate::ule: symbol = "<="; break;
+        case arith::CmpIPredicate::sgt:
+        case arith::CmpIPredicate::ugt: symbol = ">"; break;
+        case arith::CmpIPredicate::sge:
+        case arith::CmpIPredicate::uge: symbol = ">="; break;
+        }
+        std::string cast = isUnsigned ? "(uint64_t)" : "";
+        return binary(fmt::format("(int64_t)({0}{{}} {1} {0}{{}})", cast,
+                                  symbol.str()));
+      })
       .Case([&](arith::MinSIOp) { return binary("({0} < {1} ? {0} : {1})"); })
       .Case([&](arith::IndexCastOp c) {
         line(fmt::format("[[maybe_unused]] const int64_t {} = {};", fresh(c.getResult()),
@@ -200,6 +236,46 @@ LogicalResult HostTranslator::visit(Operation *op) {
         buffers[expand.getResult()] = view;
         return success();
       })
+      .Case([&](gpu::MemsetOp memset) -> LogicalResult {
+        auto it = buffers.find(memset.getDst());
+        Type elem = memset.getDst().getType().getElementType();
+        if (it == buffers.end() || !elem.isInteger(32) ||
+            !memset.getAsyncDependencies().empty())
+          return memset.emitError("gatec: unsupported gpu.memset in host code");
+        std::vector<std::string> factors{"INT64_C(1)"};
+        for (const std::string &size : it->second.sizes)
+          factors.push_back(size);
+        line("{");
+        line(fmt::format("  CUresult result = cuMemsetD32Async({}, "
+                         "(unsigned)(int32_t){}, (size_t)({}), stream);",
+                         it->second.pointer, name(memset.getValue()),
+                         fmt::join(factors, " * ")));
+        line("  if (result != CUDA_SUCCESS)");
+        line("    return gatec_cuda_fail(err, kernel, \"cuMemsetD32Async\", "
+             "result);");
+        line("}");
+        return success();
+      })
+      .Case([&](scf::IfOp branch) -> LogicalResult {
+        if (branch.getNumResults() != 0)
+          return branch.emitError("gatec: an scf.if with results in host code");
+        // Values of one branch are not used in the other or after it.
+        line(fmt::format("if ({}) {{", name(branch.getCondition())));
+        indent += 2;
+        if (failed(visitBlock(*branch.thenBlock())))
+          return failure();
+        indent -= 2;
+        if (branch.elseBlock()) {
+          line("} else {");
+          indent += 2;
+          if (failed(visitBlock(*branch.elseBlock())))
+            return failure();
+          indent -= 2;
+        }
+        line("}");
+        return success();
+      })
+      .Case([&](scf::YieldOp) { return success(); })
       .Case([&](memref::DeallocOp) { return success(); })
       .Case([&](func::ReturnOp) { return success(); })
       .Case([&](gpu::LaunchFuncOp l) { return launch(l); })
