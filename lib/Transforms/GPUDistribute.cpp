@@ -725,24 +725,34 @@ struct GPUDistributePass
     FailureOr<LoopPlan> plan = planLoop(b, first);
     if (failed(plan))
       return failure();
-    // The later loops' scratch: one slot per iteration.
+    // The later loops' scratch: a slot per thread (a thread runs its
+    // iterations one after another), in shared memory when it fits beside
+    // the first loop's.
     perIterationScratch.clear();
-    SmallVector<Value> workspaces(plan->workspaces);
-    for (scf::ParallelOp loop : loopsAfterFirst(ops)) {
-      Value total = hostIterations(b, loop);
-      WalkResult placed = loop.getBody()->walk([&](memref::AllocOp alloc) {
-        FailureOr<int64_t> bytes = scratchBytes(alloc);
-        if (failed(bytes))
-          return WalkResult::interrupt();
-        Value buffer = workspace(
-            b, loc,
-            arith::MulIOp::create(b, loc, total, constantIndex(b, loc, *bytes)));
-        perIterationScratch[alloc] = {buffer, *bytes};
-        workspaces.push_back(buffer);
-        return WalkResult::advance();
-      });
-      if (placed.wasInterrupted())
+    SmallVector<memref::AllocOp> tailScratch;
+    for (scf::ParallelOp loop : loopsAfterFirst(ops))
+      loop.getBody()->walk(
+          [&](memref::AllocOp alloc) { tailScratch.push_back(alloc); });
+    int64_t sharedBytes = 0;
+    if (plan->sharedScratch)
+      for (auto &[alloc, bytes] : plan->scratch)
+        sharedBytes += bytes * plan->perBlockIterations;
+    for (memref::AllocOp alloc : tailScratch) {
+      FailureOr<int64_t> bytes = scratchBytes(alloc, /*alignment=*/16);
+      if (failed(bytes))
         return failure();
+      sharedBytes += *bytes * threadsPerBlock;
+    }
+    bool tailShared = sharedBytes <= sharedScratchBytes;
+    SmallVector<Value> workspaces(plan->workspaces);
+    if (!tailShared) {
+      for (memref::AllocOp alloc : tailScratch) {
+        int64_t bytes = *scratchBytes(alloc);
+        Value buffer = workspace(
+            b, loc, constantIndex(b, loc, bytes * threadsPerBlock));
+        perIterationScratch[alloc] = {buffer, bytes};
+        workspaces.push_back(buffer);
+      }
     }
     // The count of blocks done, zeroed on the stream before the launch.
     Type i32 = b.getI32Type();
@@ -759,6 +769,19 @@ struct GPUDistributePass
     currentLaunch = launch;
     broadcastCells.clear();
     stagingBuffers.clear();
+    if (tailShared) {
+      auto workgroup = gpu::AddressSpaceAttr::get(
+          b.getContext(), gpu::AddressSpace::Workgroup);
+      for (memref::AllocOp alloc : tailScratch) {
+        int64_t bytes = *scratchBytes(alloc, /*alignment=*/16);
+        auto type =
+            MemRefType::get({bytes * threadsPerBlock}, b.getI8Type(),
+                            MemRefLayoutAttrInterface(), workgroup);
+        perIterationScratch[alloc] = {launch.addWorkgroupAttribution(type, loc),
+                                      bytes};
+        ++numSharedScratchBuffers;
+      }
+    }
     if (failed(emitIterations(b, launch, *plan, /*guardBlocks=*/true)))
       return failure();
 
@@ -800,6 +823,7 @@ struct GPUDistributePass
         if (failed(emitUniform(b, op, map, wholeBlock)))
           return failure();
     }
+    propagateMemorySpaces(launch);
     b.setInsertionPointAfter(launch);
     for (Value buffer : workspaces)
       memref::DeallocOp::create(b, loc, buffer);
@@ -1106,7 +1130,10 @@ struct GPUDistributePass
     Value total, grid;
     int64_t perBlockIterations = 1;
     SmallVector<std::pair<memref::AllocOp, int64_t>> scratch;
+    /// Global workspaces of the scratch buffers, or none when they live in
+    /// shared memory (`sharedScratch`).
     SmallVector<Value> workspaces;
+    bool sharedScratch = false;
   };
 
   /// Decides how `loop` runs and computes its host values with `b`.
@@ -1153,6 +1180,24 @@ struct GPUDistributePass
     });
     if (!scratchOk)
       return failure();
+    // Scratch of the iterations a block runs that fits in shared memory
+    // (a router's per-token scores and keys, eight tokens per block) lives
+    // there, in 16-byte aligned slots: no workspace to allocate on every
+    // call, no global traffic.
+    int64_t blockBytes = 0;
+    SmallVector<int64_t> sharedBytes;
+    for (auto &[alloc, bytes] : plan.scratch) {
+      sharedBytes.push_back(*scratchBytes(alloc, /*alignment=*/16));
+      blockBytes += sharedBytes.back() * plan.perBlockIterations;
+    }
+    plan.sharedScratch = !plan.scratch.empty() &&
+                         blockBytes <= sharedScratchBytes &&
+                         !containsBlockMatmul(loop);
+    if (plan.sharedScratch) {
+      for (auto [entry, bytes] : llvm::zip(plan.scratch, sharedBytes))
+        entry.second = bytes;
+      return plan;
+    }
     for (auto &[alloc, bytes] : plan.scratch)
       plan.workspaces.push_back(workspace(
           b, loc,
@@ -1206,12 +1251,26 @@ struct GPUDistributePass
       b.setInsertionPoint(guard.thenBlock()->getTerminator());
     }
     mapInductionVars(b, loop, plan.counts, iteration, map);
-    Value slot = iteration;
-    // Scratch views into this iteration's slot.
+    // Scratch views into this iteration's slot: of the block's shared
+    // buffer (a slot per thread, warp or the block) or of the workspace.
     scratchViews.clear();
-    for (auto [entry, workspace] : llvm::zip(plan.scratch, plan.workspaces))
-      scratchViews[entry.first.getOperation()] = {workspace, entry.second,
-                                                  slot};
+    if (plan.sharedScratch) {
+      Value local = !plan.perGroup ? threadId : group.index;
+      auto workgroup = gpu::AddressSpaceAttr::get(
+          b.getContext(), gpu::AddressSpace::Workgroup);
+      for (auto &[alloc, bytes] : plan.scratch) {
+        auto type = MemRefType::get({bytes * plan.perBlockIterations},
+                                    b.getI8Type(),
+                                    MemRefLayoutAttrInterface(), workgroup);
+        scratchViews[alloc.getOperation()] = {
+            launch.addWorkgroupAttribution(type, loc), bytes, local};
+        ++numSharedScratchBuffers;
+      }
+    } else {
+      for (auto [entry, workspace] : llvm::zip(plan.scratch, plan.workspaces))
+        scratchViews[entry.first.getOperation()] = {workspace, entry.second,
+                                                    iteration};
+    }
 
     for (Operation &op : loop.getBody()->without_terminator()) {
       if (plan.perGroup) {
@@ -1222,7 +1281,25 @@ struct GPUDistributePass
           return failure();
       }
     }
+    if (plan.sharedScratch)
+      propagateMemorySpaces(launch);
     return success();
+  }
+
+  /// The views of shared scratch were cloned with the types of global
+  /// buffers: gives every view derived from a memref in another memory space
+  /// than its type says that space.
+  static void propagateMemorySpaces(gpu::LaunchOp launch) {
+    launch.getBody().walk([](ViewLikeOpInterface view) {
+      auto source = dyn_cast<MemRefType>(view.getViewSource().getType());
+      if (!source)
+        return;
+      for (Value result : view->getResults())
+        if (auto type = dyn_cast<MemRefType>(result.getType());
+            type && type.getMemorySpace() != source.getMemorySpace())
+          result.setType(MemRefType::Builder(type).setMemorySpace(
+              source.getMemorySpace()));
+    });
   }
 
   void countLaunch(const LoopPlan &plan) {
@@ -1256,8 +1333,10 @@ struct GPUDistributePass
   }
 
   /// Bytes of a slot for `alloc`: every dynamic size replaced by its constant
-  /// upper bound, rounded up to 256 (the alignment of every slot).
-  FailureOr<int64_t> scratchBytes(memref::AllocOp alloc) {
+  /// upper bound, rounded up to `alignment` (that of every slot: 256 in a
+  /// global workspace, 16 in shared memory).
+  FailureOr<int64_t> scratchBytes(memref::AllocOp alloc,
+                                  int64_t alignment = 256) {
     MemRefType type = alloc.getType();
     if (!type.getLayout().isIdentity() ||
         type.getMemorySpace() != nullptr ||
@@ -1283,7 +1362,7 @@ struct GPUDistributePass
       elems *= std::max<int64_t>(*bound, 0);
     }
     int64_t bytes = elems * ((type.getElementTypeBitWidth() + 7) / 8);
-    return (bytes + 255) / 256 * 256;
+    return (bytes + alignment - 1) / alignment * alignment;
   }
 
   /// Clones `op`, replacing scratch allocations by views into their slot and
@@ -1329,8 +1408,10 @@ struct GPUDistributePass
     SmallVector<Value> sizes;
     for (Value size : alloc.getDynamicSizes())
       sizes.push_back(map.lookupOrDefault(size));
-    return memref::ViewOp::create(b, loc, alloc.getType(), slot.workspace,
-                                  shift, sizes);
+    MemRefType type = MemRefType::Builder(alloc.getType())
+                          .setMemorySpace(cast<MemRefType>(
+                              slot.workspace.getType()).getMemorySpace());
+    return memref::ViewOp::create(b, loc, type, slot.workspace, shift, sizes);
   }
 
   /// Clones `op` without its regions, then fills each (single-block) region
@@ -1387,12 +1468,12 @@ struct GPUDistributePass
       OpBuilder body = OpBuilder::atBlockBegin(spread.getBody());
       body.setInsertionPoint(spread.getBody()->getTerminator());
       mapInductionVars(body, inner, counts, spread.getInductionVar(), map);
-      // A loop of the one-launch path: a scratch slot per iteration.
+      // A loop of the one-launch path: a scratch slot per thread.
       inner.getBody()->walk([&](memref::AllocOp alloc) {
         auto it = perIterationScratch.find(alloc);
         if (it != perIterationScratch.end())
           scratchViews[alloc] = {it->second.first, it->second.second,
-                                 spread.getInductionVar()};
+                                 group.lane};
       });
       for (Operation &nested : inner.getBody()->without_terminator())
         if (failed(cloneSequential(body, &nested, map)))
@@ -1494,8 +1575,9 @@ struct GPUDistributePass
     Value slot;
   };
   llvm::DenseMap<Operation *, ScratchSlot> scratchViews;
-  /// Workspaces and slot bytes of the scratch buffers in the loops that the
-  /// last block of a one-launch path runs.
+  /// Buffers (shared or global, a slot per thread) and slot bytes of the
+  /// scratch buffers in the loops that the last block of a one-launch path
+  /// runs.
   llvm::DenseMap<Operation *, std::pair<Value, int64_t>> perIterationScratch;
 };
 

@@ -1,4 +1,4 @@
-// RUN: gatec-opt %s --split-input-file --gatec-gpu-distribute=one-launch-work=-1 | FileCheck %s
+// RUN: gatec-opt %s --split-input-file --gatec-gpu-distribute="one-launch-work=-1 shared-scratch-bytes=0" | FileCheck %s
 
 // A loop with no parallel loop inside: one iteration per thread, blocks of
 // 256, the flat index guarded and delinearized row-major.

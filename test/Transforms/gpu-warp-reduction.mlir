@@ -1,4 +1,4 @@
-// RUN: gatec-opt %s --split-input-file --gatec-gpu-distribute --cse | FileCheck %s
+// RUN: gatec-opt %s --split-input-file --gatec-gpu-distribute=shared-scratch-bytes=0 --cse | FileCheck %s
 
 // A router's top-k pass: the largest 64-bit key below a bound, per token. The
 // token loop runs one token per warp, and the reduction is split among the

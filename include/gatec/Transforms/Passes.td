@@ -235,10 +235,13 @@ def GPUDistribute : Pass<"gatec-gpu-distribute", "::mlir::func::FuncOp"> {
     synchronizes after it (`gpu.barrier`, or `nvvm.bar.warp.sync` for a
     warp); any other write runs on the group's first thread between
     synchronizations, its results handed to the others through shared
-    memory. Scratch buffers
-    allocated inside an iteration become views into one workspace per launch
-    (a 256-byte aligned slot per block or per thread, sized by the buffer's
-    constant upper bound), so kernels never allocate. Side-effect-free
+    memory. Scratch buffers allocated inside an iteration become views into
+    a slot per thread, warp or block, sized by the buffer's constant upper
+    bound: in shared memory (16-byte aligned slots) when a block's slots take
+    at most `shared-scratch-bytes` (44 KiB: static shared memory stops at 48)
+    and no tensor-core matmul needs the block's shared memory, else in one
+    global workspace per launch (256-byte aligned slots); kernels never
+    allocate. Side-effect-free
     definitions a launch uses (constants, sizes, views) are cloned into it,
     so the outlined kernel takes only buffers. Writes at the top level that
     are not loops run in a one-thread launch.
@@ -287,6 +290,10 @@ def GPUDistribute : Pass<"gatec-gpu-distribute", "::mlir::func::FuncOp"> {
     Option<"warpLoopLimit", "warp-loop-limit", "int64_t", "1024",
            "Largest inner parallel loop (constant trip count) for which an "
            "iteration runs on one warp instead of a whole block">,
+    Option<"sharedScratchBytes", "shared-scratch-bytes", "int64_t",
+           "45056",
+           "Largest per-block total of a loop's scratch buffers kept in "
+           "shared memory instead of a global workspace">,
     Option<"oneLaunchWork", "one-launch-work", "int64_t", "128",
            "Largest number of sequential iterations per thread that running "
            "a kernel's loops after its first in one block may add for the "
@@ -309,6 +316,8 @@ def GPUDistribute : Pass<"gatec-gpu-distribute", "::mlir::func::FuncOp"> {
               "Reductions split among the lanes of a warp">,
     Statistic<"numVectorLoops", "vector-loops",
               "Elementwise kernels with vector loads and stores">,
+    Statistic<"numSharedScratchBuffers", "shared-scratch-buffers",
+              "Per-iteration scratch buffers placed in shared memory">,
     Statistic<"numOneLaunchPaths", "one-launch-paths",
               "Kernels given a one-launch path for small problems">,
   ];

@@ -1,6 +1,6 @@
-// Calls Mixtral's dispatch and its routing + dispatch kernel through the
+// Calls Mixtral's router, dispatch and routing + dispatch kernels through the
 // generated header at several batch sizes, against the recording driver:
-// the output shows which path the launch code took.
+// the output shows what the launch code allocates and which path it took.
 #include "mixtral_router.h"
 
 #include <cstdint>
@@ -33,6 +33,15 @@ static void dispatch(int64_t tokens) {
       {at<int32_t>(0x60000), shapes.pair_positions}, nullptr));
 }
 
+static void router(int64_t tokens) {
+  std::printf("router T=%lld\n", static_cast<long long>(tokens));
+  check(k::mixtral_8x7b_router(
+      {at<const gatec_bf16>(0x10000), {tokens, 4096}},
+      {at<const gatec_bf16>(0x20000), {4096, 8}},
+      {at<float>(0x30000), {tokens, 2}}, {at<int32_t>(0x40000), {tokens, 2}},
+      nullptr));
+}
+
 static void routing(int64_t tokens) {
   std::printf("routing T=%lld\n", static_cast<long long>(tokens));
   k::Mixtral8x7bMoeRoutingShapes shapes;
@@ -50,6 +59,7 @@ static void routing(int64_t tokens) {
 }
 
 int main() {
+  router(33);
   dispatch(5);
   dispatch(0);
   dispatch(5000);

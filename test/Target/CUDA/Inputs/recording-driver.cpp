@@ -1,5 +1,5 @@
 // A CUDA driver that runs nothing and prints what a generated header asks of
-// it: allocations, memsets and each launch's kernel and grid. Linked in place
+// it: allocations and frees, memsets and each launch's kernel and grid. Linked in place
 // of libcuda, it lets tests check the launch code's choices (which path, how
 // many launches, what grid) on a machine without a GPU.
 #include <cuda.h>
@@ -42,12 +42,16 @@ CUresult cuModuleGetFunction(CUfunction *function, CUmodule, const char *name) {
 }
 
 CUresult cuMemAllocAsync(CUdeviceptr *pointer, size_t bytes, CUstream) {
+  std::printf("  alloc %zu\n", bytes);
   *pointer = nextAddress;
   nextAddress += (bytes + 255) / 256 * 256 + 256;
   return CUDA_SUCCESS;
 }
 
-CUresult cuMemFreeAsync(CUdeviceptr, CUstream) { return CUDA_SUCCESS; }
+CUresult cuMemFreeAsync(CUdeviceptr, CUstream) {
+  std::printf("  free\n");
+  return CUDA_SUCCESS;
+}
 
 CUresult cuMemsetD32Async(CUdeviceptr, unsigned int value, size_t count,
                           CUstream) {
