@@ -224,8 +224,14 @@ struct Group {
   bool warp;
 };
 
-/// Orders the group's memory accesses: a block barrier, or a warp sync.
+/// Orders the group's memory accesses: a block barrier, or a warp sync
+/// (none right after the same one: a write after a spread loop).
 void synchronize(OpBuilder &b, Location loc, const Group &group) {
+  Block::iterator at = b.getInsertionPoint();
+  if (at != b.getInsertionBlock()->begin() &&
+      (group.warp ? isa<NVVM::SyncWarpOp>(*std::prev(at))
+                  : isa<gpu::BarrierOp>(*std::prev(at))))
+    return;
   if (!group.warp) {
     gpu::BarrierOp::create(b, loc);
     return;

@@ -31,8 +31,8 @@ func.func @per_thread(%out: memref<?x130xf32>) {
 // loops are spread over the threads with a barrier after each; the scratch
 // buffer of each iteration is a view into a workspace slot (its dynamic size
 // bounded by 64 rows: 64 x 16 x 4 bytes); a reduction that writes memory
-// runs on thread 0 between barriers and hands its result to the block
-// through shared memory.
+// runs on thread 0 between barriers (the loop's barrier serves as the first)
+// and hands its result to the block through shared memory.
 // CHECK-LABEL: func.func @per_block
 // CHECK:       %[[BYTES:.*]] = arith.muli %{{.*}}, %c4096 : index
 // CHECK:       %[[WS:.*]] = memref.alloc(%[[BYTES]]) {alignment = 256 : i64} : memref<?xi8>
@@ -42,7 +42,7 @@ func.func @per_thread(%out: memref<?x130xf32>) {
 // CHECK:         scf.for %{{.*}} = %[[TX]] to %{{.*}} step %c256
 // CHECK:           memref.store %{{.*}}, %[[SCRATCH]]
 // CHECK:         gpu.barrier
-// CHECK:         gpu.barrier
+// CHECK-NOT:     gpu.barrier
 // CHECK:         %[[FIRST:.*]] = arith.cmpi eq, %[[TX]], %c0
 // CHECK:         scf.if %[[FIRST]] {
 // CHECK:           %[[SUM:.*]] = scf.for
