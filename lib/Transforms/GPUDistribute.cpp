@@ -623,28 +623,18 @@ struct GPUDistributePass
     bool writesAfterFirst = false;
     for (Operation &op : body.without_terminator()) {
       inWork |= &op == start;
-      bool hostOperands = llvm::all_of(op.getOperands(), isHost);
-      if (!inWork) {
-        if (isa<memref::AllocOp>(op) ||
-            (op.getNumRegions() == 0 && isMemoryEffectFree(&op) &&
-             hostOperands))
-          host.insert(&op);
+      // Allocations and shape arithmetic on host values.
+      if (llvm::all_of(op.getOperands(), isHost) &&
+          (isa<memref::AllocOp>(op) ||
+           (op.getNumRegions() == 0 && isMemoryEffectFree(&op)))) {
+        host.insert(&op);
         continue;
       }
-      if (isa<gpu::LaunchOp, memref::DeallocOp>(op) ||
+      if (!inWork)
+        continue;
+      if (isa<gpu::LaunchOp, memref::AllocOp, memref::DeallocOp>(op) ||
           containsBlockMatmul(&op))
         return nullptr;
-      if (isa<memref::AllocOp>(op)) {
-        if (!hostOperands)
-          return nullptr;
-        host.insert(&op);
-        continue;
-      }
-      if (op.getNumRegions() == 0 && isMemoryEffectFree(&op) &&
-          hostOperands) {
-        host.insert(&op);
-        continue;
-      }
       if (!first) {
         first = dyn_cast<scf::ParallelOp>(op);
         if (!first)
@@ -743,10 +733,12 @@ struct GPUDistributePass
     if (plan->sharedScratch)
       for (auto &[alloc, bytes] : plan->scratch)
         sharedBytes += bytes * plan->perBlockIterations;
+    SmallVector<int64_t> tailSharedBytes;
     for (memref::AllocOp alloc : tailScratch) {
       FailureOr<int64_t> bytes = scratchBytes(alloc, /*alignment=*/16);
       if (failed(bytes))
         return failure();
+      tailSharedBytes.push_back(*bytes);
       sharedBytes += *bytes * threadsPerBlock;
     }
     bool tailShared = sharedBytes <= sharedScratchBytes;
@@ -772,22 +764,10 @@ struct GPUDistributePass
     Value grid = arith::MaxUIOp::create(b, loc, plan->grid,
                                         constantIndex(b, loc, 1));
     gpu::LaunchOp launch = createLaunch(b, loc, grid, threadsPerBlock);
-    currentLaunch = launch;
-    broadcastCells.clear();
-    stagingBuffers.clear();
-    if (tailShared) {
-      auto workgroup = gpu::AddressSpaceAttr::get(
-          b.getContext(), gpu::AddressSpace::Workgroup);
-      for (memref::AllocOp alloc : tailScratch) {
-        int64_t bytes = *scratchBytes(alloc, /*alignment=*/16);
-        auto type =
-            MemRefType::get({bytes * threadsPerBlock}, b.getI8Type(),
-                            MemRefLayoutAttrInterface(), workgroup);
-        perIterationScratch[alloc] = {launch.addWorkgroupAttribution(type, loc),
-                                      bytes};
-        ++numSharedScratchBuffers;
-      }
-    }
+    if (tailShared)
+      for (auto [alloc, bytes] : llvm::zip(tailScratch, tailSharedBytes))
+        perIterationScratch[alloc] = {
+            sharedScratch(bytes * threadsPerBlock, loc), bytes};
     if (failed(emitIterations(b, launch, *plan, /*guardBlocks=*/true)))
       return failure();
 
@@ -808,9 +788,8 @@ struct GPUDistributePass
           arith::ConstantIntOp::create(b, loc, i32, 1), counter,
           ValueRange{zero});
       add->setAttr(kOneLaunchMarker, b.getUnitAttr());
-      Value done = add;
       NVVM::MembarOp::create(b, loc, NVVM::MemScopeKind::GPU);
-      memref::StoreOp::create(b, loc, done, cell, ValueRange{zero});
+      memref::StoreOp::create(b, loc, add.getResult(), cell, ValueRange{zero});
     }
     gpu::BarrierOp::create(b, loc);
     Value before = memref::LoadOp::create(b, loc, cell, ValueRange{zero});
@@ -1076,12 +1055,16 @@ struct GPUDistributePass
 
   /// A launch of `grid` blocks of `threads` threads before `at`, with an
   /// empty body ending in gpu.terminator; `b` is left at the body's start.
+  /// It becomes the current launch, whose shared buffers are made anew.
   gpu::LaunchOp createLaunch(OpBuilder &b, Location loc, Value grid,
                              int64_t threads) {
     Value one = constantIndex(b, loc, 1);
     auto launch = gpu::LaunchOp::create(b, loc, grid, one, one,
                                         constantIndex(b, loc, threads), one,
                                         one);
+    currentLaunch = launch;
+    broadcastCells.clear();
+    stagingBuffers.clear();
     Block &body = launch.getBody().front();
     b.setInsertionPointToStart(&body);
     auto terminator = gpu::TerminatorOp::create(b, loc);
@@ -1262,16 +1245,9 @@ struct GPUDistributePass
     scratchViews.clear();
     if (plan.sharedScratch) {
       Value local = !plan.perGroup ? threadId : group.index;
-      auto workgroup = gpu::AddressSpaceAttr::get(
-          b.getContext(), gpu::AddressSpace::Workgroup);
-      for (auto &[alloc, bytes] : plan.scratch) {
-        auto type = MemRefType::get({bytes * plan.perBlockIterations},
-                                    b.getI8Type(),
-                                    MemRefLayoutAttrInterface(), workgroup);
+      for (auto &[alloc, bytes] : plan.scratch)
         scratchViews[alloc.getOperation()] = {
-            launch.addWorkgroupAttribution(type, loc), bytes, local};
-        ++numSharedScratchBuffers;
-      }
+            sharedScratch(bytes * plan.perBlockIterations, loc), bytes, local};
     } else {
       for (auto [entry, workspace] : llvm::zip(plan.scratch, plan.workspaces))
         scratchViews[entry.first.getOperation()] = {workspace, entry.second,
@@ -1325,9 +1301,6 @@ struct GPUDistributePass
     if (failed(plan))
       return failure();
     gpu::LaunchOp launch = createLaunch(b, loc, plan->grid, threadsPerBlock);
-    currentLaunch = launch;
-    broadcastCells.clear();
-    stagingBuffers.clear();
     if (failed(emitIterations(b, launch, *plan, /*guardBlocks=*/false)))
       return failure();
     b.setInsertionPointAfter(launch);
@@ -1559,6 +1532,18 @@ struct GPUDistributePass
       cells.push_back(currentLaunch.addWorkgroupAttribution(cellType, loc));
     }
     return cells[i];
+  }
+
+  /// A shared-memory buffer of `bytes` bytes for the current launch's
+  /// scratch slots.
+  Value sharedScratch(int64_t bytes, Location loc) {
+    auto workgroup = gpu::AddressSpaceAttr::get(currentLaunch.getContext(),
+                                                gpu::AddressSpace::Workgroup);
+    auto type = MemRefType::get(
+        {bytes}, IntegerType::get(currentLaunch.getContext(), 8),
+        MemRefLayoutAttrInterface(), workgroup);
+    ++numSharedScratchBuffers;
+    return currentLaunch.addWorkgroupAttribution(type, loc);
   }
 
   /// The current launch's `index`-th shared-memory buffer of `type` for
