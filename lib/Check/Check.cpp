@@ -624,10 +624,11 @@ int main(int argc, char **argv) {
 std::string writeCUDACases(ModuleOp module, std::vector<Prepared> &prepared,
                            std::vector<gatec::KernelReport> &reports,
                            const gatec::CheckOptions &options,
+                           const gatec::CheckOptions::CUDAConfig &config,
                            StringRef root) {
   std::string headerError;
   std::optional<std::string> header =
-      buildCUDAHeader(module, options.cudaChip, options.cudaWgmma,
+      buildCUDAHeader(module, config.chip, config.wgmma,
                       options.cudaMatmulTile, headerError);
   if (!header)
     return headerError;
@@ -725,20 +726,41 @@ std::string writeCUDACases(ModuleOp module, std::vector<Prepared> &prepared,
   return "";
 }
 
+/// What a failed case program said: cuda-sim's reports (docs/cuda-sim.md)
+/// when there are any, which name the kernel, PTX line, block and thread;
+/// else the end of its log.
+std::string caseFailure(StringRef log) {
+  std::string reports;
+  SmallVector<StringRef> lines;
+  log.split(lines, '\n');
+  for (auto [i, line] : llvm::enumerate(lines)) {
+    if (!line.starts_with("cuda-sim: ") || reports.size() > 2000)
+      continue;
+    reports += line.str() + "\n";
+    if (i + 1 < lines.size() && lines[i + 1].starts_with("  "))
+      reports += lines[i + 1].str() + "\n";
+  }
+  if (!reports.empty())
+    return reports + StringRef(log).take_back(200).str();
+  return StringRef(log).take_back(300).str();
+}
+
 /// Runs every prepared kernel on GPU 0 through its case program (written to
 /// a temporary directory, built with the system C++ compiler against CUDA),
 /// compares the outputs the program writes back with the oracle, and reads
 /// its timing. Returns an error that applies to every kernel, or "".
 std::string runOnCUDA(ModuleOp module, std::vector<Prepared> &prepared,
                       std::vector<gatec::KernelReport> &reports,
-                      const gatec::CheckOptions &options) {
+                      const gatec::CheckOptions &options,
+                      const gatec::CheckOptions::CUDAConfig &config) {
   llvm::SmallString<128> dir;
   if (std::error_code ec =
           llvm::sys::fs::createUniqueDirectory("gatec-check-cuda", dir))
     return "cannot create a temporary directory: " + ec.message();
   llvm::scope_exit removeDir(
       [&] { (void)llvm::sys::fs::remove_directories(dir); });
-  std::string error = writeCUDACases(module, prepared, reports, options, dir);
+  std::string error =
+      writeCUDACases(module, prepared, reports, options, config, dir);
   if (!error.empty())
     return error;
   std::optional<std::string> cxx = findCxx();
@@ -748,6 +770,13 @@ std::string runOnCUDA(ModuleOp module, std::vector<Prepared> &prepared,
   std::string include = "-I" + root + "/include";
   std::string libs = "-L" + root + "/lib64";
   std::string stubs = "-L" + root + "/lib64/stubs";
+  // Another driver (cuda-sim) first on the link line and as the rpath, so
+  // the case program loads it without LD_LIBRARY_PATH.
+  std::string driverLink, driverRpath;
+  if (!options.cudaDriverDir.empty()) {
+    driverLink = "-L" + options.cudaDriverDir;
+    driverRpath = "-Wl,-rpath," + options.cudaDriverDir;
+  }
   std::string iterations = std::to_string(options.timeIterations);
   llvm::Regex timeLine("TIME [^ ]+ ([0-9.]+) ms");
   for (Prepared &p : prepared) {
@@ -760,9 +789,11 @@ std::string runOnCUDA(ModuleOp module, std::vector<Prepared> &prepared,
     report.written.clear();
     std::string source = caseDir + "/case.cpp", program = caseDir + "/case",
                 logPath = caseDir + "/run.log";
-    llvm::StringRef compileArgs[] = {*cxx,  "-std=c++17", "-O2",  include,
-                                     "-o",  program,      source, libs,
-                                     stubs, "-lcuda"};
+    SmallVector<llvm::StringRef> compileArgs = {
+        *cxx, "-std=c++17", "-O2", include, "-o", program, source};
+    if (!driverLink.empty())
+      compileArgs.append({driverLink, driverRpath});
+    compileArgs.append({libs, stubs, "-lcuda"});
     std::string compileError;
     if (llvm::sys::ExecuteAndWait(*cxx, compileArgs, std::nullopt, {}, 0, 0,
                                   &compileError) != 0) {
@@ -790,7 +821,7 @@ std::string runOnCUDA(ModuleOp module, std::vector<Prepared> &prepared,
       if (!bytes || (*bytes)->getBufferSize() != size) {
         report.error = llvm::formatv("the case program (exit {0}) wrote no "
                                      "{1}: {2}",
-                                     rc, name, StringRef(log).take_back(300))
+                                     rc, name, caseFailure(log))
                            .str();
         break;
       }
@@ -869,7 +900,7 @@ gatec::checkKernels(ModuleOp module, const CheckOptions &options) {
         p.randomScales.resize(i + 1, 0.0);
         p.randomScales[i] = scale;
         // CUDA runs go through case programs, which regenerate them.
-        if (!options.cudaChip.empty())
+        if (!options.cuda.empty())
           for (int64_t n = 0; n < t.numElements(); ++n)
             t.data.push_back(static_cast<float>(
                 scale * caseRandom(options.seed, i, n)));
@@ -939,15 +970,26 @@ gatec::checkKernels(ModuleOp module, const CheckOptions &options) {
         r.error = message;
     return reports;
   };
-  if (!options.cudaChip.empty()) {
-    std::string error =
-        options.cudaCaseDir.empty()
-            ? runOnCUDA(module, prepared, reports, options)
-            : writeCUDACases(module, prepared, reports, options,
-                             options.cudaCaseDir);
-    if (!error.empty())
-      return setError(error);
-    return reports;
+  if (!options.cuda.empty()) {
+    // Each configuration checks the same prepared kernels against the same
+    // oracle outputs; with several, reports name their configuration.
+    std::vector<KernelReport> all;
+    for (const CheckOptions::CUDAConfig &config : options.cuda) {
+      std::vector<KernelReport> configReports = reports;
+      std::string error =
+          options.cudaCaseDir.empty()
+              ? runOnCUDA(module, prepared, configReports, options, config)
+              : writeCUDACases(module, prepared, configReports, options,
+                               config, options.cudaCaseDir);
+      for (KernelReport &r : configReports) {
+        if (!error.empty() && r.error.empty())
+          r.error = error;
+        if (options.cuda.size() > 1)
+          r.kernel += " [" + config.name() + "]";
+        all.push_back(std::move(r));
+      }
+    }
+    return all;
   }
   OwningOpRef<ModuleOp> compiled = module.clone();
   PassManager pm(ctx);

@@ -242,7 +242,10 @@ inline double minMaxF(double a, double b, bool isMax, bool nanMode,
 struct ShadowByte {
   uint32_t wBlock = 0, wWarp = 0, rBlock = 0, rWarp = 0;
   uint16_t writer = 0, reader = 0;
+  /// Another thread read in the last read's warp-sync epoch.
   uint8_t manyReaders = 0;
+  /// Threads of more than one warp read since the last barrier.
+  uint8_t crossWarp = 0;
   uint16_t asyncPending = 0; ///< 1 + the issuing thread's cp.async is in flight
 };
 
@@ -573,10 +576,16 @@ void Launch::sharedRead(Thread &t, uint64_t addr, void *out, unsigned n,
       report(&t, "race", os.str());
       return;
     }
-    if (s.rBlock == blockEpoch && s.reader != t.index)
-      s.manyReaders = 1;
-    else if (s.rBlock != blockEpoch)
-      s.manyReaders = 0;
+    if (s.rBlock != blockEpoch) {
+      s.manyReaders = s.crossWarp = 0;
+    } else {
+      if (s.reader / 32 != t.index / 32)
+        s.crossWarp = 1;
+      if (s.rWarp != w)
+        s.manyReaders = 0;
+      else if (s.reader != t.index)
+        s.manyReaders = 1;
+    }
     s.rBlock = blockEpoch;
     s.rWarp = w;
     s.reader = static_cast<uint16_t>(t.index);
@@ -607,10 +616,12 @@ void Launch::sharedWrite(Thread &t, uint64_t addr, const void *in,
     if (c.race) {
       bool writeRace = s.wBlock == blockEpoch && s.writer != t.index &&
                        (s.writer / 32 != t.index / 32 || s.wWarp == w);
-      bool readRace = s.rBlock == blockEpoch &&
-                      (s.manyReaders || s.reader != t.index) &&
-                      (s.manyReaders || s.reader / 32 != t.index / 32 ||
-                       s.rWarp == w);
+      // Reads since the last barrier by another warp, or by another lane
+      // of this warp since its last warp sync.
+      bool readRace =
+          s.rBlock == blockEpoch &&
+          (s.crossWarp || s.reader / 32 != t.index / 32 ||
+           (s.rWarp == w && (s.manyReaders || s.reader != t.index)));
       if (writeRace || readRace) {
         std::ostringstream os;
         os << "write of shared address " << addr + i << " by thread "

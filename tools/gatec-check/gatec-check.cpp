@@ -49,9 +49,17 @@ static cl::opt<unsigned>
          cl::init(1));
 static cl::opt<std::string> cuda(
     "cuda",
-    cl::desc("Run on GPU 0 compiled for this CUDA chip (sm_80, sm_90a...) "
-             "through the generated CUDA header; needs a GPU and its driver"),
-    cl::value_desc("chip"));
+    cl::desc("Run on GPU 0 compiled for these CUDA configurations, a comma-"
+             "separated list of chips (sm_80, sm_90a...), each optionally "
+             "with +wgmma, through the generated CUDA header; the oracle "
+             "runs once. Needs a GPU and its driver, or --cuda-driver"),
+    cl::value_desc("chip[+wgmma],..."));
+static cl::opt<std::string> cudaDriver(
+    "cuda-driver",
+    cl::desc("With --cuda: the directory of the libcuda the case programs "
+             "load, e.g. cuda-sim's build/lib/cuda-sim to run without a GPU "
+             "(docs/cuda-sim.md)"),
+    cl::value_desc("dir"));
 static cl::opt<unsigned> timeIterations(
     "time",
     cl::desc("With --cuda: also time N back-to-back calls of each kernel "
@@ -60,7 +68,7 @@ static cl::opt<unsigned> timeIterations(
 static cl::opt<bool> cudaWgmma(
     "cuda-wgmma",
     cl::desc("With --cuda=sm_90a: matmuls on wgmma.mma_async instead of "
-             "mma.sync (gatec --cuda-wgmma)"),
+             "mma.sync (gatec --cuda-wgmma); the same as --cuda=sm_90a+wgmma"),
     cl::init(false));
 static cl::opt<std::string> cudaMatmulTile(
     "cuda-matmul-tile",
@@ -116,8 +124,21 @@ int main(int argc, char **argv) {
   }
   options.runs = runs;
   options.keepOutputBytes = !dumpOutputs.empty();
-  options.cudaChip = cuda;
-  options.cudaWgmma = cudaWgmma;
+  llvm::SmallVector<llvm::StringRef> entries;
+  if (!cuda.empty())
+    llvm::StringRef(cuda).split(entries, ',');
+  for (llvm::StringRef entry : entries) {
+    gatec::CheckOptions::CUDAConfig config;
+    config.wgmma = entry.consume_back("+wgmma") || cudaWgmma;
+    config.chip = entry.str();
+    if (config.chip.empty()) {
+      llvm::errs() << "gatec-check: --cuda: empty configuration in '" << cuda
+                   << "'\n";
+      return 1;
+    }
+    options.cuda.push_back(config);
+  }
+  options.cudaDriverDir = cudaDriver;
   options.cudaMatmulTile = cudaMatmulTile;
   options.timeIterations = timeIterations;
   options.skipReference = skipReference;
@@ -128,8 +149,8 @@ int main(int argc, char **argv) {
     return 1;
   }
   options.cudaCaseDir = writeCudaCase;
-  if (!options.cudaCaseDir.empty() && options.cudaChip.empty()) {
-    llvm::errs() << "gatec-check: --write-cuda-case needs --cuda=CHIP\n";
+  if (!options.cudaCaseDir.empty() && options.cuda.size() != 1) {
+    llvm::errs() << "gatec-check: --write-cuda-case needs one --cuda=CHIP\n";
     return 1;
   }
   for (const std::string &d : dims) {

@@ -54,22 +54,33 @@ struct CheckOptions {
   /// Keep each output's raw bytes in OutputReport::bytes, so that runs with
   /// different thread counts can be compared bit for bit.
   bool keepOutputBytes = false;
-  /// A CUDA chip (sm_80, sm_90a...): compile for it instead of the CPU, write
-  /// each kernel's case program (as cudaCaseDir does, to a temporary
-  /// directory), build it with the system C++ compiler against $CUDA_PATH or
+  /// One CUDA compilation of the kernels: a chip (sm_80, sm_90a...) and
+  /// whether matmuls run on wgmma (CompileOptions::cudaWgmma, sm_90a only).
+  struct CUDAConfig {
+    std::string chip;
+    bool wgmma = false;
+    /// "sm_80", "sm_90a+wgmma": how --cuda spells it and reports name it.
+    std::string name() const { return chip + (wgmma ? "+wgmma" : ""); }
+  };
+  /// CUDA configurations to check instead of the CPU: for each, write each
+  /// kernel's case program (as cudaCaseDir does, to a temporary directory),
+  /// build it with the system C++ compiler against $CUDA_PATH or
   /// /usr/local/cuda, run it on GPU 0 and compare the outputs it writes back.
-  /// Random inputs then come from the case programs' generator. Needs a GPU
-  /// and its driver.
-  std::string cudaChip;
-  /// With cudaChip sm_90a: matmuls on wgmma (CompileOptions::cudaWgmma).
-  bool cudaWgmma = false;
-  /// With cudaChip: one tile for every matmul (CompileOptions::cudaMatmulTile).
+  /// The oracle runs once for all of them; with more than one, each report's
+  /// kernel is named "kernel [config]". Random inputs then come from the case
+  /// programs' generator. Needs a GPU and its driver, or cudaDriverDir.
+  std::vector<CUDAConfig> cuda;
+  /// The directory of the libcuda the case programs load (linked with -L and
+  /// an rpath): cuda-sim's build/lib/cuda-sim runs them without a GPU
+  /// (docs/cuda-sim.md). Empty: the system's driver.
+  std::string cudaDriverDir;
+  /// With cuda: one tile for every matmul (CompileOptions::cudaMatmulTile).
   std::string cudaMatmulTile;
   /// When > 0, each kernel is also timed over this many back-to-back calls
   /// (after 3 warm-up calls); KernelReport::milliseconds holds the mean.
-  /// Only with cudaChip.
+  /// Only with cuda.
   unsigned timeIterations = 0;
-  /// With cudaChip: instead of running, write one directory per kernel here
+  /// With one cuda config: instead of running, write one directory per kernel here
   /// (kernels.h, case.cpp, inputs, the oracle's outputs) that a machine with
   /// a GPU but no gatec builds and runs (scripts/gpu-check.sh).
   std::string cudaCaseDir;
