@@ -45,6 +45,15 @@ if config.ptxas_executable and os.path.exists(config.ptxas_executable):
         config.available_features.add("cuda-toolkit")
         config.substitutions.append(("%cuda_root", cuda_root))
 
+# cuda-sim (docs/cuda-sim.md): the emulating libcuda that runs the CUDA
+# kernels without a GPU; tests that execute CUDA kernels say REQUIRES: cuda-sim
+# and pass --cuda-driver=%cuda_sim to gatec-check.
+cuda_sim_dir = getattr(config, "cuda_sim_dir", "")
+if "cuda-toolkit" in config.available_features and \
+        os.path.exists(os.path.join(cuda_sim_dir, "libcuda.so.1")):
+    config.available_features.add("cuda-sim")
+    config.substitutions.append(("%cuda_sim", cuda_sim_dir))
+
 # The host's avx512_bf16 (gatec's cpu:native then takes bf16 matmuls through
 # vdpbf16ps dot products): tests of that path say REQUIRES: avx512_bf16.
 try:

@@ -74,6 +74,19 @@ bool GlobalMemory::contains(uint64_t address, uint64_t bytes) const {
          address + bytes >= address;
 }
 
+bool GlobalMemory::range(uint64_t address, uint64_t &lo, uint64_t &hi) const {
+  std::lock_guard<std::mutex> lock(mutex);
+  auto it = allocations.upper_bound(address);
+  if (it == allocations.begin())
+    return false;
+  --it;
+  if (address < it->first || address >= it->first + it->second.size)
+    return false;
+  lo = it->first;
+  hi = it->first + it->second.size;
+  return true;
+}
+
 std::string GlobalMemory::describe(uint64_t address) const {
   std::lock_guard<std::mutex> lock(mutex);
   auto it = allocations.upper_bound(address);
@@ -280,7 +293,30 @@ struct Thread {
   unsigned inflightCount = 0;
 };
 
-class Launch;
+/// The schedule's random source: splitmix64, cheap enough to reshuffle the
+/// runnable threads at every synchronization point.
+class Schedule {
+public:
+  explicit Schedule(uint64_t seed) : state(seed) {}
+  uint64_t next() {
+    uint64_t z = (state += 0x9E3779B97F4A7C15ull);
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    return z ^ (z >> 31);
+  }
+  /// A uniformly shuffled order (Fisher-Yates; the bias of the
+  /// multiply-shift range reduction is below 2^-32 for these sizes).
+  template <typename T> void shuffle(std::vector<T> &v) {
+    for (size_t i = v.size(); i > 1; --i) {
+      size_t j = static_cast<size_t>(
+          (static_cast<unsigned __int128>(next()) * i) >> 64);
+      std::swap(v[i - 1], v[j]);
+    }
+  }
+
+private:
+  uint64_t state;
+};
 
 /// A recoverable error in one thread: reported, the access not performed.
 struct Abort {};
@@ -306,6 +342,8 @@ private:
   void runBlock(unsigned bx, unsigned by, unsigned bz);
   void runThread(Thread &t);
   bool resolveCollectives();
+  bool resolveWarp(unsigned w);
+  std::vector<uint32_t> scratchMembers;
   bool resolveBarriers();
   void reportDeadlock();
   bool isCollective(Op op) const {
@@ -334,7 +372,9 @@ private:
   }
   uint64_t special(const Thread &t, Special s) const;
   uint64_t symbolAddress(int32_t sym) const;
-  uint64_t read(Thread &t, const Operand &o) {
+  __attribute__((always_inline)) uint64_t read(Thread &t, const Operand &o) {
+    if (o.kind == Operand::Reg && !t.inflightCount)
+      return t.regs[o.reg];
     switch (o.kind) {
     case Operand::Reg:
       if (t.inflightCount && t.inflight[o.reg])
@@ -424,7 +464,7 @@ private:
   GlobalMemory &memory;
   const LaunchOptions &options;
   LaunchResult &result;
-  std::mt19937_64 rng;
+  Schedule rng;
 
   std::vector<uint64_t> regMask;
   bool trackRegWrites = false;
@@ -440,6 +480,7 @@ private:
   std::vector<uint32_t> warpEpoch;
   bool failed = false;
   uint64_t instructions = 0;
+  uint64_t hitLo = 0, hitHi = 0; ///< globalOk's last allocation
 };
 
 void Launch::report(const Thread *t, const char *check,
@@ -522,8 +563,16 @@ void Launch::readOfInflight(Thread &t, uint32_t reg) {
 //===----------------------------------------------------------------------===//
 
 bool Launch::globalOk(Thread &t, uint64_t addr, unsigned n, bool isWrite) {
-  if (memory.contains(addr, n))
+  // The last allocation hit, then the allocation map (kernels stream
+  // through few buffers).
+  if (addr >= hitLo && addr + n <= hitHi && addr + n >= addr)
     return true;
+  uint64_t lo, hi;
+  if (memory.range(addr, lo, hi) && addr + n <= hi) {
+    hitLo = lo;
+    hitHi = hi;
+    return true;
+  }
   if (addr >= reinterpret_cast<uint64_t>(module.globalImage.data()) &&
       addr + n <= reinterpret_cast<uint64_t>(module.globalImage.data()) +
                       module.globalImage.size())
@@ -729,7 +778,7 @@ void Launch::run() {
   std::vector<uint64_t> order(numBlocks);
   for (uint64_t i = 0; i < numBlocks; ++i)
     order[i] = i;
-  std::shuffle(order.begin(), order.end(), rng);
+  rng.shuffle(order);
   for (uint64_t b : order) {
     runBlock(b % config.grid[0], b / config.grid[0] % config.grid[1],
              b / config.grid[0] / config.grid[1]);
@@ -753,7 +802,15 @@ void Launch::runBlock(unsigned bx, unsigned by, unsigned bz) {
   std::fill(shared.begin(), shared.end(), 0);
   for (unsigned i = 0; i < blockThreads; ++i) {
     Thread &t = threads[i];
-    t = Thread();
+    t.pc = 0;
+    t.state = State::Runnable;
+    t.stamp = 1;
+    t.fenceStamp = 0;
+    t.uncommitted.clear();
+    t.groups.clear();
+    t.inflightRegs.clear();
+    t.wgmmaGroups.clear();
+    t.inflightCount = 0;
     t.index = i;
     t.tid[0] = i % config.block[0];
     t.tid[1] = i / config.block[0] % config.block[1];
@@ -765,20 +822,34 @@ void Launch::runBlock(unsigned bx, unsigned by, unsigned bz) {
       t.inflight.assign(f.numRegs, 0);
     }
   }
-  std::vector<uint32_t> runnable;
+  // Warps in a random order, each run until all its threads wait at a
+  // barrier, a warpgroup collective or exited; within a warp, the runnable
+  // threads in a random order until each reaches a synchronization point,
+  // then the warp's collective if all its participants arrived.
+  std::vector<uint32_t> warps(numWarps), lanes;
   for (;;) {
-    runnable.clear();
-    for (Thread &t : threads)
-      if (t.state == State::Runnable)
-        runnable.push_back(t.index);
-    if (!runnable.empty()) {
-      std::shuffle(runnable.begin(), runnable.end(), rng);
-      for (uint32_t i : runnable)
-        runThread(threads[i]);
-      if (failed && result.reports.size() >= options.maxReports)
-        return;
-      continue;
+    for (unsigned w = 0; w < numWarps; ++w)
+      warps[w] = w;
+    rng.shuffle(warps);
+    bool progress = false;
+    for (uint32_t w : warps) {
+      for (;;) {
+        lanes.clear();
+        for (unsigned i = w * 32; i < std::min(blockThreads, w * 32 + 32); ++i)
+          if (threads[i].state == State::Runnable)
+            lanes.push_back(i);
+        if (lanes.empty() && !resolveWarp(w))
+          break;
+        progress = true;
+        rng.shuffle(lanes);
+        for (uint32_t i : lanes)
+          runThread(threads[i]);
+        if (failed && result.reports.size() >= options.maxReports)
+          return;
+      }
     }
+    if (progress)
+      continue;
     if (resolveCollectives() || resolveBarriers())
       continue;
     bool allExited = std::all_of(threads.begin(), threads.end(), [](const Thread &t) {
@@ -793,6 +864,7 @@ void Launch::runBlock(unsigned bx, unsigned by, unsigned bz) {
 void Launch::runThread(Thread &t) {
   const Inst *insts = f.insts.data();
   size_t n = f.insts.size();
+  try {
   while (t.state == State::Runnable) {
     if (t.pc >= n) {
       t.state = State::Exited;
@@ -827,16 +899,14 @@ void Launch::runThread(Thread &t) {
       t.state = State::WaitBarrier;
       return;
     }
-    try {
-      step(t, in);
-    } catch (const Abort &) {
-      t.state = State::Exited;
-      return;
-    }
+    step(t, in);
     if (failed && result.reports.size() >= options.maxReports) {
       t.state = State::Exited;
       return;
     }
+  }
+  } catch (const Abort &) {
+    t.state = State::Exited;
   }
   if (t.state == State::Exited) {
     // Copies still in flight complete (the block's shared memory outlives
@@ -894,6 +964,40 @@ void Launch::participants(const Thread &t, const Inst &in,
   for (unsigned i = first; i < first + group && i < blockThreads; ++i)
     if (warpgroup || (mask >> (i % 32) & 1))
       members.push_back(i);
+}
+
+bool Launch::resolveWarp(unsigned w) {
+  // The first waiting thread's collective, if every participant of it (in
+  // this warp) has arrived; warpgroup collectives wait for the block-level
+  // pass.
+  std::vector<uint32_t> &members = scratchMembers;
+  for (unsigned i = w * 32; i < std::min(blockThreads, w * 32 + 32); ++i) {
+    Thread &t = threads[i];
+    if (t.state != State::WaitWarp)
+      continue;
+    const Inst &in = f.insts[t.pc];
+    if (in.op == Op::WgmmaFence || in.op == Op::WgmmaCommit ||
+        in.op == Op::WgmmaWait || in.op == Op::WgmmaMma)
+      return false;
+    participants(t, in, members);
+    for (uint32_t m : members) {
+      const Thread &u = threads[m];
+      if (u.state != State::WaitWarp || u.pc != t.pc)
+        return false;
+    }
+    if (std::find(members.begin(), members.end(), t.index) == members.end())
+      return false; // the block-level pass reports it
+    uint32_t pc = t.pc;
+    executeCollective(in, pc, members);
+    for (uint32_t m : members) {
+      if (threads[m].state == State::WaitWarp) {
+        threads[m].state = State::Runnable;
+        threads[m].pc = pc + 1;
+      }
+    }
+    return true;
+  }
+  return false;
 }
 
 bool Launch::resolveCollectives() {
@@ -1884,7 +1988,8 @@ void Launch::executeCollective(const Inst &in, uint32_t pc,
     for (uint32_t i : members) {
       Thread &t = threads[i];
       uint32_t lane = i % 32;
-      uint32_t b = static_cast<uint32_t>(read(t, operand(in, 2)));
+      // bval[4:0] = b[4:0] (the ISA's pseudocode): offsets count mod 32.
+      uint32_t b = static_cast<uint32_t>(read(t, operand(in, 2))) & 0x1f;
       uint32_t c = static_cast<uint32_t>(read(t, operand(in, 3)));
       uint32_t cval = c & 0x1f, segmask = (c >> 8) & 0x1f;
       uint32_t maxLane = (lane & segmask) | (cval & ~segmask);

@@ -165,7 +165,6 @@ uint16_t f32To16(float value, const Format &fmt, Rounding rounding, bool relu,
 
 // PTX ISA 5.2.5.1 "Floating Point Data Types" (.bf16: the upper half of an
 // .f32); widening is exact.
-float bf16ToF32(uint16_t bits) { return floatOf(uint32_t(bits) << 16); }
 
 // PTX ISA 5.2.5.1 "Floating Point Data Types" (.f16: IEEE 754 binary16);
 // widening is exact, subnormals included, NaN payloads kept.

@@ -27,7 +27,7 @@
 namespace gatec::cudasim {
 namespace {
 
-float decode(MmaElement ty, uint16_t bits) {
+inline float decode(MmaElement ty, uint16_t bits) {
   return ty == MmaElement::BF16 ? bf16ToF32(bits) : f16ToF32(bits);
 }
 
@@ -200,7 +200,9 @@ bool loadOperand(uint64_t rawDesc, bool mnMajor, int rows, MmaElement ty,
 void mmaSyncM16N8K16(MmaElement ab, const uint32_t a[32][4],
                      const uint32_t b[32][2], const float c[32][4],
                      float d[32][4]) {
-  float A[16][16], B[16][8], C[16][8];
+  // A row-major and B column by column (Bt[col][k]), so each dot product
+  // walks two contiguous rows; the emulator spends much of its time here.
+  double A[16][16], Bt[8][16], C[16][8];
   for (int lane = 0; lane < 32; ++lane) {
     for (int i = 0; i < 8; ++i) {
       int row, col;
@@ -210,7 +212,7 @@ void mmaSyncM16N8K16(MmaElement ab, const uint32_t a[32][4],
     int groupID = lane >> 2, threadIDInGroup = lane % 4;
     for (int i = 0; i < 4; ++i) {
       int row = threadIDInGroup * 2 + (i & 1) + (i >= 2 ? 8 : 0);
-      B[row][groupID] = decode(ab, halfOf(b[lane][i / 2], i % 2));
+      Bt[groupID][row] = decode(ab, halfOf(b[lane][i / 2], i % 2));
     }
     for (int i = 0; i < 4; ++i) {
       int row, col;
@@ -218,17 +220,21 @@ void mmaSyncM16N8K16(MmaElement ab, const uint32_t a[32][4],
       C[row][col] = c[lane][i];
     }
   }
+  double D[16][8];
+  for (int row = 0; row < 16; ++row)
+    for (int col = 0; col < 8; ++col) {
+      double sum = 0.0;
+      for (int k = 0; k < 16; ++k)
+        sum += A[row][k] * Bt[col][k];
+      D[row][col] = sum + C[row][col];
+    }
   // All of C is read above, so d may alias c.
-  for (int lane = 0; lane < 32; ++lane) {
+  for (int lane = 0; lane < 32; ++lane)
     for (int i = 0; i < 4; ++i) {
       int row, col;
       cFragmentPos(lane, i, row, col);
-      double sum = 0.0;
-      for (int k = 0; k < 16; ++k)
-        sum += double(A[row][k]) * double(B[k][col]);
-      d[lane][i] = finish(sum + double(C[row][col]));
+      d[lane][i] = finish(D[row][col]);
     }
-  }
 }
 
 // PTX ISA 9.7.14.5.15 "Warp-level matrix load instruction: ldmatrix",

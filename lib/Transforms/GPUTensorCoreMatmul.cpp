@@ -437,6 +437,8 @@ void MatmulKernelBuilder::multiplyTileWgmma(Value slot,
         b, loc, sharedAddress(sharedBj),
         arith::MulIOp::create(b, loc, slot64,
                               constant(tile.k * tile.n * bytes))));
+  for (Value &a : acc)
+    a = gatec::fenceWgmmaAccumulator(b, loc, a);
   NVVM::WgmmaFenceAlignedOp::create(b, loc);
   for (int64_t kk = 0; kk < tile.k; kk += gatec::kWgmmaK) {
     Value descA = gatec::buildWgmmaDescriptor(
@@ -450,6 +452,8 @@ void MatmulKernelBuilder::multiplyTileWgmma(Value slot,
   NVVM::WgmmaGroupSyncAlignedOp::create(b, loc);
   // The slot is refilled after the next barrier: the products must be done.
   NVVM::WgmmaWaitGroupSyncOp::create(b, loc, b.getI64IntegerAttr(0));
+  for (Value &a : acc)
+    a = gatec::fenceWgmmaAccumulator(b, loc, a);
 }
 
 void MatmulKernelBuilder::storeTileWgmma(ArrayRef<Value> acc) {

@@ -415,6 +415,26 @@ Type gatec::wgmmaAccumulatorType(MLIRContext *ctx, int64_t n) {
       ctx, SmallVector<Type>(n / 2, Float32Type::get(ctx)));
 }
 
+Value gatec::fenceWgmmaAccumulator(OpBuilder &b, Location loc, Value acc) {
+  auto type = cast<LLVM::LLVMStructType>(acc.getType());
+  unsigned n = type.getBody().size();
+  SmallVector<Value> elements;
+  std::string outputs, inputs;
+  for (unsigned i = 0; i < n; ++i) {
+    elements.push_back(LLVM::ExtractValueOp::create(b, loc, acc, i));
+    outputs += "=f,";
+    inputs += (i ? "," : "") + std::to_string(i);
+  }
+  // One asm with n outputs tied to its n inputs: no instruction, but the
+  // values must be in their registers at this point of the program.
+  auto pinned = LLVM::InlineAsmOp::create(
+      b, loc, type, elements, /*asm_string=*/"", outputs + inputs,
+      /*has_side_effects=*/true, /*is_align_stack=*/false,
+      LLVM::tailcallkind::TailCallKind::None, /*asm_dialect=*/nullptr,
+      /*operand_attrs=*/nullptr);
+  return pinned.getResult(0);
+}
+
 Value gatec::buildWgmma(OpBuilder &b, Location loc, Type multiplicand,
                         int64_t n, Value acc, Value descA, Value descB) {
   MLIRContext *ctx = b.getContext();

@@ -36,6 +36,8 @@ public:
   bool release(uint64_t address);
   /// True when [address, address + bytes) lies inside one live allocation.
   bool contains(uint64_t address, uint64_t bytes) const;
+  /// The live allocation holding `address` as [lo, hi), or false.
+  bool range(uint64_t address, uint64_t &lo, uint64_t &hi) const;
   /// The allocation holding `address`, for reports: "" when none.
   std::string describe(uint64_t address) const;
 

@@ -17,7 +17,14 @@ namespace gatec::cudasim {
 /// "Rounding modifiers").
 enum class Rounding : uint8_t { RN, RZ, RM, RP };
 
-float bf16ToF32(uint16_t bits);
+/// bf16 widens by appending 16 zero bits (PTX ISA 5.2.5.1); inline, as
+/// tensor-core emulation decodes every multiplicand.
+inline float bf16ToF32(uint16_t bits) {
+  uint32_t u = uint32_t(bits) << 16;
+  float f;
+  __builtin_memcpy(&f, &u, 4);
+  return f;
+}
 float f16ToF32(uint16_t bits);
 /// f32 -> bf16 / f16 with `rounding`; NaN becomes a canonical quiet NaN
 /// (0x7fff for bf16, 0x7fff for f16) as cvt does; `satfinite` clamps finite

@@ -83,6 +83,17 @@ mlir::Value buildWgmmaDescriptor(mlir::OpBuilder &b, mlir::Location loc,
                                  mlir::Value address, int64_t leadingBytes,
                                  int64_t strideBytes);
 
+/// Pins the registers of wgmma accumulator `acc` (an empty inline asm that
+/// reads and rewrites every element) and returns the pinned value. Placed
+/// before wgmma.fence, it makes every write of the accumulators (their zero
+/// initialization included) happen before the fence; after wgmma.wait_group,
+/// it keeps reads of them after the wait. The PTX ISA's fence rule (9.7.15.6.1)
+/// forbids register accesses between the fence and the wgmma; without the
+/// pin, LLVM sank the zero fill past the fence and ptxas serialized the
+/// wgmmas (notes C7517/C7519); cuda-sim reports it as wgmma-fence.
+mlir::Value fenceWgmmaAccumulator(mlir::OpBuilder &b, mlir::Location loc,
+                                  mlir::Value acc);
+
 /// One wgmma.mma_async.m64nNk16 with f32 accumulation: A K-major and B
 /// MN-major (row-major K x N) from `descA`/`descB`, D += A B for the
 /// !llvm.struct of N/2 f32 `acc`; `multiplicand` is bf16 or f16.
