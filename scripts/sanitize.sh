@@ -57,7 +57,7 @@ export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 #   on Gemma's 3072 x 24576 weights alone. The same ops at small sizes run
 #   here in Target/CPU/*.mlir.
 # GATEC_SANITIZE_FILTER_OUT= (empty) runs everything.
-filter_out=${GATEC_SANITIZE_FILTER_OUT-'Embedding/consumer\.test|Reliability/difftest-|Target/CPU/examples\.test'}
+filter_out=${GATEC_SANITIZE_FILTER_OUT-'Embedding/consumer\.test|Reliability/difftest-|Target/CPU/examples\.test|Target/CUDA/Emulator/(llama3|gemma|gla|ssm|examples|ops)'}
 
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT

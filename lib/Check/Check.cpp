@@ -504,11 +504,18 @@ uint16_t floatToHalf(float f) {
   return uint16_t(sign | h);
 }
 
-void storeElement(const CaseTensor &t, char *data, long long i, float v) {
+// The tensor's random values, with its dtype looked at once (weights have
+// tens of millions of elements).
+void fillRandom(const CaseTensor &t, unsigned long long seed, int input,
+                double scale, char *data) {
   std::string d = t.dtype;
-  if (d == "f32") std::memcpy(data + 4 * i, &v, 4);
-  else if (d == "bf16") { uint16_t b = floatToBF16(v); std::memcpy(data + 2 * i, &b, 2); }
-  else if (d == "f16") { uint16_t b = floatToHalf(v); std::memcpy(data + 2 * i, &b, 2); }
+  int kind = d == "f32" ? 0 : d == "bf16" ? 1 : d == "f16" ? 2 : 3;
+  for (long long i = 0; i < t.elements; ++i) {
+    float v = float(scale * caseRandom(seed, input, i));
+    if (kind == 0) std::memcpy(data + 4 * i, &v, 4);
+    else if (kind == 1) { uint16_t b = floatToBF16(v); std::memcpy(data + 2 * i, &b, 2); }
+    else if (kind == 2) { uint16_t b = floatToHalf(v); std::memcpy(data + 2 * i, &b, 2); }
+  }
 }
 
 int check(CUresult r, const char *what) {
@@ -536,8 +543,7 @@ int main(int argc, char **argv) {
     if (check(cuMemAlloc(&d[i], bytes ? bytes : 256), "cuMemAlloc")) return 1;
     if (!t.output && kRandomScales[i] != 0) {
       host[i].resize(bytes);
-      for (long long e = 0; e < t.elements; ++e)
-        storeElement(t, host[i].data(), e, float(kRandomScales[i] * caseRandom(kSeed, i, e)));
+      fillRandom(t, kSeed, i, kRandomScales[i], host[i].data());
     } else if (!t.output) {
       bool ok;
       host[i] = readFile(dir + "/in" + std::to_string(i) + ".bin", ok);
@@ -629,7 +635,9 @@ std::string writeCUDACases(ModuleOp module, std::vector<Prepared> &prepared,
   std::string headerError;
   std::optional<std::string> header =
       buildCUDAHeader(module, config.chip, config.wgmma,
-                      options.cudaMatmulTile, headerError);
+                      config.matmulTile.empty() ? options.cudaMatmulTile
+                                                : config.matmulTile,
+                      headerError);
   if (!header)
     return headerError;
   auto write = [](const llvm::Twine &path, StringRef data) {

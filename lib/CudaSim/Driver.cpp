@@ -10,7 +10,7 @@
 // Environment (docs/cuda-sim.md):
 //   GATEC_CUDA_SIM_SEED    the schedule's seed (default 1)
 //   GATEC_CUDA_SIM_CHECKS  checks to run: "all" (default), "none", or a list
-//                          such as "all,-uninit" or "bounds,race"
+//                          such as "all,-uninit" or "none,race"
 //   GATEC_CUDA_SIM_ARCH    the emulated device: sm_90 (H100, default), sm_80
 //   GATEC_CUDA_SIM_STATS   1: one line per launch (instructions, speed)
 //
@@ -92,8 +92,8 @@ struct Driver {
 
   void parseChecks(const std::string &list) {
     CheckSet none;
-    none.bounds = none.race = none.uninit = none.async = none.collective =
-        none.wgmma = false;
+    none.race = none.uninit = none.async = none.collective = none.wgmma =
+        false;
     std::stringstream ss(list);
     std::string item;
     while (std::getline(ss, item, ',')) {
@@ -107,8 +107,6 @@ struct Driver {
         c = CheckSet();
       else if (item == "none")
         c = none;
-      else if (item == "bounds")
-        c.bounds = on;
       else if (item == "race")
         c.race = on;
       else if (item == "uninit")

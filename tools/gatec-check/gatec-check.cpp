@@ -51,9 +51,10 @@ static cl::opt<std::string> cuda(
     "cuda",
     cl::desc("Run on GPU 0 compiled for these CUDA configurations, a comma-"
              "separated list of chips (sm_80, sm_90a...), each optionally "
-             "with +wgmma, through the generated CUDA header; the oracle "
-             "runs once. Needs a GPU and its driver, or --cuda-driver"),
-    cl::value_desc("chip[+wgmma],..."));
+             "with +wgmma and @MxNxKxS (its --cuda-matmul-tile), through the "
+             "generated CUDA header; the oracle runs once. Needs a GPU and "
+             "its driver, or --cuda-driver"),
+    cl::value_desc("chip[+wgmma][@tile],..."));
 static cl::opt<std::string> cudaDriver(
     "cuda-driver",
     cl::desc("With --cuda: the directory of the libcuda the case programs "
@@ -129,6 +130,9 @@ int main(int argc, char **argv) {
     llvm::StringRef(cuda).split(entries, ',');
   for (llvm::StringRef entry : entries) {
     gatec::CheckOptions::CUDAConfig config;
+    auto [head, tile] = entry.split('@');
+    entry = head;
+    config.matmulTile = tile.str();
     config.wgmma = entry.consume_back("+wgmma") || cudaWgmma;
     config.chip = entry.str();
     if (config.chip.empty()) {

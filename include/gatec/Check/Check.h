@@ -59,8 +59,15 @@ struct CheckOptions {
   struct CUDAConfig {
     std::string chip;
     bool wgmma = false;
-    /// "sm_80", "sm_90a+wgmma": how --cuda spells it and reports name it.
-    std::string name() const { return chip + (wgmma ? "+wgmma" : ""); }
+    /// One tile for every matmul (CompileOptions::cudaMatmulTile), else
+    /// cudaMatmulTile.
+    std::string matmulTile;
+    /// "sm_80", "sm_90a+wgmma@128x64x32x2": how --cuda spells it and
+    /// reports name it.
+    std::string name() const {
+      return chip + (wgmma ? "+wgmma" : "") +
+             (matmulTile.empty() ? "" : "@" + matmulTile);
+    }
   };
   /// CUDA configurations to check instead of the CPU: for each, write each
   /// kernel's case program (as cudaCaseDir does, to a temporary directory),

@@ -50,9 +50,10 @@ private:
   mutable std::mutex mutex;
 };
 
-/// Which checks run (all by default; GATEC_CUDA_SIM_CHECKS selects).
+/// Which checks run (all by default; GATEC_CUDA_SIM_CHECKS selects). Bounds,
+/// alignment and deadlocks are always checked: the emulator itself depends on
+/// them.
 struct CheckSet {
-  bool bounds = true;      ///< global/shared/local/param accesses in bounds
   bool race = true;        ///< shared-memory races between barriers
   bool uninit = true;      ///< shared reads of bytes never written
   bool async = true;       ///< cp.async destinations read before their wait

@@ -13,7 +13,7 @@ func.func @ffn_f32(%x: tensor<?x96xf32> {gate.name = "x", gate.shape = ["T", 96]
                    %wg: tensor<96x200xf32> {gate.name = "wg", gate.shape = [96, 200]},
                    %wu: tensor<96x200xf32> {gate.name = "wu", gate.shape = [96, 200]},
                    %wd: tensor<200x96xf32> {gate.name = "wd", gate.shape = [200, 96]})
-    -> (tensor<?x96xf32> {gate.name = "y"}) {
+    -> (tensor<?x96xf32> {gate.name = "y", gate.shape = ["T", 96]}) {
   %c0 = arith.constant 0 : index
   %zero = arith.constant 0.0 : f32
   %t = tensor.dim %x, %c0 : tensor<?x96xf32>
@@ -32,7 +32,7 @@ func.func @ffn_bf16(%x: tensor<?x96xbf16> {gate.name = "x", gate.shape = ["T", 9
                     %wg: tensor<96x200xbf16> {gate.name = "wg", gate.shape = [96, 200]},
                     %wu: tensor<96x200xbf16> {gate.name = "wu", gate.shape = [96, 200]},
                     %wd: tensor<200x96xbf16> {gate.name = "wd", gate.shape = [200, 96]})
-    -> (tensor<?x96xbf16> {gate.name = "y"}) {
+    -> (tensor<?x96xbf16> {gate.name = "y", gate.shape = ["T", 96]}) {
   %c0 = arith.constant 0 : index
   %zero = arith.constant 0.0 : f32
   %t = tensor.dim %x, %c0 : tensor<?x96xbf16>
