@@ -632,9 +632,19 @@ std::string writeCUDACases(ModuleOp module, std::vector<Prepared> &prepared,
                            const gatec::CheckOptions &options,
                            const gatec::CheckOptions::CUDAConfig &config,
                            StringRef root) {
+  // The header of the kernels being checked only: another kernel of the
+  // module may not be expressible as a CUDA entry point.
+  OwningOpRef<ModuleOp> selected = module.clone();
+  for (auto func :
+       llvm::make_early_inc_range(selected->getOps<func::FuncOp>()))
+    if (!func.isPrivate() && !func.isExternal() &&
+        llvm::none_of(prepared, [&](const Prepared &p) {
+          return p.name == func.getSymName();
+        }))
+      func.erase();
   std::string headerError;
   std::optional<std::string> header =
-      buildCUDAHeader(module, config.chip, config.wgmma,
+      buildCUDAHeader(*selected, config.chip, config.wgmma,
                       config.matmulTile.empty() ? options.cudaMatmulTile
                                                 : config.matmulTile,
                       headerError);

@@ -469,6 +469,9 @@ private:
   Schedule rng;
 
   std::vector<uint64_t> regMask;
+  /// Per instruction: 0, or 1 for a warp/warpgroup collective, 2 for a
+  /// barrier (where runThread stops).
+  std::vector<uint8_t> syncKind;
   bool trackRegWrites = false;
   unsigned blockThreads = 0, numWarps = 0;
   unsigned ctaid[3] = {0, 0, 0};
@@ -601,9 +604,18 @@ void Launch::sharedRead(Thread &t, uint64_t addr, void *out, unsigned n,
   std::memcpy(out, shared.data() + addr, n);
   uint32_t w = warpEpoch[t.index / 32];
   const CheckSet &c = options.checks;
+  uint32_t self = t.index, warp = t.index / 32;
   for (unsigned i = 0; i < n; ++i) {
     ShadowByte &s = shadow[addr + i];
-    if (checkAsync && c.async && s.asyncPending) {
+    // The common case first: written in this block, no cp.async pending,
+    // and the last write by this thread or ordered before this read.
+    bool clean = !s.asyncPending && s.wBlock >= blockStartEpoch &&
+                 (s.wBlock != blockEpoch || s.writer == self ||
+                  (s.writer / 32 == warp && s.wWarp != w));
+    if (clean) {
+      if (s.rBlock == blockEpoch && s.rWarp == w && s.reader == self)
+        continue; // this thread's read in this epoch is already recorded
+    } else if (checkAsync && c.async && s.asyncPending) {
       std::ostringstream os;
       os << "read of shared address " << addr + i
          << ", the destination of a cp.async (thread "
@@ -762,8 +774,14 @@ void Launch::run() {
   regMask.resize(f.numRegs);
   for (uint32_t r = 0; r < f.numRegs; ++r)
     regMask[r] = f.regBytes[r] >= 8 ? ~0ull : (1ull << (8 * f.regBytes[r])) - 1;
-  for (const Inst &in : f.insts)
+  syncKind.resize(f.insts.size());
+  for (size_t i = 0; i < f.insts.size(); ++i) {
+    const Inst &in = f.insts[i];
     trackRegWrites |= in.op == Op::WgmmaMma;
+    syncKind[i] = isCollective(in.op) ? 1
+                  : (in.op == Op::BarSync || in.op == Op::BarArrive) ? 2
+                                                                     : 0;
+  }
   sharedSize = f.staticShared;
   if (config.dynamicShared)
     sharedSize = (sharedSize + module.dynamicSharedAlign - 1) /
@@ -882,11 +900,12 @@ void Launch::runThread(Thread &t) {
         continue;
       }
     }
-    if (isCollective(in.op)) {
+    uint8_t kind = syncKind[t.pc];
+    if (kind == 1) {
       t.state = State::WaitWarp;
       return;
     }
-    if (in.op == Op::BarSync || in.op == Op::BarArrive) {
+    if (kind == 2) {
       // bar.sync a{, b} (PTX ISA 9.7.12.1): wait at barrier a for b threads
       // (default: the whole block). bar.arrive only counts.
       t.barrier = static_cast<uint32_t>(in.numOperands ? read(t, operand(in, 0)) : 0);
@@ -2091,15 +2110,18 @@ void Launch::executeCollective(const Inst &in, uint32_t pc,
                   &c = operand(in, 3);
     uint32_t fa[32][4] = {}, fb[32][2] = {};
     float fc[32][4] = {}, fd[32][4] = {};
+    // Operand registers (or immediates, e.g. a zero C) once per warp.
+    const Operand *ao = &element(a, 0), *bo = &element(b, 0),
+                  *co = &element(c, 0);
     for (uint32_t i : members) {
       Thread &t = threads[i];
       unsigned l = i % 32;
       for (unsigned k = 0; k < 4; ++k)
-        fa[l][k] = static_cast<uint32_t>(read(t, element(a, k)));
+        fa[l][k] = static_cast<uint32_t>(read(t, ao[k]));
       for (unsigned k = 0; k < 2; ++k)
-        fb[l][k] = static_cast<uint32_t>(read(t, element(b, k)));
+        fb[l][k] = static_cast<uint32_t>(read(t, bo[k]));
       for (unsigned k = 0; k < 4; ++k)
-        fc[l][k] = asF32(read(t, element(c, k)));
+        fc[l][k] = asF32(read(t, co[k]));
     }
     mmaSyncM16N8K16(in.abType == Ty::BF16 ? MmaElement::BF16 : MmaElement::F16,
                     fa, fb, fc, fd);

@@ -262,6 +262,16 @@ private:
   }
 
   // Structure ------------------------------------------------------------
+  /// `{.align A | .type | .ptr/state space}* name{[N] | []}` of a variable
+  /// or parameter: the symbol (name, alignment, size) and whether its array
+  /// was unsized.
+  Symbol parseDeclaration(Space space, bool &unsized, Ty &type);
+  /// Places `sym` at the next multiple of its alignment of `cursor`.
+  static void place(uint64_t &cursor, Symbol &sym) {
+    cursor = (cursor + sym.align - 1) / sym.align * sym.align;
+    sym.offset = cursor;
+    cursor += sym.size;
+  }
   void parseModuleDirective(const std::string &t);
   void parseVariable(Space space, bool external);
   void parseFunction(bool isKernel);
@@ -371,18 +381,19 @@ void Parser::parseModuleDirective(const std::string &t) {
   fail("unsupported module directive '" + d + "'");
 }
 
-/// `.shared .align A .b8 name[N];`, `.extern .shared .align A .b8 name[];`
-/// and `.global`/`.const` variables with optional initializers.
-void Parser::parseVariable(Space space, bool external) {
+Symbol Parser::parseDeclaration(Space space, bool &unsized, Ty &type) {
   Symbol sym;
   sym.space = space;
-  Ty type = Ty::B8;
+  type = Ty::B8;
   std::string t = next();
   for (;; t = next()) {
     if (t == ".align") {
       sym.align = static_cast<unsigned>(std::stoul(next()));
     } else if (t == ".v2" || t == ".v4") {
       fail("vector variables are not supported");
+    } else if (t == ".ptr" || t == ".global" || t == ".shared" ||
+               t == ".const" || t == ".local") {
+      // A parameter's pointee space: no effect on its layout.
     } else if (!t.empty() && t[0] == '.' && typeNames().count(t.substr(1))) {
       type = typeNames().at(t.substr(1));
     } else {
@@ -391,22 +402,31 @@ void Parser::parseVariable(Space space, bool external) {
   }
   sym.name = t;
   uint64_t count = 1;
-  bool unsized = false;
+  unsized = false;
   if (peek() == "[") {
     next();
     std::string n = next();
+    int64_t v;
     if (n == "]") {
       unsized = true;
+    } else if (!parseInt(n, v)) {
+      fail("bad array size '" + n + "'");
     } else {
-      int64_t v;
-      if (!parseInt(n, v))
-        fail("bad array size '" + n + "'");
       count = static_cast<uint64_t>(v);
       expect("]");
     }
   }
   sym.align = std::max<unsigned>(sym.align, sizeOf(type));
   sym.size = count * sizeOf(type);
+  return sym;
+}
+
+/// `.shared .align A .b8 name[N];`, `.extern .shared .align A .b8 name[];`
+/// and `.global`/`.const` variables with optional initializers.
+void Parser::parseVariable(Space space, bool external) {
+  bool unsized;
+  Ty type;
+  Symbol sym = parseDeclaration(space, unsized, type);
   std::vector<uint8_t> init;
   if (peek() == "=") {
     next();
@@ -434,9 +454,7 @@ void Parser::parseVariable(Space space, bool external) {
       sym.size = 0;
       m.dynamicSharedAlign = std::max<uint64_t>(m.dynamicSharedAlign, sym.align);
     } else {
-      m.sharedBytes = (m.sharedBytes + sym.align - 1) / sym.align * sym.align;
-      sym.offset = m.sharedBytes;
-      m.sharedBytes += sym.size;
+      place(m.sharedBytes, sym);
     }
   } else {
     uint64_t at = (m.globalImage.size() + sym.align - 1) / sym.align * sym.align;
@@ -511,36 +529,12 @@ void Parser::parseParams(Function &f) {
   }
   for (;;) {
     expect(".param");
-    Symbol p;
-    p.space = Space::Param;
-    Ty type = Ty::B8;
-    std::string t = next();
-    for (;; t = next()) {
-      if (t == ".align") {
-        p.align = static_cast<unsigned>(std::stoul(next()));
-      } else if (t == ".ptr" || t == ".global" || t == ".shared" ||
-                 t == ".const" || t == ".local") {
-      } else if (!t.empty() && t[0] == '.' && typeNames().count(t.substr(1))) {
-        type = typeNames().at(t.substr(1));
-      } else {
-        break;
-      }
-    }
-    p.name = t;
-    uint64_t count = 1;
-    if (peek() == "[") {
-      next();
-      int64_t v;
-      if (!parseInt(next(), v))
-        fail("bad parameter array size");
-      count = static_cast<uint64_t>(v);
-      expect("]");
-    }
-    p.align = std::max<unsigned>(p.align, sizeOf(type));
-    p.size = count * sizeOf(type);
-    f.paramBytes = (f.paramBytes + p.align - 1) / p.align * p.align;
-    p.offset = f.paramBytes;
-    f.paramBytes += p.size;
+    bool unsized;
+    Ty type;
+    Symbol p = parseDeclaration(Space::Param, unsized, type);
+    if (unsized)
+      fail("unsized parameter array");
+    place(f.paramBytes, p);
     functionSymbols[p.name] = -2 - static_cast<int32_t>(f.params.size());
     f.params.push_back(p);
     std::string sep = next();
@@ -631,43 +625,16 @@ void Parser::parseBody(Function &f) {
     }
     if (t == ".local" || t == ".shared") {
       // A function-scope array: local memory per thread, or shared.
-      Symbol sym;
-      sym.space = t == ".local" ? Space::Local : Space::Shared;
-      Ty type = Ty::B8;
-      std::string u = next();
-      for (;; u = next()) {
-        if (u == ".align")
-          sym.align = static_cast<unsigned>(std::stoul(next()));
-        else if (!u.empty() && u[0] == '.' && typeNames().count(u.substr(1)))
-          type = typeNames().at(u.substr(1));
-        else
-          break;
-      }
-      sym.name = u;
-      uint64_t count = 1;
-      if (peek() == "[") {
-        next();
-        int64_t v;
-        if (!parseInt(next(), v))
-          fail("bad array size");
-        count = static_cast<uint64_t>(v);
-        expect("]");
-      }
+      bool unsized;
+      Ty type;
+      Symbol sym = parseDeclaration(t == ".local" ? Space::Local : Space::Shared,
+                                    unsized, type);
       expect(";");
-      sym.align = std::max<unsigned>(sym.align, sizeOf(type));
-      sym.size = count * sizeOf(type);
-      if (sym.space == Space::Local) {
-        f.localBytes = (f.localBytes + sym.align - 1) / sym.align * sym.align;
-        sym.offset = f.localBytes;
-        f.localBytes += sym.size;
-      } else {
-        // Function-scope shared variables (LLVM demotes a kernel's shared
-        // buffers into it) follow the module's, per kernel.
-        f.staticShared =
-            (f.staticShared + sym.align - 1) / sym.align * sym.align;
-        sym.offset = f.staticShared;
-        f.staticShared += sym.size;
-      }
+      if (unsized)
+        fail("unsized function-scope array");
+      // Function-scope shared variables (LLVM demotes a kernel's shared
+      // buffers into it) follow the module's, per kernel.
+      place(sym.space == Space::Local ? f.localBytes : f.staticShared, sym);
       functionSymbols[sym.name] = static_cast<int32_t>(m.symbols.size());
       f.localSymbols.push_back(static_cast<uint32_t>(m.symbols.size()));
       m.symbols.push_back(sym);

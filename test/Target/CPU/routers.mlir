@@ -58,7 +58,8 @@ func.func @capacity_score(%l: tensor<?x6xf32> {gate.name = "logits", gate.shape 
 }
 
 func.func @routed_dispatch(%l: tensor<?x8xf32> {gate.name = "logits", gate.shape = ["T", 8]})
-    -> (tensor<?xi32> {gate.name = "sorted"}, tensor<?xi32> {gate.name = "blocks"},
+    -> (tensor<?xi32> {gate.name = "sorted", gate.shape = ["(T*2 + 8*3 + 3)/4*4"]},
+        tensor<?xi32> {gate.name = "blocks", gate.shape = ["(T*2 + 8*3 + 3)/4"]},
         tensor<9xi32> {gate.name = "offsets"}, tensor<8xi32> {gate.name = "counts"},
         tensor<?x2xi32> {gate.name = "positions", gate.shape = ["T", 2]}) {
   %w, %e = gate.router <softmax> %l {k = 2 : i64, capacity_factor = 2.0 : f32} : tensor<?x8xf32> -> tensor<?x2xf32>, tensor<?x2xi32>
