@@ -20,7 +20,6 @@
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
-#include <random>
 #include <sstream>
 
 namespace gatec::cudasim {
@@ -358,8 +357,8 @@ private:
       return false;
     }
   }
-  /// Threads a collective at `pc` reached by `t` needs; 0 means none is
-  /// missing yet... Fills `members` with block thread indices.
+  /// The block threads that take part in the collective `in` that `t`
+  /// reached: the membermask's lanes of t's warp, or t's warpgroup.
   void participants(const Thread &t, const Inst &in,
                     std::vector<uint32_t> &members);
   void executeCollective(const Inst &in, uint32_t pc,
@@ -391,13 +390,6 @@ private:
     default:
       return 0;
     }
-  }
-  /// A float immediate written as an integer literal, or register bits.
-  uint64_t readTyped(Thread &t, const Operand &o, Ty type) {
-    uint64_t v = read(t, o);
-    if (o.kind == Operand::Imm && type == Ty::F64 && false)
-      return v;
-    return v;
   }
   bool readPred(Thread &t, const Operand &o) {
     bool v = read(t, o) & 1;
@@ -1986,8 +1978,7 @@ void Launch::execCpAsync(Thread &t, const Inst &in) {
 void Launch::executeCollective(const Inst &in, uint32_t pc,
                                const std::vector<uint32_t> &members) {
   Thread &lead = threads[members.front()];
-  auto regOf = [&](Thread &t, const Operand &o) -> uint64_t & {
-    (void)t;
+  auto regOf = [](Thread &t, const Operand &o) -> uint64_t & {
     return t.regs[o.reg];
   };
   auto check = [&](const Operand &o) {
@@ -2197,7 +2188,6 @@ void Launch::executeCollective(const Inst &in, uint32_t pc,
       throw Abort();
     }
     const Operand &d = operand(in, 0);
-    unsigned k = 1;
     bool aRegs = operand(in, 1).kind == Operand::Vector;
     WgmmaOp op;
     op.n = in.n;
@@ -2212,7 +2202,6 @@ void Launch::executeCollective(const Inst &in, uint32_t pc,
       op.transA = read(lead, operand(in, 6)) != 0;
     if (in.numOperands > 6)
       op.transB = read(lead, operand(in, in.numOperands - 1)) != 0;
-    (void)k;
     if (d.count != static_cast<unsigned>(op.n / 2)) {
       report(&lead, "unsupported", "wgmma accumulator count does not match N", pc);
       throw Abort();

@@ -231,8 +231,7 @@ int64_t floatToInt(double value, Rounding rounding, bool isSigned, int bits) {
   case Rounding::RP:
     r = std::ceil(value);
     break;
-  case Rounding::RN:
-  default: {
+  case Rounding::RN: {
     // Ties to even. For |value| < 2^52 the difference is exact; larger
     // doubles are already integers.
     double f = std::floor(value);

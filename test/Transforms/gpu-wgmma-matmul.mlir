@@ -27,18 +27,26 @@
 // CHECK:           arith.muli %{{.+}}, %c8192_i64 : i64
 // CHECK:           arith.muli %{{.+}}, %c1024_i64 : i64
 // CHECK:           memref.extract_aligned_pointer_as_index %[[SB]]
-// CHECK:           nvvm.wgmma.fence.aligned
+// The accumulators pass through an empty asm tied to each of their 64
+// registers right before the fence (fenceWgmmaAccumulator): every write of
+// them, the zero fill included, happens before wgmma.fence.
+// CHECK:           %[[E0:.+]] = llvm.extractvalue %[[ACC]][0]
+// CHECK:           %[[PINNED:.+]] = llvm.inline_asm has_side_effects "", "{{(=f,){64}0(,[0-9]+){63}"}} %[[E0]],
+// CHECK-NEXT:      nvvm.wgmma.fence.aligned
 // CHECK:           %[[DA0:.+]] = arith.ori %{{.+}}, %c34368126976_i64 : i64
 // CHECK:           %[[DB0:.+]] = arith.ori %{{.+}}, %c137439477760_i64 : i64
-// CHECK:           %[[D0:.+]] = nvvm.wgmma.mma_async %[[DA0]], %[[DB0]], %[[ACC]], <m = 64, n = 128, k = 16>, D[<f32>, <one>], A[<bf16>, <one>, <row>], B[<bf16>, <one>, <row>]
+// CHECK:           %[[D0:.+]] = nvvm.wgmma.mma_async %[[DA0]], %[[DB0]], %[[PINNED]], <m = 64, n = 128, k = 16>, D[<f32>, <one>], A[<bf16>, <one>, <row>], B[<bf16>, <one>, <row>]
 // The second k16 step: A two core matrices (4096 bytes) along K, B 16 rows.
 // CHECK:           arith.addi %{{.+}}, %c4096_i64 : i64
 // CHECK:           arith.addi %{{.+}}, %c256_i64 : i64
 // CHECK:           %[[D1:.+]] = nvvm.wgmma.mma_async %{{.+}}, %{{.+}}, %[[D0]], <m = 64, n = 128, k = 16>
 // CHECK:           nvvm.wgmma.commit.group.sync.aligned
 // CHECK-NEXT:      nvvm.wgmma.wait.group.sync.aligned 0
+// ... and again after the wait, so no read of them moves above it.
+// CHECK-NEXT:      llvm.extractvalue %[[D1]][0]
+// CHECK:           %[[OUT:.+]] = llvm.inline_asm has_side_effects ""
 // CHECK-NEXT:      gpu.barrier
-// CHECK-NEXT:      scf.yield %[[D1]]
+// CHECK-NEXT:      scf.yield %[[OUT]]
 // The epilogue reads the 64 accumulators of the struct, each at its
 // element of warp (tid % 128) / 32 of warpgroup tid / 128.
 // CHECK:         scf.if
