@@ -114,6 +114,9 @@ def find_torch():
 
 torch_python, torch_info = find_torch()
 libomp = os.path.join(llvm_lib_dir, "libomp.so")
+# What a program linking a CPU object (which calls __kmpc_*) adds.
+config.substitutions.append(("%omp_ldflags",
+                             "%s -Wl,-rpath,%s" % (libomp, llvm_lib_dir)))
 if torch_python and os.path.exists(libomp):
     config.available_features.add("torch")
     config.substitutions.append(("%torch_python", torch_python))

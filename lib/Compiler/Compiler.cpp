@@ -213,6 +213,19 @@ bool Compilation::resolveRequest() {
                               : ""));
         return false;
       }
+      llvm::SmallVector<StringRef> missing;
+      for (StringRef need : kind->needs)
+        if (llvm::none_of(request.kinds, [&](const EmitKindInfo *k) {
+              return k->name == need;
+            }))
+          missing.push_back(need);
+      if (!missing.empty()) {
+        requestError("--emit=" + kind->name + " needs --emit=" +
+                     llvm::join(missing, ",") + " as well (" +
+                     kind->needsWhy + "): use --emit=" +
+                     llvm::join(missing, ",") + "," + kind->name + " -o DIR");
+        return false;
+      }
     }
     requests.push_back(std::move(request));
   }

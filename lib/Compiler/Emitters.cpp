@@ -240,6 +240,8 @@ static mlir::LogicalResult emitTorchExtension(EmitContext &context,
   return exportTorchExtension(context.module, os, options);
 }
 
+static const llvm::StringRef kTorchNeeds[] = {"header", "obj"};
+
 /// The outputs gatec knows. A backend lands by setting its rows' `emit`.
 static const EmitKindInfo kEmitKinds[] = {
     {"ast", "ast", "the parsed syntax tree, before semantic checks",
@@ -267,8 +269,10 @@ static const EmitKindInfo kEmitKinds[] = {
      std::nullopt, false, "the C++ header emitter", emitHeader, true},
     {"torch", "torch.cpp",
      "C++ source of a PyTorch extension registering each kernel as a custom "
-     "op; includes the --emit=header output (see docs/torch.md)",
-     TargetFamily::CPU, false, "", emitTorchExtension, true},
+     "op; includes the --emit=header output and calls the --emit=obj "
+     "kernels, so it is emitted with both (see docs/torch.md)",
+     TargetFamily::CPU, false, "", emitTorchExtension, true, kTorchNeeds,
+     "the source includes <module>.h and the extension links <module>.o"},
 };
 
 llvm::ArrayRef<EmitKindInfo> gatec::getEmitKinds() { return kEmitKinds; }

@@ -79,6 +79,12 @@ struct EmitKindInfo {
   EmitFn emit;
   /// Whether --emit=all includes it.
   bool inAll;
+  /// The kinds without which this output is unusable (the torch source
+  /// includes the header and calls the object's kernels): a request must
+  /// name them too.
+  llvm::ArrayRef<llvm::StringRef> needs = {};
+  /// What `needs` are for, for the error message.
+  llvm::StringRef needsWhy = "";
 };
 
 /// Every --emit= choice except `all`, in the order `all` emits them.

@@ -83,10 +83,13 @@ private:
   void dump(const TypeAST &type) {
     os << stringifyDType(type.dtype) << "[";
     llvm::interleaveComma(type.dims, os, [&](const DimAST &dim) {
-      if (dim.isSymbol())
+      if (!dim.isSymbol())
+        os << dim.value;
+      else if (dim.offset == 0)
         os << dim.symbol;
       else
-        os << dim.value;
+        os << dim.symbol << (dim.offset > 0 ? " + " : " - ")
+           << (dim.offset > 0 ? dim.offset : -dim.offset);
     });
     os << "]";
   }

@@ -107,6 +107,12 @@ private:
   /// The run-time size of a kernel symbol: a tensor.dim of the first
   /// parameter holding it, emitted once at the top of the function.
   FailureOr<Value> symbolSize(StringRef symbol);
+  /// The size of a symbolic dimension: its symbol's size plus its constant.
+  FailureOr<Value> symbolDimSize(const Dim &dim);
+  /// Marks the kernel parameter `offsets` (a scan's cu_seqlens; Sema checked
+  /// that it is one) with `gate.offsets`, so that the entry points check
+  /// its values: 0 first, never decreasing, at most `upperBound` (T).
+  void markOffsets(Value offsets, const Dim &upperBound);
   /// The size of dimension `dim` (index `index` of `source`) as an
   /// OpFoldResult: a constant when static.
   FailureOr<OpFoldResult> dimSize(const Dim &dim, Value source, int64_t index,
@@ -194,12 +200,44 @@ FailureOr<Value> Generator::symbolSize(StringRef symbol) {
     b.setInsertionPointAfter(lastEntryOp);
   else
     b.setInsertionPointToStart(entry);
-  auto dim = tensor::DimOp::create(b, loc(sym.loc),
-                                   entry->getArgument(sym.paramIndex),
-                                   static_cast<int64_t>(sym.dimIndex));
-  lastEntryOp = dim;
+  Value dim = tensor::DimOp::create(b, loc(sym.loc),
+                                    entry->getArgument(sym.paramIndex),
+                                    static_cast<int64_t>(sym.dimIndex));
+  lastEntryOp = dim.getDefiningOp();
+  if (sym.dimOffset != 0) { // `cu: i32[N + 1]` alone gives N as dim - 1
+    Value offset = arith::ConstantIndexOp::create(b, loc(sym.loc), sym.dimOffset);
+    dim = arith::SubIOp::create(b, loc(sym.loc), dim, offset);
+    lastEntryOp = dim.getDefiningOp();
+  }
   symbolValues[symbol] = dim;
-  return Value(dim);
+  return dim;
+}
+
+void Generator::markOffsets(Value offsets, const Dim &upperBound) {
+  auto arg = dyn_cast_or_null<BlockArgument>(offsets);
+  if (!arg)
+    return;
+  auto func = dyn_cast<func::FuncOp>(arg.getOwner()->getParentOp());
+  if (!func)
+    return;
+  SmallVector<NamedAttribute, 1> entries;
+  int64_t size = resolve(upperBound);
+  if (!ShapedType::isDynamic(size))
+    entries.push_back(b.getNamedAttr("upper_bound", b.getI64IntegerAttr(size)));
+  else if (upperBound.isSymbol())
+    entries.push_back(b.getNamedAttr(
+        "upper_bound", b.getStringAttr(formatSymbol(upperBound))));
+  func.setArgAttr(arg.getArgNumber(), "gate.offsets",
+                  b.getDictionaryAttr(entries));
+}
+
+FailureOr<Value> Generator::symbolDimSize(const Dim &dim) {
+  FailureOr<Value> size = symbolSize(dim.symbol);
+  if (failed(size) || dim.offset == 0)
+    return size;
+  Location l = loc(dim.loc);
+  Value offset = arith::ConstantIndexOp::create(b, l, dim.offset);
+  return Value(arith::AddIOp::create(b, l, *size, offset));
 }
 
 FailureOr<OpFoldResult> Generator::dimSize(const Dim &dim, Value source,
@@ -208,7 +246,7 @@ FailureOr<OpFoldResult> Generator::dimSize(const Dim &dim, Value source,
   if (!ShapedType::isDynamic(size))
     return OpFoldResult(b.getIndexAttr(size));
   if (dim.isSymbol()) {
-    FailureOr<Value> v = symbolSize(dim.symbol);
+    FailureOr<Value> v = symbolDimSize(dim);
     if (failed(v))
       return failure();
     return OpFoldResult(*v);
@@ -226,7 +264,7 @@ Generator::emptyTensor(Location l, RankedTensorType type, ArrayRef<Dim> dims,
     if (!type.isDynamicDim(i))
       continue;
     if (dim.isSymbol()) {
-      FailureOr<Value> v = symbolSize(dim.symbol);
+      FailureOr<Value> v = symbolDimSize(dim);
       if (failed(v))
         return failure();
       dynamic.push_back(*v);
@@ -958,6 +996,7 @@ FailureOr<SmallVector<Value>> Generator::genCall(const CallExprAST &call) {
         b, l, tensorType(value.types[0]), finalType, *q, *k, *v, *decay, *s0,
         *cu, info.decayKind, static_cast<uint64_t>(info.chunkSize),
         info.scale ? b.getF32FloatAttr(*info.scale) : FloatAttr());
+    markOffsets(*cu, value.types[0].dims[1]);
     SmallVector<Value> results = {scan.getO()};
     if (info.withFinalState)
       results.push_back(scan.getFinalState());
@@ -1011,9 +1050,11 @@ static ArrayAttr shapeAttr(Builder &b, const TypeAST &type,
                            const KernelInfo &info) {
   SmallVector<Attribute> dims;
   for (const DimAST &dim : type.dims) {
-    Attribute entry = dim.isSymbol()
-                          ? Attribute(b.getStringAttr(dim.symbol))
-                          : Attribute(b.getI64IntegerAttr(dim.value));
+    Attribute entry =
+        dim.isSymbol()
+            ? Attribute(b.getStringAttr(formatSymbol(
+                  Dim::getSymbol(dim.symbol, dim.loc, dim.offset))))
+            : Attribute(b.getI64IntegerAttr(dim.value));
     auto it = dim.isSymbol() ? info.symbols.find(dim.symbol)
                              : info.symbols.end();
     if (it != info.symbols.end() && it->second.paramIndex < 0 &&
@@ -1022,7 +1063,7 @@ static ArrayAttr shapeAttr(Builder &b, const TypeAST &type,
       if (bound.isStatic())
         entry = b.getI64IntegerAttr(bound.size);
       else if (bound.isSymbol())
-        entry = b.getStringAttr(bound.symbol);
+        entry = b.getStringAttr(formatSymbol(bound));
       else if (!bound.expr.empty())
         entry = b.getStringAttr(bound.expr);
     }

@@ -22,6 +22,9 @@ namespace {
 /// The most dimensions a tensor type may have. Far above what any layer
 /// needs; it bounds the size of the affine maps MLIRGen builds.
 constexpr size_t kMaxRank = 8;
+/// The largest constant in a dimension such as `N + 1`: far above any
+/// relation a layer states, and small enough that no sum overflows.
+constexpr int64_t kMaxDimOffset = int64_t(1) << 32;
 
 class Parser {
 public:
@@ -403,6 +406,23 @@ bool Parser::parseTypeAfterDType(const Token &dtypeTok, TypeAST &type) {
                       "as T");
     }
     consume();
+    // `N + 1`, `N - 1`: a symbol plus a constant.
+    if (dim.isSymbol() && (tok.is(TokenKind::plus) || tok.is(TokenKind::minus))) {
+      bool minus = tok.is(TokenKind::minus);
+      consume();
+      if (tok.isNot(TokenKind::integer))
+        return expected(Twine("an integer after '") + (minus ? "-" : "+") +
+                        "' in the dimension " + dim.symbol + " " +
+                        (minus ? "-" : "+") + " <integer>");
+      if (tok.intValue > kMaxDimOffset) {
+        diag.error(tok.getLoc(), "the constant of a dimension must be at most " +
+                                     Twine(kMaxDimOffset) + ", got " +
+                                     tok.spelling);
+        headerInvalid = true;
+      }
+      dim.offset = minus ? -tok.intValue : tok.intValue;
+      consume();
+    }
     if (type.dims.size() == kMaxRank) {
       diag.error(dim.loc, "a tensor has at most " + Twine(kMaxRank) +
                               " dimensions");

@@ -62,18 +62,31 @@ int64_t SemaResult::resolve(const Dim &dim, const KernelInfo &kernel) const {
       return mlir::ShapedType::kDynamic;
     const SymbolInfo &sym = it->second;
     if (sym.value)
-      return *sym.value;
+      return *sym.value + dim.offset;
+    if (dim.offset != 0) // only parameters' symbols take constants
+      return mlir::ShapedType::kDynamic;
     if (sym.resultBinding && !sym.resultBinding->isSymbol())
       return resolve(*sym.resultBinding, kernel);
     if (sym.resultBinding && sym.resultBinding->symbol != dim.symbol) {
       auto other = kernel.symbols.find(sym.resultBinding->symbol);
       if (other != kernel.symbols.end() && other->second.value)
-        return *other->second.value;
+        return *other->second.value + sym.resultBinding->offset;
     }
     return mlir::ShapedType::kDynamic;
   }
   }
   return mlir::ShapedType::kDynamic;
+}
+
+std::string gatec::formatSymbol(const Dim &dim) {
+  if (dim.offset == 0)
+    return dim.symbol;
+  // The magnitude as unsigned: the parser bounds offsets, but -INT64_MIN
+  // must not be computed in any case.
+  uint64_t magnitude = dim.offset < 0 ? 0 - static_cast<uint64_t>(dim.offset)
+                                      : static_cast<uint64_t>(dim.offset);
+  return dim.symbol + (dim.offset < 0 ? " - " : " + ") +
+         std::to_string(magnitude);
 }
 
 std::string gatec::formatType(const CheckedType &type) {
@@ -84,7 +97,7 @@ std::string gatec::formatType(const CheckedType &type) {
     if (d.isStatic())
       os << d.size;
     else if (d.isSymbol())
-      os << d.symbol;
+      os << formatSymbol(d);
     else
       os << "?";
   });
@@ -418,12 +431,19 @@ CheckedType Checker::declareType(const TypeAST &type, int paramIndex) {
       continue;
     }
     auto [it, inserted] = info.symbols.try_emplace(dim.symbol);
-    if (inserted) {
+    if (inserted)
       it->second.loc = dim.loc;
+    // The size comes from the first parameter dimension that is the plain
+    // symbol, else from the first `symbol + c` one.
+    bool better = paramIndex >= 0 &&
+                  (it->second.paramIndex < 0 ||
+                   (it->second.dimOffset != 0 && dim.offset == 0));
+    if (better) {
       it->second.paramIndex = paramIndex;
       it->second.dimIndex = i;
+      it->second.dimOffset = dim.offset;
     }
-    checked.dims.push_back(Dim::getSymbol(dim.symbol, dim.loc));
+    checked.dims.push_back(Dim::getSymbol(dim.symbol, dim.loc, dim.offset));
   }
   return checked;
 }
@@ -582,6 +602,12 @@ void Checker::checkReturnedType(unsigned index, const CheckedType &type,
     // A symbol that appears only in the results names whatever is returned.
     bool resultsOnly =
         decl.isSymbol() && info.symbols[decl.symbol].paramIndex < 0;
+    if (resultsOnly && decl.offset != 0) {
+      diag.error(decl.loc, "a constant can be added only to a symbol that a "
+                           "parameter's type holds; give this size a symbol "
+                           "of its own");
+      return;
+    }
     const std::optional<Dim> *earlier =
         resultsOnly ? &info.symbols[decl.symbol].resultBinding : nullptr;
     // A size known only at run time (dispatch's padded length with a
@@ -635,8 +661,8 @@ std::optional<int64_t> Checker::valueOf(const Dim &dim) const {
     return dim.size;
   if (dim.isSymbol()) {
     auto it = info.symbols.find(dim.symbol);
-    if (it != info.symbols.end())
-      return it->second.value;
+    if (it != info.symbols.end() && it->second.value)
+      return *it->second.value + dim.offset;
   }
   return std::nullopt;
 }
@@ -656,8 +682,8 @@ std::string Checker::describe(const Dim &dim) const {
   if (dim.isDynamic())
     return "a size known only at run time";
   if (std::optional<int64_t> value = valueOf(dim))
-    return dim.symbol + " (= " + std::to_string(*value) + ")";
-  return dim.symbol;
+    return formatSymbol(dim) + " (= " + std::to_string(*value) + ")";
+  return formatSymbol(dim);
 }
 
 void Checker::noteOrigin(const Dim &dim) {
@@ -675,31 +701,47 @@ void Checker::noteOrigin(const Dim &dim) {
 
 bool Checker::unify(const Dim &a, const Dim &b, SMLoc at, const Twine &context,
                     const Twine &aWhat, const Twine &bWhat) {
-  if (a.isDynamic() || b.isDynamic())
-    return true;
+  // A size known only at run time (dispatch's padded length with a
+  // symbolic T) cannot be shown equal to anything, itself included: the
+  // kernel would index one tensor by the other's size unchecked.
+  if (a.isDynamic() || b.isDynamic()) {
+    diag.error(at, context + ": " + aWhat + " is " + describe(a) + " and " +
+                       bWhat + " is " + describe(b) +
+                       "; gatec cannot show that they are equal");
+    return false;
+  }
   std::optional<int64_t> va = valueOf(a), vb = valueOf(b);
   if (va && vb && *va == *vb)
     return true;
-  if (a.isSymbol() && b.isSymbol() && a.symbol == b.symbol)
+  if (a.isSameSymbol(b))
     return true;
+  // `N + c` equal to a literal binds N to the literal minus c, which must
+  // be a size.
   auto bind = [&](const Dim &symbol, int64_t value, SMLoc valueLoc) {
+    if (value - symbol.offset < 0)
+      return false;
     SymbolInfo &sym = info.symbols[symbol.symbol];
-    sym.value = value;
+    sym.value = value - symbol.offset;
     sym.valueLoc = valueLoc;
     sym.boundAt = at;
+    return true;
   };
-  if (va && !vb && b.isSymbol()) {
-    bind(b, *va, valueLocOf(a));
+  if (va && !vb && b.isSymbol() && bind(b, *va, valueLocOf(a)))
     return true;
-  }
-  if (vb && !va && a.isSymbol()) {
-    bind(a, *vb, valueLocOf(b));
+  if (vb && !va && a.isSymbol() && bind(a, *vb, valueLocOf(b)))
     return true;
-  }
   std::string hint;
-  if (a.isSymbol() && b.isSymbol() && !va && !vb)
-    hint = "; different symbols may have different sizes: write the same "
-           "symbol for both";
+  if (a.isSymbol() && b.isSymbol() && !va && !vb) {
+    if (a.symbol == b.symbol)
+      hint = "; they differ by a constant, so they are never equal";
+    else if (a.offset != 0 || b.offset != 0)
+      // a + ca == b + cb: declare a as b + (cb - ca) where a is declared.
+      hint = "; if they are equal, declare " + a.symbol + " as " +
+             formatSymbol(Dim::getSymbol(b.symbol, {}, b.offset - a.offset));
+    else
+      hint = "; different symbols may have different sizes: write the same "
+             "symbol for both";
+  }
   diag.error(at, context + ": " + aWhat + " is " + describe(a) + " but " +
                      bWhat + " is " + describe(b) + hint);
   noteOrigin(a);
@@ -1654,6 +1696,17 @@ ExprInfo Checker::checkScan(const CallExprAST &call, CallInfo &callInfo,
       diag.error(cuLoc, "cu_seqlens must be [N + 1], got " + formatType(*cu));
       return invalid();
     }
+    // The entry points check a parameter's offsets before the kernel runs
+    // (docs/DSL.md); offsets computed inside the kernel would reach it
+    // unchecked.
+    const auto *cuName = llvm::dyn_cast<NameExprAST>(callInfo.cuSeqlens);
+    if (!cuName || llvm::none_of(kernel.params, [&](const ParamAST &p) {
+          return p.name == cuName->getName();
+        })) {
+      diag.error(cuLoc, "cu_seqlens must be a parameter of the kernel, so "
+                        "that its offsets are checked at the call");
+      return invalid();
+    }
     std::optional<int64_t> len = valueOf(cu->dims[0]);
     if (len && *len < 2) {
       diag.error(cuLoc, "cu_seqlens must hold at least 2 offsets (one "
@@ -1665,15 +1718,34 @@ ExprInfo Checker::checkScan(const CallExprAST &call, CallInfo &callInfo,
                "with cu_seqlens the sequences are packed along T",
                "the batch B of q", "the required batch"))
       return invalid();
-    numSeqs = len ? Dim::getStatic(*len - 1) : Dim::getDynamic();
-    if (!len && cu->dims[0].isSymbol())
-      numSeqs.expr = cu->dims[0].symbol + " - 1";
+    // A parameter's length is a literal or `M + c`: N is M + c - 1, which
+    // every state's first dimension must then be (as a literal binds M, a
+    // symbol must be the same one: `cu: i32[N + 1]` with `s0: f32[N, ...]`).
+    const Dim &cuLen = cu->dims[0];
+    numSeqs = len ? Dim::getStatic(*len - 1)
+                  : Dim::getSymbol(cuLen.symbol, cuLen.loc, cuLen.offset - 1);
   }
   if (initial) {
     SMLoc sLoc = callInfo.initialState->getLoc();
     if (initial->dtype != DType::f32 || initial->getRank() != 4) {
       diag.error(sLoc, "the initial state must be f32[N, H, K, V], got " +
                            formatType(*initial));
+      return invalid();
+    }
+    const Dim &first = initial->dims[0];
+    if (cu && first.isSymbol() && numSeqs.isSymbol() &&
+        first.symbol != numSeqs.symbol && !valueOf(first) &&
+        !valueOf(numSeqs)) {
+      // The kernel would take any two sizes; the sequences must match the
+      // states one to one.
+      Dim stated = Dim::getSymbol(first.symbol, {}, first.offset + 1);
+      diag.error(sLoc, "the initial state holds " + formatSymbol(first) +
+                           " sequences but cu_seqlens " +
+                           formatSymbol(numSeqs) + ": state the relation as " +
+                           "cu: " + stringifyDType(cu->dtype).str() + "[" +
+                           formatSymbol(stated) + "]");
+      diag.note(callInfo.cuSeqlens->getLoc(), "cu_seqlens is " +
+                                                  formatType(*cu) + " here");
       return invalid();
     }
     const Dim *expect[] = {&numSeqs, &H, &K, &V};
@@ -1919,7 +1991,9 @@ ExprInfo Checker::checkDispatch(const CallExprAST &call, CallInfo &callInfo) {
   // block, written out so that a caller can size the outputs up front.
   auto term = [&](const Dim &d) {
     std::optional<int64_t> v = valueOf(d);
-    return v ? std::to_string(*v) : d.symbol;
+    if (v)
+      return std::to_string(*v);
+    return d.offset == 0 ? d.symbol : "(" + formatSymbol(d) + ")";
   };
   if (!T.isDynamic() && !k.isDynamic()) {
     std::string b = std::to_string(*block);
@@ -2053,8 +2127,7 @@ std::optional<ReshapePlan> Checker::planReshape(const CheckedType &from,
     starts.push_back({src[i], dst[j]});
     std::optional<int64_t> va = valueOf(a), vb = valueOf(b);
     if (!va || !vb) {
-      if (a.isSymbol() && b.isSymbol() && a.symbol == b.symbol && !va &&
-          !vb) {
+      if (a.isSameSymbol(b) && !va && !vb) {
         ++i, ++j;
         continue;
       }

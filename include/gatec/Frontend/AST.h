@@ -42,6 +42,9 @@ struct DimAST {
   /// Empty for a literal.
   std::string symbol;
   int64_t value = 0;
+  /// For a symbol: the constant added to it (`N + 1` is symbol N, offset 1),
+  /// so that a parameter can state a size relation such as cu_seqlens'.
+  int64_t offset = 0;
   llvm::SMLoc loc;
 
   bool isSymbol() const { return !symbol.empty(); }

@@ -31,6 +31,8 @@ struct Dim {
   Kind kind = Kind::Dynamic;
   int64_t size = 0;   // Static
   std::string symbol; // Symbol
+  /// Symbol: the constant added to it; `N + 1` is symbol N with offset 1.
+  int64_t offset = 0;
   /// Where the dimension was written (a parameter type, a shape list), for
   /// notes; null for dimensions gatec derived.
   llvm::SMLoc loc;
@@ -46,10 +48,12 @@ struct Dim {
     d.loc = loc;
     return d;
   }
-  static Dim getSymbol(llvm::StringRef name, llvm::SMLoc loc) {
+  static Dim getSymbol(llvm::StringRef name, llvm::SMLoc loc,
+                       int64_t offset = 0) {
     Dim d;
     d.kind = Kind::Symbol;
     d.symbol = name.str();
+    d.offset = offset;
     d.loc = loc;
     return d;
   }
@@ -59,7 +63,17 @@ struct Dim {
   bool isSymbol() const { return kind == Kind::Symbol; }
   bool isDynamic() const { return kind == Kind::Dynamic; }
   bool isStaticOne() const { return isStatic() && size == 1; }
+  /// The same symbol plus the same constant (a literal compares by value
+  /// elsewhere).
+  bool isSameSymbol(const Dim &other) const {
+    return isSymbol() && other.isSymbol() && symbol == other.symbol &&
+           offset == other.offset;
+  }
 };
+
+/// A symbolic dimension as written and as gate.shape records it: "N",
+/// "N + 1", "M - 1".
+std::string formatSymbol(const Dim &dim);
 
 /// A checked tensor type: dtype and dimensions (rank 0 for a scalar).
 struct CheckedType {
@@ -190,6 +204,10 @@ struct SymbolInfo {
   /// appears only in the results.
   int paramIndex = -1;
   unsigned dimIndex = 0;
+  /// The constant added to the symbol in that dimension (`cu: i32[N + 1]`
+  /// gives 1 when no parameter has a plain N): the symbol's size is that
+  /// dimension's size minus it.
+  int64_t dimOffset = 0;
   /// Set once an operation equates the symbol with a literal size.
   std::optional<int64_t> value;
   llvm::SMLoc valueLoc; // the literal it was equated with

@@ -78,6 +78,9 @@ enum class Role {
   Bind,    ///< The first use of a symbol: binds it.
   Check,   ///< A later use of a symbol: must equal the bound value.
   Expr,    ///< An expression: evaluated once every symbol is bound.
+  /// `N + c` where no input dimension is exactly N: binds N to the
+  /// dimension minus c (cu_seqlens: i32[N + 1] alone gives N).
+  BindOffset,
 };
 
 struct Dim {
@@ -92,6 +95,12 @@ struct Tensor {
   ElementType elem;
   bool isOutput;
   SmallVector<Dim> dims;
+  /// `gate.offsets`: the input holds the offsets of packed sequences, which
+  /// the entry point checks; `offsetsBound` is their upper bound (T), null
+  /// when unknown.
+  bool isOffsets = false;
+  se::Expr offsetsBound;
+  std::string offsetsBoundText;
 
   unsigned rank() const { return dims.size(); }
   std::string dimParam(unsigned i) const {
@@ -118,6 +127,8 @@ struct Binding {
   unsigned input;
   unsigned dim;
   bool used = false; ///< Read after binding (else no variable is emitted).
+  /// The symbol is the dimension minus this (BindOffset); 0 for Bind.
+  int64_t offset = 0;
 };
 
 struct Kernel {
@@ -139,7 +150,10 @@ struct Kernel {
   std::string shapesType() const {
     return fmt::format("{}{}_shapes", prefix, name);
   }
-  std::string launcher() const { return "gatec_cuda_launch_" + name; }
+  /// The launch function, in the header's detail namespace: no name there
+  /// starts with "launch_", and kernel names cannot start with "gatec_", so
+  /// it collides neither with the module's own names nor with public ones.
+  std::string launcher() const { return "launch_" + name; }
   std::string cxxShapesType() const {
     std::string camel;
     for (StringRef part : llvm::split(name, '_'))
@@ -273,6 +287,7 @@ private:
                           StringRef what, Tensor &tensor);
   LogicalResult bindSymbols(Kernel &kernel);
   LogicalResult checkNames(const Kernel &kernel);
+  LogicalResult readOffsets(Attribute attr, StringRef what, Tensor &tensor);
 
   func::FuncOp func;
 };
@@ -339,8 +354,42 @@ LogicalResult KernelReader::readTensor(Type type, DictionaryAttr attrs,
                    << tensorType.getElementType()
                    << " (headers support f32, f16, bf16, i32 and i64)";
   tensor.elem = *elem;
-  return readShape(tensorType, attrs ? attrs.get("gate.shape") : Attribute(),
-                   what, tensor);
+  if (failed(readShape(tensorType,
+                       attrs ? attrs.get("gate.shape") : Attribute(), what,
+                       tensor)))
+    return failure();
+  return readOffsets(attrs ? attrs.get("gate.offsets") : Attribute(), what,
+                     tensor);
+}
+
+LogicalResult KernelReader::readOffsets(Attribute attr, StringRef what,
+                                        Tensor &tensor) {
+  if (!attr)
+    return success();
+  auto dict = dyn_cast<DictionaryAttr>(attr);
+  if (!dict || tensor.isOutput || tensor.rank() != 1 ||
+      (StringRef(tensor.elem.dtype) != "i32" && StringRef(tensor.elem.dtype) != "i64"))
+    return error() << what
+                   << ": gate.offsets must be a dictionary on an i32 or i64 "
+                      "argument of rank 1";
+  tensor.isOffsets = true;
+  Attribute bound = dict.get("upper_bound");
+  if (!bound)
+    return success();
+  if (auto literal = dyn_cast<IntegerAttr>(bound)) {
+    tensor.offsetsBound = se::constant(literal.getValue().getSExtValue());
+    tensor.offsetsBoundText = std::to_string(tensor.offsetsBound->value);
+    return success();
+  }
+  auto text = dyn_cast<StringAttr>(bound);
+  std::string parseError;
+  if (text)
+    tensor.offsetsBound = se::parse(text.getValue(), parseError);
+  if (!tensor.offsetsBound)
+    return error() << what << ": invalid gate.offsets upper_bound " << bound
+                   << (parseError.empty() ? "" : ": ") << parseError;
+  tensor.offsetsBoundText = se::normalize(text.getValue());
+  return success();
 }
 
 LogicalResult KernelReader::readShape(RankedTensorType type, Attribute shape,
@@ -443,6 +492,21 @@ LogicalResult KernelReader::bindSymbols(Kernel &kernel) {
       }
     }
 
+  // A symbol no dimension holds whole binds from the first `symbol + c`.
+  for (auto [ti, t] : llvm::enumerate(kernel.inputs))
+    for (auto [di, dim] : llvm::enumerate(t.dims)) {
+      if (dim.role != Role::Expr)
+        continue;
+      std::optional<se::SymbolPlusConstant> m =
+          se::matchSymbolPlusConstant(*dim.expr);
+      if (!m || kernel.symbols.count(m->symbol))
+        continue;
+      kernel.symbols[m->symbol] =
+          Binding{static_cast<unsigned>(ti), static_cast<unsigned>(di),
+                  /*used=*/false, m->offset};
+      dim.role = Role::BindOffset;
+    }
+
   // Everything else reads symbols, which must be bound by then.
   auto use = [&](const Tensor &t, unsigned di) -> LogicalResult {
     const Dim &dim = t.dims[di];
@@ -471,6 +535,19 @@ LogicalResult KernelReader::bindSymbols(Kernel &kernel) {
     for (auto [di, dim] : llvm::enumerate(t.dims))
       if (dim.role == Role::Expr && failed(use(t, di)))
         return failure();
+  // The bound of offsets is read in the entry point.
+  for (const Tensor &t : kernel.inputs) {
+    if (!t.offsetsBound)
+      continue;
+    SmallVector<std::string> used;
+    se::collectSymbols(*t.offsetsBound, used);
+    for (const std::string &s : used)
+      if (!kernel.symbols.count(s))
+        return error() << "argument '" << t.name
+                       << "': the bound of its offsets ('"
+                       << t.offsetsBoundText << "') uses symbol '" << s
+                       << "', which no input binds";
+  }
   for (Tensor &t : kernel.outputs)
     for (auto [di, dim] : llvm::enumerate(t.dims)) {
       if (failed(use(t, di)))
@@ -505,7 +582,7 @@ LogicalResult KernelReader::bindSymbols(Kernel &kernel) {
 constexpr const char *kRuntime = R"(#ifndef GATEC_RUNTIME_TYPES_H
 #define GATEC_RUNTIME_TYPES_H
 // Shared by every gatec-generated header: defined once per translation unit.
-#define GATEC_RUNTIME_VERSION 2
+#define GATEC_RUNTIME_VERSION 3
 
 #ifdef __cplusplus
 extern "C" {
@@ -535,7 +612,10 @@ typedef enum gatec_status {
   /// An element count, a byte size or a shape expression overflows int64.
   GATEC_ERR_OVERFLOW = 4,
   /// A CUDA driver call failed (CUDA headers only); the message names it.
-  GATEC_ERR_CUDA = 5
+  GATEC_ERR_CUDA = 5,
+  /// An input's values break the kernel's contract: a scan's cu_seqlens
+  /// offsets that do not start at 0, decrease, or pass T.
+  GATEC_ERR_VALUE = 6
 } gatec_status;
 
 #define GATEC_ERROR_MESSAGE_SIZE 256
@@ -563,6 +643,8 @@ gatec_status_name(int code) {
     return "GATEC_ERR_OVERFLOW";
   case GATEC_ERR_CUDA:
     return "GATEC_ERR_CUDA";
+  case GATEC_ERR_VALUE:
+    return "GATEC_ERR_VALUE";
   default:
     return "GATEC_ERR_UNKNOWN";
   }
@@ -691,6 +773,39 @@ gatec_rt_check_tensor(gatec_error *err, const char *kernel, const char *name,
   return GATEC_OK;
 }
 
+// Checks the offsets of packed sequences (a scan's cu_seqlens): off[0] == 0,
+// never decreasing, off[n - 1] <= bound (T; a negative bound is unknown).
+// O(n), before the kernel runs; one function per index type.
+#define GATEC_RT_CHECK_OFFSETS(NAME, TYPE)                                     \
+  static inline GATEC_MAYBE_UNUSED int NAME(                                   \
+      gatec_error *err, const char *kernel, const char *name,                  \
+      const TYPE *off, int64_t n, int64_t bound, const char *bound_name) {     \
+    int64_t i, prev = 0;                                                       \
+    for (i = 0; i < n; ++i) {                                                  \
+      int64_t v = (int64_t)off[i];                                             \
+      if (i == 0 && v != 0)                                                    \
+        return GATEC_RT_FAIL(err, GATEC_ERR_VALUE,                             \
+                             "%s: %s[0] is %lld but offsets start at 0",       \
+                             kernel, name, (long long)v);                      \
+      if (v < prev)                                                            \
+        return GATEC_RT_FAIL(err, GATEC_ERR_VALUE,                             \
+                             "%s: %s[%lld] is %lld, less than %s[%lld] = "     \
+                             "%lld: offsets never decrease",                   \
+                             kernel, name, (long long)i, (long long)v, name,   \
+                             (long long)(i - 1), (long long)prev);             \
+      if (bound >= 0 && v > bound)                                             \
+        return GATEC_RT_FAIL(err, GATEC_ERR_VALUE,                             \
+                             "%s: %s[%lld] is %lld, past %s = %lld",           \
+                             kernel, name, (long long)i, (long long)v,         \
+                             bound_name, (long long)bound);                    \
+      prev = v;                                                                \
+    }                                                                          \
+    return GATEC_OK;                                                           \
+  }
+GATEC_RT_CHECK_OFFSETS(gatec_rt_check_offsets_i32, int32_t)
+GATEC_RT_CHECK_OFFSETS(gatec_rt_check_offsets_i64, int64_t)
+#undef GATEC_RT_CHECK_OFFSETS
+
 #ifdef __cplusplus
 } // extern "C"
 
@@ -726,7 +841,7 @@ private:
 #endif // __cplusplus
 
 #endif // GATEC_RUNTIME_TYPES_H
-#if GATEC_RUNTIME_VERSION != 2
+#if GATEC_RUNTIME_VERSION != 3
 #error "gatec headers from incompatible gatec releases in one translation unit"
 #endif
 )";
@@ -789,6 +904,8 @@ private:
   void printDoc(const Kernel &k);
   void printOutputShapesC(const Kernel &k);
   void printEntryC(const Kernel &k);
+  /// The check of a `gate.offsets` input inside the entry point.
+  void printOffsetsCheck(const Kernel &k, const Tensor &t);
   /// Evaluates `expr` into int64 temporaries (needs `gatec_rc` in scope);
   /// returns the C operand holding the value.
   std::string printEval(const se::Node &expr, unsigned &counter);
@@ -978,10 +1095,35 @@ void HeaderPrinter::printOutputShapesC(const Kernel &k) {
         break;
       }
       case Role::Expr:
+      case Role::BindOffset:
         break;
       }
     }
   }
+
+  // Symbols bound from `symbol + c` dimensions: N = dim - c, a size.
+  for (const Tensor &t : k.inputs)
+    for (auto [di, dim] : llvm::enumerate(t.dims)) {
+      if (dim.role != Role::BindOffset)
+        continue;
+      std::optional<se::SymbolPlusConstant> m =
+          se::matchSymbolPlusConstant(*dim.expr);
+      std::string param = t.dimParam(di);
+      std::string sym = "gatec_sym_" + m->symbol;
+      p.line("int64_t {};", sym);
+      p.line("{{ // {} dim {} = {}", t.name, di, dim.written);
+      p.indent += 2;
+      p.line("int gatec_rc = GATEC_OK;");
+      p.line("{} = gatec_rt_sub({}, {}, &gatec_rc);", sym, param,
+             cInt(m->offset));
+      p.line("if (gatec_rc != GATEC_OK || {} < 0)", sym);
+      fail("GATEC_ERR_SHAPE",
+           fmt::format("{} dim {} is %lld but must be {} with {} >= 0",
+                       t.name, di, dim.written, m->symbol),
+           ll(param));
+      p.indent -= 2;
+      p.line("}}");
+    }
 
   // Input dimensions that are expressions, now that every symbol is bound.
   for (const Tensor &t : k.inputs)
@@ -1069,6 +1211,54 @@ void HeaderPrinter::printOutputShapesC(const Kernel &k) {
   p.indent -= 2;
   p.line("}}");
   p.blank();
+}
+
+void HeaderPrinter::printOffsetsCheck(const Kernel &k, const Tensor &t) {
+  // The kernel clamps offsets to [0, T], so any values are memory-safe; the
+  // check turns a caller's mistake into an error instead of a silently
+  // different result. On CUDA the offsets are in device memory: reading
+  // them costs a synchronizing copy (and breaks stream capture), so there
+  // it is opt-in.
+  if (cuda)
+    p.line("#ifdef GATEC_CUDA_CHECK_OFFSETS");
+  p.line("{{ // {}: offsets of packed sequences, 0 first, never decreasing{}",
+         t.name,
+         t.offsetsBound ? ", at most " + t.offsetsBoundText : std::string());
+  p.indent += 2;
+  std::string bound = "-1";
+  if (t.offsetsBound) {
+    SmallVector<std::string> used;
+    se::collectSymbols(*t.offsetsBound, used);
+    for (const std::string &s : used) {
+      Binding b = k.symbols.lookup(s);
+      std::string dim = k.inputs[b.input].dimParam(b.dim);
+      if (b.offset == 0)
+        p.line("int64_t gatec_sym_{} = {};", s, dim);
+      else // the shapes function checked it: no overflow, not negative
+        p.line("int64_t gatec_sym_{} = {} - {};", s, dim, cInt(b.offset));
+    }
+    unsigned counter = 0;
+    bound = printEval(*t.offsetsBound, counter);
+    p.line("if (gatec_rc != GATEC_OK)");
+    p.line("  return GATEC_RT_FAIL(err, gatec_rc, \"{}: cannot evaluate the "
+           "bound of {} ({}): %s\", gatec_rt_reason(gatec_rc));",
+           k.name, t.name, t.offsetsBoundText);
+  }
+  std::string check = fmt::format("gatec_rt_check_offsets_{}", t.elem.dtype);
+  if (cuda)
+    p.line("gatec_rc = gatec_cuda_check_offsets(err, \"{}\", \"{}\", {}, {}, "
+           "{}, \"{}\", stream, {});",
+           k.name, t.name, t.name, t.dimParam(0), bound, t.offsetsBoundText,
+           check);
+  else
+    p.line("gatec_rc = {}(err, \"{}\", \"{}\", {}, {}, {}, \"{}\");", check,
+           k.name, t.name, t.name, t.dimParam(0), bound, t.offsetsBoundText);
+  p.line("if (gatec_rc != GATEC_OK)");
+  p.line("  return gatec_rc;");
+  p.indent -= 2;
+  p.line("}}");
+  if (cuda)
+    p.line("#endif");
 }
 
 void HeaderPrinter::printEntryC(const Kernel &k) {
@@ -1176,6 +1366,10 @@ void HeaderPrinter::printEntryC(const Kernel &k) {
       }
     }
 
+  for (const Tensor &t : k.inputs)
+    if (t.isOffsets)
+      printOffsetsCheck(k, t);
+
   std::vector<std::string> args;
   for (const auto *list : {&k.inputs, &k.outputs})
     for (const Tensor &t : *list)
@@ -1183,7 +1377,8 @@ void HeaderPrinter::printEntryC(const Kernel &k) {
   if (cuda) {
     args.push_back("stream");
     args.push_back("err");
-    p.line("return {}({});", k.launcher(), fmt::join(args, ", "));
+    p.line("return ::{}::{}({});", cudaDetail, k.launcher(),
+           fmt::join(args, ", "));
     p.indent -= 2;
     p.line("}}");
     p.blank();
@@ -1212,13 +1407,15 @@ void HeaderPrinter::printKernelC(const Kernel &k) {
            k.name);
     p.line("/// buffers: inputs, then outputs). Temporaries are allocated and");
     p.line("/// freed on the stream (cuMemAllocAsync / cuMemFreeAsync).");
+    p.line("}} // extern \"C\"");
+    p.line("namespace {} {{", cudaDetail);
     p.line("static inline GATEC_MAYBE_UNUSED int");
     p.signature(k.launcher(), params, " {");
     p.indent += 2;
     p.line("static const char kernel[] = \"{}\";", k.name);
     size_t numKernels = std::max<size_t>(cuda->kernelNames.size(), 1);
     p.line("CUfunction gatec_fn[{}];", numKernels);
-    p.line("int gatec_load = {}::functions(gatec_fn, err);", cudaDetail);
+    p.line("int gatec_load = functions(gatec_fn, err);");
     p.line("if (gatec_load != GATEC_OK)");
     p.line("  return gatec_load;");
     p.line("(void)gatec_fn;");
@@ -1231,6 +1428,8 @@ void HeaderPrinter::printKernelC(const Kernel &k) {
     p.line("return gatec_ws.release(kernel, err);");
     p.indent -= 2;
     p.line("}}");
+    p.line("}} // namespace {}", cudaDetail);
+    p.line("extern \"C\" {{");
     p.blank();
   } else {
     p.line("/// The compiled kernel (MLIR C interface): inputs, then outputs.");
@@ -1434,6 +1633,29 @@ gatec_cuda_fail(gatec_error *err, const char *kernel, const char *what,
                        what, name, (int)result);
 }
 
+/// Copies n offsets from device memory after the work queued on `stream`
+/// (a synchronizing copy) and checks them on the host with `check`, one of
+/// gatec_rt_check_offsets_i32/_i64.
+template <typename T>
+static inline GATEC_MAYBE_UNUSED int gatec_cuda_check_offsets(
+    gatec_error *err, const char *kernel, const char *name, const T *offsets,
+    int64_t n, int64_t bound, const char *bound_name, CUstream stream,
+    int (*check)(gatec_error *, const char *, const char *, const T *, int64_t,
+                 int64_t, const char *)) {
+  std::vector<T> host(static_cast<size_t>(n));
+  if (n > 0) {
+    CUresult result = cuMemcpyDtoHAsync(
+        host.data(), (CUdeviceptr)(uintptr_t)offsets, host.size() * sizeof(T),
+        stream);
+    if (result != CUDA_SUCCESS)
+      return gatec_cuda_fail(err, kernel, "cuMemcpyDtoHAsync", result);
+    result = cuStreamSynchronize(stream);
+    if (result != CUDA_SUCCESS)
+      return gatec_cuda_fail(err, kernel, "cuStreamSynchronize", result);
+  }
+  return check(err, kernel, name, host.data(), n, bound, bound_name);
+}
+
 /// One cuLaunchKernel; an empty grid (a dimension of size 0) launches
 /// nothing.
 static inline GATEC_MAYBE_UNUSED int
@@ -1543,7 +1765,10 @@ static LogicalResult exportHeader(ModuleOp module, llvm::raw_ostream &os,
            << "gate-to-cpp-header: '" << guard << "' is not a macro name";
 
   Printer p;
-  std::string cudaDetail = fmt::format("gatec_cuda_{}", moduleName);
+  // Inside the module's C++ namespace, under a name no kernel can have
+  // (kernel names cannot start with "gatec_"): a kernel named like its
+  // module cannot collide with it.
+  std::string cudaDetail = cppNamespace + "::gatec_detail";
   HeaderPrinter printer(p, cuda, cudaDetail);
 
   // Banner.

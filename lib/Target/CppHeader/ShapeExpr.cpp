@@ -53,6 +53,21 @@ std::string gatec::shape_expr::normalize(llvm::StringRef text) {
   return out;
 }
 
+std::optional<SymbolPlusConstant>
+gatec::shape_expr::matchSymbolPlusConstant(const Node &expr) {
+  if (expr.kind != Node::Kind::Add && expr.kind != Node::Kind::Sub)
+    return std::nullopt;
+  const Node &lhs = *expr.lhs, &rhs = *expr.rhs;
+  // The parser bounds dimension constants far below INT64_MAX, so negating
+  // one cannot overflow; INT64_MIN is refused all the same.
+  if (lhs.isSymbol() && rhs.isConstant() && rhs.value != INT64_MIN)
+    return SymbolPlusConstant{
+        lhs.symbol, expr.kind == Node::Kind::Add ? rhs.value : -rhs.value};
+  if (expr.kind == Node::Kind::Add && lhs.isConstant() && rhs.isSymbol())
+    return SymbolPlusConstant{rhs.symbol, lhs.value};
+  return std::nullopt;
+}
+
 void gatec::shape_expr::collectSymbols(
     const Node &expr, llvm::SmallVectorImpl<std::string> &symbols) {
   if (expr.isSymbol()) {

@@ -21,6 +21,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 
 namespace gatec::shape_expr {
@@ -48,6 +49,15 @@ Expr parse(llvm::StringRef text, std::string &error);
 Expr constant(int64_t value);
 /// A single symbol.
 Expr symbol(llvm::StringRef name);
+
+/// `expr` as `symbol + offset` when it is a symbol plus or minus a constant
+/// (`N + 1`, `M - 1`, `1 + N`), the form a parameter's dimension can bind
+/// its symbol from; nullopt for anything else.
+struct SymbolPlusConstant {
+  std::string symbol;
+  int64_t offset;
+};
+std::optional<SymbolPlusConstant> matchSymbolPlusConstant(const Node &expr);
 
 /// Appends the symbols of `expr` to `symbols`, each once, in the order they
 /// first appear when reading the expression left to right.

@@ -45,7 +45,8 @@ func.func @swiglu(%x: tensor<?x4096xbf16> {gate.name = "x", gate.shape = ["T", 4
 // CHECK:         GATEC_ERR_ALIGN = 2,
 // CHECK:         GATEC_ERR_SHAPE = 3,
 // CHECK:         GATEC_ERR_OVERFLOW = 4,
-// CHECK:         GATEC_ERR_CUDA = 5
+// CHECK:         GATEC_ERR_CUDA = 5,
+// CHECK:         GATEC_ERR_VALUE = 6
 // CHECK-NEXT:  } gatec_status;
 // CHECK:       typedef struct gatec_error {
 // CHECK-NEXT:    int code;
