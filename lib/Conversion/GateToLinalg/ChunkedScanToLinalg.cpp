@@ -7,13 +7,14 @@
 //
 //   o_init = tensor.empty (or zeros with cu_seqlens: tokens past cu[N] are 0)
 //   scf.forall (n, h) in (N, H) shared_outs(o, final_state) {
-//     [begin, end) = cu ? [cu[n], cu[n+1]) : [0, T);  batch = cu ? 0 : n
+//     [begin, end) = cu ? [cu[n], cu[n+1]) clamped into [0, T] : [0, T)
+//     batch = cu ? 0 : n
 //     S0 = initial_state[n, h] or zeros                          f32 [K, V]
 //     scf.for t = 0 to end - begin step C iter_args(S = S0, o_seq) {
 //       L = affine.min(C, end - begin - t)            the last chunk is partial
 //       q, k: [L, K], v: [L, V] slices in the input element type
-//       b = cumulative clamped log gates (vector [L, K], scalar [L];
-//           fixed: computed from token indices; none: absent)
+//       b = cumulative clamped log gates, compensated: hi + lo (vector
+//           [L, K], scalar [L]; fixed: from token indices; none: absent)
 //       A = causal intra-chunk scores                                [L, L]
 //       o_c = round(scale * (A v + (q * exp(b)) S))                  [L, V]
 //       S  = Diag(exp(b_last)) S + (k * exp(b_last - b))^T v         [K, V]
@@ -27,14 +28,26 @@
 // linalg.matmul, extf in generic bodies), so a backend may still feed bf16
 // operands to tensor cores and fold the widening away.
 //
-// Numerics. Every exponential has an argument <= 0, so it lies in [0, 1] and
-// can underflow but never overflow:
-//   - b is a prefix sum of log gates g <= 0, summed sequentially in f32, so
-//     it is non-increasing even after rounding (fl(x + g) <= x for g <= 0);
-//     hence b_i - b_j <= 0 for j <= i, b_i <= 0 (relative to the chunk
-//     start), and b_last - b_j <= 0 for every j of the chunk;
+// Numerics. Every exponent is a log decay, the sum of the log gates g <= 0
+// from one token to a later one, so every exponential lies in [0, 1] (up to
+// rounding) and can underflow but never overflow:
+//   - b, the prefix sum of the gates within the chunk, is an unevaluated sum
+//     of two f32 values, hi + lo: hi is the plain f32 sum in token order, lo
+//     collects the exact rounding error of each of its adds (TwoSum). A
+//     decay b_i - b_j is formed as (hi_i - hi_j) + (lo_i - lo_j), so its
+//     error is a few ulps of the decay itself, not of b. Differencing plain
+//     f32 prefix sums cancels catastrophically once |b| is large, and
+//     resets make it large without bound (-inf gates clamp to -128, so half
+//     the tokens of a 64-token chunk resetting take b to -4096, ulp 5e-4):
+//     the decays between the ordinary tokens in between were then off by
+//     up to 1e-4 relative (issue 19);
+//   - hi is non-increasing even after rounding (fl(x + g) <= x for g <= 0),
+//     so hi_i - hi_j <= 0 for j <= i, and lo_i - lo_j only corrects it
+//     towards the exact sum, which is <= 0: an exponent can exceed 0 only by
+//     the rounding of the residuals (below 1e-5 even for a 256-token chunk
+//     of clamped gates), so no exponential can overflow;
 //   - fixed decay uses (i - j) * g with i >= j, computed from indices, which
-//     also avoids the cancellation of differencing two prefix sums;
+//     has no such cancellation in the first place;
 //   - entries above the diagonal (j > i), whose exponent would be positive,
 //     are discarded with a select, never multiplied by a 0/1 mask (inf * 0
 //     would be NaN).
@@ -69,19 +82,18 @@ namespace {
 /// alpha = 0 in f32 (exp underflows to 0 below about -103.97), so clamping
 /// there changes no f32 result: a segment sum that contains a clamped gate is
 /// <= kMinLogGate and its exponential is exactly 0, which is exact forgetting.
-/// The margin past -104 absorbs the rounding of b (its ulp stays far below
-/// 24 while |b| <= chunk_size * 128 < 2^27), and keeps an approximated exp
-/// (polynomial, flush-to-zero) at 0 too.
+/// The margin past -104 keeps an approximated exp (polynomial,
+/// flush-to-zero) at 0 too.
 ///
-/// Why not a huge clamp such as -1e30: the gates after it would be lost in the
-/// rounding of b (ulp(1e30) ~ 1e23), giving exp(b_i - b_j) = 1 instead of
-/// exp(g_{j+1} + ... + g_i). With -128, positions after a clamped gate in the
-/// same chunk carry |b| >= 128, where the f32 ulp is 1.5e-5: the same
-/// relative precision as any chunk whose natural gates sum to that much.
+/// Why not a huge clamp such as -1e30: the compensated sums are exact up to
+/// about L eps^2 |b| for a chunk of L tokens, far below f32 rounding while
+/// |b| <= chunk_size * 128; with |b| ~ 1e30 the gates after a reset would
+/// be lost in the rounding of the residuals as well.
 ///
-/// Why not a separate "last reset" index per channel: exact, but it adds an
-/// operand and a compare to every exponential site, the hot intra-chunk
-/// contraction included, for a difference below the rounding of b.
+/// Why not a separate "last reset" index per channel: it adds an operand and
+/// a compare to every exponential site, and fixes only resets, not the same
+/// cancellation after any very negative (unclamped, say -100) gates; the
+/// compensated sums fix both (see "Numerics" at the top).
 ///
 /// NaN gates stay NaN (arith.maximumf propagates it): bad input is reported,
 /// not hidden.
@@ -244,8 +256,14 @@ struct Chunk {
 /// that the decay kind allows.
 struct CumulativeGates {
   DecayKind kind;
-  /// vector: [L, K] f32; scalar: [L] f32; fixed, none: null.
+  /// vector: [L, K] f32; scalar: [L] f32; fixed, none: null. b rounded to
+  /// f32, summed in token order.
   Value prefix;
+  /// The rounding error of `prefix`, same shape: b = prefix + residual up to
+  /// O(eps^2 |b|). Differences of b read both (buildLogDecay). The decay
+  /// from the chunk start, exp(b_i), reads `prefix` alone: its error is a
+  /// few ulps of |b_i| itself, which exp(b_i) <= 1 scales down with it.
+  Value residual;
   /// fixed: the clamped f32 log gate g of the head, b_i = (i + 1) g.
   Value perToken;
 };
@@ -257,22 +275,48 @@ Value clampLogGate(OpBuilder &b, Location loc, Value g) {
                                    f32Constant(b, loc, kMinLogGate));
 }
 
-/// Computes the inclusive prefix sums of the clamped log gates of a chunk.
+/// The residual of one step of a compensated sum: lo + e, where e is the
+/// exact rounding error of sum = fl(hi + g) (Knuth's TwoSum, branch-free,
+/// valid for any order of magnitude of hi and g). Relies on IEEE adds that
+/// are neither reassociated nor fused, which no gatec pipeline allows.
+Value buildCompensatedResidual(OpBuilder &b, Location loc, Value hi, Value lo,
+                               Value g, Value sum) {
+  Value gPart = arith::SubFOp::create(b, loc, sum, hi);
+  Value hiPart = arith::SubFOp::create(b, loc, sum, gPart);
+  Value error =
+      arith::AddFOp::create(b, loc, arith::SubFOp::create(b, loc, hi, hiPart),
+                            arith::SubFOp::create(b, loc, g, gPart));
+  return arith::AddFOp::create(b, loc, lo, error);
+}
+
+/// The log decay from token `from` to token `to` of the chunk (b_to -
+/// b_from, `from` not after `to`) from the compensated prefix sums:
+/// (hi_to - hi_from) + (lo_to - lo_from), accurate to a few ulps of the
+/// decay however large |b| is.
+Value buildLogDecay(OpBuilder &b, Location loc, Value hiTo, Value loTo,
+                    Value hiFrom, Value loFrom) {
+  return arith::AddFOp::create(b, loc,
+                               arith::SubFOp::create(b, loc, hiTo, hiFrom),
+                               arith::SubFOp::create(b, loc, loTo, loFrom));
+}
+
+/// Computes the inclusive prefix sums of the clamped log gates of a chunk,
+/// compensated (see CumulativeGates).
 ///
 /// This is the one sequential loop of the chunk: an scf.for over its L rows,
-/// each step a K-wide (vector) or scalar (scalar) add. It costs O(L K), where a
-/// lower-triangular ones mask contraction would cost O(L^2 K), as much as the
-/// intra-chunk scores themselves; and summing strictly in token order is what
-/// makes b non-increasing after rounding, so that every exponent below is
-/// <= 0 in floating point, not only in exact arithmetic.
+/// each step a K-wide (vector) or scalar (scalar) add and its rounding error.
+/// It costs O(L K), where a lower-triangular ones mask contraction would cost
+/// O(L^2 K), as much as the intra-chunk scores themselves; and summing
+/// strictly in token order is what makes the rounded sums non-increasing,
+/// so that every exponent below is <= 0 up to the rounding of the residual.
 CumulativeGates buildCumulativeGates(OpBuilder &b, Location loc, DecayKind kind,
                                      const Chunk &chunk) {
   switch (kind) {
   case DecayKind::none:
-    return {kind, Value(), Value()};
+    return {kind, Value(), Value(), Value()};
   case DecayKind::fixed:
     // A constant gate needs no sum: b_i - b_j = (i - j) g, from indices.
-    return {kind, Value(), chunk.gates};
+    return {kind, Value(), Value(), chunk.gates};
   case DecayKind::vector:
   case DecayKind::scalar:
     break;
@@ -281,46 +325,67 @@ CumulativeGates buildCumulativeGates(OpBuilder &b, Location loc, DecayKind kind,
   Value zero = arith::ConstantIndexOp::create(b, loc, 0);
   Value one = arith::ConstantIndexOp::create(b, loc, 1);
   if (kind == DecayKind::scalar) {
-    Value init = buildEmptyF32(b, loc, {chunk.len});
+    Value zeroF32 = f32Constant(b, loc, 0.0);
     auto loop = scf::ForOp::create(
         b, loc, zero, chunk.len, one,
-        ValueRange{init, f32Constant(b, loc, 0.0)},
+        ValueRange{buildEmptyF32(b, loc, {chunk.len}),
+                   buildEmptyF32(b, loc, {chunk.len}), zeroF32, zeroF32},
         [&](OpBuilder &nb, Location nl, Value i, ValueRange iterArgs) {
-          Value g = tensor::ExtractOp::create(nb, nl, chunk.gates, i);
-          Value sum = arith::AddFOp::create(nb, nl, iterArgs[1],
-                                            clampLogGate(nb, nl, g));
-          Value acc =
+          Value hi = iterArgs[2], lo = iterArgs[3];
+          Value g = clampLogGate(
+              nb, nl, tensor::ExtractOp::create(nb, nl, chunk.gates, i));
+          Value sum = arith::AddFOp::create(nb, nl, hi, g);
+          Value residual = buildCompensatedResidual(nb, nl, hi, lo, g, sum);
+          Value sums =
               tensor::InsertOp::create(nb, nl, sum, iterArgs[0], ValueRange{i});
-          scf::YieldOp::create(nb, nl, ValueRange{acc, sum});
+          Value residuals = tensor::InsertOp::create(
+              nb, nl, residual, iterArgs[1], ValueRange{i});
+          scf::YieldOp::create(nb, nl,
+                               ValueRange{sums, residuals, sum, residual});
         });
-    return {kind, loop.getResult(0), Value()};
+    return {kind, loop.getResult(0), loop.getResult(1), Value()};
   }
 
   // Vector: row i of b is row i - 1 plus the clamped row i of the gates.
+  // Two single-result generics per row, each updating its row in place: the
+  // residual first (it recomputes the sum), then the sum.
   int64_t keyDim = chunk.keyDim;
-  Value init = buildEmptyF32(b, loc, chunk.shape(b, keyDim));
-  Value firstRow = buildZerosF32(b, loc, {b.getIndexAttr(keyDim)});
+  auto newSums = [&] { return buildEmptyF32(b, loc, chunk.shape(b, keyDim)); };
+  auto newRow = [&] { return buildZerosF32(b, loc, {b.getIndexAttr(keyDim)}); };
   auto loop = scf::ForOp::create(
-      b, loc, zero, chunk.len, one, ValueRange{init, firstRow},
+      b, loc, zero, chunk.len, one,
+      ValueRange{newSums(), newSums(), newRow(), newRow()},
       [&](OpBuilder &nb, Location nl, Value i, ValueRange iterArgs) {
         SmallVector<OpFoldResult> offsets = {i, nb.getIndexAttr(0)};
         SmallVector<OpFoldResult> sizes = {nb.getIndexAttr(1),
                                            nb.getIndexAttr(keyDim)};
         SmallVector<OpFoldResult> strides(2, nb.getIndexAttr(1));
         Value gateRow = extractRow(nb, nl, chunk.gates, i);
+        Value hiRow = iterArgs[2], loRow = iterArgs[3];
         AffineMap id = nb.getMultiDimIdentityMap(1);
-        Value row = buildGeneric(
-            nb, nl, ValueRange{gateRow}, iterArgs[1], {id, id},
-            {utils::IteratorType::parallel},
+        SmallVector<utils::IteratorType> parallel = {
+            utils::IteratorType::parallel};
+        Value residualRow = buildGeneric(
+            nb, nl, ValueRange{gateRow, hiRow}, loRow, {id, id, id}, parallel,
+            [](OpBuilder &bb, Location bl, ValueRange args) -> Value {
+              Value g = clampLogGate(bb, bl, args[0]);
+              Value sum = arith::AddFOp::create(bb, bl, args[1], g);
+              return buildCompensatedResidual(bb, bl, args[1], args[2], g, sum);
+            });
+        Value sumRow = buildGeneric(
+            nb, nl, ValueRange{gateRow}, hiRow, {id, id}, parallel,
             [](OpBuilder &bb, Location bl, ValueRange args) -> Value {
               return arith::AddFOp::create(bb, bl, args[1],
                                            clampLogGate(bb, bl, args[0]));
             });
-        Value acc = tensor::InsertSliceOp::create(nb, nl, row, iterArgs[0],
-                                                  offsets, sizes, strides);
-        scf::YieldOp::create(nb, nl, ValueRange{acc, row});
+        Value sums = tensor::InsertSliceOp::create(nb, nl, sumRow, iterArgs[0],
+                                                   offsets, sizes, strides);
+        Value residuals = tensor::InsertSliceOp::create(
+            nb, nl, residualRow, iterArgs[1], offsets, sizes, strides);
+        scf::YieldOp::create(nb, nl,
+                             ValueRange{sums, residuals, sumRow, residualRow});
       });
-  return {kind, loop.getResult(0), Value()};
+  return {kind, loop.getResult(0), loop.getResult(1), Value()};
 }
 
 /// exp((i - j) g) for the fixed decay: (i - j) >= 0 and g <= 0.
@@ -355,19 +420,21 @@ Value buildMatmulTransposedB(OpBuilder &b, Location loc, Value lhs, Value rhs,
 
 /// Vector decay, direct form: one 3-loop generic (i, j parallel; k
 /// reduction) with an exponential per term and the causal mask from
-/// linalg.index, written into `init` [Lq, Lk]:
-///   init_ij + sum_k q_ik k_jk exp(bq_ik - bk_jk)   for j <= i, else init_ij.
-/// Used on the diagonal sub-blocks, where q and k rows are the same tokens.
-Value buildDirectVectorDecayScores(OpBuilder &b, Location loc, Value q,
-                                   Value k, Value bq, Value bk, Value init) {
+/// linalg.index, written into `init` [L, L]:
+///   init_ij + sum_k q_ik k_jk exp(b_ik - b_jk)   for j <= i, else init_ij.
+/// Used on the diagonal sub-blocks, where q and k rows are the same tokens;
+/// `hi`, `lo` [L, K] are their compensated prefix sums.
+Value buildDirectVectorDecayScores(OpBuilder &b, Location loc, Value q, Value k,
+                                   Value hi, Value lo, Value init) {
   MLIRContext *ctx = b.getContext();
   Type f32 = b.getF32Type();
   SmallVector<AffineMap> maps = {
       projection(ctx, 3, {0, 2}), projection(ctx, 3, {1, 2}), // q_ik, k_jk
-      projection(ctx, 3, {0, 2}), projection(ctx, 3, {1, 2}), // b_ik, b_jk
+      projection(ctx, 3, {0, 2}), projection(ctx, 3, {1, 2}), // hi_ik, hi_jk
+      projection(ctx, 3, {0, 2}), projection(ctx, 3, {1, 2}), // lo_ik, lo_jk
       projection(ctx, 3, {0, 1})};                            // A_ij
   return buildGeneric(
-      b, loc, ValueRange{q, k, bq, bk}, init, maps,
+      b, loc, ValueRange{q, k, hi, hi, lo, lo}, init, maps,
       {utils::IteratorType::parallel, utils::IteratorType::parallel,
        utils::IteratorType::reduction},
       [&](OpBuilder &nb, Location nl, ValueRange args) -> Value {
@@ -377,7 +444,7 @@ Value buildDirectVectorDecayScores(OpBuilder &b, Location loc, Value q,
             nb, nl, gatec::convertFloat(nb, nl, args[0], f32),
             gatec::convertFloat(nb, nl, args[1], f32));
         Value decay = math::ExpOp::create(
-            nb, nl, arith::SubFOp::create(nb, nl, args[2], args[3]));
+            nb, nl, buildLogDecay(nb, nl, args[2], args[4], args[3], args[5]));
         // The mask selects the term, not the sum, so that the body is a
         // plain add-reduction that the vectorizer recognizes; the discarded
         // terms above the diagonal (exp of a positive exponent, possibly
@@ -387,28 +454,32 @@ Value buildDirectVectorDecayScores(OpBuilder &b, Location loc, Value q,
         Value term = arith::SelectOp::create(
             nb, nl, causal, arith::MulFOp::create(nb, nl, qk, decay),
             f32Constant(nb, nl, 0.0));
-        return arith::AddFOp::create(nb, nl, args[4], term);
+        return arith::AddFOp::create(nb, nl, args[6], term);
       });
 }
 
-/// x * exp(sign * (b - ref)) elementwise over [rows, K], ref a [K] row;
-/// the callers pick sign so that every exponent is <= 0.
-Value buildRelativeDecay(OpBuilder &b, Location loc, Value x, Value prefix,
-                         Value ref, bool refMinusPrefix) {
+/// x * exp(sign * (b - ref)) elementwise over [rows, K], b given by its
+/// compensated sums `hi`, `lo` [rows, K], ref by `refHi`, `refLo` [K] rows;
+/// the callers pick sign so that every exponent is <= 0. Written into `init`
+/// (f32 [rows, K]) if given.
+Value buildRelativeDecay(OpBuilder &b, Location loc, Value x, Value hi,
+                         Value lo, Value refHi, Value refLo,
+                         bool refMinusPrefix, Value init = Value()) {
   MLIRContext *ctx = b.getContext();
   Type f32 = b.getF32Type();
   auto xType = cast<RankedTensorType>(x.getType());
-  Value init = buildEmptyF32(
-      b, loc,
-      {tensor::getMixedSize(b, loc, x, 0), b.getIndexAttr(xType.getDimSize(1))});
+  if (!init)
+    init = buildEmptyF32(b, loc,
+                         {tensor::getMixedSize(b, loc, x, 0),
+                          b.getIndexAttr(xType.getDimSize(1))});
+  AffineMap rows = projection(ctx, 2, {0, 1}), row = projection(ctx, 2, {1});
   return buildElementwise2D(
-      b, loc, ValueRange{x, prefix, ref},
-      {projection(ctx, 2, {0, 1}), projection(ctx, 2, {0, 1}),
-       projection(ctx, 2, {1})},
+      b, loc, ValueRange{x, hi, lo, refHi, refLo}, {rows, rows, rows, row, row},
       init, [&](OpBuilder &nb, Location nl, ValueRange args) -> Value {
         Value exponent =
-            refMinusPrefix ? arith::SubFOp::create(nb, nl, args[2], args[1])
-                           : arith::SubFOp::create(nb, nl, args[1], args[2]);
+            refMinusPrefix
+                ? buildLogDecay(nb, nl, args[3], args[4], args[1], args[2])
+                : buildLogDecay(nb, nl, args[1], args[2], args[3], args[4]);
         return arith::MulFOp::create(nb, nl,
                                      gatec::convertFloat(nb, nl, args[0], f32),
                                      math::ExpOp::create(nb, nl, exponent));
@@ -417,11 +488,11 @@ Value buildRelativeDecay(OpBuilder &b, Location loc, Value x, Value prefix,
 
 /// Sub-chunk length c of the vector-decay scores (the GLA paper's secondary
 /// chunking). A chunk of L tokens then takes L c K exponentials on the
-/// diagonal blocks, about L^2 K / (2c) for the rescaled keys and L K for the
-/// rescaled queries, instead of L^2 K; the sum is smallest near
-/// c = sqrt(L / 2), i.e. 8 for the usual L = 64 (on the CPU, GLA with
-/// K = 128, T = 2048: 16.6 ms with 8, 19-21 ms with 16, 39 ms without
-/// sub-chunks). A tensor-core backend would take 16, one m16n8k16 tile.
+/// diagonal blocks and L K each for the rescaled keys and queries, instead
+/// of L^2 K. c = 8 was measured best for the usual L = 64 when the keys
+/// took L^2 K / (2c) exponentials (on the CPU, GLA with K = 128, T = 2048:
+/// 16.6 ms with 8, 19-21 ms with 16, 39 ms without sub-chunks). A
+/// tensor-core backend would take 16, one m16n8k16 tile.
 constexpr int64_t kScoreSubChunk = 8;
 
 /// Vector decay with secondary chunking (Yang et al. 2023, section 4.2).
@@ -432,23 +503,35 @@ constexpr int64_t kScoreSubChunk = 8;
 ///       A[P, 0:p] = (q_P * exp(b_P - r)) (k_{<p} * exp(r - b_{<p}))^T
 ///     exact because exp(b_i - b_j) = exp(b_i - r) exp(r - b_j), and stable
 ///     because b is non-increasing: b_i <= r for i in P and r <= b_j for
-///     j < p, so both factors lie in [0, 1] (an underflow to 0 is the true
-///     value's limit, never 0 * inf);
+///     j < p, so both factors lie in [0, 1] up to rounding (an underflow to
+///     0 is the true value's limit, never 0 * inf). Both exponents have the
+///     sign of b_i - b_j and add up to it, and each is formed from the
+///     compensated sums, so the product is as accurate as the direct form;
 ///   - blocks right of the diagonal stay 0 (causal).
-/// The rescaled key block is recomputed per P (p K exponentials) rather than
-/// once per chunk around a shared reference, which could overflow.
+/// The rescaled keys are carried from one sub-chunk to the next: those of
+/// the sub-chunks before the previous one are multiplied by exp(r - r'),
+/// the decay between the previous reference r' and r, and only the previous
+/// sub-chunk's keys take exponentials of their own. That is L K
+/// exponentials per chunk instead of about L^2 K / (2c), for one rounding
+/// per later sub-chunk (at most L / c - 2 per key); every factor lies in
+/// [0, 1], so nothing can overflow, unlike a single reference for the whole
+/// chunk.
 Value buildSubChunkedVectorDecayScores(OpBuilder &b, Location loc,
-                                       const Chunk &chunk, Value prefix,
+                                       const Chunk &chunk,
+                                       const CumulativeGates &gates,
                                        Value zeros) {
   MLIRContext *ctx = b.getContext();
   AffineExpr d0 = getAffineDimExpr(0, ctx), d1 = getAffineDimExpr(1, ctx);
   Value zero = arith::ConstantIndexOp::create(b, loc, 0);
   Value step = arith::ConstantIndexOp::create(b, loc, kScoreSubChunk);
+  // At the step of sub-chunk P, rows [0, p) of `keys` hold k_j * exp(r - b_j).
+  Value rescaledKeys = buildEmptyF32(b, loc, chunk.shape(b, chunk.keyDim));
   auto loop = scf::ForOp::create(
-      b, loc, zero, chunk.len, step, ValueRange{zeros},
+      b, loc, zero, chunk.len, step, ValueRange{zeros, rescaledKeys},
       [&](OpBuilder &nb, Location nl, Value p, ValueRange iterArgs) {
         Value scores = iterArgs[0];
-        // l = min(16, L - p): the last sub-chunk may be partial.
+        Value keys = iterArgs[1];
+        // l = min(c, L - p): the last sub-chunk may be partial.
         Value len = affine::AffineMinOp::create(
             nb, nl,
             AffineMap::get(2, 0,
@@ -458,13 +541,14 @@ Value buildSubChunkedVectorDecayScores(OpBuilder &b, Location loc,
             ValueRange{chunk.len, p});
         Value qP = extractRows(nb, nl, chunk.q, p, len);
         Value kP = extractRows(nb, nl, chunk.k, p, len);
-        Value bP = extractRows(nb, nl, prefix, p, len);
+        Value hiP = extractRows(nb, nl, gates.prefix, p, len);
+        Value loP = extractRows(nb, nl, gates.residual, p, len);
         SmallVector<OpFoldResult> unit(2, nb.getIndexAttr(1));
 
         // Diagonal block.
         Value diagInit = buildZerosF32(nb, nl, {len, len});
         Value diag =
-            buildDirectVectorDecayScores(nb, nl, qP, kP, bP, bP, diagInit);
+            buildDirectVectorDecayScores(nb, nl, qP, kP, hiP, loP, diagInit);
         scores = tensor::InsertSliceOp::create(
             nb, nl, diag, scores, ArrayRef<OpFoldResult>{p, p},
             ArrayRef<OpFoldResult>{len, len}, unit);
@@ -476,13 +560,62 @@ Value buildSubChunkedVectorDecayScores(OpBuilder &b, Location loc,
             AffineMap::get(1, 0,
                            {getAffineConstantExpr(0, ctx), d0 - 1}, ctx),
             ValueRange{p});
-        Value ref = extractRow(nb, nl, prefix, refRow);
-        Value qScaled = buildRelativeDecay(nb, nl, qP, bP, ref,
+        Value refHi = extractRow(nb, nl, gates.prefix, refRow);
+        Value refLo = extractRow(nb, nl, gates.residual, refRow);
+        Value qScaled = buildRelativeDecay(nb, nl, qP, hiP, loP, refHi, refLo,
                                            /*refMinusPrefix=*/false);
-        Value kBefore = extractRows(nb, nl, chunk.k, nb.getIndexAttr(0), p);
-        Value bBefore = extractRows(nb, nl, prefix, nb.getIndexAttr(0), p);
-        Value kScaled = buildRelativeDecay(nb, nl, kBefore, bBefore, ref,
-                                           /*refMinusPrefix=*/true);
+
+        // The keys: rows [0, prev) rescaled from r' = b_{prev-1} to r (empty
+        // for the first two sub-chunks), then the previous sub-chunk
+        // [prev, p) from scratch.
+        OpFoldResult first = nb.getIndexAttr(0);
+        Value prev = affine::AffineMaxOp::create(
+            nb, nl,
+            AffineMap::get(1, 0,
+                           {getAffineConstantExpr(0, ctx), d0 - kScoreSubChunk},
+                           ctx),
+            ValueRange{p});
+        Value prevLen =
+            arith::SubIOp::create(nb, nl, p, prev); // c, or 0 for P = 0
+        // exp(r - r'), the decay across the previous sub-chunk: the product
+        // of its gates exp(g) over its tokens, each factor and so the product
+        // exact to a few ulps, with no difference of prefix sums to cancel.
+        // A reduction, which elementwise fusion leaves whole; a [K] row of
+        // exponentials computed elementwise would be inlined into, and
+        // recomputed for, every row it scales.
+        Value keyStep = buildGeneric(
+            nb, nl, ValueRange{extractRows(nb, nl, chunk.gates, prev, prevLen)},
+            linalg::FillOp::create(
+                nb, nl, ValueRange{f32Constant(nb, nl, 1.0)},
+                ValueRange{
+                    buildEmptyF32(nb, nl, {nb.getIndexAttr(chunk.keyDim)})})
+                .getResult(0),
+            {projection(ctx, 2, {0, 1}), projection(ctx, 2, {1})},
+            {utils::IteratorType::reduction, utils::IteratorType::parallel},
+            [](OpBuilder &bb, Location bl, ValueRange args) -> Value {
+              return arith::MulFOp::create(
+                  bb, bl, args[1],
+                  math::ExpOp::create(bb, bl, clampLogGate(bb, bl, args[0])));
+            });
+        Value older = buildElementwise2D(
+            nb, nl, ValueRange{keyStep}, {projection(ctx, 2, {1})},
+            extractRows(nb, nl, keys, first, prev),
+            [](OpBuilder &bb, Location bl, ValueRange args) -> Value {
+              return arith::MulFOp::create(bb, bl, args[1], args[0]);
+            });
+        keys = tensor::InsertSliceOp::create(
+            nb, nl, older, keys, ArrayRef<OpFoldResult>{first, first},
+            ArrayRef<OpFoldResult>{prev, nb.getIndexAttr(chunk.keyDim)}, unit);
+        Value newer = buildRelativeDecay(
+            nb, nl, extractRows(nb, nl, chunk.k, prev, prevLen),
+            extractRows(nb, nl, gates.prefix, prev, prevLen),
+            extractRows(nb, nl, gates.residual, prev, prevLen), refHi, refLo,
+            /*refMinusPrefix=*/true, extractRows(nb, nl, keys, prev, prevLen));
+        keys = tensor::InsertSliceOp::create(
+            nb, nl, newer, keys, ArrayRef<OpFoldResult>{prev, first},
+            ArrayRef<OpFoldResult>{prevLen, nb.getIndexAttr(chunk.keyDim)},
+            unit);
+        Value kScaled = extractRows(nb, nl, keys, first, p);
         Value leftInit = buildZerosF32(nb, nl, {len, p});
         // One register tile of rows: B^T's gather happens once either way,
         // so no transposed copy (measured slower here).
@@ -494,7 +627,7 @@ Value buildSubChunkedVectorDecayScores(OpBuilder &b, Location loc,
             nb, nl, left, scores,
             ArrayRef<OpFoldResult>{p, nb.getIndexAttr(0)},
             ArrayRef<OpFoldResult>{len, p}, unit);
-        scf::YieldOp::create(nb, nl, ValueRange{scores});
+        scf::YieldOp::create(nb, nl, ValueRange{scores, keys});
       });
   return loop.getResult(0);
 }
@@ -514,15 +647,15 @@ Value buildIntraChunkScores(OpBuilder &b, Location loc, const Chunk &chunk,
   Value zeros = buildZerosF32(b, loc, {chunk.len, chunk.len});
 
   if (gates.kind == DecayKind::vector)
-    return buildSubChunkedVectorDecayScores(b, loc, chunk, gates.prefix,
-                                            zeros);
+    return buildSubChunkedVectorDecayScores(b, loc, chunk, gates, zeros);
 
   Value scores = buildMatmulTransposedB(b, loc, chunk.q, chunk.k, zeros);
   SmallVector<Value> inputs;
   SmallVector<AffineMap> maps;
   if (gates.kind == DecayKind::scalar) {
-    inputs = {gates.prefix, gates.prefix};
-    maps = {projection(ctx, 2, {0}), projection(ctx, 2, {1})}; // b_i, b_j
+    inputs = {gates.prefix, gates.residual, gates.prefix, gates.residual};
+    maps = {projection(ctx, 2, {0}), projection(ctx, 2, {0}),  // b_i
+            projection(ctx, 2, {1}), projection(ctx, 2, {1})}; // b_j
   }
   DecayKind kind = gates.kind;
   Value g = gates.perToken;
@@ -537,7 +670,8 @@ Value buildIntraChunkScores(OpBuilder &b, Location loc, const Chunk &chunk,
           weighted = arith::MulFOp::create(
               nb, nl, score,
               math::ExpOp::create(
-                  nb, nl, arith::SubFOp::create(nb, nl, args[0], args[1])));
+                  nb, nl,
+                  buildLogDecay(nb, nl, args[0], args[1], args[2], args[3])));
         else if (kind == DecayKind::fixed)
           weighted = arith::MulFOp::create(nb, nl, score,
                                            buildFixedDecay(nb, nl, g, i, j));
@@ -648,21 +782,24 @@ Value buildStateUpdate(OpBuilder &b, Location loc, const Chunk &chunk,
     llvm_unreachable("handled above");
   case DecayKind::vector: {
     // b_last: row L - 1 of b, [K].
-    Value lastRow = extractRow(b, loc, gates.prefix, last);
+    Value lastHi = extractRow(b, loc, gates.prefix, last);
+    Value lastLo = extractRow(b, loc, gates.residual, last);
+    AffineMap rows = projection(ctx, 2, {0, 1}), row = projection(ctx, 2, {1});
     decayedK = buildElementwise2D(
-        b, loc, ValueRange{chunk.k, gates.prefix, lastRow},
-        {projection(ctx, 2, {0, 1}), projection(ctx, 2, {0, 1}),
-         projection(ctx, 2, {1})},
-        keyInit, [&](OpBuilder &nb, Location nl, ValueRange args) -> Value {
+        b, loc,
+        ValueRange{chunk.k, gates.prefix, gates.residual, lastHi, lastLo},
+        {rows, rows, rows, row, row}, keyInit,
+        [&](OpBuilder &nb, Location nl, ValueRange args) -> Value {
           Value decay = math::ExpOp::create(
-              nb, nl, arith::SubFOp::create(nb, nl, args[2], args[1]));
+              nb, nl,
+              buildLogDecay(nb, nl, args[3], args[4], args[1], args[2]));
           return arith::MulFOp::create(
               nb, nl, gatec::convertFloat(nb, nl, args[0], f32), decay);
         });
     // exp(b_last) once per key channel, not once per state element.
     AffineMap id = b.getMultiDimIdentityMap(1);
     Value channelDecay =
-        buildGeneric(b, loc, ValueRange{lastRow},
+        buildGeneric(b, loc, ValueRange{lastHi},
                      buildEmptyF32(b, loc, {b.getIndexAttr(keyDim)}), {id, id},
                      {utils::IteratorType::parallel},
                      [](OpBuilder &nb, Location nl, ValueRange args) -> Value {
@@ -681,10 +818,11 @@ Value buildStateUpdate(OpBuilder &b, Location loc, const Chunk &chunk,
     // its end (one scalar for the whole state).
     bool scalar = gates.kind == DecayKind::scalar;
     Value g = gates.perToken;
-    Value lastPrefix, chunkDecay;
+    Value lastHi, lastLo, chunkDecay;
     if (scalar) {
-      lastPrefix = tensor::ExtractOp::create(b, loc, gates.prefix, last);
-      chunkDecay = math::ExpOp::create(b, loc, lastPrefix);
+      lastHi = tensor::ExtractOp::create(b, loc, gates.prefix, last);
+      lastLo = tensor::ExtractOp::create(b, loc, gates.residual, last);
+      chunkDecay = math::ExpOp::create(b, loc, lastHi);
     } else {
       chunkDecay = math::ExpOp::create(
           b, loc,
@@ -693,16 +831,16 @@ Value buildStateUpdate(OpBuilder &b, Location loc, const Chunk &chunk,
     SmallVector<Value> inputs = {chunk.k};
     SmallVector<AffineMap> maps = {projection(ctx, 2, {0, 1})};
     if (scalar) {
-      inputs.push_back(gates.prefix);
-      maps.push_back(projection(ctx, 2, {0})); // b_j
+      inputs.append({gates.prefix, gates.residual});
+      maps.append(2, projection(ctx, 2, {0})); // b_j
     }
     decayedK = buildElementwise2D(
         b, loc, inputs, maps, keyInit,
         [&](OpBuilder &nb, Location nl, ValueRange args) -> Value {
           Value decay =
-              scalar ? math::ExpOp::create(
-                           nb, nl,
-                           arith::SubFOp::create(nb, nl, lastPrefix, args[1]))
+              scalar ? math::ExpOp::create(nb, nl,
+                                           buildLogDecay(nb, nl, lastHi, lastLo,
+                                                         args[1], args[2]))
                            .getResult()
                      : buildFixedDecay(nb, nl, g, last,
                                        linalg::IndexOp::create(nb, nl, 0));
@@ -745,18 +883,28 @@ struct SequenceSlice {
 
 /// The tokens of sequence `n`: the whole batch entry n, or with cu_seqlens
 /// the offsets [cu[n], cu[n+1]) of batch entry 0 (i32 or i64 offsets).
+///
+/// The offsets are clamped into the tokens, begin = clamp(cu[n], 0, T) and
+/// end = clamp(cu[n+1], begin, T), so that no offsets can make the kernel
+/// read or write out of bounds: an offset past T or below 0 and decreasing
+/// offsets give empty or shortened sequences, a defined output. Valid
+/// offsets (0 = cu[0] <= ... <= cu[N] <= T) pass unchanged; the entry points
+/// report invalid ones as errors before the call.
 SequenceSlice buildSequenceSlice(OpBuilder &b, Location loc,
                                  const ScanOperands &scan, Value cuSeqlens,
                                  OpFoldResult numTokens, Value n, Value h) {
   SequenceSlice seq{n, b.getIndexAttr(0), numTokens, h, Value()};
   if (cuSeqlens) {
-    auto offsetAt = [&](Value index) -> Value {
+    Value tokens = indexValue(b, loc, numTokens);
+    auto offsetAt = [&](Value index, Value lowest) -> Value {
       Value raw = tensor::ExtractOp::create(b, loc, cuSeqlens, index);
-      return arith::IndexCastOp::create(b, loc, b.getIndexType(), raw);
+      Value offset = arith::IndexCastOp::create(b, loc, b.getIndexType(), raw);
+      return arith::MinSIOp::create(
+          b, loc, arith::MaxSIOp::create(b, loc, offset, lowest), tokens);
     };
     Value one = arith::ConstantIndexOp::create(b, loc, 1);
-    Value begin = offsetAt(n);
-    Value end = offsetAt(arith::AddIOp::create(b, loc, n, one));
+    Value begin = offsetAt(n, arith::ConstantIndexOp::create(b, loc, 0));
+    Value end = offsetAt(arith::AddIOp::create(b, loc, n, one), begin);
     seq.batch = b.getIndexAttr(0);
     seq.begin = begin;
     seq.len = arith::SubIOp::create(b, loc, end, begin).getResult();
