@@ -172,8 +172,10 @@ def Gate_RouterOp : Gate_Op<"router", [Pure]> {
       that stay are not renormalized again.
 
     Contract: ties break to the lower expert index (and, for groups, to the
-    lower group index). NaN logits rank below every number; they propagate
-    into the weights of their row.
+    lower group index). NaN logits rank below every number. With `softmax`
+    a NaN logit makes every weight of its row NaN; with `sigmoid` it reaches
+    the weights only when its expert is chosen (then, with `renormalize`,
+    every weight of the row).
 
     Example (DeepSeek-V3):
     ```mlir
@@ -213,8 +215,9 @@ def Gate_RouterOp : Gate_Op<"router", [Pure]> {
 def Gate_DispatchOp : Gate_Op<"dispatch", [Pure]> {
   let summary = "expert-sorted dispatch metadata for the expert GEMMs";
   let description = [{
-    From the router's `experts: [T, k]` (i32, -1 for a dropped assignment),
-    builds what grouped expert GEMMs and the combine step need. A pair id is
+    From the router's `experts: [T, k]` (i32, -1 for a dropped assignment;
+    any id outside [0, E) is dropped the same way), builds what grouped
+    expert GEMMs and the combine step need. A pair id is
     `t * k + slot`; `P = T * k`.
 
     - `sorted_pairs: [L]`: pair ids grouped by expert; within an expert,
