@@ -6,11 +6,13 @@
 
 #include "gatec/Check/Check.h"
 
+#include "RouterTies.h"
 #include "gatec/Pipelines/Pipelines.h"
 #include "gatec/Reference/Interpreter.h"
 #include "gatec/Target/CPU/CPUTarget.h"
 #include "gatec/Target/CUDA/CUDATarget.h"
 #include "gatec/Target/CppHeader/ExportCppHeader.h"
+#include "mlir/Support/DebugStringHelper.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/BuiltinAttributes.h"
 #include "mlir/Pass/PassManager.h"
@@ -54,13 +56,6 @@ double gatec::toleranceFor(Type elementType) {
 }
 
 namespace {
-
-std::string typeName(Type t) {
-  std::string s;
-  llvm::raw_string_ostream os(s);
-  t.print(os);
-  return s;
-}
 
 int64_t byteWidth(Type t) {
   if (t.isF32() || t.isInteger(32))
@@ -190,13 +185,26 @@ bindShape(DictionaryAttr attrs, Type type, const std::string &argName,
     // Unnamed dynamic dims are called <param>_dim<i>, as in the headers.
     std::string dimName = symbol ? symbol.str()
                                  : argName + "_dim" + std::to_string(i);
-    auto it = options.dims.find(dimName);
+    // `N + 1` (a symbol plus a constant, docs/DSL.md): N's size plus it.
+    int64_t offset = 0;
+    StringRef name = dimName, constant;
+    if (size_t sign = name.find_first_of("+-"); sign != StringRef::npos) {
+      constant = name.substr(sign + 1).trim();
+      bool minus = name[sign] == '-';
+      name = name.take_front(sign).trim();
+      if (constant.getAsInteger(10, offset)) {
+        error = "cannot read dimension '" + dimName + "'";
+        return failure();
+      }
+      offset = minus ? -offset : offset;
+    }
+    auto it = options.dims.find(name.str());
     if (it == options.dims.end()) {
       error = "no size for dimension '" + dimName + "': pass it with --dim " +
-              dimName + "=N";
+              name.str() + "=N";
       return failure();
     }
-    shape.push_back(it->second);
+    shape.push_back(it->second + offset);
   }
   return shape;
 }
@@ -258,11 +266,24 @@ std::string nameOf(DictionaryAttr attrs, const std::string &fallback) {
   return fallback;
 }
 
+/// Elements that only their bounds let pass (compare()).
+struct Widened {
+  int64_t count = 0;
+  /// Their largest error, as without bounds.
+  double worst = 0;
+};
+
+/// `bounds`, when given, holds per element an interval around the oracle's
+/// value that the kernel's may also take: an element beyond the tolerance
+/// counts by its distance outside the interval, and `widened` tallies those
+/// that are within the tolerance of it.
 gatec::OutputReport compare(const std::string &name, const TensorValue &oracle,
-                            Buffer &kernel, int64_t intMismatches) {
+                            Buffer &kernel, int64_t intMismatches,
+                            ArrayRef<std::pair<double, double>> bounds = {},
+                            Widened *widened = nullptr) {
   gatec::OutputReport report;
   report.name = name;
-  report.dtype = typeName(oracle.elementType);
+  report.dtype = debugString(oracle.elementType);
   report.elements = oracle.numElements();
   report.tolerance = gatec::toleranceFor(oracle.elementType);
   bool isFloat = isa<FloatType>(oracle.elementType);
@@ -280,6 +301,18 @@ gatec::OutputReport compare(const std::string &name, const TensorValue &oracle,
         same = (std::isnan(r) && std::isnan(k)) || r == k;
       } else {
         double e = std::fabs(k - r) / scale;
+        // Beyond the tolerance, only the distance outside the bounds counts.
+        if (e > report.tolerance && !bounds.empty() &&
+            std::isfinite(bounds[i].first) && std::isfinite(bounds[i].second)) {
+          double lo = std::min(bounds[i].first, r);
+          double hi = std::max(bounds[i].second, r);
+          double plain = e;
+          e = std::max({0.0, lo - k, k - hi}) / scale;
+          if (e <= report.tolerance) {
+            ++widened->count;
+            widened->worst = std::max(widened->worst, plain);
+          }
+        }
         worst = std::max(worst, e);
         same = e <= report.tolerance;
       }
@@ -328,14 +361,78 @@ struct Prepared {
   std::vector<double> randomScales;
   std::vector<std::string> outputNames;
   std::vector<TensorValue> expected;
+  /// For a kernel with routers: what the oracle read and how it routed, to
+  /// evaluate it again on the kernel's choices where they differ at a near
+  /// tie (RouterTies.h).
+  func::FuncOp func;
+  std::vector<TensorValue> oracleInputs;
+  std::vector<gatec::ref::RouterTrace> routers;
 };
+
+/// Compares a kernel's outputs with the oracle's. Where they differ, a
+/// kernel with routers is compared instead with what its routers allow
+/// (RouterTies.h): the oracle evaluated on its choices where they differ
+/// from the oracle's at near ties, and router weights within the bounds of
+/// their logits' rounding. `notes` says what was accepted.
+std::vector<gatec::OutputReport>
+compareOutputs(const Prepared &p, std::vector<Buffer> &outputs,
+               const gatec::CheckOptions &options,
+               std::vector<std::string> &notes) {
+  for (const gatec::CheckOptions::OutputOverride &o : options.testOverrides)
+    for (auto [name, expected, output] :
+         llvm::zip(p.outputNames, p.expected, outputs))
+      if (name == o.output && o.element >= 0 &&
+          o.element < expected.numElements())
+        store(expected.elementType, o.value,
+              output.data() + o.element * byteWidth(expected.elementType));
+  std::vector<gatec::OutputReport> reports;
+  for (auto [name, expected, output] :
+       llvm::zip(p.outputNames, p.expected, outputs))
+    reports.push_back(compare(name, expected, output, options.intMismatches));
+  if (p.routers.empty() ||
+      llvm::all_of(reports, [](const auto &r) { return r.passed; }))
+    return reports;
+  auto kernelOutput = [&](unsigned i) {
+    const TensorValue &e = p.expected[i];
+    std::vector<double> values(e.numElements());
+    for (int64_t n = 0; n < e.numElements(); ++n)
+      values[n] = load(e.elementType, outputs[i].data(), n);
+    return values;
+  };
+  gatec::detail::RouterComparison routers = gatec::detail::compareRouters(
+      p.func, p.oracleInputs, p.expected, p.routers, kernelOutput);
+  if (!routers.failure.empty())
+    notes.push_back(routers.failure);
+  if (!routers.applies)
+    return reports;
+  notes.insert(notes.end(), routers.notes.begin(), routers.notes.end());
+  reports.clear();
+  for (auto [i, name, expected, output] :
+       llvm::enumerate(p.outputNames, routers.expected, outputs)) {
+    auto bounds = routers.bounds.find(i);
+    Widened widened;
+    reports.push_back(compare(name, expected, output, options.intMismatches,
+                              bounds == routers.bounds.end()
+                                  ? ArrayRef<std::pair<double, double>>()
+                                  : ArrayRef(bounds->second),
+                              &widened));
+    if (widened.count)
+      notes.push_back(llvm::formatv("{0}: {1} of {2} beyond the tolerance "
+                                    "(up to {3:e2}) but within what the "
+                                    "rounding of their router's logits allows",
+                                    name, widened.count, expected.numElements(),
+                                    widened.worst)
+                          .str());
+  }
+  return reports;
+}
 
 /// Outputs of a timing-only run: written (no poison left) and finite.
 gatec::OutputReport checkWritten(const std::string &name,
                                  const TensorValue &shape, Buffer &out) {
   gatec::OutputReport r;
   r.name = name;
-  r.dtype = typeName(shape.elementType);
+  r.dtype = debugString(shape.elementType);
   r.elements = shape.numElements();
   r.passed = true;
   for (int64_t i = 0; i < r.elements && r.passed; ++i) {
@@ -366,6 +463,7 @@ std::string cudaRoot() {
 /// with `matmulTile` when not empty), or an error in `error`.
 std::optional<std::string> buildCUDAHeader(ModuleOp module, StringRef chip,
                                            bool wgmma, StringRef matmulTile,
+                                           bool useCommandLinePassOptions,
                                            std::string &error) {
   MLIRContext *ctx = module.getContext();
   FailureOr<gatec::CUDATarget> target = gatec::lookupCUDATarget(chip);
@@ -384,6 +482,10 @@ std::optional<std::string> buildCUDAHeader(ModuleOp module, StringRef chip,
   if (!error.empty())
     return std::nullopt;
   gatec::buildCUDAPipeline(pm, pipeline);
+  if (useCommandLinePassOptions && failed(applyPassManagerCLOptions(pm))) {
+    error = "invalid MLIR pass-manager options";
+    return std::nullopt;
+  }
   std::string diagnostics, header;
   llvm::raw_string_ostream os(diagnostics);
   ScopedDiagnosticHandler handler(ctx, [&](Diagnostic &d) {
@@ -643,11 +745,10 @@ std::string writeCUDACases(ModuleOp module, std::vector<Prepared> &prepared,
         }))
       func.erase();
   std::string headerError;
-  std::optional<std::string> header =
-      buildCUDAHeader(*selected, config.chip, config.wgmma,
-                      config.matmulTile.empty() ? options.cudaMatmulTile
-                                                : config.matmulTile,
-                      headerError);
+  std::optional<std::string> header = buildCUDAHeader(
+      *selected, config.chip, config.wgmma,
+      config.matmulTile.empty() ? options.cudaMatmulTile : config.matmulTile,
+      options.useCommandLinePassOptions, headerError);
   if (!header)
     return headerError;
   auto write = [](const llvm::Twine &path, StringRef data) {
@@ -677,7 +778,7 @@ std::string writeCUDACases(ModuleOp module, std::vector<Prepared> &prepared,
         n *= d;
       tensors += llvm::formatv("  {{\"{0}\", \"{1}\", {2}, {3}LL, {4}, {5:e}, "
                                "{6}LL},\n",
-                               name, typeName(t), byteWidth(t), n,
+                               name, debugString(t), byteWidth(t), n,
                                output ? "true" : "false",
                                gatec::toleranceFor(t), options.intMismatches)
                      .str();
@@ -828,6 +929,7 @@ std::string runOnCUDA(ModuleOp module, std::vector<Prepared> &prepared,
     if (auto buffer = llvm::MemoryBuffer::getFile(logPath))
       log = (*buffer)->getBuffer().str();
     // The program's own verdict is not used: its outputs are compared here.
+    std::vector<Buffer> outputs;
     for (auto [j, name, expected] :
          llvm::enumerate(p.outputNames, p.expected)) {
       size_t index = p.inputs.size() + j;
@@ -844,11 +946,14 @@ std::string runOnCUDA(ModuleOp module, std::vector<Prepared> &prepared,
         break;
       }
       std::memcpy(output.data(), (*bytes)->getBufferStart(), size);
-      report.outputs.push_back(
-          options.skipReference
-              ? checkWritten(name, expected, output)
-              : compare(name, expected, output, options.intMismatches));
+      outputs.push_back(std::move(output));
     }
+    if (report.error.empty() && options.skipReference)
+      for (auto [name, expected, output] :
+           llvm::zip(p.outputNames, p.expected, outputs))
+        report.outputs.push_back(checkWritten(name, expected, output));
+    else if (report.error.empty())
+      report.outputs = compareOutputs(p, outputs, options, report.notes);
     if (!report.error.empty() || options.timeIterations == 0)
       continue;
     SmallVector<StringRef> match;
@@ -960,13 +1065,19 @@ gatec::checkKernels(ModuleOp module, const CheckOptions &options) {
         p.outputNames.push_back(resultName);
       }
     } else if (report.error.empty()) {
+      ref::RouterHooks hooks;
+      hooks.trace = &p.routers;
       FailureOr<std::vector<TensorValue>> expected =
-          ref::interpret(func, inputs, report.error);
+          ref::interpret(func, inputs, report.error, &hooks);
       if (succeeded(expected)) {
         p.expected = std::move(*expected);
         for (unsigned r = 0; r < func.getNumResults(); ++r)
           p.outputNames.push_back(
               nameOf(func.getResultAttrDict(r), "result" + std::to_string(r)));
+        if (!p.routers.empty()) {
+          p.func = func;
+          p.oracleInputs = std::move(inputs);
+        }
       } else {
         report.error = "reference interpreter: " + report.error;
       }
@@ -1016,6 +1127,9 @@ gatec::checkKernels(ModuleOp module, const CheckOptions &options) {
   pipelineOptions.nativeBF16 = target->nativeBF16;
   pipelineOptions.roundMultiplicands = options.roundMultiplicands;
   buildCPUPipeline(pm, pipelineOptions);
+  if (options.useCommandLinePassOptions &&
+      failed(applyPassManagerCLOptions(pm)))
+    return setError("invalid MLIR pass-manager options");
   std::string diagnostics;
   {
     llvm::raw_string_ostream os(diagnostics);
@@ -1109,13 +1223,10 @@ gatec::checkKernels(ModuleOp module, const CheckOptions &options) {
           break;
         }
     }
-    for (auto [name, expected, output, first] :
-         llvm::zip(p.outputNames, p.expected, outputs, firstRun)) {
-      report.outputs.push_back(
-          compare(name, expected, output, options.intMismatches));
-      if (options.keepOutputBytes)
-        report.outputs.back().bytes = std::move(first);
-    }
+    report.outputs = compareOutputs(p, outputs, options, report.notes);
+    if (options.keepOutputBytes)
+      for (auto [o, first] : llvm::zip(report.outputs, firstRun))
+        o.bytes = std::move(first);
   }
   return reports;
 }
@@ -1143,6 +1254,8 @@ void gatec::printReports(ArrayRef<KernelReport> reports,
         os << "; first: " << o.firstMismatch;
       os << "\n";
     }
+    for (const std::string &note : r.notes)
+      os << "  note " << r.kernel << ": " << note << "\n";
     os << (r.passed() ? "PASS " : "FAIL ") << r.kernel;
     if (r.milliseconds >= 0)
       os << llvm::formatv(" ({0:f4} ms per call)", r.milliseconds);

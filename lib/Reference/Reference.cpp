@@ -172,23 +172,9 @@ void markEligibleGroups(const std::vector<double> &biased,
                         std::vector<char> &eligible) {
   int64_t numExperts = static_cast<int64_t>(biased.size());
   int64_t nGroup = params.nGroup;
-  assert(nGroup > 0 && numExperts % nGroup == 0 &&
-         "verified: groups split the experts evenly");
   int64_t groupSize = numExperts / nGroup;
-  std::vector<double> groupScores(nGroup);
-  std::vector<int64_t> members(groupSize);
-  for (int64_t group = 0; group < nGroup; ++group) {
-    std::iota(members.begin(), members.end(), group * groupSize);
-    std::sort(members.begin(), members.end(), [&](int64_t a, int64_t b) {
-      return ranksBefore(biased[a], a, biased[b], b);
-    });
-    double score = groupSize > 0 ? biased[members[0]] : -kInf;
-    // sum_top2 of a one-expert group is its single score: the "two best"
-    // are all there is.
-    if (params.groupScore == GroupScore::SumTop2 && groupSize > 1)
-      score += biased[members[1]];
-    groupScores[group] = score;
-  }
+  std::vector<double> groupScores =
+      routerGroupScores(biased.data(), numExperts, params);
   std::vector<int64_t> groups(nGroup);
   std::iota(groups.begin(), groups.end(), 0);
   std::sort(groups.begin(), groups.end(), [&](int64_t a, int64_t b) {
@@ -415,18 +401,48 @@ void chunkedScan(const float *q, const float *k, const float *v,
 // Routers
 //===----------------------------------------------------------------------===//
 
-void route(const float *logits, const float *bias, int64_t tokens,
-           int64_t numExperts, const RouterParams &params, float *weights,
-           int32_t *experts) {
+void routerScores(const float *logits, int64_t numExperts, Scoring scoring,
+                  double *weightScore, double *selectScore) {
+  std::vector<double> weights(numExperts), select(numExperts);
+  scoreRow(logits, numExperts, scoring, weights, select);
+  std::copy(weights.begin(), weights.end(), weightScore);
+  std::copy(select.begin(), select.end(), selectScore);
+}
+
+std::vector<double> routerGroupScores(const double *biased, int64_t numExperts,
+                                      const RouterParams &params) {
+  int64_t nGroup = params.nGroup;
+  assert(nGroup > 0 && numExperts % nGroup == 0 &&
+         "verified: groups split the experts evenly");
+  int64_t groupSize = numExperts / nGroup;
+  std::vector<double> groupScores(nGroup);
+  std::vector<int64_t> members(groupSize);
+  for (int64_t group = 0; group < nGroup; ++group) {
+    std::iota(members.begin(), members.end(), group * groupSize);
+    std::sort(members.begin(), members.end(), [&](int64_t a, int64_t b) {
+      return ranksBefore(biased[a], a, biased[b], b);
+    });
+    double score = groupSize > 0 ? biased[members[0]] : -kInf;
+    // sum_top2 of a one-expert group is its single score: the "two best"
+    // are all there is.
+    if (params.groupScore == GroupScore::SumTop2 && groupSize > 1)
+      score += biased[members[1]];
+    groupScores[group] = score;
+  }
+  return groupScores;
+}
+
+void rankExperts(const float *logits, const float *bias, int64_t tokens,
+                 int64_t numExperts, const RouterParams &params,
+                 int32_t *chosen) {
   const int64_t k = params.k;
-  // k > E cannot fill every slot; the extra slots are empty (-1, weight 0).
+  // k > E cannot fill every slot; the extra slots are empty (-1).
   const int64_t numChosen = std::min(k, numExperts);
   const bool grouped = params.nGroup > 1 && params.topkGroup < params.nGroup;
 
   std::vector<double> weightScore(numExperts), biased(numExperts);
   std::vector<char> eligible(numExperts, 1);
   std::vector<int64_t> order(numExperts);
-  std::vector<double> chosen(numChosen);
   for (int64_t t = 0; t < tokens; ++t) {
     scoreRow(logits + t * numExperts, numExperts, params.scoring, weightScore,
              biased);
@@ -445,29 +461,53 @@ void route(const float *logits, const float *bias, int64_t tokens,
         return eligible[a] > eligible[b];
       return ranksBefore(biased[a], a, biased[b], b);
     });
+    for (int64_t slot = 0; slot < k; ++slot)
+      chosen[t * k + slot] =
+          slot < numChosen ? static_cast<int32_t>(order[slot]) : -1;
+  }
+}
 
-    // Weights come from the unbiased scores.
+void routeChosen(const float *logits, int64_t tokens, int64_t numExperts,
+                 const RouterParams &params, const int32_t *chosen,
+                 float *weights, int32_t *experts) {
+  const int64_t k = params.k;
+  std::vector<double> weightScore(numExperts), selectScore(numExperts);
+  for (int64_t t = 0; t < tokens; ++t) {
+    scoreRow(logits + t * numExperts, numExperts, params.scoring, weightScore,
+             selectScore);
+    // Weights come from the unbiased scores; an empty slot adds nothing.
+    auto isExpert = [&](int32_t e) { return e >= 0 && e < numExperts; };
     double sum = 0.0;
-    for (int64_t slot = 0; slot < numChosen; ++slot) {
-      chosen[slot] = weightScore[order[slot]];
-      sum += chosen[slot];
-    }
-    for (int64_t slot = 0; slot < numChosen; ++slot) {
-      double weight = chosen[slot];
+    for (int64_t slot = 0; slot < k; ++slot)
+      if (isExpert(chosen[t * k + slot]))
+        sum += weightScore[chosen[t * k + slot]];
+    for (int64_t slot = 0; slot < k; ++slot) {
+      int32_t expert = chosen[t * k + slot];
+      if (!isExpert(expert)) {
+        weights[t * k + slot] = 0.0f;
+        experts[t * k + slot] = -1;
+        continue;
+      }
+      double weight = weightScore[expert];
       if (params.renormalize)
         weight /= sum + 1e-20;
       weight *= params.routedScalingFactor;
       weights[t * k + slot] = static_cast<float>(weight);
-      experts[t * k + slot] = static_cast<int32_t>(order[slot]);
-    }
-    for (int64_t slot = numChosen; slot < k; ++slot) {
-      weights[t * k + slot] = 0.0f;
-      experts[t * k + slot] = -1;
+      experts[t * k + slot] = expert;
     }
   }
 
   if (params.capacityFactor)
     applyCapacity(tokens, numExperts, params, weights, experts);
+}
+
+void route(const float *logits, const float *bias, int64_t tokens,
+           int64_t numExperts, const RouterParams &params, float *weights,
+           int32_t *experts) {
+  std::vector<int32_t> chosen(tokens * params.k);
+  rankExperts(logits, bias, tokens, numExperts, params, chosen.data());
+  routeChosen(logits, tokens, numExperts, params, chosen.data(), weights,
+              experts);
 }
 
 int64_t dispatchSortedLength(int64_t numPairs, int64_t numExperts,

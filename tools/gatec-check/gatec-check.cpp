@@ -9,9 +9,11 @@
 #include "gatec/Check/Check.h"
 #include "gatec/InitAll.h"
 
+#include "mlir/IR/AsmState.h"
 #include "mlir/IR/DialectRegistry.h"
 #include "mlir/IR/MLIRContext.h"
 #include "mlir/Parser/Parser.h"
+#include "mlir/Pass/PassManager.h"
 #include "mlir/Support/FileUtilities.h"
 #include "llvm/Support/CommandLine.h"
 #include "llvm/Support/InitLLVM.h"
@@ -22,31 +24,38 @@
 using namespace mlir;
 namespace cl = llvm::cl;
 
+/// gatec-check's own options: with MLIR's, the only ones --help lists.
+static cl::OptionCategory category("gatec-check options");
+
 static cl::opt<std::string> inputFile(cl::Positional,
                                       cl::desc("<gate-level .mlir, or ->"),
-                                      cl::init("-"));
-static cl::list<std::string> kernels("kernel",
-                                     cl::desc("Check only this kernel"));
+                                      cl::init("-"), cl::cat(category));
 static cl::list<std::string>
-    dims("dim", cl::desc("Size of a symbolic dimension: --dim T=37"));
+    kernels("kernel", cl::desc("Check only this kernel"), cl::cat(category));
 static cl::list<std::string>
-    inputs("input", cl::desc("Exact input values: --input cu_seqlens=0,3,7"));
+    dims("dim", cl::desc("Size of a symbolic dimension: --dim T=37"),
+         cl::cat(category));
 static cl::list<std::string>
-    scales("scale", cl::desc("Std. deviation of a random input: --scale x=0.1"));
-static cl::opt<uint64_t> seed("seed", cl::desc("Random seed"), cl::init(1));
+    inputs("input", cl::desc("Exact input values: --input cu_seqlens=0,3,7"),
+           cl::cat(category));
+static cl::list<std::string>
+    scales("scale", cl::desc("Std. deviation of a random input: --scale x=0.1"),
+           cl::cat(category));
+static cl::opt<uint64_t> seed("seed", cl::desc("Random seed"), cl::init(1),
+                              cl::cat(category));
 static cl::opt<int64_t> intMismatches(
     "int-mismatches",
-    cl::desc("Integer elements allowed to differ per output (only for "
-             "selections on rounded scores; see CheckOptions)"),
-    cl::init(0));
+    cl::desc("Integer elements allowed to differ per output (router "
+             "choices at near ties are accepted without it, and reported)"),
+    cl::init(0), cl::cat(category));
 static cl::opt<std::string>
     cpu("cpu", cl::desc("CPU level: x86-64-v3, x86-64-v4 or native"),
-        cl::init("native"));
+        cl::init("native"), cl::cat(category));
 static cl::opt<unsigned>
     runs("runs",
          cl::desc("Run each kernel N times; every run must write the same "
                   "bytes as the first"),
-         cl::init(1));
+         cl::init(1), cl::cat(category));
 static cl::opt<std::string> cuda(
     "cuda",
     cl::desc("Run on GPU 0 compiled for these CUDA configurations, a comma-"
@@ -54,51 +63,57 @@ static cl::opt<std::string> cuda(
              "with +wgmma and @MxNxKxS (its --cuda-matmul-tile), through the "
              "generated CUDA header; the oracle runs once. Needs a GPU and "
              "its driver, or --cuda-driver"),
-    cl::value_desc("chip[+wgmma][@tile],..."));
+    cl::value_desc("chip[+wgmma][@tile],..."), cl::cat(category));
 static cl::opt<std::string> cudaDriver(
     "cuda-driver",
     cl::desc("With --cuda: the directory of the libcuda the case programs "
              "load, e.g. cuda-sim's build/lib/cuda-sim to run without a GPU "
              "(docs/cuda-sim.md)"),
-    cl::value_desc("dir"));
+    cl::value_desc("dir"), cl::cat(category));
 static cl::opt<unsigned> timeIterations(
     "time",
     cl::desc("With --cuda: also time N back-to-back calls of each kernel "
              "(after 3 warm-up calls) and print the mean"),
-    cl::init(0));
+    cl::init(0), cl::cat(category));
 static cl::opt<bool> cudaWgmma(
     "cuda-wgmma",
     cl::desc("With --cuda=sm_90a: matmuls on wgmma.mma_async instead of "
              "mma.sync (gatec --cuda-wgmma); the same as --cuda=sm_90a+wgmma"),
-    cl::init(false));
+    cl::init(false), cl::cat(category));
 static cl::opt<std::string> cudaMatmulTile(
     "cuda-matmul-tile",
     cl::desc("With --cuda: one block tile for every matmul, MxNxKxS "
              "(gatec --cuda-matmul-tile; what scripts/gpu-tune.sh varies)"),
-    cl::value_desc("MxNxKxS"));
+    cl::value_desc("MxNxKxS"), cl::cat(category));
 static cl::opt<std::string> writeCudaCase(
     "write-cuda-case",
     cl::desc("With --cuda: write a self-contained case per kernel under DIR "
              "(CUDA header, case.cpp, inputs, oracle outputs) instead of "
              "running; see scripts/gpu-check.sh"),
-    cl::value_desc("dir"));
+    cl::value_desc("dir"), cl::cat(category));
 static cl::opt<bool> skipReference(
     "skip-reference",
     cl::desc("Do not run the reference interpreter (shapes too large for "
              "it): outputs are only checked for being written and finite"),
-    cl::init(false));
+    cl::init(false), cl::cat(category));
 static cl::opt<bool> roundMultiplicands(
     "round-multiplicands",
     cl::desc("Compile the CPU kernels with the rounding that the CUDA "
              "backend's tensor cores apply to the chunked scans' products "
              "(bf16 operands, f32 sums), to measure its error without a GPU"),
-    cl::init(false));
+    cl::init(false), cl::cat(category));
 static cl::opt<std::string> dumpOutputs(
     "dump-outputs",
     cl::desc("Write the raw bytes of every output (kernels and outputs in "
              "report order, no padding) to FILE, for bit-for-bit comparisons "
              "between runs"),
-    cl::value_desc("file"));
+    cl::value_desc("file"), cl::cat(category));
+
+static cl::list<std::string> testSetOutput(
+    "test-set-output",
+    cl::desc("Testing the checker: overwrite element I of every kernel's "
+             "output NAME with V before comparing it"),
+    cl::value_desc("NAME:I=V"), cl::Hidden, cl::cat(category));
 
 static bool splitAssignment(const std::string &text, std::string &name,
                             std::string &value) {
@@ -112,6 +127,20 @@ static bool splitAssignment(const std::string &text, std::string &name,
 
 int main(int argc, char **argv) {
   llvm::InitLLVM init(argc, argv);
+  // MLIR's options for the context that parses the input and the pass
+  // managers that compile it (--mlir-print-ir-after-failure,
+  // --mlir-disable-threading...). libLLVM registers hundreds of
+  // backend-internal options too; --help lists only these and gatec-check's
+  // own, as gatec's does. The others still work, unlisted.
+  registerAsmPrinterCLOptions();
+  registerMLIRContextCLOptions();
+  registerPassManagerCLOptions();
+  cl::OptionCategory mlirCategory("MLIR options (context, pass manager, "
+                                  "printing)");
+  for (auto &[name, option] : cl::getRegisteredOptions())
+    if (name.starts_with("mlir-"))
+      option->addCategory(mlirCategory);
+  cl::HideUnrelatedOptions({&category, &mlirCategory});
   cl::ParseCommandLineOptions(argc, argv, "gatec kernel checker\n");
 
   gatec::CheckOptions options;
@@ -119,6 +148,7 @@ int main(int argc, char **argv) {
   options.seed = seed;
   options.intMismatches = intMismatches;
   options.cpu = cpu;
+  options.useCommandLinePassOptions = true;
   if (runs < 1) {
     llvm::errs() << "gatec-check: --runs must be at least 1\n";
     return 1;
@@ -187,6 +217,20 @@ int main(int argc, char **argv) {
       values.push_back(v);
     }
     options.inputValues[name] = values;
+  }
+  for (const std::string &set : testSetOutput) {
+    std::string target, value;
+    gatec::CheckOptions::OutputOverride o;
+    auto [output, element] = llvm::StringRef(set).split(':');
+    if (!splitAssignment(element.str(), target, value) ||
+        llvm::StringRef(target).getAsInteger(10, o.element) ||
+        llvm::StringRef(value).getAsDouble(o.value) || output.empty()) {
+      llvm::errs() << "gatec-check: expected --test-set-output=NAME:I=V, got '"
+                   << set << "'\n";
+      return 1;
+    }
+    o.output = output.str();
+    options.testOverrides.push_back(o);
   }
   for (const std::string &s : scales) {
     std::string name, value;

@@ -130,6 +130,34 @@ void route(const float *logits, const float *bias, int64_t tokens,
            int64_t numExperts, const RouterParams &params, float *weights,
            int32_t *experts);
 
+/// route() in two steps: rankExperts() makes the choices, routeChosen()
+/// takes the weights and applies the capacity rule. A checker that accepts
+/// another choice near a tie evaluates everything downstream of it with
+/// routeChosen() on that choice.
+/// chosen: [T, k], each token's experts by slot before the capacity rule
+/// (-1 for an empty slot, past the E experts when k > E).
+void rankExperts(const float *logits, const float *bias, int64_t tokens,
+                 int64_t numExperts, const RouterParams &params,
+                 int32_t *chosen);
+/// Weights and experts as route() gives them for the choices `chosen`
+/// ([T, k], any expert per slot; an id outside [0, E) is an empty slot).
+void routeChosen(const float *logits, int64_t tokens, int64_t numExperts,
+                 const RouterParams &params, const int32_t *chosen,
+                 float *weights, int32_t *experts);
+
+/// One row's scores as route() computes them, in double: `weightScore` is s
+/// (what weights are taken from), `selectScore` what selection ranks before
+/// the bias is added (they differ only in a softmax row holding a NaN).
+/// Both: [numExperts].
+void routerScores(const float *logits, int64_t numExperts, Scoring scoring,
+                  double *weightScore, double *selectScore);
+
+/// The score of each of params.nGroup groups from one row's biased
+/// selection scores ([numExperts]): its best score, or the sum of its two
+/// best (GroupScore). Non-decreasing in every score.
+std::vector<double> routerGroupScores(const double *biased, int64_t numExperts,
+                                      const RouterParams &params);
+
 /// Dispatch metadata, as defined by gate.dispatch.
 struct Dispatch {
   std::vector<int32_t> sortedPairs;   // [L], padded with the sentinel T*k

@@ -81,7 +81,8 @@ TensorValue fromFloats(Type elementType, ArrayRef<int64_t> shape,
 
 class Interpreter {
 public:
-  explicit Interpreter(std::string &error) : error(error) {}
+  Interpreter(std::string &error, ref::RouterHooks *hooks)
+      : error(error), hooks(hooks) {}
 
   FailureOr<std::vector<TensorValue>> run(func::FuncOp func,
                                           ArrayRef<TensorValue> inputs) {
@@ -110,6 +111,7 @@ public:
 
 private:
   std::string &error;
+  ref::RouterHooks *hooks;
   DenseMap<Value, TensorValue> tensors;
   DenseMap<Value, double> scalars;
 
@@ -809,9 +811,25 @@ private:
       bias = toFloats(**t);
     }
     std::vector<float> weights(tokens * params.k);
-    std::vector<int32_t> chosen(tokens * params.k);
-    ref::route(ls.data(), bias.empty() ? nullptr : bias.data(), tokens,
-               experts, params, weights.data(), chosen.data());
+    std::vector<int32_t> ranked(tokens * params.k), chosen(tokens * params.k);
+    const std::vector<int32_t> *forced = nullptr;
+    if (hooks) {
+      auto it = hooks->forced.find(op.getOperation());
+      if (it != hooks->forced.end())
+        forced = &it->second;
+    }
+    if (forced) {
+      if (forced->size() != ranked.size())
+        return fail(op, "forced router choices do not have T * k elements");
+      ranked = *forced;
+    } else {
+      ref::rankExperts(ls.data(), bias.empty() ? nullptr : bias.data(), tokens,
+                       experts, params, ranked.data());
+    }
+    ref::routeChosen(ls.data(), tokens, experts, params, ranked.data(),
+                     weights.data(), chosen.data());
+    if (hooks && hooks->trace)
+      hooks->trace->push_back({op, params, **logits, bias, ranked, chosen});
     tensors[op.getWeights()] =
         fromFloats(Float32Type::get(op.getContext()), {tokens, params.k},
                    weights);
@@ -849,7 +867,7 @@ private:
 
 FailureOr<std::vector<TensorValue>>
 gatec::ref::interpret(func::FuncOp func, ArrayRef<TensorValue> inputs,
-                      std::string &error) {
-  Interpreter interpreter(error);
+                      std::string &error, RouterHooks *hooks) {
+  Interpreter interpreter(error, hooks);
   return interpreter.run(func, inputs);
 }
