@@ -62,7 +62,7 @@ export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 #   the paths they take run here at small sizes (test/gatec, scans.mlir,
 #   routers.mlir); they check numerics and generated C, not gatec's memory.
 # GATEC_SANITIZE_FILTER_OUT= (empty) runs everything.
-filter_out=${GATEC_SANITIZE_FILTER_OUT-'Embedding/consumer\.test|Reliability/difftest-|Target/CPU/examples\.test|Target/CUDA/Emulator/(llama3|gemma|gla|ssm|examples|ops|varlen)|Target/CppHeader/examples-compile|Reliability/scan-reset-accuracy|gatec-check/router-ties'}
+filter_out=${GATEC_SANITIZE_FILTER_OUT-'Embedding/consumer\.test|Reliability/difftest-|Target/CPU/examples\.test|Target/CUDA/Emulator/(llama3|gemma|gla|ssm|examples|ops)|Target/CppHeader/examples-compile|Reliability/scan-reset-accuracy|gatec-check/router-ties'}
 
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
