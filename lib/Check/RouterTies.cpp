@@ -289,12 +289,7 @@ std::string checkRanking(const RouterTrace &trace, int64_t t,
     std::vector<int64_t> order(nGroup);
     std::iota(order.begin(), order.end(), 0);
     std::sort(order.begin(), order.end(), [&](int64_t g, int64_t h) {
-      bool nanG = std::isnan(groupScore[g]), nanH = std::isnan(groupScore[h]);
-      if (nanG != nanH)
-        return nanH;
-      if (!nanG && groupScore[g] != groupScore[h])
-        return groupScore[g] > groupScore[h];
-      return g < h;
+      return ref::ranksBefore(groupScore[g], g, groupScore[h], h);
     });
     for (int64_t g : order)
       if (count < params.topkGroup && !kept[g]) {
@@ -415,14 +410,6 @@ std::vector<int64_t> f32Order(const RouterTrace &trace, int64_t t) {
       s = 0.0f;
     scores[e] = trace.bias.empty() ? s : s + trace.bias[e];
   }
-  auto ranksBefore = [](ArrayRef<double> v, int64_t a, int64_t b) {
-    bool nanA = std::isnan(v[a]), nanB = std::isnan(v[b]);
-    if (nanA != nanB)
-      return nanB;
-    if (!nanA && v[a] != v[b])
-      return v[a] > v[b];
-    return a < b;
-  };
   std::vector<char> eligible(numExperts, 1);
   if (params.nGroup > 1 && params.topkGroup < params.nGroup) {
     std::vector<double> groupScores =
@@ -430,7 +417,7 @@ std::vector<int64_t> f32Order(const RouterTrace &trace, int64_t t) {
     std::vector<int64_t> groups(params.nGroup);
     std::iota(groups.begin(), groups.end(), 0);
     std::sort(groups.begin(), groups.end(), [&](int64_t a, int64_t b) {
-      return ranksBefore(groupScores, a, b);
+      return ref::ranksBefore(groupScores[a], a, groupScores[b], b);
     });
     int64_t groupSize = numExperts / params.nGroup;
     std::fill(eligible.begin(), eligible.end(), 0);
@@ -443,7 +430,7 @@ std::vector<int64_t> f32Order(const RouterTrace &trace, int64_t t) {
   std::sort(order.begin(), order.end(), [&](int64_t a, int64_t b) {
     if (eligible[a] != eligible[b])
       return eligible[a] > eligible[b];
-    return ranksBefore(scores, a, b);
+    return ref::ranksBefore(scores[a], a, scores[b], b);
   });
   return order;
 }
@@ -523,12 +510,7 @@ std::vector<int32_t> choicesBeforeCapacity(const RouterTrace &trace,
     order.resize(tokens * k);
     std::iota(order.begin(), order.end(), 0);
     std::sort(order.begin(), order.end(), [&](int64_t a, int64_t b) {
-      bool nanA = std::isnan(weights[a]), nanB = std::isnan(weights[b]);
-      if (nanA != nanB)
-        return nanB;
-      if (!nanA && weights[a] != weights[b])
-        return weights[a] > weights[b];
-      return a < b;
+      return ref::ranksBefore(weights[a], a, weights[b], b);
     });
   }
   double capacity =

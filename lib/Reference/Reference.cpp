@@ -114,18 +114,6 @@ double gatedProduct(double x, double g, const GateParams &params) {
 // Routers
 //===----------------------------------------------------------------------===//
 
-/// The ranking every router decision uses: larger first, NaN after every
-/// number, ties (including NaN with NaN) to the lower index. A strict weak
-/// order that is total over (value, index), so std::sort gives the one
-/// order the contract defines, without a stable sort.
-bool ranksBefore(double a, int64_t indexA, double b, int64_t indexB) {
-  bool nanA = std::isnan(a), nanB = std::isnan(b);
-  if (nanA != nanB)
-    return nanB;
-  if (!nanA && a != b)
-    return a > b;
-  return indexA < indexB;
-}
 
 /// Scores one row of logits. `weightScore` is s, the value weights are taken
 /// from; `selectScore` is what selection ranks on before the bias is added.
@@ -231,6 +219,15 @@ void applyCapacity(int64_t tokens, int64_t numExperts,
 }
 
 } // namespace
+
+bool ranksBefore(double a, int64_t indexA, double b, int64_t indexB) {
+  bool nanA = std::isnan(a), nanB = std::isnan(b);
+  if (nanA != nanB)
+    return nanB;
+  if (!nanA && a != b)
+    return a > b;
+  return indexA < indexB;
+}
 
 //===----------------------------------------------------------------------===//
 // Element types

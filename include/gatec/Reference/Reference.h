@@ -145,6 +145,12 @@ void routeChosen(const float *logits, int64_t tokens, int64_t numExperts,
                  const RouterParams &params, const int32_t *chosen,
                  float *weights, int32_t *experts);
 
+/// The ranking every router decision uses: larger first, NaN after every
+/// number, ties (including NaN with NaN) to the lower index. A strict weak
+/// order that is total over (value, index), so std::sort gives the one
+/// order the contract defines, without a stable sort.
+bool ranksBefore(double a, int64_t indexA, double b, int64_t indexB);
+
 /// One row's scores as route() computes them, in double: `weightScore` is s
 /// (what weights are taken from), `selectScore` what selection ranks before
 /// the bias is added (they differ only in a softmax row holding a NaN).
