@@ -985,16 +985,17 @@ FailureOr<SmallVector<Value>> Generator::genCall(const CallExprAST &call) {
     FailureOr<Value> k = genOne(*args[1]);
     FailureOr<Value> v = genOne(*args[2]);
     FailureOr<Value> decay = optional(info.decay);
+    FailureOr<Value> beta = optional(info.beta);
     FailureOr<Value> s0 = optional(info.initialState);
     FailureOr<Value> cu = optional(info.cuSeqlens);
-    if (failed(q) || failed(k) || failed(v) || failed(decay) || failed(s0) ||
-        failed(cu))
+    if (failed(q) || failed(k) || failed(v) || failed(decay) || failed(beta) ||
+        failed(s0) || failed(cu))
       return failure();
     Type finalType =
         info.withFinalState ? Type(tensorType(value.types[1])) : Type();
     auto scan = gate::ChunkedScanOp::create(
-        b, l, tensorType(value.types[0]), finalType, *q, *k, *v, *decay, *s0,
-        *cu, info.decayKind, static_cast<uint64_t>(info.chunkSize),
+        b, l, tensorType(value.types[0]), finalType, *q, *k, *v, *decay, *beta,
+        *s0, *cu, info.decayKind, static_cast<uint64_t>(info.chunkSize),
         info.scale ? b.getF32FloatAttr(*info.scale) : FloatAttr());
     markOffsets(*cu, value.types[0].dims[1]);
     SmallVector<Value> results = {scan.getO()};

@@ -149,7 +149,7 @@ const BuiltinSpec kBuiltins[] = {
     {"rms_norm", Builtin::RmsNorm, 1, 2, "x, weight", "eps"},
     {"gate", Builtin::Gate, 1, 2, "x, g", "act,granularity,half,clamp"},
     {"scan", Builtin::Scan, 3, 3, "q, k, v",
-     "decay,initial,chunk,scale,cu_seqlens"},
+     "decay,delta,initial,chunk,scale,cu_seqlens"},
     {"route", Builtin::Route, 1, 1, "logits",
      "k,score,renormalize,bias,groups,topk_groups,group_score,scale,capacity,"
      "drop"},
@@ -1580,7 +1580,12 @@ ExprInfo Checker::checkScan(const CallExprAST &call, CallInfo &callInfo,
     }
   }
 
-  std::optional<CheckedType> initial, cu;
+  std::optional<CheckedType> initial, cu, beta;
+  if (const KeywordArgAST *kw = findKeyword(call, "delta")) {
+    beta = tensorKeyword(*kw);
+    ok &= beta.has_value();
+    callInfo.beta = kw->value.get();
+  }
   if (const KeywordArgAST *kw = findKeyword(call, "initial")) {
     initial = tensorKeyword(*kw);
     ok &= initial.has_value();
@@ -1605,14 +1610,15 @@ ExprInfo Checker::checkScan(const CallExprAST &call, CallInfo &callInfo,
   if (!ok)
     return invalid();
 
-  // q, k: [B, T, H, K]; v: [B, T, H, V], all of one float dtype.
+  // q, k: [B, T, H, K]; v: [B, T, HV, V], all of one float dtype.
   static const char *const names[] = {"q", "k", "v"};
   const CheckedType *qkv[] = {&*q, &*k, &*v};
   for (unsigned i = 0; i < 3; ++i) {
     if (qkv[i]->getRank() != 4) {
       diag.error(args[i]->getLoc(),
-                 Twine("scan's ") + names[i] + " must be [B, T, H, " +
-                     (i == 2 ? "V" : "K") + "], got " + formatType(*qkv[i]));
+                 Twine("scan's ") + names[i] + " must be [B, T, " +
+                     (i == 2 ? "HV, V" : "H, K") + "], got " +
+                     formatType(*qkv[i]));
       return invalid();
     }
     if (!requireFloat(*qkv[i], args[i]->getLoc(), "'scan'"))
@@ -1632,11 +1638,29 @@ ExprInfo Checker::checkScan(const CallExprAST &call, CallInfo &callInfo,
                Twine("k must have the shape of q [B, T, H, K]"),
                Twine("its ") + dimNames[d], Twine("q's ") + dimNames[d]))
       return invalid();
-  for (unsigned d = 0; d < 3; ++d)
+  for (unsigned d = 0; d < 2; ++d)
     if (!unify(v->dims[d], q->dims[d], args[2]->getLoc(),
-               Twine("v must be [B, T, H, V] with q's B, T and H"),
+               Twine("v must be [B, T, HV, V] with q's B and T"),
                Twine("its ") + dimNames[d], Twine("q's ") + dimNames[d]))
       return invalid();
+  // Grouped value heads: HV = G * H literal heads, value head j reading q/k
+  // head j / G; otherwise v has q's heads.
+  std::optional<int64_t> keyHeads = valueOf(q->dims[2]),
+                         valueHeads = valueOf(v->dims[2]);
+  if (keyHeads && valueHeads && *keyHeads != *valueHeads) {
+    if (*keyHeads == 0 || *valueHeads % *keyHeads != 0) {
+      diag.error(args[2]->getLoc(),
+                 "v's heads HV (" + Twine(*valueHeads) +
+                     ") must be q's heads H (" + Twine(*keyHeads) +
+                     ") or a multiple of them (grouped value heads)");
+      return invalid();
+    }
+  } else if (!unify(v->dims[2], q->dims[2], args[2]->getLoc(),
+                    "v must be [B, T, HV, V] with HV q's heads H, or a "
+                    "literal multiple of a literal H",
+                    "its HV", "q's H")) {
+    return invalid();
+  }
   // Kernels are specialized for their head dimensions.
   for (auto [t, role, d] : {std::make_tuple(&*q, "K (q's last dimension)", 0),
                             std::make_tuple(&*v, "V (v's last dimension)", 2)}) {
@@ -1647,7 +1671,9 @@ ExprInfo Checker::checkScan(const CallExprAST &call, CallInfo &callInfo,
       return invalid();
     }
   }
-  const Dim &B = q->dims[0], &T = q->dims[1], &H = q->dims[2],
+  // H below is the value heads HV: the decay, beta, states and o have one
+  // entry per value head.
+  const Dim &B = q->dims[0], &T = q->dims[1], &H = v->dims[2],
             &K = q->dims[3], &V = v->dims[3];
 
   if (decay) {
@@ -1658,15 +1684,15 @@ ExprInfo Checker::checkScan(const CallExprAST &call, CallInfo &callInfo,
     switch (callInfo.decayKind) {
     case gate::DecayKind::vector:
       expect = {&B, &T, &H, &K};
-      shape = "[B, T, H, K]";
+      shape = "[B, T, HV, K]";
       break;
     case gate::DecayKind::scalar:
       expect = {&B, &T, &H};
-      shape = "[B, T, H]";
+      shape = "[B, T, HV]";
       break;
     default:
       expect = {&H};
-      shape = "[H]";
+      shape = "[HV]";
       break;
     }
     std::string kindName =
@@ -1679,7 +1705,24 @@ ExprInfo Checker::checkScan(const CallExprAST &call, CallInfo &callInfo,
     for (unsigned d = 0; d < expect.size(); ++d)
       if (!unify(decay->dims[d], *expect[d], decayLoc,
                  "a " + kindName + " decay must be " + shape,
-                 "its dimension " + Twine(d), "q's matching dimension"))
+                 "its dimension " + Twine(d), "the scan's matching dimension"))
+        return invalid();
+  }
+  if (beta) {
+    SMLoc betaLoc = callInfo.beta->getLoc();
+    if (!requireFloat(*beta, betaLoc, "the delta rule's beta"))
+      return invalid();
+    if (beta->getRank() != 3) {
+      diag.error(betaLoc, "the delta rule's beta must be [B, T, HV] (one "
+                          "learning rate per token and value head), got " +
+                              formatType(*beta));
+      return invalid();
+    }
+    const Dim *expect[] = {&B, &T, &H};
+    for (unsigned d = 0; d < 3; ++d)
+      if (!unify(beta->dims[d], *expect[d], betaLoc,
+                 "the delta rule's beta must be [B, T, HV]",
+                 "its dimension " + Twine(d), "the scan's matching dimension"))
         return invalid();
   }
 
@@ -1728,7 +1771,7 @@ ExprInfo Checker::checkScan(const CallExprAST &call, CallInfo &callInfo,
   if (initial) {
     SMLoc sLoc = callInfo.initialState->getLoc();
     if (initial->dtype != DType::f32 || initial->getRank() != 4) {
-      diag.error(sLoc, "the initial state must be f32[N, H, K, V], got " +
+      diag.error(sLoc, "the initial state must be f32[N, HV, K, V], got " +
                            formatType(*initial));
       return invalid();
     }
@@ -1749,10 +1792,10 @@ ExprInfo Checker::checkScan(const CallExprAST &call, CallInfo &callInfo,
       return invalid();
     }
     const Dim *expect[] = {&numSeqs, &H, &K, &V};
-    static const char *const stateNames[] = {"N", "H", "K", "V"};
+    static const char *const stateNames[] = {"N", "HV", "K", "V"};
     for (unsigned d = 0; d < 4; ++d)
       if (!unify(initial->dims[d], *expect[d], sLoc,
-                 "the initial state must be f32[N, H, K, V]",
+                 "the initial state must be f32[N, HV, K, V]",
                  Twine("its ") + stateNames[d],
                  Twine("the scan's ") + stateNames[d]))
         return invalid();

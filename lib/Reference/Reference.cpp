@@ -310,11 +310,16 @@ void fusedGate(const float *input, float *y, int64_t rows, int64_t f,
 //===----------------------------------------------------------------------===//
 
 void chunkedScan(const float *q, const float *k, const float *v,
-                 const float *decay, const float *initialState,
+                 const float *decay, const float *beta,
+                 const float *initialState,
                  const std::vector<int64_t> *cuSeqlens, float *o,
                  float *finalState, const ScanShape &shape,
                  const ScanParams &params) {
   const int64_t numTokens = shape.tokens, numHeads = shape.heads;
+  const int64_t numValueHeads = shape.getValueHeads();
+  assert((numHeads ? numValueHeads % numHeads == 0 : numValueHeads == 0) &&
+         "verified: HV is a multiple of H");
+  const int64_t group = numHeads ? numValueHeads / numHeads : 1;
   const int64_t keyDim = shape.keyDim, valueDim = shape.valueDim;
 
   // A sequence is a token range [begin, end) of one batch entry; without
@@ -329,7 +334,7 @@ void chunkedScan(const float *q, const float *k, const float *v,
       sequences.push_back({0, (*cuSeqlens)[n], (*cuSeqlens)[n + 1]});
     // Tokens past the last offset belong to no sequence; give them a defined
     // output (0) rather than leaving the buffer as it was.
-    std::fill(o, o + numTokens * numHeads * valueDim, 0.0f);
+    std::fill(o, o + numTokens * numValueHeads * valueDim, 0.0f);
   } else {
     for (int64_t b = 0; b < shape.batch; ++b)
       sequences.push_back({b, 0, numTokens});
@@ -337,20 +342,23 @@ void chunkedScan(const float *q, const float *k, const float *v,
 
   const int64_t stateSize = keyDim * valueDim;
   std::vector<double> state(stateSize);
-  std::vector<double> alpha(keyDim);
+  std::vector<double> alpha(keyDim), prediction(valueDim);
   for (size_t n = 0; n < sequences.size(); ++n) {
     const Sequence &seq = sequences[n];
-    for (int64_t h = 0; h < numHeads; ++h) {
+    for (int64_t h = 0; h < numValueHeads; ++h) {
       const int64_t stateOffset =
-          (static_cast<int64_t>(n) * numHeads + h) * stateSize;
+          (static_cast<int64_t>(n) * numValueHeads + h) * stateSize;
       for (int64_t i = 0; i < stateSize; ++i)
         state[i] = initialState ? initialState[stateOffset + i] : 0.0;
 
       for (int64_t t = seq.begin; t < seq.end; ++t) {
-        // Row of token t, head h in every [B, T, H, ...] operand.
-        const int64_t row = (seq.batch * numTokens + t) * numHeads + h;
-        const float *qt = q + row * keyDim;
-        const float *kt = k + row * keyDim;
+        // Rows of token t: value head h in v, o, the decay and beta; its
+        // query/key head h / G in q and k.
+        const int64_t row = (seq.batch * numTokens + t) * numValueHeads + h;
+        const int64_t keyRow =
+            (seq.batch * numTokens + t) * numHeads + h / group;
+        const float *qt = q + keyRow * keyDim;
+        const float *kt = k + keyRow * keyDim;
         const float *vt = v + row * valueDim;
 
         // alpha = exp(decay): exp(-inf) = 0 forgets the state exactly.
@@ -371,12 +379,28 @@ void chunkedScan(const float *q, const float *k, const float *v,
           }
         }
 
-        // S_t = Diag(alpha_t) S_{t-1} + k_t^T v_t.
+        // S' = Diag(alpha_t) S_{t-1}.
         for (int64_t i = 0; i < keyDim; ++i)
           for (int64_t j = 0; j < valueDim; ++j)
-            state[i * valueDim + j] =
-                alpha[i] * state[i * valueDim + j] +
-                static_cast<double>(kt[i]) * static_cast<double>(vt[j]);
+            state[i * valueDim + j] *= alpha[i];
+
+        // The value written for key k_t: v_t, or with the delta rule
+        // beta_t (v_t - k_t S'), S' moved towards v_t at key k_t.
+        for (int64_t j = 0; j < valueDim; ++j)
+          prediction[j] = static_cast<double>(vt[j]);
+        if (beta) {
+          const double rate = static_cast<double>(beta[row]);
+          for (int64_t j = 0; j < valueDim; ++j) {
+            double recalled = 0.0;
+            for (int64_t i = 0; i < keyDim; ++i)
+              recalled += static_cast<double>(kt[i]) * state[i * valueDim + j];
+            prediction[j] = rate * (prediction[j] - recalled);
+          }
+        }
+        for (int64_t i = 0; i < keyDim; ++i)
+          for (int64_t j = 0; j < valueDim; ++j)
+            state[i * valueDim + j] +=
+                static_cast<double>(kt[i]) * prediction[j];
 
         // o_t = scale * q_t S_t (the state after this token's update).
         for (int64_t j = 0; j < valueDim; ++j) {

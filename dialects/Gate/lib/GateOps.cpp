@@ -216,12 +216,21 @@ double ChunkedScanOp::getEffectiveScale() {
   return 1.0 / std::sqrt(static_cast<double>(getQ().getType().getDimSize(3)));
 }
 
+int64_t ChunkedScanOp::getValueHeadsPerKeyHead() {
+  int64_t heads = getQ().getType().getDimSize(2);
+  int64_t valueHeads = getV().getType().getDimSize(2);
+  if (ShapedType::isDynamic(heads) || ShapedType::isDynamic(valueHeads) ||
+      heads == 0)
+    return 1;
+  return valueHeads / heads;
+}
+
 LogicalResult ChunkedScanOp::verify() {
   DimBinder dims(*this);
   if (failed(dims.bindShape(getQ().getType(), "q", {"B", "T", "H", "K"})) ||
       failed(dims.bindShape(getK().getType(), "k", {"B", "T", "H", "K"})) ||
-      failed(dims.bindShape(getV().getType(), "v", {"B", "T", "H", "V"})) ||
-      failed(dims.bindShape(getO().getType(), "o", {"B", "T", "H", "V"})))
+      failed(dims.bindShape(getV().getType(), "v", {"B", "T", "HV", "V"})) ||
+      failed(dims.bindShape(getO().getType(), "o", {"B", "T", "HV", "V"})))
     return failure();
   if (failed(verifySameElementType(*this, getQ().getType(), "q",
                                    getK().getType(), "k")) ||
@@ -235,6 +244,23 @@ LogicalResult ChunkedScanOp::verify() {
       ShapedType::isDynamic(dims.get("V")))
     return emitOpError() << "expects static head dimensions K and V, got "
                          << getQ().getType() << " and " << getV().getType();
+  // Grouped value heads: value head j reads q/k head j / G, so G must be a
+  // whole number known when compiling; with a dynamic head count the two
+  // counts are the same (G = 1).
+  int64_t heads = dims.get("H"), valueHeads = dims.get("HV");
+  if (!ShapedType::isDynamic(heads) && !ShapedType::isDynamic(valueHeads)) {
+    if (heads == 0 ? valueHeads != 0 : valueHeads % heads != 0)
+      return emitOpError() << "expects the value heads HV (" << valueHeads
+                           << ", v dim 2) to be a multiple of the query/key "
+                              "heads H ("
+                           << heads << ", q dim 2)";
+  } else if (failed(dims.bind("HV", heads, "q (dim 2): grouped value heads "
+                                           "need static head counts")) ||
+             failed(dims.bind("H", valueHeads,
+                              "v (dim 2): grouped value heads need static "
+                              "head counts"))) {
+    return failure();
+  }
 
   Value decay = getDecay();
   DecayKind kind = getDecayKind();
@@ -248,12 +274,16 @@ LogicalResult ChunkedScanOp::verify() {
     Type type = decay.getType();
     LogicalResult shapeOk =
         kind == DecayKind::vector
-            ? dims.bindShape(type, "decay", {"B", "T", "H", "K"})
-        : kind == DecayKind::scalar ? dims.bindShape(type, "decay", {"B", "T", "H"})
-                                    : dims.bindShape(type, "decay", {"H"});
+            ? dims.bindShape(type, "decay", {"B", "T", "HV", "K"})
+        : kind == DecayKind::scalar
+            ? dims.bindShape(type, "decay", {"B", "T", "HV"})
+            : dims.bindShape(type, "decay", {"HV"});
     if (failed(shapeOk))
       return failure();
   }
+  if (Value beta = getBeta())
+    if (failed(dims.bindShape(beta.getType(), "beta", {"B", "T", "HV"})))
+      return failure();
 
   int64_t numStates = dims.get("B");
   if (Value cu = getCuSeqlens()) {
@@ -278,11 +308,11 @@ LogicalResult ChunkedScanOp::verify() {
     return failure();
   if (Value s0 = getInitialState())
     if (failed(dims.bindShape(s0.getType(), "initial_state",
-                              {"N", "H", "K", "V"})))
+                              {"N", "HV", "K", "V"})))
       return failure();
   if (Value sT = getFinalState())
     if (failed(dims.bindShape(sT.getType(), "final_state",
-                              {"N", "H", "K", "V"})))
+                              {"N", "HV", "K", "V"})))
       return failure();
 
   if (getChunkSize() < 1)

@@ -173,6 +173,9 @@ struct CallInfo {
   // scan
   mlir::gate::DecayKind decayKind = mlir::gate::DecayKind::none;
   const ExprAST *decay = nullptr;
+  /// `delta = beta`: the delta rule's learning rates; null for the additive
+  /// update.
+  const ExprAST *beta = nullptr;
   const ExprAST *initialState = nullptr;
   const ExprAST *cuSeqlens = nullptr;
   int64_t chunkSize = 64;

@@ -62,6 +62,10 @@ enum class DecayKind { Vector, Scalar, Fixed, None };
 
 struct ScanShape {
   int64_t batch = 1, tokens = 0, heads = 1, keyDim = 1, valueDim = 1;
+  /// HV, the value heads: a multiple of `heads`; 0 means `heads`.
+  int64_t valueHeads = 0;
+
+  int64_t getValueHeads() const { return valueHeads ? valueHeads : heads; }
 };
 
 struct ScanParams {
@@ -70,16 +74,22 @@ struct ScanParams {
   double scale = 1.0;
 };
 
-/// S_t = Diag(exp(decay_t)) S_{t-1} + k_t^T v_t;  o_t = scale * q_t S_t.
-/// q, k: [B, T, H, K]; v, o: [B, T, H, V];
-/// decay: [B, T, H, K] (Vector), [B, T, H] (Scalar), [H] (Fixed), null (None);
-/// initialState / finalState: [N, H, K, V] or null (zero start / not wanted);
-/// cuSeqlens: null (N = B), or N + 1 offsets into T for packed sequences
-/// (B = 1). With cuSeqlens, tokens past the last offset belong to no
-/// sequence: their o is 0. An empty sequence passes its initial state
-/// through to finalState.
+/// Per sequence and value head j (HV = G * H value heads; j reads q and k
+/// head j / G), with S' = Diag(exp(decay_t)) S_{t-1}:
+///   additive (beta null):  S_t = S' + k_t^T v_t
+///   delta rule (beta):     S_t = S' + beta_t k_t^T (v_t - k_t S')
+///   o_t = scale * q_t S_t.
+/// q, k: [B, T, H, K]; v, o: [B, T, HV, V];
+/// decay: [B, T, HV, K] (Vector), [B, T, HV] (Scalar), [HV] (Fixed), null
+/// (None); beta: [B, T, HV] or null;
+/// initialState / finalState: [N, HV, K, V] or null (zero start / not
+/// wanted); cuSeqlens: null (N = B), or N + 1 offsets into T for packed
+/// sequences (B = 1). With cuSeqlens, tokens past the last offset belong to
+/// no sequence: their o is 0. An empty sequence passes its initial state
+/// through to finalState. Evaluated token by token in double.
 void chunkedScan(const float *q, const float *k, const float *v,
-                 const float *decay, const float *initialState,
+                 const float *decay, const float *beta,
+                 const float *initialState,
                  const std::vector<int64_t> *cuSeqlens, float *o,
                  float *finalState, const ScanShape &shape,
                  const ScanParams &params);

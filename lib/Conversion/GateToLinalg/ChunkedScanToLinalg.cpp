@@ -239,7 +239,11 @@ Value extractRow(OpBuilder &b, Location loc, Value source, OpFoldResult row) {
 /// types: the ops that read them widen to f32.
 struct Chunk {
   Value q, k; // [L, K]
-  Value v;    // [L, V]
+  /// [L, V]; for the delta rule, after buildDeltaValues, the f32 values U
+  /// that the plain chunk form adds in v's place.
+  Value v;
+  /// The delta rule's learning rates: [L] in the input type; else null.
+  Value beta;
   /// vector: [L, K]; scalar: [L]; fixed: the f32 log gate of this head,
   /// already clamped; none: null.
   Value gates;
@@ -682,6 +686,57 @@ Value buildIntraChunkScores(OpBuilder &b, Location loc, const Chunk &chunk,
       });
 }
 
+/// x_i * exp(b_i) * rowScale_i in f32 [L, K] for the chunk's rows x [L, K]:
+/// the decay from the chunk start to token i, applied per key channel
+/// (vector) or per row (scalar, fixed), times an optional per-row factor
+/// `rowScale` [L] (the delta rule's beta). exp(b_i) <= 1.
+Value buildDecayedFromChunkStart(OpBuilder &b, Location loc, const Chunk &chunk,
+                                 const CumulativeGates &gates, Value x,
+                                 Value rowScale = Value()) {
+  MLIRContext *ctx = b.getContext();
+  Type f32 = b.getF32Type();
+  SmallVector<Value> inputs = {x};
+  SmallVector<AffineMap> maps = {projection(ctx, 2, {0, 1})};
+  int gateInput = -1, scaleInput = -1;
+  if (gates.kind == DecayKind::vector || gates.kind == DecayKind::scalar) {
+    gateInput = inputs.size();
+    inputs.push_back(gates.prefix);
+    maps.push_back(gates.kind == DecayKind::vector
+                       ? projection(ctx, 2, {0, 1})  // b_ik
+                       : projection(ctx, 2, {0}));   // b_i, a row scale
+  }
+  if (rowScale) {
+    scaleInput = inputs.size();
+    inputs.push_back(rowScale);
+    maps.push_back(projection(ctx, 2, {0}));
+  }
+  DecayKind kind = gates.kind;
+  Value g = gates.perToken;
+  return buildElementwise2D(
+      b, loc, inputs, maps, buildEmptyF32(b, loc, chunk.shape(b, chunk.keyDim)),
+      [&](OpBuilder &nb, Location nl, ValueRange args) -> Value {
+        Value result = gatec::convertFloat(nb, nl, args[0], f32);
+        Value exponent;
+        if (kind == DecayKind::fixed) {
+          // b_i = (i + 1) g.
+          Value i = linalg::IndexOp::create(nb, nl, 0);
+          Value count = arith::AddFOp::create(nb, nl, indexToF32(nb, nl, i),
+                                              f32Constant(nb, nl, 1.0));
+          exponent = arith::MulFOp::create(nb, nl, count, g);
+        } else if (gateInput >= 0) {
+          exponent = args[gateInput];
+        }
+        if (exponent)
+          result = arith::MulFOp::create(nb, nl, result,
+                                         math::ExpOp::create(nb, nl, exponent));
+        if (scaleInput >= 0)
+          result = arith::MulFOp::create(
+              nb, nl, result,
+              gatec::convertFloat(nb, nl, args[scaleInput], f32));
+        return result;
+      });
+}
+
 /// The chunk's output before scaling and rounding:
 ///   o_c = A v + (q * exp(b)) S                                    [L, V] f32
 /// exp(b_i) <= 1 is the decay from the chunk start to token i, applied to the
@@ -689,40 +744,9 @@ Value buildIntraChunkScores(OpBuilder &b, Location loc, const Chunk &chunk,
 Value buildChunkOutput(OpBuilder &b, Location loc, const Chunk &chunk,
                        const CumulativeGates &gates, Value scores,
                        Value state) {
-  MLIRContext *ctx = b.getContext();
-  Type f32 = b.getF32Type();
   Value decayedQ = chunk.q;
-  if (gates.kind != DecayKind::none) {
-    SmallVector<Value> inputs = {chunk.q};
-    SmallVector<AffineMap> maps = {projection(ctx, 2, {0, 1})};
-    if (gates.kind == DecayKind::vector) {
-      inputs.push_back(gates.prefix);
-      maps.push_back(projection(ctx, 2, {0, 1})); // b_ik
-    } else if (gates.kind == DecayKind::scalar) {
-      inputs.push_back(gates.prefix);
-      maps.push_back(projection(ctx, 2, {0})); // b_i, a row scale
-    }
-    DecayKind kind = gates.kind;
-    Value g = gates.perToken;
-    decayedQ = buildElementwise2D(
-        b, loc, inputs, maps,
-        buildEmptyF32(b, loc, chunk.shape(b, chunk.keyDim)),
-        [&](OpBuilder &nb, Location nl, ValueRange args) -> Value {
-          Value exponent;
-          if (kind == DecayKind::fixed) {
-            // b_i = (i + 1) g.
-            Value i = linalg::IndexOp::create(nb, nl, 0);
-            Value count = arith::AddFOp::create(nb, nl, indexToF32(nb, nl, i),
-                                                f32Constant(nb, nl, 1.0));
-            exponent = arith::MulFOp::create(nb, nl, count, g);
-          } else {
-            exponent = args[1];
-          }
-          return arith::MulFOp::create(
-              nb, nl, gatec::convertFloat(nb, nl, args[0], f32),
-              math::ExpOp::create(nb, nl, exponent));
-        });
-  }
+  if (gates.kind != DecayKind::none)
+    decayedQ = buildDecayedFromChunkStart(b, loc, chunk, gates, chunk.q);
 
   Value out = buildZerosF32(b, loc, chunk.shape(b, chunk.valueDim));
   Value intra =
@@ -733,6 +757,153 @@ Value buildChunkOutput(OpBuilder &b, Location loc, const Chunk &chunk,
                                   ValueRange{decayedQ, state},
                                   ValueRange{intra})
       .getResult(0);
+}
+
+//===----------------------------------------------------------------------===//
+// The delta rule
+//===----------------------------------------------------------------------===//
+
+/// (I + A)^-1 for a strictly lower triangular A [L, L] f32, by forward
+/// substitution one row at a time: row i of T = (I + A)^-1 is
+///   T_i = e_i - sum_{m < i} A_im T_m,
+/// which reads only the rows already final (T is unit lower triangular, so
+/// row i needs columns [0, i) of rows [0, i)). L^3 / 6 multiply-adds, small
+/// next to the chunk's matmuls for L <= K, V; every product then uses T
+/// through matmuls, which a backend maps to its matrix units.
+Value buildUnitLowerInverse(OpBuilder &b, Location loc, Value a, Value len) {
+  MLIRContext *ctx = b.getContext();
+  SmallVector<OpFoldResult> square = {len, len};
+  Value identity = buildElementwise2D(
+      b, loc, ValueRange{}, {}, buildEmptyF32(b, loc, square),
+      [](OpBuilder &nb, Location nl, ValueRange) -> Value {
+        Value i = linalg::IndexOp::create(nb, nl, 0);
+        Value j = linalg::IndexOp::create(nb, nl, 1);
+        Value diagonal =
+            arith::CmpIOp::create(nb, nl, arith::CmpIPredicate::eq, i, j);
+        return arith::SelectOp::create(nb, nl, diagonal,
+                                       f32Constant(nb, nl, 1.0),
+                                       f32Constant(nb, nl, 0.0));
+      });
+  auto unit = SmallVector<OpFoldResult>(2, b.getIndexAttr(1));
+  auto loop = scf::ForOp::create(
+      b, loc, arith::ConstantIndexOp::create(b, loc, 1), len,
+      arith::ConstantIndexOp::create(b, loc, 1), ValueRange{identity},
+      [&](OpBuilder &nb, Location nl, Value i, ValueRange iterArgs) {
+        Value inverse = iterArgs[0];
+        OpFoldResult zero = nb.getIndexAttr(0), one = nb.getIndexAttr(1);
+        auto rowType =
+            RankedTensorType::get({ShapedType::kDynamic}, nb.getF32Type());
+        // A[i, 0:i] as [i], and the finished block T[0:i, 0:i].
+        Value aRow = tensor::ExtractSliceOp::create(
+            nb, nl, rowType, a, ArrayRef<OpFoldResult>{i, zero},
+            ArrayRef<OpFoldResult>{one, i}, unit);
+        Value block = tensor::ExtractSliceOp::create(
+            nb, nl,
+            RankedTensorType::get({ShapedType::kDynamic, ShapedType::kDynamic},
+                                  nb.getF32Type()),
+            inverse, ArrayRef<OpFoldResult>{zero, zero},
+            ArrayRef<OpFoldResult>{i, i}, unit);
+        // -sum_m a_m T_mj, accumulated from zero.
+        Value row = buildGeneric(
+            nb, nl, ValueRange{aRow, block},
+            linalg::FillOp::create(
+                nb, nl, ValueRange{f32Constant(nb, nl, 0.0)},
+                ValueRange{tensor::EmptyOp::create(
+                    nb, nl, ArrayRef<OpFoldResult>{i}, nb.getF32Type())})
+                .getResult(0),
+            {projection(ctx, 2, {0}), projection(ctx, 2, {0, 1}),
+             projection(ctx, 2, {1})},
+            {utils::IteratorType::reduction, utils::IteratorType::parallel},
+            [](OpBuilder &bb, Location bl, ValueRange args) -> Value {
+              return arith::SubFOp::create(
+                  bb, bl, args[2],
+                  arith::MulFOp::create(bb, bl, args[0], args[1]));
+            });
+        Value updated = tensor::InsertSliceOp::create(
+            nb, nl, row, inverse, ArrayRef<OpFoldResult>{i, zero},
+            ArrayRef<OpFoldResult>{one, i}, unit);
+        scf::YieldOp::create(nb, nl, ValueRange{updated});
+      });
+  return loop.getResult(0);
+}
+
+/// The delta rule's values for the chunk: U [L, V] f32 such that the
+/// chunk's states and outputs are those of the plain (additive) chunk form
+/// with U in place of v. With S the state at the chunk start and b the
+/// cumulative log gates, token i's update is
+///   u_i = beta_i (v_i - k_i S'_i),  S'_i = exp(b_i) S + sum_{m<i} exp(b_i - b_m) k_m^T u_m,
+/// so (I + A) U = beta * V - (beta * exp(b) * K) S with the strictly lower
+///   A_im = beta_i sum_c k_ic k_mc exp(b_ic - b_mc)   (m < i),
+/// the keys' own causal scores (the DeltaNet/Gated DeltaNet chunk form,
+/// Yang et al. 2024). With T = (I + A)^-1:
+///   U = T (beta * V) - W S,   W = T (beta * exp(b) * K).
+/// Every exponent is a decay to a later token, <= 0, as elsewhere.
+Value buildDeltaValues(OpBuilder &b, Location loc, const Chunk &chunk,
+                       const CumulativeGates &gates, Value state,
+                       bool exactProducts) {
+  MLIRContext *ctx = b.getContext();
+  Type f32 = b.getF32Type();
+  Chunk keys = chunk;
+  keys.q = chunk.k;
+  Value keyScores = buildIntraChunkScores(b, loc, keys, gates);
+  // Strictly below the diagonal, times beta_i.
+  Value a = buildElementwise2D(
+      b, loc, ValueRange{chunk.beta}, {projection(ctx, 2, {0})}, keyScores,
+      [&](OpBuilder &nb, Location nl, ValueRange args) -> Value {
+        Value i = linalg::IndexOp::create(nb, nl, 0);
+        Value j = linalg::IndexOp::create(nb, nl, 1);
+        Value below =
+            arith::CmpIOp::create(nb, nl, arith::CmpIPredicate::ult, j, i);
+        Value weighted = arith::MulFOp::create(
+            nb, nl, args[1], gatec::convertFloat(nb, nl, args[0], f32));
+        return arith::SelectOp::create(nb, nl, below, weighted,
+                                       f32Constant(nb, nl, 0.0));
+      });
+  Value inverse = buildUnitLowerInverse(b, loc, a, chunk.len);
+
+  // -beta_i exp(b_i) k_i, so that one accumulating matmul subtracts W S.
+  Value negBeta = buildGeneric(
+      b, loc, ValueRange{chunk.beta},
+      buildEmptyF32(b, loc, {chunk.len}),
+      {b.getMultiDimIdentityMap(1), b.getMultiDimIdentityMap(1)},
+      {utils::IteratorType::parallel},
+      [&](OpBuilder &nb, Location nl, ValueRange args) -> Value {
+        return arith::NegFOp::create(nb, nl,
+                                     gatec::convertFloat(nb, nl, args[0], f32));
+      });
+  Value keyRows =
+      buildDecayedFromChunkStart(b, loc, chunk, gates, chunk.k, negBeta);
+  Value valueRows = buildElementwise2D(
+      b, loc, ValueRange{chunk.v, chunk.beta},
+      {projection(ctx, 2, {0, 1}), projection(ctx, 2, {0})},
+      buildEmptyF32(b, loc, chunk.shape(b, chunk.valueDim)),
+      [&](OpBuilder &nb, Location nl, ValueRange args) -> Value {
+        return arith::MulFOp::create(nb, nl,
+                                     gatec::convertFloat(nb, nl, args[0], f32),
+                                     gatec::convertFloat(nb, nl, args[1], f32));
+      });
+
+  Value negW =
+      linalg::MatmulOp::create(
+          b, loc, TypeRange{keyRows.getType()}, ValueRange{inverse, keyRows},
+          ValueRange{buildZerosF32(b, loc, chunk.shape(b, chunk.keyDim))})
+          .getResult(0);
+  Value values =
+      linalg::MatmulOp::create(
+          b, loc, TypeRange{valueRows.getType()},
+          ValueRange{inverse, valueRows},
+          ValueRange{buildZerosF32(b, loc, chunk.shape(b, chunk.valueDim))})
+          .getResult(0);
+  auto update = linalg::MatmulOp::create(b, loc, TypeRange{values.getType()},
+                                         ValueRange{negW, state},
+                                         ValueRange{values});
+  // U feeds the state: with bf16 matrix units and a final state, these
+  // three products split their f32 operands like the state update does.
+  if (exactProducts)
+    for (Value product : {negW, values, update.getResult(0)})
+      product.getDefiningOp()->setAttr(kSplitMultiplicandsAttrName,
+                                       b.getUnitAttr());
+  return update.getResult(0);
 }
 
 /// scale * o_c, rounded once to the output element type and written into
@@ -867,8 +1038,15 @@ Value buildStateUpdate(OpBuilder &b, Location loc, const Chunk &chunk,
 struct ScanOperands {
   Value q, k, v;
   Value decay; // null for decay kind none
+  Value beta;  // the delta rule's learning rates, else null
   DecayKind kind;
   int64_t chunkSize, keyDim, valueDim;
+  /// G: value head h reads query/key head h / G.
+  int64_t valueHeadsPerKeyHead;
+  /// Whether the products that feed the state (the state update, and the
+  /// delta rule's values) keep f32-grade multiplicands when the chunk
+  /// products run on bf16 matrix units: the final state is an f32 output.
+  bool exactStateProducts = false;
   double scale;
 };
 
@@ -876,7 +1054,10 @@ struct ScanOperands {
 /// entry `batch`, head `head`.
 struct SequenceSlice {
   OpFoldResult batch, begin, len;
+  /// The value head (of v, the decay, beta, o and the states), and the
+  /// query/key head it reads.
   Value head;
+  OpFoldResult keyHead;
   /// fixed decay: the head's clamped f32 log gate, read once for all chunks.
   Value fixedGate;
 };
@@ -893,7 +1074,13 @@ struct SequenceSlice {
 SequenceSlice buildSequenceSlice(OpBuilder &b, Location loc,
                                  const ScanOperands &scan, Value cuSeqlens,
                                  OpFoldResult numTokens, Value n, Value h) {
-  SequenceSlice seq{n, b.getIndexAttr(0), numTokens, h, Value()};
+  SequenceSlice seq{n, b.getIndexAttr(0), numTokens, h, h, Value()};
+  if (scan.valueHeadsPerKeyHead != 1)
+    seq.keyHead = affine::makeComposedFoldedAffineApply(
+        b, loc,
+        getAffineDimExpr(0, b.getContext())
+            .floorDiv(scan.valueHeadsPerKeyHead),
+        {h});
   if (cuSeqlens) {
     Value tokens = indexValue(b, loc, numTokens);
     auto offsetAt = [&](Value index, Value lowest) -> Value {
@@ -950,17 +1137,18 @@ Chunk extractChunk(OpBuilder &b, Location loc, const ScanOperands &scan,
   chunk.valueDim = scan.valueDim;
   OpFoldResult start =
       affine::makeComposedFoldedAffineApply(b, loc, d0 + d1, {seq.begin, t});
-  auto rows = [&](Value source) {
-    return extractHeadRows(b, loc, source, seq.batch, start, chunk.len,
-                           seq.head);
+  auto rows = [&](Value source, OpFoldResult head) {
+    return extractHeadRows(b, loc, source, seq.batch, start, chunk.len, head);
   };
-  chunk.q = rows(scan.q);
-  chunk.k = rows(scan.k);
-  chunk.v = rows(scan.v);
+  chunk.q = rows(scan.q, seq.keyHead);
+  chunk.k = rows(scan.k, seq.keyHead);
+  chunk.v = rows(scan.v, seq.head);
   if (scan.kind == DecayKind::vector || scan.kind == DecayKind::scalar)
-    chunk.gates = rows(scan.decay);
+    chunk.gates = rows(scan.decay, seq.head);
   else if (scan.kind == DecayKind::fixed)
     chunk.gates = seq.fixedGate;
+  if (scan.beta)
+    chunk.beta = rows(scan.beta, seq.head);
   return chunk;
 }
 
@@ -973,6 +1161,9 @@ std::pair<Value, Value> buildChunkStep(OpBuilder &b, Location loc,
                                        Value state, Value oSeq) {
   Chunk chunk = extractChunk(b, loc, scan, seq, t);
   CumulativeGates gates = buildCumulativeGates(b, loc, scan.kind, chunk);
+  if (chunk.beta)
+    chunk.v = buildDeltaValues(b, loc, chunk, gates, state,
+                               scan.exactStateProducts);
   Value scores = buildIntraChunkScores(b, loc, chunk, gates);
   Value output = buildChunkOutput(b, loc, chunk, gates, scores, state);
 
@@ -1003,18 +1194,23 @@ struct ChunkedScanLowering : OpConversionPattern<ChunkedScanOp> {
     scan.k = adaptor.getK();
     scan.v = adaptor.getV();
     scan.decay = adaptor.getDecay();
+    scan.beta = adaptor.getBeta();
     scan.kind = op.getDecayKind();
+    scan.valueHeadsPerKeyHead = op.getValueHeadsPerKeyHead();
     scan.chunkSize = op.getChunkSize();
     scan.keyDim = op.getQ().getType().getDimSize(3);
     scan.valueDim = oType.getDimSize(3);
     scan.scale = op.getEffectiveScale();
     Value cuSeqlens = adaptor.getCuSeqlens();
     bool hasFinalState = static_cast<bool>(op.getFinalState());
+    Type inputType = getElementTypeOrSelf(scan.q);
+    scan.exactStateProducts = inputType.isBF16() && hasFinalState;
 
     // Problem sizes; B, T, H and N may be dynamic, K and V are static.
     OpFoldResult batchSize = tensor::getMixedSize(rewriter, loc, scan.q, 0);
     OpFoldResult numTokens = tensor::getMixedSize(rewriter, loc, scan.q, 1);
-    OpFoldResult numHeads = tensor::getMixedSize(rewriter, loc, scan.q, 2);
+    // The pairs run over value heads (HV; H when ungrouped).
+    OpFoldResult numHeads = tensor::getMixedSize(rewriter, loc, scan.v, 2);
     OpFoldResult numSequences = batchSize;
     if (cuSeqlens) // N = len(cu_seqlens) - 1
       numSequences = affine::makeComposedFoldedAffineApply(
@@ -1102,7 +1298,6 @@ struct ChunkedScanLowering : OpConversionPattern<ChunkedScanOp> {
     // A final state is an f32 output the user reads: its contraction
     // splits the decayed keys into a bf16 high and low part instead
     // (f32-grade products, twice the work).
-    Type inputType = getElementTypeOrSelf(scan.q);
     if (inputType.isBF16()) {
       chunkLoop.getBody()->walk([&](linalg::MatmulOp matmul) {
         matmul->setAttr(kMultiplicandTypeAttrName, TypeAttr::get(inputType));

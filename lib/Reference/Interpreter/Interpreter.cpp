@@ -723,8 +723,13 @@ private:
     shape.batch = (*q)->shape[0];
     shape.tokens = (*q)->shape[1];
     shape.heads = (*q)->shape[2];
+    shape.valueHeads = (*v)->shape[2];
     shape.keyDim = (*q)->shape[3];
     shape.valueDim = (*v)->shape[3];
+    if (shape.heads == 0 ? shape.valueHeads != 0
+                         : shape.valueHeads % shape.heads != 0)
+      return fail(op, "the value heads must be a multiple of the query/key "
+                      "heads");
     ref::ScanParams params;
     params.scale = op.getEffectiveScale();
     switch (op.getDecayKind()) {
@@ -734,12 +739,18 @@ private:
     case gate::DecayKind::none: params.decay = ref::DecayKind::None; break;
     }
     std::vector<float> qs = toFloats(**q), ks = toFloats(**k),
-                       vs = toFloats(**v), decay, s0;
+                       vs = toFloats(**v), decay, beta, s0;
     if (Value d = op.getDecay()) {
       FailureOr<TensorValue *> t = tensor(op, d);
       if (failed(t))
         return failure();
       decay = toFloats(**t);
+    }
+    if (Value rates = op.getBeta()) {
+      FailureOr<TensorValue *> t = tensor(op, rates);
+      if (failed(t))
+        return failure();
+      beta = toFloats(**t);
     }
     if (Value s = op.getInitialState()) {
       FailureOr<TensorValue *> t = tensor(op, s);
@@ -764,12 +775,13 @@ private:
                           "up to T");
       numStates = static_cast<int64_t>(cu.size()) - 1;
     }
-    std::vector<float> o(shape.batch * shape.tokens * shape.heads *
+    std::vector<float> o(shape.batch * shape.tokens * shape.valueHeads *
                          shape.valueDim);
-    std::vector<float> sT(numStates * shape.heads * shape.keyDim *
+    std::vector<float> sT(numStates * shape.valueHeads * shape.keyDim *
                           shape.valueDim);
     ref::chunkedScan(qs.data(), ks.data(), vs.data(),
                      decay.empty() ? nullptr : decay.data(),
+                     op.getBeta() ? beta.data() : nullptr,
                      s0.empty() ? nullptr : s0.data(), cu.empty() ? nullptr : &cu,
                      o.data(), sT.data(), shape, params);
     tensors[op.getO()] = fromFloats(op.getO().getType().getElementType(),
@@ -777,7 +789,7 @@ private:
     if (Value final = op.getFinalState())
       tensors[final] = fromFloats(
           Float32Type::get(op.getContext()),
-          {numStates, shape.heads, shape.keyDim, shape.valueDim}, sT);
+          {numStates, shape.valueHeads, shape.keyDim, shape.valueDim}, sT);
     return success();
   }
 

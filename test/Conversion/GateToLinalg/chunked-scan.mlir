@@ -236,7 +236,7 @@ func.func @scalar_zero_start(%q: tensor<2x?x4x16xf32>, %k: tensor<2x?x4x16xf32>,
 // CHECK-SAME: [[Q:%[^:]+]]: tensor<?x?x?x16xbf16>, [[K:%[^:]+]]: tensor<?x?x?x16xbf16>, [[V:%[^:]+]]: tensor<?x?x?x8xbf16>, [[G:%[^:]+]]: tensor<?xf32>)
 // CHECK: [[B_DIM:%.+]] = tensor.dim [[Q]], %{{.+}}
 // CHECK: [[T_DIM:%.+]] = tensor.dim [[Q]], %{{.+}}
-// CHECK: [[H_DIM:%.+]] = tensor.dim [[Q]], %{{.+}}
+// CHECK: [[H_DIM:%.+]] = tensor.dim [[V]], %{{.+}}
 // CHECK: [[RES:%.+]] = scf.forall ([[N:%.+]], [[H:%.+]]) in ([[B_DIM]], [[H_DIM]]) shared_outs([[O_OUT:%.+]] = %{{.+}}) -> (tensor<?x?x?x8xbf16>)
 // CHECK:   [[G_H:%.+]] = tensor.extract [[G]]{{\[}}[[H]]] : tensor<?xf32>
 // CHECK:   [[GATE:%.+]] = arith.maximumf [[G_H]], %{{.+}} : f32

@@ -229,7 +229,7 @@ func.func @case27(%q: tensor<2x10x4x16xf32>, %k: tensor<2x10x4x16xf32>, %v: tens
 // -----
 
 func.func @case28(%q: tensor<2x10x4x16xf32>, %k: tensor<2x10x4x16xf32>, %v: tensor<2x10x4x8xf32>, %g: tensor<2x10x4x16xf32>) {
-  // expected-error @+1 {{expects decay of rank 3 [B, T, H], got 'tensor<2x10x4x16xf32>'}}
+  // expected-error @+1 {{expects decay of rank 3 [B, T, HV], got 'tensor<2x10x4x16xf32>'}}
   %o = gate.chunked_scan <scalar> %q, %k, %v decay(%g : tensor<2x10x4x16xf32>) : tensor<2x10x4x16xf32>, tensor<2x10x4x16xf32>, tensor<2x10x4x8xf32> -> tensor<2x10x4x8xf32>
   return
 }
@@ -237,7 +237,7 @@ func.func @case28(%q: tensor<2x10x4x16xf32>, %k: tensor<2x10x4x16xf32>, %v: tens
 // -----
 
 func.func @case29(%q: tensor<2x10x4x16xf32>, %k: tensor<2x10x4x16xf32>, %v: tensor<2x10x4x8xf32>, %g: tensor<5xf32>) {
-  // expected-error @+1 {{dimension H is 4 in q (dim 2) but 5 in decay (dim 0)}}
+  // expected-error @+1 {{dimension HV is 4 in v (dim 2) but 5 in decay (dim 0)}}
   %o = gate.chunked_scan <fixed> %q, %k, %v decay(%g : tensor<5xf32>) : tensor<2x10x4x16xf32>, tensor<2x10x4x16xf32>, tensor<2x10x4x8xf32> -> tensor<2x10x4x8xf32>
   return
 }
@@ -479,5 +479,61 @@ func.func @case58(%e: tensor<10x2xi32>) {
 func.func @case59(%e: tensor<20xi32>) {
   // expected-error @+1 {{expects experts of rank 2 [T, k], got 'tensor<20xi32>'}}
   %s, %b, %o, %c, %p = gate.dispatch %e {num_experts = 8 : i64, block_size = 16 : i64} : tensor<20xi32> -> tensor<144xi32>, tensor<9xi32>, tensor<9xi32>, tensor<8xi32>, tensor<10x2xi32>
+  return
+}
+
+// -----
+
+func.func @grouped_heads_not_multiple(%q: tensor<2x10x4x16xf32>, %v: tensor<2x10x6x8xf32>) {
+  // expected-error @+1 {{expects the value heads HV (6, v dim 2) to be a multiple of the query/key heads H (4, q dim 2)}}
+  %o = gate.chunked_scan <none> %q, %q, %v : tensor<2x10x4x16xf32>, tensor<2x10x4x16xf32>, tensor<2x10x6x8xf32> -> tensor<2x10x6x8xf32>
+  return
+}
+
+// -----
+
+func.func @grouped_heads_dynamic(%q: tensor<2x10x?x16xf32>, %v: tensor<2x10x8x8xf32>, %g: tensor<4xf32>) {
+  // expected-error @+1 {{dimension HV is 8 in v (dim 2) but 4 in decay (dim 0)}}
+  %o = gate.chunked_scan <fixed> %q, %q, %v decay(%g : tensor<4xf32>) : tensor<2x10x?x16xf32>, tensor<2x10x?x16xf32>, tensor<2x10x8x8xf32> -> tensor<2x10x8x8xf32>
+  return
+}
+
+// -----
+
+func.func @grouped_state_on_key_heads(%q: tensor<2x10x2x16xf32>, %v: tensor<2x10x4x8xf32>, %s0: tensor<2x2x16x8xf32>) {
+  // expected-error @+1 {{dimension HV is 4 in v (dim 2) but 2 in initial_state (dim 1)}}
+  %o = gate.chunked_scan <none> %q, %q, %v initial_state(%s0 : tensor<2x2x16x8xf32>) : tensor<2x10x2x16xf32>, tensor<2x10x2x16xf32>, tensor<2x10x4x8xf32> -> tensor<2x10x4x8xf32>
+  return
+}
+
+// -----
+
+func.func @delta_beta_rank(%q: tensor<2x10x4x16xf32>, %v: tensor<2x10x4x8xf32>, %beta: tensor<2x10x4x1xf32>) {
+  // expected-error @+1 {{expects beta of rank 3 [B, T, HV], got 'tensor<2x10x4x1xf32>'}}
+  %o = gate.chunked_scan <none> %q, %q, %v delta(%beta : tensor<2x10x4x1xf32>) : tensor<2x10x4x16xf32>, tensor<2x10x4x16xf32>, tensor<2x10x4x8xf32> -> tensor<2x10x4x8xf32>
+  return
+}
+
+// -----
+
+func.func @delta_beta_heads(%q: tensor<2x10x2x16xf32>, %v: tensor<2x10x4x8xf32>, %beta: tensor<2x10x2xf32>) {
+  // expected-error @+1 {{dimension HV is 4 in v (dim 2) but 2 in beta (dim 2)}}
+  %o = gate.chunked_scan <none> %q, %q, %v delta(%beta : tensor<2x10x2xf32>) : tensor<2x10x2x16xf32>, tensor<2x10x2x16xf32>, tensor<2x10x4x8xf32> -> tensor<2x10x4x8xf32>
+  return
+}
+
+// -----
+
+func.func @delta_beta_tokens(%q: tensor<2x10x4x16xf32>, %v: tensor<2x10x4x8xf32>, %beta: tensor<2x9x4xbf16>) {
+  // expected-error @+1 {{dimension T is 10 in q (dim 1) but 9 in beta (dim 1)}}
+  %o = gate.chunked_scan <none> %q, %q, %v delta(%beta : tensor<2x9x4xbf16>) : tensor<2x10x4x16xf32>, tensor<2x10x4x16xf32>, tensor<2x10x4x8xf32> -> tensor<2x10x4x8xf32>
+  return
+}
+
+// -----
+
+func.func @delta_beta_integer(%q: tensor<2x10x4x16xf32>, %v: tensor<2x10x4x8xf32>, %beta: tensor<2x10x4xi32>) {
+  // expected-error @+1 {{operand #3 must be ranked tensor of 32-bit float or 16-bit float or bfloat16 type values}}
+  %o = gate.chunked_scan <none> %q, %q, %v delta(%beta : tensor<2x10x4xi32>) : tensor<2x10x4x16xf32>, tensor<2x10x4x16xf32>, tensor<2x10x4x8xf32> -> tensor<2x10x4x8xf32>
   return
 }

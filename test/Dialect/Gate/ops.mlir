@@ -60,6 +60,25 @@ func.func @scans(%q: tensor<2x?x4x64xbf16>, %v: tensor<2x?x4x32xbf16>, %gv: tens
   return
 }
 
+// The delta rule (Gated DeltaNet: scalar decay, beta per value head) with
+// grouped value heads: 2 query/key heads, 4 value heads and states.
+// CHECK-LABEL: func @delta_scans
+func.func @delta_scans(%q: tensor<1x?x2x64xbf16>, %v: tensor<1x?x4x32xbf16>, %g: tensor<1x?x4xf32>,
+                       %beta: tensor<1x?x4xbf16>, %gk: tensor<1x?x4x64xf32>, %s0: tensor<1x4x64x32xf32>) {
+  // CHECK: [[O:%.+]], [[S:%.+]] = gate.chunked_scan <scalar> %{{.*}}, %{{.*}}, %{{.*}} decay(%{{.*}} : tensor<1x?x4xf32>) delta(%{{.*}} : tensor<1x?x4xbf16>) initial_state(%{{.*}} : tensor<1x4x64x32xf32>) :
+  // CHECK-SAME: tensor<1x?x2x64xbf16>, tensor<1x?x2x64xbf16>, tensor<1x?x4x32xbf16> -> tensor<1x?x4x32xbf16>, tensor<1x4x64x32xf32>
+  %o0, %s = gate.chunked_scan <scalar> %q, %q, %v decay(%g : tensor<1x?x4xf32>) delta(%beta : tensor<1x?x4xbf16>) initial_state(%s0 : tensor<1x4x64x32xf32>)
+      : tensor<1x?x2x64xbf16>, tensor<1x?x2x64xbf16>, tensor<1x?x4x32xbf16> -> tensor<1x?x4x32xbf16>, tensor<1x4x64x32xf32>
+  // KDA: a vector decay per value head.
+  // CHECK: gate.chunked_scan <vector> {{.*}} decay(%{{.*}} : tensor<1x?x4x64xf32>) delta(%{{.*}} : tensor<1x?x4xbf16>) :
+  %o1 = gate.chunked_scan <vector> %q, %q, %v decay(%gk : tensor<1x?x4x64xf32>) delta(%beta : tensor<1x?x4xbf16>)
+      : tensor<1x?x2x64xbf16>, tensor<1x?x2x64xbf16>, tensor<1x?x4x32xbf16> -> tensor<1x?x4x32xbf16>
+  // CHECK: gate.chunked_scan <none> {{.*}} delta(%{{.*}} : tensor<1x?x4xbf16>) :
+  %o2 = gate.chunked_scan <none> %q, %q, %v delta(%beta : tensor<1x?x4xbf16>)
+      : tensor<1x?x2x64xbf16>, tensor<1x?x2x64xbf16>, tensor<1x?x4x32xbf16> -> tensor<1x?x4x32xbf16>
+  return
+}
+
 // CHECK-LABEL: func @varlen
 func.func @varlen(%q: tensor<1x?x2x16xf32>, %v: tensor<1x?x2x8xf32>, %cu: tensor<?xi64>, %s0: tensor<?x2x16x8xf32>)
     -> (tensor<1x?x2x8xf32>, tensor<?x2x16x8xf32>) {

@@ -366,7 +366,7 @@ TEST(RoundTest, F16Subnormal) {
 struct ScanCase {
   ScanShape shape;
   ScanParams params;
-  std::vector<float> q, k, v, decay, initialState;
+  std::vector<float> q, k, v, decay, beta, initialState;
   std::vector<int64_t> cuSeqlens;
   bool packed = false;
 
@@ -382,13 +382,15 @@ struct ScanResult {
 ScanResult runScan(const ScanCase &c) {
   const ScanShape &s = c.shape;
   ScanResult result;
-  result.o.assign(s.batch * s.tokens * s.heads * s.valueDim, -7.0f);
-  result.finalState.assign(c.numSequences() * s.heads * s.keyDim * s.valueDim,
+  result.o.assign(s.batch * s.tokens * s.getValueHeads() * s.valueDim, -7.0f);
+  result.finalState.assign(c.numSequences() * s.getValueHeads() * s.keyDim *
+                               s.valueDim,
                            -7.0f);
   auto ptr = [](const std::vector<float> &x) {
     return x.empty() ? nullptr : x.data();
   };
-  chunkedScan(ptr(c.q), ptr(c.k), ptr(c.v), ptr(c.decay), ptr(c.initialState),
+  chunkedScan(ptr(c.q), ptr(c.k), ptr(c.v), ptr(c.decay), ptr(c.beta),
+              ptr(c.initialState),
               c.packed ? &c.cuSeqlens : nullptr, result.o.data(),
               result.finalState.data(), s, c.params);
   return result;

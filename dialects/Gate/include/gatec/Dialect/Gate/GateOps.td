@@ -93,24 +93,34 @@ def Gate_FusedGateOp : Gate_Op<"fused_gate", [Pure]> {
 def Gate_ChunkedScanOp : Gate_Op<"chunked_scan", [Pure, AttrSizedOperandSegments]> {
   let summary = "gated linear recurrence, evaluated in chunkwise-parallel form";
   let description = [{
-    Computes, per batch entry and head,
+    Computes, per batch entry and value head,
     `S_t = Diag(alpha_t) S_{t-1} + k_t^T v_t` and `o_t = scale * q_t S_t`,
-    with `q, k: [B, T, H, K]`, `v: [B, T, H, V]`, state `S: [H, K, V]` per
+    with `q, k: [B, T, H, K]`, `v: [B, T, HV, V]`, state `S: [HV, K, V]` per
     sequence, and `alpha_t = exp(decay_t)` given in log space (`decay <= 0`).
+    Grouped value heads: HV is a multiple G of H, and value head j reads
+    q and k head `floor(j / G)` (HV = H is the ungrouped case); everything
+    else (decay, beta, the states, o) has one entry per value head.
     `decay_kind` gives the shape of the decay operand:
-    - `vector` (GLA): `[B, T, H, K]`, one log gate per key channel;
-    - `scalar` (Mamba-2 SSD, simple GLA): `[B, T, H]`;
-    - `fixed` (RetNet): `[H]`, a per-head constant;
-    - `none` (causal linear attention): no decay operand.
+    - `vector` (GLA, KDA): `[B, T, HV, K]`, one log gate per key channel;
+    - `scalar` (Mamba-2 SSD, simple GLA, Gated DeltaNet): `[B, T, HV]`;
+    - `fixed` (RetNet): `[HV]`, a per-head constant;
+    - `none` (causal linear attention, DeltaNet): no decay operand.
+
+    With `beta: [B, T, HV]` (`delta(...)`) the update is the delta rule
+    (DeltaNet, Gated DeltaNet, KDA): with `S' = Diag(alpha_t) S_{t-1}`,
+    `S_t = S' + beta_t k_t^T (v_t - k_t S')`, i.e. the state's prediction
+    for key k_t moves towards v_t by the learning rate `beta_t` (in [0, 1];
+    keys are usually L2-normalized, which keeps the recurrence contractive).
 
     `scale` defaults to `K^-0.5`. `chunk_size` (default 64) is the chunk
     length of the chunkwise-parallel evaluation; it changes rounding, not
     the result. The optional `initial_state` and `final_state` are f32
-    `[N, H, K, V]`, where `N = B`, or the number of sequences when
+    `[N, HV, K, V]`, where `N = B`, or the number of sequences when
     `cu_seqlens` is given. `cu_seqlens` (`[N + 1]`, i32 or i64, starting at 0
     and non-decreasing up to `T`) packs variable-length sequences into one
     batch entry (`B = 1`); the state restarts at each boundary.
-    `o` has the element type of `v`; every accumulation is f32.
+    `o: [B, T, HV, V]` has the element type of `v`; every accumulation is
+    f32.
 
     Example:
     ```mlir
@@ -122,6 +132,7 @@ def Gate_ChunkedScanOp : Gate_Op<"chunked_scan", [Pure, AttrSizedOperandSegments
   }];
   let arguments = (ins Gate_FloatTensor:$q, Gate_FloatTensor:$k, Gate_FloatTensor:$v,
                        Optional<Gate_FloatTensor>:$decay,
+                       Optional<Gate_FloatTensor>:$beta,
                        Optional<Gate_F32Tensor>:$initial_state,
                        Optional<Gate_IndexTensor>:$cu_seqlens,
                        Gate_DecayKindAttr:$decay_kind,
@@ -131,6 +142,7 @@ def Gate_ChunkedScanOp : Gate_Op<"chunked_scan", [Pure, AttrSizedOperandSegments
   let assemblyFormat = [{
     $decay_kind $q `,` $k `,` $v
     (`decay` `(` $decay^ `:` type($decay) `)`)?
+    (`delta` `(` $beta^ `:` type($beta) `)`)?
     (`initial_state` `(` $initial_state^ `:` type($initial_state) `)`)?
     (`cu_seqlens` `(` $cu_seqlens^ `:` type($cu_seqlens) `)`)?
     attr-dict `:` type($q) `,` type($k) `,` type($v) `->` type($o) (`,` type($final_state)^)?
@@ -138,6 +150,9 @@ def Gate_ChunkedScanOp : Gate_Op<"chunked_scan", [Pure, AttrSizedOperandSegments
   let extraClassDeclaration = [{
     /// The scale applied to q: the `scale` attribute, else K^-0.5.
     double getEffectiveScale();
+    /// G, the value heads per query/key head (HV / H); 1 when ungrouped.
+    /// Only meaningful once verified and with static H and HV.
+    int64_t getValueHeadsPerKeyHead();
   }];
   let hasVerifier = 1;
   let hasCanonicalizer = 1;
