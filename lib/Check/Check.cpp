@@ -7,6 +7,7 @@
 #include "gatec/Check/Check.h"
 
 #include "RouterTies.h"
+#include "gatec/Dialect/Gate/GateOps.h"
 #include "gatec/Pipelines/Pipelines.h"
 #include "gatec/Reference/Interpreter.h"
 #include "gatec/Target/CPU/CPUTarget.h"
@@ -53,6 +54,34 @@ double gatec::toleranceFor(Type elementType) {
   if (elementType.isF32())
     return 1e-4;
   return 0;
+}
+
+double gatec::outputTolerance(func::FuncOp func, unsigned resultIndex) {
+  auto ret = cast<func::ReturnOp>(func.getBody().back().getTerminator());
+  Value result = ret.getOperand(resultIndex);
+  double tolerance = toleranceFor(getElementTypeOrSelf(result));
+  // Router weights are compared against the range their logits' rounding
+  // allows (RouterTies.h), tighter than a blanket bf16 tolerance.
+  if (isa_and_nonnull<gate::RouterOp>(result.getDefiningOp()))
+    return tolerance;
+  // Every op result the output is computed from, excluding the op that
+  // defines it (its other results, e.g. a scan's o next to its state, are
+  // not inputs of it).
+  llvm::SmallPtrSet<Operation *, 32> seen;
+  SmallVector<Value> work;
+  if (Operation *def = result.getDefiningOp())
+    llvm::append_range(work, def->getOperands());
+  while (!work.empty()) {
+    Value v = work.pop_back_val();
+    Operation *def = v.getDefiningOp();
+    if (!def || !seen.insert(def).second)
+      continue;
+    for (Value r : def->getResults())
+      if (isa<FloatType>(getElementTypeOrSelf(r)))
+        tolerance = std::max(tolerance, toleranceFor(getElementTypeOrSelf(r)));
+    llvm::append_range(work, def->getOperands());
+  }
+  return tolerance;
 }
 
 namespace {
@@ -278,14 +307,15 @@ struct Widened {
 /// counts by its distance outside the interval, and `widened` tallies those
 /// that are within the tolerance of it.
 gatec::OutputReport compare(const std::string &name, const TensorValue &oracle,
-                            Buffer &kernel, int64_t intMismatches,
+                            Buffer &kernel, double tolerance,
+                            int64_t intMismatches,
                             ArrayRef<std::pair<double, double>> bounds = {},
                             Widened *widened = nullptr) {
   gatec::OutputReport report;
   report.name = name;
   report.dtype = debugString(oracle.elementType);
   report.elements = oracle.numElements();
-  report.tolerance = gatec::toleranceFor(oracle.elementType);
+  report.tolerance = tolerance;
   bool isFloat = isa<FloatType>(oracle.elementType);
   double scale = 1.0, worst = 0.0;
   for (double r : oracle.data)
@@ -361,7 +391,8 @@ struct Prepared {
   std::vector<double> randomScales;
   std::vector<std::string> outputNames;
   std::vector<TensorValue> expected;
-  /// For a kernel with routers: what the oracle read and how it routed, to
+  /// The gate-level kernel (output tolerances, RouterTies.h). For a kernel
+  /// with routers: what the oracle read and how it routed, to
   /// evaluate it again on the kernel's choices where they differ at a near
   /// tie (RouterTies.h).
   func::FuncOp func;
@@ -386,9 +417,11 @@ compareOutputs(const Prepared &p, std::vector<Buffer> &outputs,
         store(expected.elementType, o.value,
               output.data() + o.element * byteWidth(expected.elementType));
   std::vector<gatec::OutputReport> reports;
-  for (auto [name, expected, output] :
-       llvm::zip(p.outputNames, p.expected, outputs))
-    reports.push_back(compare(name, expected, output, options.intMismatches));
+  for (auto [i, name, expected, output] :
+       llvm::enumerate(p.outputNames, p.expected, outputs))
+    reports.push_back(compare(name, expected, output,
+                              gatec::outputTolerance(p.func, i),
+                              options.intMismatches));
   if (p.routers.empty() ||
       llvm::all_of(reports, [](const auto &r) { return r.passed; }))
     return reports;
@@ -411,7 +444,9 @@ compareOutputs(const Prepared &p, std::vector<Buffer> &outputs,
        llvm::enumerate(p.outputNames, routers.expected, outputs)) {
     auto bounds = routers.bounds.find(i);
     Widened widened;
-    reports.push_back(compare(name, expected, output, options.intMismatches,
+    reports.push_back(compare(name, expected, output,
+                              gatec::outputTolerance(p.func, i),
+                              options.intMismatches,
                               bounds == routers.bounds.end()
                                   ? ArrayRef<std::pair<double, double>>()
                                   : ArrayRef(bounds->second),
@@ -772,7 +807,8 @@ std::string writeCUDACases(ModuleOp module, std::vector<Prepared> &prepared,
     std::string tensors, args;
     int index = 0;
     auto addTensor = [&](const std::string &name, Type t,
-                         ArrayRef<int64_t> shape, bool output) {
+                         ArrayRef<int64_t> shape, bool output,
+                         double tolerance) {
       int64_t n = 1;
       for (int64_t d : shape)
         n *= d;
@@ -780,7 +816,7 @@ std::string writeCUDACases(ModuleOp module, std::vector<Prepared> &prepared,
                                "{6}LL},\n",
                                name, debugString(t), byteWidth(t), n,
                                output ? "true" : "false",
-                               gatec::toleranceFor(t), options.intMismatches)
+                               tolerance, options.intMismatches)
                      .str();
       std::string group = llvm::formatv("({0}{1} *)(uintptr_t)d[{2}]",
                                         output ? "" : "const ", cTypeOf(t),
@@ -803,14 +839,16 @@ std::string writeCUDACases(ModuleOp module, std::vector<Prepared> &prepared,
         ok &= write(dir + "/in" + std::to_string(i) + ".bin",
                     StringRef(b.data(), bytes));
       scales += llvm::formatv("{0:e16}, ", p.randomScales[i]).str();
-      addTensor("in" + std::to_string(i), b.elementType, b.shape, false);
+      addTensor("in" + std::to_string(i), b.elementType, b.shape, false,
+                gatec::toleranceFor(b.elementType));
     }
-    for (auto [name, e] : llvm::zip(p.outputNames, p.expected)) {
+    for (auto [i, name, e] : llvm::enumerate(p.outputNames, p.expected)) {
       if (!options.skipReference)
         ok &= write(dir + "/expected" + std::to_string(index) + ".bin",
                     StringRef(reinterpret_cast<const char *>(e.data.data()),
                               e.data.size() * sizeof(double)));
-      addTensor(name, e.elementType, e.shape, true);
+      addTensor(name, e.elementType, e.shape, true,
+                gatec::outputTolerance(p.func, i));
     }
     std::string source =
         "// Generated by gatec-check --write-cuda-case. Build: c++ -std=c++17 "
@@ -991,6 +1029,7 @@ gatec::checkKernels(ModuleOp module, const CheckOptions &options) {
     }
     Prepared p;
     p.name = name;
+    p.func = func;
     std::vector<TensorValue> inputs;
     Normal normal(options.seed);
     for (unsigned i = 0; i < func.getNumArguments() && report.error.empty();
@@ -1074,10 +1113,8 @@ gatec::checkKernels(ModuleOp module, const CheckOptions &options) {
         for (unsigned r = 0; r < func.getNumResults(); ++r)
           p.outputNames.push_back(
               nameOf(func.getResultAttrDict(r), "result" + std::to_string(r)));
-        if (!p.routers.empty()) {
-          p.func = func;
+        if (!p.routers.empty())
           p.oracleInputs = std::move(inputs);
-        }
       } else {
         report.error = "reference interpreter: " + report.error;
       }

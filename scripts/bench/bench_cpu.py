@@ -20,7 +20,8 @@ import time
 import torch
 import torch.nn.functional as F
 
-from torch_peers import torch_chunked_gla, torch_grouped_topk, torch_topk
+from torch_peers import (torch_chunked_gated_delta, torch_chunked_gla,
+                         torch_grouped_topk, torch_topk)
 
 THREADS = int(os.environ.get("OMP_NUM_THREADS", "2"))
 torch.set_num_threads(THREADS)
@@ -110,7 +111,7 @@ def main():
                          "print the range of each ratio")
     ap.add_argument("--only", default="",
                     help="run only the groups whose name matches this regex "
-                         "(swiglu, llama_ffn, output_gate, gla, router)")
+                         "(swiglu, llama_ffn, output_gate, gla, gdn, router)")
     args = ap.parse_args()
 
     def selected(group):
@@ -236,6 +237,32 @@ def main():
             record(f"gla_output_block T={T}", t, peers, flops,
                    4 * (qq.numel() + kk.numel() + vv.numel() + gg.numel() + zz.numel()
                         + out.numel()))
+
+        # Gated DeltaNet chunked forward at Qwen3-Next's heads (16 q/k, 32 v).
+        T = 4096 // q
+        for dt, name, tol in ((torch.float32, "gdn_forward", 1e-3),
+                              (torch.bfloat16, "gdn_forward_bf16", 2e-2)) if selected("gdn") else ():
+            B, H, HV, K, V = 1, 16, 32, 128, 128
+            qq = F.normalize(torch.randn(B, T, H, K), dim=-1).to(dt)
+            kk = F.normalize(torch.randn(B, T, H, K), dim=-1).to(dt)
+            vv = torch.randn(B, T, HV, V).to(dt)
+            gg = -torch.rand(B, T, HV) * 0.1
+            bb = torch.rand(B, T, HV)
+            out = torch.empty(B, T, HV, V, dtype=dt)
+            gk(name, [qq, kk, vv, gg, bb], [out])
+            check_close(name, out, torch_chunked_gated_delta(qq, kk, vv, gg, bb), tol)
+            t = timeit(lambda: gk(name, [qq, kk, vv, gg, bb], [out]), min_time=1.0)
+            peers = {"torch": timeit(lambda: torch_chunked_gated_delta(qq, kk, vv, gg, bb),
+                                     min_time=1.0)}
+            # Per chunk of C tokens and value head: the keys' scores, T W,
+            # T U, W S, q k^T, A U (2 C^2 K or V each), q S, the state
+            # update and W S (2 C K V each), counted whole as for GLA.
+            C = 64
+            flops = B * HV * T * (C * (6 * K + 4 * V) + 6 * K * V)
+            record(f"{name} T={T}", t, peers, flops,
+                   qq.element_size() * (qq.numel() + kk.numel() + vv.numel() + out.numel())
+                   + 4 * (gg.numel() + bb.numel()),
+                   bf16_peak if dt == torch.bfloat16 else peak)
 
         # Routers, alone and with the projection from x [4096, 4096].
         T = 4096 // q

@@ -27,6 +27,43 @@ def torch_chunked_gla(q, k, v, g, chunk=64):
     return o.transpose(1, 2)
 
 
+def torch_chunked_gated_delta(q, k, v, g, beta, chunk=64):
+    """Chunkwise-parallel Gated DeltaNet in PyTorch (the form of fla's naive
+    chunk_gated_delta_rule): q, k [B, T, H, K] (L2-normalized), v [B, T, HV, V]
+    with HV a multiple of H, scalar log decays g and rates beta [B, T, HV].
+    Per chunk: A = strictly lower beta_i k_i.k_j exp(b_i - b_j), T = (I + A)^-1
+    by a triangular solve, U = T (beta v) - T (beta exp(b) k) S, then the
+    output and the state update with U in v's place."""
+    B, T, H, K = q.shape
+    HV, V = v.shape[2], v.shape[-1]
+    scale = K ** -0.5
+    q = q.repeat_interleave(HV // H, dim=2)
+    k = k.repeat_interleave(HV // H, dim=2)
+    q, k, v = (x.transpose(1, 2) for x in (q, k, v))  # B HV T .
+    g, beta = g.transpose(1, 2), beta.transpose(1, 2)  # B HV T
+    dt = q.dtype
+    o = torch.empty(B, HV, T, V, device=q.device, dtype=dt)
+    S = torch.zeros(B, HV, K, V, device=q.device, dtype=torch.float32)
+    for t0 in range(0, T, chunk):
+        t1 = min(t0 + chunk, T)
+        L = t1 - t0
+        qc, kc, vc = (x[:, :, t0:t1].float() for x in (q, k, v))
+        bc, gc = beta[:, :, t0:t1].float(), g[:, :, t0:t1].float()
+        b = gc.cumsum(-1)
+        ones = torch.ones(L, L, dtype=torch.bool, device=q.device)
+        lower, strict = ones.tril(), ones.tril(-1)
+        decay = (b[..., :, None] - b[..., None, :]).masked_fill(~lower, float("-inf")).exp()
+        A = (kc @ kc.transpose(-1, -2) * decay * bc[..., :, None]).masked_fill(~strict, 0)
+        eye = torch.eye(L, device=q.device).expand_as(A)
+        Tm = torch.linalg.solve_triangular(eye + A, eye, upper=False, unitriangular=True)
+        W = Tm @ (kc * (bc * b.exp())[..., None])
+        U = Tm @ (vc * bc[..., None]) - W @ S
+        qk = qc @ kc.transpose(-1, -2) * decay
+        o[:, :, t0:t1] = ((qc * b.exp()[..., None]) @ S + qk @ U).mul(scale).to(dt)
+        S = S * b[..., -1, None, None].exp() + (kc * (b[..., -1:] - b).exp()[..., None]).transpose(-1, -2) @ U
+    return o.transpose(1, 2)
+
+
 def torch_grouped_topk(logits, bias, k, groups, topk_groups, scale):
     s = logits.sigmoid()
     sb = s + bias

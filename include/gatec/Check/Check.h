@@ -13,6 +13,7 @@
 #ifndef GATEC_CHECK_CHECK_H
 #define GATEC_CHECK_CHECK_H
 
+#include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/Support/LLVM.h"
 #include "llvm/ADT/StringMap.h"
@@ -150,6 +151,17 @@ struct KernelReport {
 /// the last place of the output type above the f32 accumulation error);
 /// integers must match exactly.
 double toleranceFor(mlir::Type elementType);
+
+/// The tolerance of result `resultIndex` of the gate-level kernel `func`:
+/// that of its own element type, or of the narrowest float type that a
+/// value it is computed from is rounded to inside the kernel, whichever is
+/// looser. An f32 state computed from bf16 projections inherits their
+/// rounding: the kernel and the oracle may round a projection's element to
+/// neighbouring bf16 values (their sums differ in order), and the f32 result
+/// carries that difference. Parameters are exact on both sides and do not
+/// count. Router weights keep their own type's tolerance: their comparison
+/// bounds them by their logits' rounding instead (RouterTies.h).
+double outputTolerance(mlir::func::FuncOp func, unsigned resultIndex);
 
 /// Checks the kernels of `module` (gate level, as `gatec --emit=mlir` prints
 /// it). `module` is not modified.

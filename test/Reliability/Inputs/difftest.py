@@ -162,6 +162,11 @@ def gen_scan(case, rng):
     tokens = (rng.choice([300, 1031, 2053]) if long_t
               else pick_tokens(rng))
     h = rng.choice([1, 2, 3])
+    # Grouped value heads: HV = G * H states, value head j reading q/k head
+    # j / G (Qwen3-Next's 16 key and 32 value heads).
+    hv = h * (rng.choice([2, 3]) if rng.random() < 0.3 else 1)
+    # The delta rule (DeltaNet, Gated DeltaNet, KDA) on L2-normalized keys.
+    delta = rng.random() < 0.35
     # Small K and V keep the compile time of a file of scans low; the
     # schedule's register tiles are still split unevenly by 17 and 13.
     k = rng.choice([1, 4, 16, 17])
@@ -187,11 +192,13 @@ def gen_scan(case, rng):
     q, kk, vv, a = case.arg("q"), case.arg("k"), case.arg("v"), case.arg("a")
     case.params += ["%s: %s[%s, %s, %d, %d]" % (q, dt, b, t, 1 if prologue else h, k),
                     "%s: %s[%s, %s, %d, %d]" % (kk, dt, b, t, h, k),
-                    "%s: %s[%s, %s, %d, %d]" % (vv, dt, b, t, h, v)]
-    q_expr, v_expr = q, vv
+                    "%s: %s[%s, %s, %d, %d]" % (vv, dt, b, t, hv, v)]
+    q_expr, k_expr, v_expr = q, kk, vv
+    if delta:
+        k_expr = "%s * rsqrt(sum(%s * %s) + 1e-6)" % (kk, kk, kk)
     if prologue:
         vs = case.arg("vs")
-        case.params.append("%s: %s[%s, %s, %d, %d]" % (vs, dt, b, t, h, v))
+        case.params.append("%s: %s[%s, %s, %d, %d]" % (vs, dt, b, t, hv, v))
         q_expr = "broadcast(%s, [%s, %s, %d, %d])" % (q, b, t, h, k)
         v_expr = "%s * %s" % (vv, vs)
     nstate = str(n) if varlen else b
@@ -208,13 +215,13 @@ def gen_scan(case, rng):
         mask = ("log(relu(%s) / %s)" % (y, y) if special == "-inf" else
                 "(relu(%s) / %s - 1) * %s" % (y, y, special[1:]))
     if kind == "vector":
-        shape = "%s, %s, %d, %d" % (b, t, h, k)
+        shape = "%s, %s, %d, %d" % (b, t, hv, k)
         gate = "logsigmoid(%s) / %d" % (a, rng.choice([1, 4, 16]))
     elif kind == "scalar":
-        shape = "%s, %s, %d" % (b, t, h)
+        shape = "%s, %s, %d" % (b, t, hv)
         gate = "logsigmoid(%s)" % a
     elif kind == "fixed":
-        shape = "%d" % h
+        shape = "%d" % hv
         gate = "logsigmoid(%s)" % a
     if kind == "none":
         decay = "none"
@@ -224,11 +231,21 @@ def gen_scan(case, rng):
             case.params.append("%s: f32[%s]" % (x, shape))
             gate += " + " + mask
         decay = "%s(%s)" % (kind, gate)
-    args = ["%s, %s, %s" % (q_expr, kk, v_expr), "decay = %s" % decay,
+    args = ["%s, %s, %s" % (q_expr, k_expr, v_expr), "decay = %s" % decay,
             "chunk = %d" % chunk]
+    saturated = False
+    if delta:
+        # Learning rates in (0, 1), or saturated: exactly 0 or 1 at random
+        # positions (relu(x) / x), which the chunk form must get exactly.
+        br = case.arg("br")
+        case.params.append("%s: f32[%s, %s, %d]" % (br, b, t, hv))
+        saturated = rng.random() < 0.3
+        beta = ("relu(%s) / %s" % (br, br) if saturated
+                else "sigmoid(%s)" % br)
+        args.append("delta = %s" % beta)
     if rng.random() < 0.4:
         s0 = case.arg("s0")
-        case.params.append("%s: f32[%s, %d, %d, %d]" % (s0, nstate, h, k, v))
+        case.params.append("%s: f32[%s, %d, %d, %d]" % (s0, nstate, hv, k, v))
         args.append("initial = %s" % s0)
     if rng.random() < 0.3:
         args.append("scale = %s" % rng.choice(["1.0", "0.125", "0.5"]))
@@ -237,23 +254,24 @@ def gen_scan(case, rng):
         case.params.append("%s: %s[%d]" % (cu, rng.choice(["i32", "i64"]),
                                            n + 1))
         args.append("cu_seqlens = %s" % cu)
-    case.results.append("o: %s[%s, %s, %d, %d]" % (dt, b, t, h, v))
+    case.results.append("o: %s[%s, %s, %d, %d]" % (dt, b, t, hv, v))
     state = rng.random() < 0.5
     if state:
-        case.results.append("s: f32[%s, %d, %d, %d]" % (nstate, h, k, v))
-    if kind == "none" and tokens > 300:
+        case.results.append("s: f32[%s, %d, %d, %d]" % (nstate, hv, k, v))
+    if kind == "none" and tokens > 300 and not delta:
         # Without decay the state sums every token; keep it O(sqrt(T)).
         case.scales[vv] = 0.1
-    case.op = "scan/%s%s%s%s%s" % (kind, "+reset" if reset else "",
-                                   "+varlen" if varlen else "",
-                                   "+prologue" if prologue else "",
-                                   "+epilogue" if epilogue else "")
+    case.op = "scan/%s%s%s%s%s%s%s%s" % (
+        kind, "+delta" if delta else "", "+sat" if saturated else "",
+        "+grouped" if hv != h else "", "+reset" if reset else "",
+        "+varlen" if varlen else "", "+prologue" if prologue else "",
+        "+epilogue" if epilogue else "")
     scan = "scan(%s)" % ", ".join(args)
     if not epilogue:
         case.body.append("return " + scan)
         return
     g, w = case.arg("g"), case.arg("w")
-    case.params.append("%s: %s[%s, %s, %d, %d]" % (g, dt, b, t, h, v))
+    case.params.append("%s: %s[%s, %s, %d, %d]" % (g, dt, b, t, hv, v))
     norm = "rms_norm(o, eps = 1e-5)"
     if rng.random() < 0.5:
         case.params.append("%s: f32[%d]" % (w, v))

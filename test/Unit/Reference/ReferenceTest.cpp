@@ -708,6 +708,86 @@ TEST(ScanTest, LengthOneSequenceByHand) {
   expectAllNear(r.finalState, {4.0f, 6.0f}, 1e-5);
 }
 
+
+TEST(ScanTest, DeltaRuleTwoStepsByHand) {
+  // Scalar log decays [ln 1/2, 0], learning rates beta = [1, 1/2], S_0 = 0.
+  // Token 1: S' = 0, u_1 = 1 * (v_1 - k_1 S') = [3, 4],
+  //   S_1 = k_1^T u_1 = [[3, 4], [6, 8]], o_1 = 1/2 [1, 1] S_1 = [4.5, 6].
+  // Token 2: S' = S_1, k_2 S' = [6, 8], u_2 = 1/2 ([1, -1] - [6, 8])
+  //   = [-2.5, -4.5], S_2 = S_1 + k_2^T u_2 = [[3, 4], [3.5, 3.5]],
+  //   o_2 = 1/2 [2, -1] S_2 = [1.25, 2.25].
+  ScanCase c = twoStepCase(DecayKind::Scalar);
+  c.decay = {std::log(0.5f), 0.0f};
+  c.beta = {1.0f, 0.5f};
+  ScanResult r = runScan(c);
+  expectAllNear(r.o, {4.5f, 6.0f, 1.25f, 2.25f}, 1e-5);
+  expectAllNear(r.finalState, {3.0f, 4.0f, 3.5f, 3.5f}, 1e-5);
+}
+
+TEST(ScanTest, DeltaRuleWithFullRateRecallsLastValue) {
+  // beta = 1 and unit keys: after token t the state maps k_t to v_t
+  // exactly, whatever it held before (k_t S_t = k_t S' + |k_t|^2 (v_t -
+  // k_t S') = v_t). With q_t = k_t and scale 1, o_t = v_t.
+  ScanShape shape{/*batch=*/2, /*tokens=*/9, /*heads=*/2, /*keyDim=*/5,
+                  /*valueDim=*/3};
+  for (DecayKind kind : {DecayKind::Vector, DecayKind::Scalar,
+                         DecayKind::Fixed, DecayKind::None}) {
+    ScanCase c = randomScan(shape, kind, 17);
+    for (size_t row = 0; row * shape.keyDim < c.k.size(); ++row) {
+      double norm = 0;
+      for (int64_t i = 0; i < shape.keyDim; ++i)
+        norm += double(c.k[row * shape.keyDim + i]) * c.k[row * shape.keyDim + i];
+      for (int64_t i = 0; i < shape.keyDim; ++i)
+        c.k[row * shape.keyDim + i] /= static_cast<float>(std::sqrt(norm));
+    }
+    c.q = c.k;
+    c.params.scale = 1.0;
+    c.beta.assign(shape.batch * shape.tokens * shape.heads, 1.0f);
+    ScanResult r = runScan(c);
+    expectAllNear(r.o, c.v, 1e-5);
+  }
+}
+
+TEST(ScanTest, GroupedValueHeadsReadTheirKeyHead) {
+  // H = 2 query/key heads, HV = 6 value heads (G = 3): the same as an
+  // ungrouped scan whose q and k repeat each head 3 times, for the additive
+  // and the delta update.
+  ScanShape grouped{/*batch=*/2, /*tokens=*/7, /*heads=*/2, /*keyDim=*/4,
+                    /*valueDim=*/3};
+  grouped.valueHeads = 6;
+  ScanShape flat = grouped;
+  flat.heads = 6;
+  flat.valueHeads = 0;
+  for (bool delta : {false, true}) {
+    ScanCase c = randomScan(flat, DecayKind::Scalar, 5);
+    if (delta)
+      c.beta = Lcg(9).fill(flat.batch * flat.tokens * 6, 0.0f, 1.0f);
+    ScanCase g = c;
+    g.shape = grouped;
+    g.q.clear();
+    g.k.clear();
+    for (int64_t row = 0; row < flat.batch * flat.tokens; ++row)
+      for (int64_t h = 0; h < 2; ++h) {
+        auto head = [&](const std::vector<float> &x) {
+          return x.begin() + (row * 6 + h * 3) * flat.keyDim;
+        };
+        g.q.insert(g.q.end(), head(c.q), head(c.q) + flat.keyDim);
+        g.k.insert(g.k.end(), head(c.k), head(c.k) + flat.keyDim);
+      }
+    // The flat case's q and k must repeat each key head over its group.
+    for (int64_t row = 0; row < flat.batch * flat.tokens; ++row)
+      for (int64_t j = 0; j < 6; ++j)
+        for (int64_t i = 0; i < flat.keyDim; ++i) {
+          int64_t from = (row * 6 + (j / 3) * 3) * flat.keyDim + i;
+          int64_t to = (row * 6 + j) * flat.keyDim + i;
+          c.q[to] = c.q[from];
+          c.k[to] = c.k[from];
+        }
+    ScanResult expected = runScan(c), actual = runScan(g);
+    expectAllNear(actual.o, expected.o, 0.0);
+    expectAllNear(actual.finalState, expected.finalState, 0.0);
+  }
+}
 //===----------------------------------------------------------------------===//
 // Routers
 //===----------------------------------------------------------------------===//
