@@ -178,6 +178,9 @@ private:
   Operation *lastEntryOp = nullptr;
   llvm::StringMap<Value> symbolValues;
   llvm::StringMap<SmallVector<Value, 1>> vars;
+  /// The updated value of each parameter the kernel updates in place (a
+  /// state pool), by parameter index; returned as results tied to them.
+  DenseMap<unsigned, Value> updatedParams;
 };
 
 } // namespace
@@ -986,18 +989,35 @@ FailureOr<SmallVector<Value>> Generator::genCall(const CallExprAST &call) {
     FailureOr<Value> v = genOne(*args[2]);
     FailureOr<Value> decay = optional(info.decay);
     FailureOr<Value> beta = optional(info.beta);
-    FailureOr<Value> s0 = optional(info.initialState);
+    FailureOr<Value> s0 = optional(info.statePool ? info.statePool
+                                                  : info.initialState);
     FailureOr<Value> cu = optional(info.cuSeqlens);
+    FailureOr<Value> slots = optional(info.stateSlots);
     if (failed(q) || failed(k) || failed(v) || failed(decay) || failed(beta) ||
-        failed(s0) || failed(cu))
+        failed(s0) || failed(cu) || failed(slots))
       return failure();
     Type finalType =
-        info.withFinalState ? Type(tensorType(value.types[1])) : Type();
+        info.statePool         ? (*s0).getType()
+        : info.withFinalState ? Type(tensorType(value.types[1]))
+                              : Type();
     auto scan = gate::ChunkedScanOp::create(
         b, l, tensorType(value.types[0]), finalType, *q, *k, *v, *decay, *beta,
-        *s0, *cu, info.decayKind, static_cast<uint64_t>(info.chunkSize),
+        *s0, *cu, *slots, info.decayKind,
+        static_cast<uint64_t>(info.chunkSize),
         info.scale ? b.getF32FloatAttr(*info.scale) : FloatAttr());
     markOffsets(*cu, value.types[0].dims[1]);
+    if (info.statePool) {
+      // The pool is updated in place: its new value is a kernel result tied
+      // to the parameter, and the entry points check the slots against it.
+      auto poolIndex = static_cast<unsigned>(info.poolParam);
+      updatedParams[poolIndex] = scan.getFinalState();
+      auto slotsArg = cast<BlockArgument>(*slots);
+      cast<func::FuncOp>(slotsArg.getOwner()->getParentOp())
+          .setArgAttr(slotsArg.getArgNumber(), "gate.slots",
+                      b.getDictionaryAttr(b.getNamedAttr(
+                          "pool", b.getI64IntegerAttr(poolIndex))));
+      return SmallVector<Value>{scan.getO()};
+    }
     SmallVector<Value> results = {scan.getO()};
     if (info.withFinalState)
       results.push_back(scan.getFinalState());
@@ -1032,6 +1052,26 @@ FailureOr<SmallVector<Value>> Generator::genCall(const CallExprAST &call) {
         static_cast<uint64_t>(info.numExperts),
         static_cast<uint64_t>(info.blockSize));
     return SmallVector<Value>(op->getResults().begin(), op->getResults().end());
+  }
+
+  case Builtin::Conv: {
+    FailureOr<Value> x = genOne(*args[0]);
+    FailureOr<Value> weight = genOne(*args[1]);
+    FailureOr<Value> bias = optional(info.convBias);
+    FailureOr<Value> s0 = optional(info.initialState);
+    FailureOr<Value> cu = optional(info.cuSeqlens);
+    if (failed(x) || failed(weight) || failed(bias) || failed(s0) || failed(cu))
+      return failure();
+    Type finalType =
+        info.withFinalState ? Type(tensorType(value.types[1])) : Type();
+    auto conv = gate::CausalConv1dOp::create(b, l, tensorType(value.types[0]),
+                                             finalType, *x, *weight, *bias, *s0,
+                                             *cu, info.activation);
+    markOffsets(*cu, value.types[0].dims[1]);
+    SmallVector<Value> results = {conv.getY()};
+    if (info.withFinalState)
+      results.push_back(conv.getFinalState());
+    return results;
   }
 
   default:
@@ -1087,6 +1127,10 @@ LogicalResult Generator::genKernel(const KernelAST &k, ModuleOp module) {
     results.push_back(tensorType(t));
   if (inputs.size() != k.params.size() || results.size() != k.results.size())
     return internalError(k.loc, "kernel '" + k.name + "' was not checked");
+  // Parameters updated in place come last, as results tied to them.
+  for (unsigned index : kernelInfo->updatedParams)
+    results.push_back(inputs[index]);
+  updatedParams.clear();
 
   b.setInsertionPointToEnd(module.getBody());
   auto func = func::FuncOp::create(b, loc(k.loc), k.name,
@@ -1105,6 +1149,14 @@ LogicalResult Generator::genKernel(const KernelAST &k, ModuleOp module) {
     func.setResultAttr(i, "gate.name", b.getStringAttr(name));
     func.setResultAttr(i, "gate.shape",
                          shapeAttr(b, result.type, *kernelInfo));
+  }
+  for (auto [i, index] : llvm::enumerate(kernelInfo->updatedParams)) {
+    unsigned r = k.results.size() + i;
+    const ParamAST &param = k.params[index];
+    func.setResultAttr(r, "gate.name", b.getStringAttr(param.name));
+    func.setResultAttr(r, "gate.shape",
+                       shapeAttr(b, param.type, *kernelInfo));
+    func.setResultAttr(r, "gate.updates", b.getI64IntegerAttr(index));
   }
 
   entry = func.addEntryBlock();
@@ -1140,6 +1192,8 @@ LogicalResult Generator::genKernel(const KernelAST &k, ModuleOp module) {
         return failure();
       values.append(v->begin(), v->end());
     }
+    for (unsigned index : kernelInfo->updatedParams)
+      values.push_back(updatedParams.lookup(index));
     func::ReturnOp::create(b, loc(ret.getLoc()), values);
     returned = true;
     break;

@@ -149,11 +149,12 @@ const BuiltinSpec kBuiltins[] = {
     {"rms_norm", Builtin::RmsNorm, 1, 2, "x, weight", "eps"},
     {"gate", Builtin::Gate, 1, 2, "x, g", "act,granularity,half,clamp"},
     {"scan", Builtin::Scan, 3, 3, "q, k, v",
-     "decay,delta,initial,chunk,scale,cu_seqlens"},
+     "decay,delta,initial,chunk,scale,cu_seqlens,pool,slots"},
     {"route", Builtin::Route, 1, 1, "logits",
      "k,score,renormalize,bias,groups,topk_groups,group_score,scale,capacity,"
      "drop"},
     {"dispatch", Builtin::Dispatch, 1, 1, "experts", "num_experts,block"},
+    {"conv", Builtin::Conv, 2, 2, "x, weight", "bias,act,initial,cu_seqlens"},
 };
 
 const BuiltinSpec *lookupBuiltin(StringRef name) {
@@ -292,6 +293,8 @@ private:
     ExprInfo value;
     bool used = false;
     bool isParam = false;
+    /// How often the name is read (a state pool must be read once).
+    unsigned uses = 0;
   };
 
   //===--------------------------------------------------------------------===//
@@ -401,6 +404,8 @@ private:
                      unsigned wanted);
   ExprInfo checkRoute(const CallExprAST &call, CallInfo &callInfo);
   ExprInfo checkDispatch(const CallExprAST &call, CallInfo &callInfo);
+  ExprInfo checkConv(const CallExprAST &call, CallInfo &callInfo,
+                     unsigned wanted);
   ExprInfo checkReshape(const CallExprAST &call, CallInfo &callInfo,
                         bool isBroadcast);
   std::optional<ReshapePlan> planReshape(const CheckedType &from,
@@ -510,6 +515,16 @@ void Checker::check() {
     diag.error(kernel.rBraceLoc.isValid() ? kernel.rBraceLoc : kernel.loc,
                "kernel '" + kernel.name + "' ends without 'return'");
     diag.note(kernel.loc, "kernel '" + kernel.name + "' starts here");
+  }
+
+  // A state pool is read and written by its scan, in place: any other use
+  // would see it before or after the update depending on the schedule.
+  for (unsigned index : info.updatedParams) {
+    const ParamAST &param = kernel.params[index];
+    if (vars[param.name].uses > 1)
+      diag.error(param.loc, "'" + param.name + "' is a scan's state pool, "
+                            "updated in place; it may not be used anywhere "
+                            "else in the kernel");
   }
 
   // Unused names hint at a typo; only worth saying in a kernel that checks.
@@ -842,7 +857,7 @@ ExprInfo Checker::checkExpr(const ExprAST &expr, unsigned wanted) {
       diag.error(expr.getLoc(),
                  "expected " + Twine(wanted) +
                      " values here, but this expression gives one (only "
-                     "scan, route and dispatch give several)");
+                     "scan, conv, route and dispatch give several)");
     return record(expr, invalid());
   }
   switch (expr.getKind()) {
@@ -874,6 +889,7 @@ ExprInfo Checker::checkName(const NameExprAST &name) {
   auto it = vars.find(name.getName());
   if (it != vars.end()) {
     it->second.used = true;
+    ++it->second.uses;
     return it->second.value;
   }
   StringRef n = name.getName();
@@ -1296,6 +1312,8 @@ ExprInfo Checker::checkBuiltin(const CallExprAST &call,
     return checkRoute(call, callInfo);
   case Builtin::Dispatch:
     return checkDispatch(call, callInfo);
+  case Builtin::Conv:
+    return checkConv(call, callInfo, wanted);
   default:
     break;
   }
@@ -1319,6 +1337,8 @@ std::optional<E> Checker::enumKeyword(const KeywordArgAST &kw) {
     std::string hint = suggest(name->getName(), options);
     if (name->getName() == "swish")
       hint = "; swish is silu";
+    else if (name->getName() == "none" && kw.name == "act")
+      hint = "; no activation is identity";
     diag.error(kw.value->getLoc(), "unsupported " + kw.name + " '" +
                                        name->getName() +
                                        "': expected one of " + all + hint);
@@ -1596,6 +1616,36 @@ ExprInfo Checker::checkScan(const CallExprAST &call, CallInfo &callInfo,
     ok &= cu.has_value();
     callInfo.cuSeqlens = kw->value.get();
   }
+  std::optional<CheckedType> pool, slots;
+  if (const KeywordArgAST *kw = findKeyword(call, "pool")) {
+    pool = tensorKeyword(*kw);
+    ok &= pool.has_value();
+    callInfo.statePool = kw->value.get();
+  }
+  if (const KeywordArgAST *kw = findKeyword(call, "slots")) {
+    slots = tensorKeyword(*kw);
+    ok &= slots.has_value();
+    callInfo.stateSlots = kw->value.get();
+  }
+  if (ok && pool.has_value() != slots.has_value()) {
+    diag.error(pool ? callInfo.statePool->getLoc()
+                    : callInfo.stateSlots->getLoc(),
+               "a state pool needs both 'pool = <states [P, HV, K, V]>' and "
+               "'slots = <the pool row of each sequence [N]>'");
+    ok = false;
+  }
+  if (ok && pool && initial) {
+    diag.error(callInfo.initialState->getLoc(),
+               "'initial' and 'pool' both give the scan's starting states; "
+               "with a pool, each sequence starts from its slot's row");
+    ok = false;
+  }
+  if (ok && pool && wanted == 2) {
+    diag.error(callInfo.statePool->getLoc(),
+               "the scan updates its state pool in place and gives only o; "
+               "bind one name");
+    ok = false;
+  }
   if (const KeywordArgAST *kw = findKeyword(call, "chunk")) {
     std::optional<int64_t> chunk = intKeyword(*kw, 1, kMaxIntKeyword);
     ok &= chunk.has_value();
@@ -1801,6 +1851,57 @@ ExprInfo Checker::checkScan(const CallExprAST &call, CallInfo &callInfo,
         return invalid();
     if (numSeqs.isDynamic())
       numSeqs = initial->dims[0];
+  }
+
+  if (pool) {
+    // The pool and the slots are parameters: the kernel writes the pool's
+    // memory, and the entry points check the slots before the call.
+    auto paramIndex = [&](const ExprAST *expr) -> int {
+      const auto *name = llvm::dyn_cast<NameExprAST>(expr);
+      for (auto [i, param] : llvm::enumerate(kernel.params))
+        if (name && param.name == name->getName())
+          return static_cast<int>(i);
+      return -1;
+    };
+    SMLoc poolLoc = callInfo.statePool->getLoc();
+    SMLoc slotsLoc = callInfo.stateSlots->getLoc();
+    callInfo.poolParam = paramIndex(callInfo.statePool);
+    if (callInfo.poolParam < 0) {
+      diag.error(poolLoc, "the state pool must be a parameter of the kernel: "
+                          "the kernel updates it in place");
+      return invalid();
+    }
+    if (paramIndex(callInfo.stateSlots) < 0) {
+      diag.error(slotsLoc, "slots must be a parameter of the kernel, so that "
+                           "they are checked at the call");
+      return invalid();
+    }
+    if (pool->dtype != DType::f32 || pool->getRank() != 4) {
+      diag.error(poolLoc, "the state pool must be f32[P, HV, K, V], got " +
+                              formatType(*pool));
+      return invalid();
+    }
+    const Dim *expect[] = {&H, &K, &V};
+    static const char *const poolNames[] = {"HV", "K", "V"};
+    for (unsigned d = 0; d < 3; ++d)
+      if (!unify(pool->dims[d + 1], *expect[d], poolLoc,
+                 "the state pool must be f32[P, HV, K, V]",
+                 Twine("its ") + poolNames[d],
+                 Twine("the scan's ") + poolNames[d]))
+        return invalid();
+    if ((slots->dtype != DType::i32 && slots->dtype != DType::i64) ||
+        slots->getRank() != 1) {
+      diag.error(slotsLoc, "slots must be i32 or i64 [N], the pool row of "
+                           "each sequence, got " +
+                               formatType(*slots));
+      return invalid();
+    }
+    if (!unify(slots->dims[0], numSeqs, slotsLoc,
+               "slots must hold one pool row per sequence",
+               "its length", "the number of sequences N"))
+      return invalid();
+    if (!llvm::is_contained(info.updatedParams, callInfo.poolParam))
+      info.updatedParams.push_back(static_cast<unsigned>(callInfo.poolParam));
   }
 
   CheckedType o;
@@ -2077,6 +2178,188 @@ ExprInfo Checker::checkDispatch(const CallExprAST &call, CallInfo &callInfo) {
   value.types = {i32({length}), i32({blocks}),
                  i32({Dim::getStatic(*numExperts + 1)}),
                  i32({Dim::getStatic(*numExperts)}), i32({T, k})};
+  return value;
+}
+
+//===----------------------------------------------------------------------===//
+// conv(...)
+//===----------------------------------------------------------------------===//
+
+ExprInfo Checker::checkConv(const CallExprAST &call, CallInfo &callInfo,
+                            unsigned wanted) {
+  const auto &args = call.getArgs();
+  SMLoc loc = call.getLoc();
+  std::optional<CheckedType> x = tensorArg(call, 0, "x");
+  std::optional<CheckedType> w = tensorArg(call, 1, "the weight");
+  bool ok = x && w;
+
+  callInfo.activation = gate::Activation::identity;
+  if (const KeywordArgAST *kw = findKeyword(call, "act")) {
+    if (std::optional<gate::Activation> a = enumKeyword<gate::Activation>(*kw))
+      callInfo.activation = *a;
+    else
+      ok = false;
+  }
+  std::optional<CheckedType> bias, initial, cu;
+  const KeywordArgAST *initialKw = findKeyword(call, "initial");
+  if (const KeywordArgAST *kw = findKeyword(call, "bias")) {
+    bias = tensorKeyword(*kw);
+    ok &= bias.has_value();
+    callInfo.convBias = kw->value.get();
+  }
+  if (initialKw) {
+    initial = tensorKeyword(*initialKw);
+    ok &= initial.has_value();
+    callInfo.initialState = initialKw->value.get();
+  }
+  if (const KeywordArgAST *kw = findKeyword(call, "cu_seqlens")) {
+    cu = tensorKeyword(*kw);
+    ok &= cu.has_value();
+    callInfo.cuSeqlens = kw->value.get();
+  }
+  if (!ok)
+    return invalid();
+
+  // x: [B, T, C]; weight: [C, W] with a literal W (the taps are unrolled).
+  if (!requireFloat(*x, args[0]->getLoc(), "'conv'") ||
+      !requireFloat(*w, args[1]->getLoc(), "the weight of 'conv'"))
+    return invalid();
+  if (x->getRank() != 3) {
+    diag.error(args[0]->getLoc(),
+               "conv's x must be [B, T, C], got " + formatType(*x));
+    return invalid();
+  }
+  const Dim &B = x->dims[0], &C = x->dims[2];
+  if (w->getRank() != 2) {
+    diag.error(args[1]->getLoc(), "conv's weight must be [C, W] (a filter of "
+                                  "width W per channel), got " +
+                                      formatType(*w));
+    return invalid();
+  }
+  const int64_t maxWidth = gate::CausalConv1dOp::kMaxWidth;
+  std::optional<int64_t> width = valueOf(w->dims[1]);
+  if (!width || *width < 1 || *width > maxWidth) {
+    diag.error(args[1]->getLoc(),
+               "conv needs a literal kernel width W between 1 and " +
+                   Twine(maxWidth) + " (the weight's last dimension), got " +
+                   describe(w->dims[1]));
+    return invalid();
+  }
+  if (!unify(w->dims[0], C, args[1]->getLoc(),
+             "the weight must be [C, W] with x's channels C", "its C", "x's C"))
+    return invalid();
+  if (bias) {
+    SMLoc biasLoc = callInfo.convBias->getLoc();
+    if (!requireFloat(*bias, biasLoc, "the bias of 'conv'"))
+      return invalid();
+    if (bias->getRank() != 1) {
+      diag.error(biasLoc, "conv's bias must be [C], got " + formatType(*bias));
+      return invalid();
+    }
+    if (!unify(bias->dims[0], C, biasLoc,
+               "the bias must be [C] with x's channels C", "its C", "x's C"))
+      return invalid();
+  }
+
+  // N, the number of sequences (and of states): B, or len(cu_seqlens) - 1.
+  Dim numSeqs = B;
+  if (cu) {
+    SMLoc cuLoc = callInfo.cuSeqlens->getLoc();
+    if (cu->dtype != DType::i32 && cu->dtype != DType::i64) {
+      diag.error(cuLoc, "cu_seqlens must hold i32 or i64 offsets, got " +
+                            formatType(*cu));
+      return invalid();
+    }
+    if (cu->getRank() != 1) {
+      diag.error(cuLoc, "cu_seqlens must be [N + 1], got " + formatType(*cu));
+      return invalid();
+    }
+    // The entry points check a parameter's offsets before the kernel runs;
+    // offsets computed inside the kernel would reach it unchecked.
+    const auto *cuName = llvm::dyn_cast<NameExprAST>(callInfo.cuSeqlens);
+    if (!cuName || llvm::none_of(kernel.params, [&](const ParamAST &p) {
+          return p.name == cuName->getName();
+        })) {
+      diag.error(cuLoc, "cu_seqlens must be a parameter of the kernel, so "
+                        "that its offsets are checked at the call");
+      return invalid();
+    }
+    std::optional<int64_t> len = valueOf(cu->dims[0]);
+    if (len && *len < 2) {
+      diag.error(cuLoc, "cu_seqlens must hold at least 2 offsets (one "
+                        "sequence), got " +
+                            formatType(*cu));
+      return invalid();
+    }
+    if (!unify(B, Dim::getStatic(1, cuLoc), cuLoc,
+               "with cu_seqlens the sequences are packed along T",
+               "the batch B of x", "the required batch"))
+      return invalid();
+    const Dim &cuLen = cu->dims[0];
+    numSeqs = len ? Dim::getStatic(*len - 1)
+                  : Dim::getSymbol(cuLen.symbol, cuLen.loc, cuLen.offset - 1);
+  }
+
+  // States hold the last W - 1 inputs, in x's dtype; width 1 has none.
+  std::string stateType = stringifyDType(x->dtype).str() + "[N, C, W - 1]";
+  if (initial) {
+    SMLoc sLoc = callInfo.initialState->getLoc();
+    if (*width == 1) {
+      diag.error(initialKw->loc, "a width-1 conv reads no earlier inputs and "
+                                 "keeps no state: drop 'initial'");
+      return invalid();
+    }
+    if (initial->dtype != x->dtype || initial->getRank() != 3) {
+      diag.error(sLoc, "the initial conv state must be " + stateType +
+                           " (the last W - 1 inputs, in x's dtype), got " +
+                           formatType(*initial));
+      return invalid();
+    }
+    const Dim &first = initial->dims[0];
+    if (cu && first.isSymbol() && numSeqs.isSymbol() &&
+        first.symbol != numSeqs.symbol && !valueOf(first) &&
+        !valueOf(numSeqs)) {
+      // The kernel would take any two sizes; the sequences must match the
+      // states one to one.
+      Dim stated = Dim::getSymbol(first.symbol, {}, first.offset + 1);
+      diag.error(sLoc, "the initial conv state holds " + formatSymbol(first) +
+                           " sequences but cu_seqlens " +
+                           formatSymbol(numSeqs) + ": state the relation as " +
+                           "cu: " + stringifyDType(cu->dtype).str() + "[" +
+                           formatSymbol(stated) + "]");
+      diag.note(callInfo.cuSeqlens->getLoc(),
+                "cu_seqlens is " + formatType(*cu) + " here");
+      return invalid();
+    }
+    Dim taps = Dim::getStatic(*width - 1);
+    const Dim *expect[] = {&numSeqs, &C, &taps};
+    static const char *const stateNames[] = {"N", "C", "W - 1"};
+    for (unsigned d = 0; d < 3; ++d)
+      if (!unify(initial->dims[d], *expect[d], sLoc,
+                 "the initial conv state must be " + stateType +
+                     " (W = " + Twine(*width) + ")",
+                 Twine("its ") + stateNames[d],
+                 Twine("the conv's ") + stateNames[d]))
+        return invalid();
+    if (numSeqs.isDynamic())
+      numSeqs = initial->dims[0];
+  }
+
+  CheckedType y = *x;
+  ExprInfo value = tensor(std::move(y));
+  if (wanted >= 2) {
+    if (*width == 1) {
+      diag.error(loc, "a width-1 conv reads no earlier inputs and keeps no "
+                      "state: bind y alone");
+      return invalid();
+    }
+    CheckedType state;
+    state.dtype = x->dtype;
+    state.dims = {numSeqs, C, Dim::getStatic(*width - 1)};
+    value.kind = ExprInfo::Kind::Multi;
+    value.types.push_back(std::move(state));
+    callInfo.withFinalState = true;
+  }
   return value;
 }
 

@@ -29,9 +29,13 @@ void gatec::addCleanupPasses(OpPassManager &pm) {
   pm.addPass(createCSEPass());
 }
 
-void gatec::addGateToLinalgPasses(OpPassManager &pm, int64_t pairChunk) {
+void gatec::addGateToLinalgPasses(OpPassManager &pm, int64_t pairChunk,
+                                  int64_t convChannelBlock,
+                                  int64_t convSliceTokens) {
   ConvertGateToLinalgOptions options;
   options.pairChunk = pairChunk;
+  options.convChannelBlock = convChannelBlock;
+  options.convSliceTokens = convSliceTokens;
   pm.addPass(createConvertGateToLinalg(options));
   pm.addPass(createDestinationPassingABI());
   pm.addPass(createFuseIntoScans());
@@ -60,7 +64,12 @@ void gatec::buildCPUPipeline(OpPassManager &pm,
   // Counting sorts in chunks of 4096 pairs: a few chunks per core keep the
   // [chunks, E] table small (its prefix pass walks it by columns); a GPU
   // wants many short chunks instead.
-  addGateToLinalgPasses(pm, /*pairChunk=*/4096);
+  // Short convolutions in blocks of 512 channels by 256 tokens: each row
+  // of a block is a new page of x, so a thread wants long rows (64-channel
+  // rows ran five times slower at C = 8192), and 128K elements per
+  // iteration keep the loop overhead small.
+  addGateToLinalgPasses(pm, /*pairChunk=*/4096, /*convChannelBlock=*/512,
+                        /*convSliceTokens=*/256);
   if (options.roundMultiplicands)
     pm.addPass(createRoundMultiplicands());
   CPUTileAndVectorizeOptions tiling;

@@ -38,7 +38,10 @@ void gatec::buildCUDAPipeline(OpPassManager &pm,
   auto cleanup = [](OpPassManager &nested) { addCleanupPasses(nested); };
   // Tensor level: the same math and decomposition as the CPU backend.
   // Counting sorts in chunks of 128 pairs: one thread walks each.
-  addGateToLinalgPasses(pm, /*pairChunk=*/128);
+  // Short convolutions in blocks of 64 channels (128-byte rows of bf16) by
+  // 64 tokens: one CUDA block each, 16 elements per thread.
+  addGateToLinalgPasses(pm, /*pairChunk=*/128, /*convChannelBlock=*/64,
+                        /*convSliceTokens=*/64);
 
   // Buffers. Temporaries are not freed here: the generated launch code
   // allocates them on the stream and frees them after the last launch.

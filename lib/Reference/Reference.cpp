@@ -419,6 +419,66 @@ void chunkedScan(const float *q, const float *k, const float *v,
 }
 
 //===----------------------------------------------------------------------===//
+// Short causal convolutions
+//===----------------------------------------------------------------------===//
+
+void causalConv1d(const float *x, const float *weight, const float *bias,
+                  const float *initialState,
+                  const std::vector<int64_t> *cuSeqlens, float *y,
+                  float *finalState, const ConvShape &shape, Activation act) {
+  const int64_t numTokens = shape.tokens, channels = shape.channels;
+  const int64_t width = shape.width, history = width - 1;
+  assert(width >= 1 && "verified: the width is at least 1");
+
+  // A sequence is a token range [begin, end) of one batch entry; without
+  // cu_seqlens each batch entry is one sequence.
+  struct Sequence {
+    int64_t batch, begin, end;
+  };
+  std::vector<Sequence> sequences;
+  if (cuSeqlens) {
+    assert(shape.batch == 1 && "verified: packed sequences use B = 1");
+    for (size_t n = 0; n + 1 < cuSeqlens->size(); ++n)
+      sequences.push_back({0, (*cuSeqlens)[n], (*cuSeqlens)[n + 1]});
+    // Tokens past the last offset belong to no sequence: 0.
+    std::fill(y, y + numTokens * channels, 0.0f);
+  } else {
+    for (int64_t b = 0; b < shape.batch; ++b)
+      sequences.push_back({b, 0, numTokens});
+  }
+
+  // z: the sequence's inputs of one channel, after its W - 1 state entries.
+  std::vector<double> z;
+  for (size_t n = 0; n < sequences.size(); ++n) {
+    const Sequence &seq = sequences[n];
+    const int64_t length = seq.end - seq.begin;
+    for (int64_t c = 0; c < channels; ++c) {
+      const int64_t stateOffset =
+          (static_cast<int64_t>(n) * channels + c) * history;
+      z.assign(history + length, 0.0);
+      for (int64_t i = 0; i < history; ++i)
+        z[i] = initialState ? initialState[stateOffset + i] : 0.0;
+      for (int64_t t = 0; t < length; ++t)
+        z[history + t] =
+            x[((seq.batch * numTokens) + seq.begin + t) * channels + c];
+
+      // Token t of the sequence is z[history + t]; its window is
+      // z[t .. t + W - 1], oldest first, as the weight's taps are.
+      for (int64_t t = 0; t < length; ++t) {
+        double acc = bias ? static_cast<double>(bias[c]) : 0.0;
+        for (int64_t w = 0; w < width; ++w)
+          acc += static_cast<double>(weight[c * width + w]) * z[t + w];
+        y[((seq.batch * numTokens) + seq.begin + t) * channels + c] =
+            static_cast<float>(activate(act, acc));
+      }
+      if (finalState)
+        for (int64_t i = 0; i < history; ++i)
+          finalState[stateOffset + i] = static_cast<float>(z[length + i]);
+    }
+  }
+}
+
+//===----------------------------------------------------------------------===//
 // Routers
 //===----------------------------------------------------------------------===//
 

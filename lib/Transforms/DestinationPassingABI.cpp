@@ -55,6 +55,33 @@ struct DestinationPassingABIPass
         return func.emitError() << "kernel result #" << i
                                 << " must be a ranked tensor, got "
                                 << resultType;
+      // A parameter the kernel updates in place (gate.updates = its index):
+      // the parameter itself becomes the buffer, read through a tensor view
+      // and written at the end, so no output is added and an op that
+      // rewrites part of it (a scan's state pool) works in place.
+      if (auto tied = func.getResultAttrOfType<IntegerAttr>(
+              i, "gate.updates")) {
+        unsigned index = tied.getInt();
+        if (index >= type.getNumInputs() ||
+            type.getInput(index) != resultType)
+          return func.emitError() << "kernel result #" << i
+                                  << " updates parameter #" << index
+                                  << " of another type";
+        auto tensorType = cast<RankedTensorType>(resultType);
+        auto bufferType = MemRefType::get(tensorType.getShape(),
+                                          tensorType.getElementType());
+        BlockArgument arg = entry.getArgument(index);
+        arg.setType(bufferType);
+        OpBuilder b = OpBuilder::atBlockBegin(&entry);
+        auto view = bufferization::ToTensorOp::create(
+            b, func.getLoc(), tensorType, arg, /*restrict=*/true,
+            /*writable=*/true);
+        arg.replaceAllUsesExcept(view, view);
+        inputs[index] = bufferType;
+        argAttrs[index] = func.getArgAttrDict(index);
+        outputs.push_back(arg);
+        continue;
+      }
       // The output is a buffer from the start: a write into it is a side
       // effect no cleanup may drop, and bufferization takes it as the
       // destination of the op that computes the result.
@@ -68,6 +95,7 @@ struct DestinationPassingABIPass
 
     func.walk([&](func::ReturnOp ret) {
       OpBuilder b(ret);
+      assert(ret.getNumOperands() == outputs.size());
       for (auto [value, dest] : llvm::zip(ret.getOperands(), outputs))
         bufferization::MaterializeInDestinationOp::create(
             b, ret.getLoc(), Type(), value, dest, /*restrict=*/true,

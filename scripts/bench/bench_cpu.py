@@ -264,6 +264,42 @@ def main():
                    + 4 * (gg.numel() + bb.numel()),
                    bf16_peak if dt == torch.bfloat16 else peak)
 
+        # Gated DeltaNet decoding step: N = 64 sequences, one token each,
+        # against a pool of 96 states updated in place at 64 distinct slots.
+        # The traffic that counts is each sequence's state read and written
+        # once (2 MB each way per sequence); torch gathers, updates and
+        # scatters (fla's recurrent step in PyTorch).
+        if selected("gdn"):
+            N, P, H, HV, K, V = 64 // q, 96 // q, 16, 32, 128, 128
+            qq = F.normalize(torch.randn(N, 1, H, K), dim=-1)
+            kk = F.normalize(torch.randn(N, 1, H, K), dim=-1)
+            vv = torch.randn(N, 1, HV, V)
+            gg, bb = -torch.rand(N, 1, HV) * 0.1, torch.rand(N, 1, HV)
+            pool = torch.randn(P, HV, K, V) * 0.1
+            slots = torch.randperm(P)[:N].to(torch.int32)
+            out = torch.empty(N, 1, HV, V)
+
+            def torch_decode(states):
+                S = states[slots.long()]  # N HV K V
+                kr = kk[:, 0].repeat_interleave(HV // H, dim=1)  # N HV K
+                qr = qq[:, 0].repeat_interleave(HV // H, dim=1)
+                S = S * gg[:, 0].exp()[..., None, None]
+                u = bb[:, 0, :, None] * (vv[:, 0] - torch.einsum("nhk,nhkv->nhv", kr, S))
+                S = S + kr[..., None] * u[:, :, None, :]
+                states[slots.long()] = S
+                return torch.einsum("nhk,nhkv->nhv", qr, S)[:, None] * K ** -0.5
+
+            want_pool = pool.clone()
+            want = torch_decode(want_pool)
+            got_pool = pool.clone()
+            gk("gdn_decode", [qq, kk, vv, gg, bb, got_pool, slots], [out])
+            check_close("gdn_decode", out, want, 1e-4)
+            check_close("gdn_decode pool", got_pool, want_pool, 1e-4)
+            t = timeit(lambda: gk("gdn_decode", [qq, kk, vv, gg, bb, got_pool, slots], [out]))
+            peers = {"torch": timeit(lambda: torch_decode(want_pool))}
+            state_bytes = 2 * N * HV * K * V * 4
+            record(f"gdn_decode N={N} P={P}", t, peers, 0, state_bytes)
+
         # Routers, alone and with the projection from x [4096, 4096].
         T = 4096 // q
         bias = torch.randn(256) * 0.1

@@ -306,11 +306,26 @@ LogicalResult ChunkedScanOp::verify() {
   if (failed(dims.bind("N", numStates,
                        getCuSeqlens() ? "cu_seqlens (length - 1)" : "q (dim 0)")))
     return failure();
-  if (Value s0 = getInitialState())
+  if (Value slots = getStateSlots()) {
+    // A pool of P states, one slot per sequence.
+    if (failed(dims.bindShape(slots.getType(), "state_slots", {"N"})))
+      return failure();
+    Value pool = getInitialState();
+    Value updated = getFinalState();
+    if (!pool || !updated)
+      return emitOpError() << "expects initial_state and final_state with "
+                              "state_slots (the pool in and out)";
+    if (pool.getType() != updated.getType())
+      return emitOpError() << "expects final_state of the pool's type "
+                           << pool.getType() << ", got " << updated.getType();
+    if (failed(dims.bindShape(pool.getType(), "initial_state",
+                              {"P", "HV", "K", "V"})))
+      return failure();
+  } else if (Value s0 = getInitialState())
     if (failed(dims.bindShape(s0.getType(), "initial_state",
                               {"N", "HV", "K", "V"})))
       return failure();
-  if (Value sT = getFinalState())
+  if (Value sT = getFinalState(); sT && !getStateSlots())
     if (failed(dims.bindShape(sT.getType(), "final_state",
                               {"N", "HV", "K", "V"})))
       return failure();
@@ -350,6 +365,70 @@ struct RemoveZeroDecay : OpRewritePattern<ChunkedScanOp> {
 void ChunkedScanOp::getCanonicalizationPatterns(RewritePatternSet &results,
                                                 MLIRContext *context) {
   results.add<RemoveZeroDecay>(context);
+}
+
+//===----------------------------------------------------------------------===//
+// CausalConv1dOp
+//===----------------------------------------------------------------------===//
+
+LogicalResult CausalConv1dOp::verify() {
+  DimBinder dims(*this);
+  if (failed(dims.bindShape(getX().getType(), "x", {"B", "T", "C"})) ||
+      failed(dims.bindShape(getY().getType(), "y", {"B", "T", "C"})) ||
+      failed(dims.bindShape(getWeight().getType(), "weight", {"C", "W"})))
+    return failure();
+  if (failed(verifySameElementType(*this, getX().getType(), "x",
+                                   getY().getType(), "y")))
+    return failure();
+  // The taps are unrolled: the lowering reads W shifted views of x.
+  int64_t width = dims.get("W");
+  if (ShapedType::isDynamic(width) || width < 1 || width > kMaxWidth)
+    return emitOpError() << "expects a static kernel width W (weight dim 1) "
+                            "between 1 and "
+                         << kMaxWidth << ", got " << getWeight().getType();
+  if (Value bias = getBias())
+    if (failed(dims.bindShape(bias.getType(), "bias", {"C"})))
+      return failure();
+
+  int64_t numSequences = dims.get("B");
+  if (Value cu = getCuSeqlens()) {
+    auto cuType = cast<RankedTensorType>(cu.getType());
+    if (cuType.getRank() != 1)
+      return emitOpError() << "expects cu_seqlens of rank 1 [N + 1], got "
+                           << cuType;
+    int64_t len = cuType.getDimSize(0);
+    if (!ShapedType::isDynamic(len) && len < 2)
+      return emitOpError() << "expects cu_seqlens to hold at least 2 offsets "
+                              "(one sequence), got "
+                           << len;
+    int64_t batch = dims.get("B");
+    if (!ShapedType::isDynamic(batch) && batch != 1)
+      return emitOpError() << "expects batch B = 1 with cu_seqlens (sequences "
+                              "are packed along T), got B = "
+                           << batch;
+    numSequences = ShapedType::isDynamic(len) ? ShapedType::kDynamic : len - 1;
+  }
+
+  Value s0 = getInitialState(), sT = getFinalState();
+  if ((s0 || sT) && width == 1)
+    return emitOpError() << "expects no " << (s0 ? "initial" : "final")
+                         << " state with width W = 1: a width-1 convolution "
+                            "reads no earlier inputs";
+  if (failed(dims.bind("N", numSequences,
+                       getCuSeqlens() ? "cu_seqlens (length - 1)"
+                                      : "x (dim 0)")) ||
+      failed(dims.bind("W - 1", width - 1, "weight (dim 1) - 1")))
+    return failure();
+  for (auto [state, role] :
+       {std::pair(s0, "initial_state"), std::pair(sT, "final_state")}) {
+    if (!state)
+      continue;
+    if (failed(dims.bindShape(state.getType(), role, {"N", "C", "W - 1"})) ||
+        failed(verifySameElementType(*this, getX().getType(), "x",
+                                     state.getType(), role)))
+      return failure();
+  }
+  return success();
 }
 
 //===----------------------------------------------------------------------===//

@@ -16,7 +16,10 @@ def ConvertGateToLinalg : Pass<"convert-gate-to-linalg", "::mlir::ModuleOp"> {
     tile: gates become one elementwise `linalg.generic` (f32 arithmetic,
     one rounding to the result type); chunked scans become a loop over
     chunks carrying the f32 state, with the intra-chunk products as linalg
-    contractions; routers and dispatch become per-row loops. The math of each
+    contractions; short causal convolutions become a loop over (sequence,
+    time slice, channel block) with elementwise generics over the taps, and
+    one over (sequence, channel block) for their final state; routers and
+    dispatch become per-row loops. The math of each
     op is written once here, and the CPU and GPU pipelines differ only in how
     they tile and map the result.
   }];
@@ -30,12 +33,21 @@ def ConvertGateToLinalg : Pass<"convert-gate-to-linalg", "::mlir::ModuleOp"> {
     Option<"pairChunk", "pair-chunk", "int64_t", /*default=*/"128",
            "Pairs per chunk in the counting sorts of routers and dispatch "
            "(capacity, dispatch metadata): the longest serial walk is "
-           "max(chunk, T * k / chunk + 1)">
+           "max(chunk, T * k / chunk + 1)">,
+    Option<"convChannelBlock", "conv-channel-block", "int64_t",
+           /*default=*/"64",
+           "Channels per iteration of a short convolution (contiguous along "
+           "each row of x: a GPU block wants 64, a CPU thread longer rows)">,
+    Option<"convSliceTokens", "conv-slice-tokens", "int64_t",
+           /*default=*/"64",
+           "Tokens per time slice (iteration) of a short convolution, on "
+           "average over the sequences">
   ];
   let statistics = [
     Statistic<"numGates", "gates", "Number of gate ops lowered">,
     Statistic<"numScans", "scans", "Number of chunked scans lowered">,
-    Statistic<"numRouters", "routers", "Number of routers and dispatches lowered">
+    Statistic<"numRouters", "routers", "Number of routers and dispatches lowered">,
+    Statistic<"numConvs", "convs", "Number of short causal convolutions lowered">
   ];
 }
 

@@ -143,6 +143,7 @@ enum class Builtin {
   Scan,
   Route,
   Dispatch,
+  Conv,
 };
 
 /// How reshape regroups dimensions: source group i becomes destination
@@ -178,6 +179,12 @@ struct CallInfo {
   const ExprAST *beta = nullptr;
   const ExprAST *initialState = nullptr;
   const ExprAST *cuSeqlens = nullptr;
+  /// `pool = P, slots = S`: the states live in the parameter P
+  /// [P, HV, K, V], updated in place at rows S [N]; `poolParam` is P's
+  /// index among the kernel's parameters.
+  const ExprAST *statePool = nullptr;
+  const ExprAST *stateSlots = nullptr;
+  int poolParam = -1;
   int64_t chunkSize = 64;
   std::optional<float> scale;
   bool withFinalState = false;
@@ -197,6 +204,10 @@ struct CallInfo {
   // dispatch
   int64_t numExperts = 1;
   int64_t blockSize = 64;
+
+  // conv: `act` in `activation` (identity when absent), `initial`,
+  // `cu_seqlens` and the final state in the scan's fields above.
+  const ExprAST *convBias = nullptr;
 };
 
 /// A symbolic dimension of one kernel.
@@ -224,6 +235,9 @@ struct KernelInfo {
   llvm::StringMap<SymbolInfo> symbols;
   llvm::SmallVector<CheckedType, 4> paramTypes;
   llvm::SmallVector<CheckedType, 2> resultTypes;
+  /// Parameters the kernel updates in place (a scan's state pool), in the
+  /// order their updates happen; each becomes a kernel result tied to it.
+  llvm::SmallVector<unsigned, 1> updatedParams;
 };
 
 /// The annotations sema puts beside the AST.

@@ -118,8 +118,11 @@ void buildCUDAPipeline(mlir::OpPassManager &pm,
 /// (the one decomposition of each op), the destination-passing kernel ABI,
 /// elementwise fusion. `pairChunk` is the chunk of the routers' and
 /// dispatch's counting sorts: the backends differ only in how finely they
-/// cut it (a GPU thread per small chunk, a CPU thread per large one).
-void addGateToLinalgPasses(mlir::OpPassManager &pm, int64_t pairChunk);
+/// cut it (a GPU thread per small chunk, a CPU thread per large one), as
+/// they do with a short convolution's iterations, `convChannelBlock`
+/// channels by `convSliceTokens` tokens.
+void addGateToLinalgPasses(mlir::OpPassManager &pm, int64_t pairChunk,
+                           int64_t convChannelBlock, int64_t convSliceTokens);
 /// Empty-tensor elimination and one-shot bufferization across function
 /// boundaries with identity layouts: results go straight into the caller's
 /// outputs.

@@ -95,6 +95,33 @@ void chunkedScan(const float *q, const float *k, const float *v,
                  const ScanParams &params);
 
 //===----------------------------------------------------------------------===//
+// Short causal convolutions
+//===----------------------------------------------------------------------===//
+
+struct ConvShape {
+  int64_t batch = 1, tokens = 0, channels = 1;
+  /// W, the kernel width; the states hold W - 1 inputs per channel.
+  int64_t width = 1;
+};
+
+/// Depthwise causal convolution over T (gate.causal_conv1d), per sequence
+/// and channel c, in double:
+///   y_t = act(bias[c] + sum_{w < W} weight[c, w] * z[t - (W - 1) + w])
+/// where z is the sequence's inputs x_0, x_1, ... preceded by its initial
+/// state (W - 1 inputs, oldest first; zeros when initialState is null).
+/// x, y: [B, T, C]; weight: [C, W]; bias: [C] or null;
+/// initialState / finalState: [N, C, W - 1] or null (zeros / not wanted);
+/// cuSeqlens: null (N = B), or N + 1 offsets into T for packed sequences
+/// (B = 1). finalState holds the last W - 1 entries of z: inputs of the
+/// sequence, and of its initial state when it is shorter than W - 1. With
+/// cuSeqlens, tokens past the last offset belong to no sequence: their y is
+/// 0.
+void causalConv1d(const float *x, const float *weight, const float *bias,
+                  const float *initialState,
+                  const std::vector<int64_t> *cuSeqlens, float *y,
+                  float *finalState, const ConvShape &shape, Activation act);
+
+//===----------------------------------------------------------------------===//
 // Routers
 //===----------------------------------------------------------------------===//
 

@@ -1060,6 +1060,9 @@ struct SequenceSlice {
   OpFoldResult keyHead;
   /// fixed decay: the head's clamped f32 log gate, read once for all chunks.
   Value fixedGate;
+  /// With a state pool: the sequence's row of the pool (0 when skipped) and
+  /// how many rows it reads and writes (1, or 0 for a slot outside [0, P)).
+  OpFoldResult poolRow, poolRows;
 };
 
 /// The tokens of sequence `n`: the whole batch entry n, or with cu_seqlens
@@ -1181,6 +1184,101 @@ std::pair<Value, Value> buildChunkStep(OpBuilder &b, Location loc,
   return {buildStateUpdate(b, loc, chunk, gates, state), oUpdated};
 }
 
+/// With a state pool: sequence n's row is slots[n] (i32 or i64). A slot
+/// outside [0, P) skips the sequence: it reads and writes no row (pool rows
+/// 0 at row 0) and runs no chunk (length 0), so its outputs keep their
+/// initial 0 and no other sequence's row is touched.
+void restrictToPoolSlot(OpBuilder &b, Location loc, Value slots, Value pool,
+                        Value n, SequenceSlice &seq) {
+  Value raw = tensor::ExtractOp::create(b, loc, slots, n);
+  Value slot = arith::IndexCastOp::create(b, loc, b.getIndexType(), raw);
+  Value zero = arith::ConstantIndexOp::create(b, loc, 0);
+  Value poolSize = tensor::DimOp::create(b, loc, pool, 0);
+  Value valid = arith::AndIOp::create(
+      b, loc,
+      arith::CmpIOp::create(b, loc, arith::CmpIPredicate::sge, slot, zero),
+      arith::CmpIOp::create(b, loc, arith::CmpIPredicate::slt, slot,
+                            poolSize));
+  seq.poolRow = arith::SelectOp::create(b, loc, valid, slot, zero).getResult();
+  seq.poolRows = arith::SelectOp::create(
+                     b, loc, valid, arith::ConstantIndexOp::create(b, loc, 1),
+                     zero)
+                     .getResult();
+  seq.len = arith::SelectOp::create(b, loc, valid, indexValue(b, loc, seq.len),
+                                    zero)
+                .getResult();
+}
+
+/// The [1, 1, K, V] view of a [K, V] state and back.
+Value expandState(OpBuilder &b, Location loc, Value state) {
+  auto type = cast<RankedTensorType>(state.getType());
+  auto expanded = RankedTensorType::get(
+      {1, 1, type.getDimSize(0), type.getDimSize(1)}, type.getElementType());
+  return tensor::ExpandShapeOp::create(
+      b, loc, expanded, state,
+      ArrayRef<ReassociationIndices>{{0, 1, 2}, {3}});
+}
+
+/// pool[row, h] as the pair's working state [K, V]: the pool's rows
+/// [row, row + rows) of head h (one row, or none for a skipped sequence,
+/// whose state is then never read) copied into a fresh tensor.
+Value readPoolState(OpBuilder &b, Location loc, Value pool,
+                    const SequenceSlice &seq, Value h,
+                    RankedTensorType stateType) {
+  int64_t keyDim = stateType.getDimSize(0), valueDim = stateType.getDimSize(1);
+  OpFoldResult zero = b.getIndexAttr(0), one = b.getIndexAttr(1);
+  SmallVector<OpFoldResult> sizes = {seq.poolRows, one, b.getIndexAttr(keyDim),
+                                     b.getIndexAttr(valueDim)};
+  SmallVector<OpFoldResult> unit(4, one);
+  Value rows = tensor::ExtractSliceOp::create(
+      b, loc,
+      RankedTensorType::get({ShapedType::kDynamic, 1, keyDim, valueDim},
+                            stateType.getElementType()),
+      pool, ArrayRef<OpFoldResult>{seq.poolRow, h, zero, zero}, sizes, unit);
+  Value local = tensor::EmptyOp::create(
+      b, loc, ArrayRef<int64_t>{1, 1, keyDim, valueDim},
+      stateType.getElementType());
+  Value filled = tensor::InsertSliceOp::create(
+      b, loc, rows, local, ArrayRef<OpFoldResult>{zero, zero, zero, zero},
+      sizes, unit);
+  return tensor::CollapseShapeOp::create(
+      b, loc, stateType, filled,
+      ArrayRef<ReassociationIndices>{{0, 1, 2}, {3}});
+}
+
+/// The pair's final state [K, V] as the [rows, 1, K, V] slice to write back
+/// to the pool (no rows for a skipped sequence).
+Value poolRowsOfState(OpBuilder &b, Location loc, Value state,
+                      const SequenceSlice &seq) {
+  auto type = cast<RankedTensorType>(state.getType());
+  OpFoldResult zero = b.getIndexAttr(0), one = b.getIndexAttr(1);
+  SmallVector<OpFoldResult> sizes = {seq.poolRows, one,
+                                     b.getIndexAttr(type.getDimSize(0)),
+                                     b.getIndexAttr(type.getDimSize(1))};
+  return tensor::ExtractSliceOp::create(
+      b, loc,
+      RankedTensorType::get(
+          {ShapedType::kDynamic, 1, type.getDimSize(0), type.getDimSize(1)},
+          type.getElementType()),
+      expandState(b, loc, state),
+      ArrayRef<OpFoldResult>{zero, zero, zero, zero}, sizes,
+      SmallVector<OpFoldResult>(4, one));
+}
+
+/// Writes poolRowsOfState's slice to pool[row, h], in the forall's
+/// in_parallel region.
+void writePoolRows(OpBuilder &b, Location loc, Value rows, Value pool,
+                   const SequenceSlice &seq, Value h) {
+  auto type = cast<RankedTensorType>(rows.getType());
+  OpFoldResult zero = b.getIndexAttr(0), one = b.getIndexAttr(1);
+  tensor::ParallelInsertSliceOp::create(
+      b, loc, rows, pool, ArrayRef<OpFoldResult>{seq.poolRow, h, zero, zero},
+      ArrayRef<OpFoldResult>{seq.poolRows, one,
+                             b.getIndexAttr(type.getDimSize(2)),
+                             b.getIndexAttr(type.getDimSize(3))},
+      SmallVector<OpFoldResult>(4, one));
+}
+
 struct ChunkedScanLowering : OpConversionPattern<ChunkedScanOp> {
   using OpConversionPattern::OpConversionPattern;
 
@@ -1202,6 +1300,7 @@ struct ChunkedScanLowering : OpConversionPattern<ChunkedScanOp> {
     scan.valueDim = oType.getDimSize(3);
     scan.scale = op.getEffectiveScale();
     Value cuSeqlens = adaptor.getCuSeqlens();
+    Value slots = adaptor.getStateSlots();
     bool hasFinalState = static_cast<bool>(op.getFinalState());
     Type inputType = getElementTypeOrSelf(scan.q);
     scan.exactStateProducts = inputType.isBF16() && hasFinalState;
@@ -1220,10 +1319,11 @@ struct ChunkedScanLowering : OpConversionPattern<ChunkedScanOp> {
     OpFoldResult valueDim = rewriter.getIndexAttr(scan.valueDim);
 
     // With cu_seqlens, tokens past the last offset belong to no sequence and
-    // their output is defined as 0; otherwise every token is written.
+    // their output is defined as 0, as are the outputs of a sequence whose
+    // pool slot is skipped; otherwise every token is written.
     Value oInit = buildEmptyOfType(rewriter, loc, oType,
                                    {batchSize, numTokens, numHeads, valueDim});
-    if (cuSeqlens) {
+    if (cuSeqlens || slots) {
       Type elementType = oType.getElementType();
       Value zero = arith::ConstantOp::create(
           rewriter, loc, elementType, rewriter.getFloatAttr(elementType, 0.0));
@@ -1232,7 +1332,11 @@ struct ChunkedScanLowering : OpConversionPattern<ChunkedScanOp> {
                   .getResult(0);
     }
     SmallVector<Value> sharedOuts = {oInit};
-    if (hasFinalState)
+    // With a pool, the updated pool starts as the pool itself: each pair
+    // rewrites its own row, so a writable pool is updated in place.
+    if (slots)
+      sharedOuts.push_back(adaptor.getInitialState());
+    else if (hasFinalState)
       sharedOuts.push_back(
           buildEmptyOfType(rewriter, loc, op.getFinalState().getType(),
                            {numSequences, numHeads, keyDim, valueDim}));
@@ -1249,6 +1353,9 @@ struct ChunkedScanLowering : OpConversionPattern<ChunkedScanOp> {
     Value oShared = forall.getRegionOutArgs()[0];
     SequenceSlice seq =
         buildSequenceSlice(rewriter, loc, scan, cuSeqlens, numTokens, n, h);
+    if (slots)
+      restrictToPoolSlot(rewriter, loc, slots, adaptor.getInitialState(), n,
+                         seq);
 
     // The state lives in this pair's slice of final_state when there is one,
     // so the chunk loop updates it in place.
@@ -1260,8 +1367,13 @@ struct ChunkedScanLowering : OpConversionPattern<ChunkedScanOp> {
     SmallVector<OpFoldResult> unitStrides(4, oneIndex);
     auto stateType = RankedTensorType::get({scan.keyDim, scan.valueDim},
                                            rewriter.getF32Type());
-    Value stateDest =
-        hasFinalState
+    Value stateInit;
+    if (slots) {
+      stateInit = readPoolState(rewriter, loc, forall.getRegionOutArgs()[1],
+                                seq, h, stateType);
+    } else {
+      Value stateDest =
+          hasFinalState
             ? tensor::ExtractSliceOp::create(
                   rewriter, loc, stateType, forall.getRegionOutArgs()[1],
                   stateOffsets, stateSizes, unitStrides)
@@ -1269,8 +1381,9 @@ struct ChunkedScanLowering : OpConversionPattern<ChunkedScanOp> {
             : tensor::EmptyOp::create(rewriter, loc, stateType.getShape(),
                                       stateType.getElementType())
                   .getResult();
-    Value stateInit = buildStartState(rewriter, loc, adaptor.getInitialState(),
-                                      stateOffsets, stateSizes, stateDest);
+      stateInit = buildStartState(rewriter, loc, adaptor.getInitialState(),
+                                  stateOffsets, stateSizes, stateDest);
+    }
     Value oSeq = extractHeadRows(rewriter, loc, oShared, seq.batch, seq.begin,
                                  seq.len, h);
 
@@ -1320,13 +1433,21 @@ struct ChunkedScanLowering : OpConversionPattern<ChunkedScanOp> {
     }
 
     // Each pair writes its own tokens of o and its own final state.
+    Value poolRows;
+    if (slots) {
+      rewriter.setInsertionPoint(forall.getTerminator());
+      poolRows = poolRowsOfState(rewriter, loc, chunkLoop.getResult(0), seq);
+    }
     rewriter.setInsertionPointToStart(forall.getTerminator().getBody());
     tensor::ParallelInsertSliceOp::create(
         rewriter, loc, chunkLoop.getResult(1), oShared,
         ArrayRef<OpFoldResult>{seq.batch, seq.begin, h, zeroIndex},
         ArrayRef<OpFoldResult>{oneIndex, seq.len, oneIndex, valueDim},
         unitStrides);
-    if (hasFinalState)
+    if (slots)
+      writePoolRows(rewriter, loc, poolRows, forall.getRegionOutArgs()[1],
+                    seq, h);
+    else if (hasFinalState)
       tensor::ParallelInsertSliceOp::create(
           rewriter, loc, chunkLoop.getResult(0), forall.getRegionOutArgs()[1],
           stateOffsets, stateSizes, unitStrides);

@@ -1,8 +1,8 @@
 //===- GateToLinalg.cpp - Lower gate ops to linalg ------------------------===//
 //
 // Part of gatec. The gate family (gate.gate, gate.fused_gate) becomes one
-// elementwise linalg.generic; the pass also drives the scan and router
-// patterns, which live in their own files.
+// elementwise linalg.generic; the pass also drives the scan, short
+// convolution and router patterns, which live in their own files.
 //
 //===----------------------------------------------------------------------===//
 
@@ -318,6 +318,8 @@ struct ConvertGateToLinalgPass
         ++numScans;
       else if (isa<RouterOp, DispatchOp>(op))
         ++numRouters;
+      else if (isa<CausalConv1dOp>(op))
+        ++numConvs;
     });
     MLIRContext *ctx = &getContext();
     ConversionTarget target(*ctx);
@@ -330,6 +332,8 @@ struct ConvertGateToLinalgPass
     gatec::populateGateToLinalgConversionPatterns(patterns);
     gatec::populateChunkedScanToLinalgConversionPatterns(patterns);
     gatec::populateRouterToLinalgConversionPatterns(patterns, pairChunk);
+    gatec::populateShortConvToLinalgConversionPatterns(
+        patterns, convChannelBlock, convSliceTokens);
     if (failed(applyPartialConversion(module, target, std::move(patterns))))
       signalPassFailure();
   }

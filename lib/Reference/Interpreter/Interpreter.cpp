@@ -216,6 +216,8 @@ private:
         .Case<gate::RouterOp>([&](gate::RouterOp r) { return evalRouter(r); })
         .Case<gate::DispatchOp>(
             [&](gate::DispatchOp d) { return evalDispatch(d); })
+        .Case<gate::CausalConv1dOp>(
+            [&](gate::CausalConv1dOp c) { return evalCausalConv1d(c); })
         .Default([&](Operation *other) -> LogicalResult {
           // Scalar arithmetic at function level (index math on dims).
           if (other->getNumResults() == 1 &&
@@ -775,15 +777,62 @@ private:
                           "up to T");
       numStates = static_cast<int64_t>(cu.size()) - 1;
     }
+    const int64_t stateSize = shape.valueHeads * shape.keyDim * shape.valueDim;
+    // A state pool: sequence n starts from pool[slots[n]] and its final
+    // state replaces that row; a slot outside [0, P) skips the sequence (no
+    // state read or written, outputs 0).
+    std::vector<int64_t> slots;
+    std::vector<float> pool;
+    if (Value slotValues = op.getStateSlots()) {
+      FailureOr<TensorValue *> t = tensor(op, slotValues);
+      if (failed(t))
+        return failure();
+      pool = std::move(s0);
+      int64_t poolSize = static_cast<int64_t>(pool.size()) /
+                         std::max<int64_t>(stateSize, 1);
+      s0.assign(numStates * stateSize, 0.0f);
+      for (double x : (*t)->data) {
+        int64_t slot = static_cast<int64_t>(x);
+        int64_t n = static_cast<int64_t>(slots.size());
+        if (slot >= 0 && slot < poolSize) {
+          if (llvm::is_contained(slots, slot))
+            return fail(op, "two sequences share state slot " + Twine(slot));
+          std::copy_n(pool.begin() + slot * stateSize, stateSize,
+                      s0.begin() + n * stateSize);
+        }
+        slots.push_back(slot < 0 || slot >= poolSize ? -1 : slot);
+      }
+    }
     std::vector<float> o(shape.batch * shape.tokens * shape.valueHeads *
                          shape.valueDim);
-    std::vector<float> sT(numStates * shape.valueHeads * shape.keyDim *
-                          shape.valueDim);
+    std::vector<float> sT(numStates * stateSize);
     ref::chunkedScan(qs.data(), ks.data(), vs.data(),
                      decay.empty() ? nullptr : decay.data(),
                      op.getBeta() ? beta.data() : nullptr,
                      s0.empty() ? nullptr : s0.data(), cu.empty() ? nullptr : &cu,
                      o.data(), sT.data(), shape, params);
+    if (op.getStateSlots()) {
+      const int64_t rowSize = shape.valueHeads * shape.valueDim;
+      for (auto [n, slot] : llvm::enumerate(slots)) {
+        if (slot >= 0) {
+          std::copy_n(sT.begin() + n * stateSize, stateSize,
+                      pool.begin() + slot * stateSize);
+          continue;
+        }
+        // A skipped sequence's tokens: batch entry n, or its packed range.
+        int64_t begin = cu.empty() ? static_cast<int64_t>(n) * shape.tokens
+                                   : cu[n];
+        int64_t end = cu.empty() ? begin + shape.tokens : cu[n + 1];
+        std::fill(o.begin() + begin * rowSize, o.begin() + end * rowSize,
+                  0.0f);
+      }
+      tensors[op.getO()] = fromFloats(op.getO().getType().getElementType(),
+                                      (*v)->shape, o);
+      tensors[op.getFinalState()] =
+          fromFloats(Float32Type::get(op.getContext()),
+                     (*tensor(op, op.getInitialState()))->shape, pool);
+      return success();
+    }
     tensors[op.getO()] = fromFloats(op.getO().getType().getElementType(),
                                     (*v)->shape, o);
     if (Value final = op.getFinalState())
@@ -871,6 +920,61 @@ private:
         {(int64_t)d.expertOffsets.size()});
     put(op.getExpertCounts(), d.expertCounts, {(int64_t)d.expertCounts.size()});
     put(op.getPairPositions(), d.pairPositions, {tokens, k});
+    return success();
+  }
+
+  LogicalResult evalCausalConv1d(gate::CausalConv1dOp op) {
+    FailureOr<TensorValue *> x = tensor(op, op.getX());
+    FailureOr<TensorValue *> weight = tensor(op, op.getWeight());
+    if (failed(x) || failed(weight))
+      return failure();
+    ref::ConvShape shape;
+    shape.batch = (*x)->shape[0];
+    shape.tokens = (*x)->shape[1];
+    shape.channels = (*x)->shape[2];
+    shape.width = (*weight)->shape[1];
+    std::vector<float> xs = toFloats(**x), ws = toFloats(**weight), bias, s0;
+    if (Value b = op.getBias()) {
+      FailureOr<TensorValue *> t = tensor(op, b);
+      if (failed(t))
+        return failure();
+      bias = toFloats(**t);
+    }
+    if (Value s = op.getInitialState()) {
+      FailureOr<TensorValue *> t = tensor(op, s);
+      if (failed(t))
+        return failure();
+      s0 = toFloats(**t);
+    }
+    std::vector<int64_t> cu;
+    int64_t numSequences = shape.batch;
+    if (Value c = op.getCuSeqlens()) {
+      FailureOr<TensorValue *> t = tensor(op, c);
+      if (failed(t))
+        return failure();
+      for (double offset : (*t)->data)
+        cu.push_back(static_cast<int64_t>(offset));
+      // As for scans: offsets outside [0, T] or decreasing are a caller
+      // error; refuse to define them.
+      for (size_t i = 0; i < cu.size(); ++i)
+        if (cu[i] < 0 || cu[i] > shape.tokens || (i && cu[i] < cu[i - 1]) ||
+            (i == 0 && cu[i] != 0))
+          return fail(op, "cu_seqlens must start at 0 and be non-decreasing "
+                          "up to T");
+      numSequences = static_cast<int64_t>(cu.size()) - 1;
+    }
+    std::vector<float> y(xs.size());
+    std::vector<float> sT(numSequences * shape.channels * (shape.width - 1));
+    ref::causalConv1d(xs.data(), ws.data(),
+                      op.getBias() ? bias.data() : nullptr,
+                      op.getInitialState() ? s0.data() : nullptr,
+                      op.getCuSeqlens() ? &cu : nullptr, y.data(), sT.data(),
+                      shape, activation(op.getActivation()));
+    Type elementType = op.getY().getType().getElementType();
+    tensors[op.getY()] = fromFloats(elementType, (*x)->shape, y);
+    if (Value final = op.getFinalState())
+      tensors[final] = fromFloats(
+          elementType, {numSequences, shape.channels, shape.width - 1}, sT);
     return success();
   }
 };

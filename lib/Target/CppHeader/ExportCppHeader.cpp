@@ -101,8 +101,16 @@ struct Tensor {
   bool isOffsets = false;
   se::Expr offsetsBound;
   std::string offsetsBoundText;
+  /// An input the kernel writes back (a result with `gate.updates` = its
+  /// index): passed mutable, and no output parameter exists for it.
+  bool updatedInPlace = false;
+  /// `gate.slots`: the input holds rows of the input at this index (a state
+  /// pool), which the entry point checks.
+  std::optional<uint64_t> slotsPool;
 
   unsigned rank() const { return dims.size(); }
+  /// The kernel writes through its data pointer.
+  bool isMutable() const { return isOutput || updatedInPlace; }
   std::string dimParam(unsigned i) const {
     return fmt::format("{}_dim{}", name, i);
   }
@@ -288,6 +296,10 @@ private:
   LogicalResult bindSymbols(Kernel &kernel);
   LogicalResult checkNames(const Kernel &kernel);
   LogicalResult readOffsets(Attribute attr, StringRef what, Tensor &tensor);
+  LogicalResult readSlots(Attribute attr, StringRef what, Tensor &tensor);
+  /// A result's `gate.updates`: marks the argument it names.
+  LogicalResult readUpdate(Attribute attr, unsigned result, Type type,
+                           Kernel &kernel);
 
   func::FuncOp func;
 };
@@ -306,22 +318,56 @@ FailureOr<Kernel> KernelReader::read() {
     kernel.source = source.getValue().str();
 
   FunctionType type = func.getFunctionType();
-  if (type.getNumResults() == 0)
-    return error() << "has no results; a kernel must produce at least one "
-                      "output";
   for (auto [i, argType] : llvm::enumerate(type.getInputs())) {
     Tensor &t = kernel.inputs.emplace_back();
     if (failed(readTensor(argType, func.getArgAttrDict(i), false, i, t)))
       return failure();
   }
   for (auto [i, resultType] : llvm::enumerate(type.getResults())) {
+    // The new value of a parameter (DestinationPassingABI writes it into
+    // the parameter's buffer): not an output of the entry points.
+    if (Attribute updates = func.getResultAttr(i, "gate.updates")) {
+      if (failed(readUpdate(updates, i, resultType, kernel)))
+        return failure();
+      continue;
+    }
     Tensor &t = kernel.outputs.emplace_back();
     if (failed(readTensor(resultType, func.getResultAttrDict(i), true, i, t)))
       return failure();
   }
+  if (kernel.outputs.empty())
+    return error() << (type.getNumResults() == 0
+                           ? "has no results"
+                           : "has no results besides parameters it updates "
+                             "in place")
+                   << "; a kernel must produce at least one output";
+  for (const Tensor &t : kernel.inputs) {
+    if (!t.slotsPool)
+      continue;
+    if (*t.slotsPool >= kernel.inputs.size() ||
+        &kernel.inputs[*t.slotsPool] == &t ||
+        kernel.inputs[*t.slotsPool].rank() == 0)
+      return error() << "argument '" << t.name << "': gate.slots names "
+                     << "argument #" << static_cast<int64_t>(*t.slotsPool)
+                     << ", which is not another argument of rank >= 1";
+  }
   if (failed(checkNames(kernel)) || failed(bindSymbols(kernel)))
     return failure();
   return kernel;
+}
+
+LogicalResult KernelReader::readUpdate(Attribute attr, unsigned result,
+                                       Type type, Kernel &kernel) {
+  auto index = dyn_cast<IntegerAttr>(attr);
+  uint64_t i = index ? index.getValue().getZExtValue() : UINT64_MAX;
+  if (i >= kernel.inputs.size() || func.getFunctionType().getInput(i) != type)
+    return error() << "result #" << result << ": gate.updates must be the "
+                   << "index of an argument of the same type, got " << attr;
+  Tensor &t = kernel.inputs[i];
+  if (t.updatedInPlace)
+    return error() << "argument '" << t.name << "' is updated by two results";
+  t.updatedInPlace = true;
+  return success();
 }
 
 LogicalResult KernelReader::readTensor(Type type, DictionaryAttr attrs,
@@ -358,8 +404,33 @@ LogicalResult KernelReader::readTensor(Type type, DictionaryAttr attrs,
                        attrs ? attrs.get("gate.shape") : Attribute(), what,
                        tensor)))
     return failure();
-  return readOffsets(attrs ? attrs.get("gate.offsets") : Attribute(), what,
-                     tensor);
+  if (failed(readOffsets(attrs ? attrs.get("gate.offsets") : Attribute(), what,
+                         tensor)))
+    return failure();
+  return readSlots(attrs ? attrs.get("gate.slots") : Attribute(), what, tensor);
+}
+
+/// Whether `tensor` can hold offsets or slots: an i32 or i64 argument of
+/// rank 1.
+bool isIndexVector(const Tensor &tensor) {
+  return !tensor.isOutput && tensor.rank() == 1 &&
+         (StringRef(tensor.elem.dtype) == "i32" ||
+          StringRef(tensor.elem.dtype) == "i64");
+}
+
+LogicalResult KernelReader::readSlots(Attribute attr, StringRef what,
+                                      Tensor &tensor) {
+  if (!attr)
+    return success();
+  auto dict = dyn_cast<DictionaryAttr>(attr);
+  auto pool = dict ? dict.getAs<IntegerAttr>("pool") : IntegerAttr();
+  if (!pool || !isIndexVector(tensor) || tensor.isOffsets)
+    return error() << what
+                   << ": gate.slots must be {pool = <argument index>} on an "
+                      "i32 or i64 argument of rank 1";
+  // Checked against the arguments once all are read.
+  tensor.slotsPool = pool.getValue().getZExtValue();
+  return success();
 }
 
 LogicalResult KernelReader::readOffsets(Attribute attr, StringRef what,
@@ -367,8 +438,7 @@ LogicalResult KernelReader::readOffsets(Attribute attr, StringRef what,
   if (!attr)
     return success();
   auto dict = dyn_cast<DictionaryAttr>(attr);
-  if (!dict || tensor.isOutput || tensor.rank() != 1 ||
-      (StringRef(tensor.elem.dtype) != "i32" && StringRef(tensor.elem.dtype) != "i64"))
+  if (!dict || !isIndexVector(tensor))
     return error() << what
                    << ": gate.offsets must be a dictionary on an i32 or i64 "
                       "argument of rank 1";
@@ -582,7 +652,7 @@ LogicalResult KernelReader::bindSymbols(Kernel &kernel) {
 constexpr const char *kRuntime = R"(#ifndef GATEC_RUNTIME_TYPES_H
 #define GATEC_RUNTIME_TYPES_H
 // Shared by every gatec-generated header: defined once per translation unit.
-#define GATEC_RUNTIME_VERSION 3
+#define GATEC_RUNTIME_VERSION 4
 
 #ifdef __cplusplus
 extern "C" {
@@ -614,7 +684,8 @@ typedef enum gatec_status {
   /// A CUDA driver call failed (CUDA headers only); the message names it.
   GATEC_ERR_CUDA = 5,
   /// An input's values break the kernel's contract: a scan's cu_seqlens
-  /// offsets that do not start at 0, decrease, or pass T.
+  /// offsets that do not start at 0, decrease, or pass T; a state pool's
+  /// slots past its rows, or shared by two sequences.
   GATEC_ERR_VALUE = 6
 } gatec_status;
 
@@ -806,6 +877,119 @@ GATEC_RT_CHECK_OFFSETS(gatec_rt_check_offsets_i32, int32_t)
 GATEC_RT_CHECK_OFFSETS(gatec_rt_check_offsets_i64, int64_t)
 #undef GATEC_RT_CHECK_OFFSETS
 
+static inline GATEC_MAYBE_UNUSED int64_t
+gatec_rt_index_at(const void *data, int64_t elem_size, int64_t i) {
+  return elem_size == 4 ? (int64_t)((const int32_t *)data)[i]
+                        : ((const int64_t *)data)[i];
+}
+
+// Heapsort: in place, O(n log n), no recursion.
+static inline GATEC_MAYBE_UNUSED void
+gatec_rt_sift_down(int64_t *a, int64_t root, int64_t n) {
+  for (;;) {
+    int64_t child = 2 * root + 1, t;
+    if (child >= n)
+      return;
+    if (child + 1 < n && a[child + 1] > a[child])
+      ++child;
+    if (a[root] >= a[child])
+      return;
+    t = a[root];
+    a[root] = a[child];
+    a[child] = t;
+    root = child;
+  }
+}
+
+static inline GATEC_MAYBE_UNUSED void gatec_rt_sort(int64_t *a, int64_t n) {
+  int64_t i, t;
+  for (i = n / 2 - 1; i >= 0; --i)
+    gatec_rt_sift_down(a, i, n);
+  for (i = n - 1; i > 0; --i) {
+    t = a[0];
+    a[0] = a[i];
+    a[i] = t;
+    gatec_rt_sift_down(a, 0, i);
+  }
+}
+
+static inline GATEC_MAYBE_UNUSED int
+gatec_rt_sorted_contains(const int64_t *a, int64_t n, int64_t v) {
+  int64_t lo = 0, hi = n;
+  while (lo < hi) {
+    int64_t mid = lo + (hi - lo) / 2;
+    if (a[mid] < v)
+      lo = mid + 1;
+    else
+      hi = mid;
+  }
+  return lo < n && a[lo] == v;
+}
+
+// Checks the slots of a state pool (one row of it per sequence, the pool's
+// dimension 0 = rows): a negative slot skips its sequence; any other must be
+// below rows, and no two sequences may share one (their updates would race).
+// The range in O(n); duplicates by sorting the slots on the stack, a block of
+// GATEC_RT_SLOT_BLOCK at a time, and looking each later slot up in the block:
+// O(n log n) for a decoding batch of up to that many sequences, O(n^2 / block
+// * log block) beyond. The header has no allocator, and nothing here grows
+// with the pool (a bitmap of its rows would).
+#define GATEC_RT_SLOT_BLOCK 512
+static inline GATEC_MAYBE_UNUSED int
+gatec_rt_check_slots(gatec_error *err, const char *kernel, const char *name,
+                     const void *slots, int64_t elem_size, int64_t n,
+                     int64_t rows, const char *rows_name) {
+  int64_t block[GATEC_RT_SLOT_BLOCK];
+  int64_t i, j, base, len, m, dup = -1;
+  for (i = 0; i < n; ++i) {
+    int64_t v = gatec_rt_index_at(slots, elem_size, i);
+    if (v >= rows)
+      return GATEC_RT_FAIL(err, GATEC_ERR_VALUE,
+                           "%s: %s[%lld] is %lld, past the pool's %s = %lld",
+                           kernel, name, (long long)i, (long long)v,
+                           rows_name, (long long)rows);
+  }
+  for (base = 0; base < n && dup < 0; base += len) {
+    len = n - base < GATEC_RT_SLOT_BLOCK ? n - base : GATEC_RT_SLOT_BLOCK;
+    for (m = 0, i = base; i < base + len; ++i) {
+      int64_t v = gatec_rt_index_at(slots, elem_size, i);
+      if (v >= 0)
+        block[m++] = v;
+    }
+    gatec_rt_sort(block, m);
+    for (i = 1; i < m && dup < 0; ++i)
+      if (block[i] == block[i - 1])
+        dup = block[i];
+    for (j = base + len; j < n && dup < 0; ++j) {
+      int64_t v = gatec_rt_index_at(slots, elem_size, j);
+      if (v >= 0 && gatec_rt_sorted_contains(block, m, v))
+        dup = v;
+    }
+  }
+  if (dup < 0)
+    return GATEC_OK;
+  // Name the first two sequences with that slot.
+  for (i = 0; gatec_rt_index_at(slots, elem_size, i) != dup; ++i) {
+  }
+  for (j = i + 1; gatec_rt_index_at(slots, elem_size, j) != dup; ++j) {
+  }
+  return GATEC_RT_FAIL(err, GATEC_ERR_VALUE,
+                       "%s: %s[%lld] and %s[%lld] are both %lld", kernel, name,
+                       (long long)i, name, (long long)j, (long long)dup);
+}
+
+// One per index type, with the signature of the offsets checks.
+#define GATEC_RT_CHECK_SLOTS(NAME, TYPE)                                       \
+  static inline GATEC_MAYBE_UNUSED int NAME(                                   \
+      gatec_error *err, const char *kernel, const char *name,                  \
+      const TYPE *slots, int64_t n, int64_t rows, const char *rows_name) {     \
+    return gatec_rt_check_slots(err, kernel, name, slots, sizeof(TYPE), n,     \
+                                rows, rows_name);                              \
+  }
+GATEC_RT_CHECK_SLOTS(gatec_rt_check_slots_i32, int32_t)
+GATEC_RT_CHECK_SLOTS(gatec_rt_check_slots_i64, int64_t)
+#undef GATEC_RT_CHECK_SLOTS
+
 #ifdef __cplusplus
 } // extern "C"
 
@@ -841,7 +1025,7 @@ private:
 #endif // __cplusplus
 
 #endif // GATEC_RUNTIME_TYPES_H
-#if GATEC_RUNTIME_VERSION != 3
+#if GATEC_RUNTIME_VERSION != 4
 #error "gatec headers from incompatible gatec releases in one translation unit"
 #endif
 )";
@@ -904,8 +1088,9 @@ private:
   void printDoc(const Kernel &k);
   void printOutputShapesC(const Kernel &k);
   void printEntryC(const Kernel &k);
-  /// The check of a `gate.offsets` input inside the entry point.
-  void printOffsetsCheck(const Kernel &k, const Tensor &t);
+  /// The check of the values of a `gate.offsets` or `gate.slots` input
+  /// inside the entry point.
+  void printValuesCheck(const Kernel &k, const Tensor &t);
   /// Evaluates `expr` into int64 temporaries (needs `gatec_rc` in scope);
   /// returns the C operand holding the value.
   std::string printEval(const se::Node &expr, unsigned &counter);
@@ -947,8 +1132,15 @@ void HeaderPrinter::printDoc(const Kernel &k) {
     p.comment(k.doc);
     p.line("///");
   }
-  for (const Tensor &t : k.inputs)
-    p.line("///   {} (input)", t.signature());
+  for (const Tensor &t : k.inputs) {
+    std::string note;
+    if (t.updatedInPlace)
+      note = ", updated in place";
+    if (t.slotsPool)
+      note = fmt::format(", rows of {}; a negative slot skips its sequence",
+                         k.inputs[*t.slotsPool].name);
+    p.line("///   {} (input{})", t.signature(), note);
+  }
   for (const Tensor &t : k.outputs)
     p.line("///   {} (output)", t.signature());
   if (!k.source.empty())
@@ -1213,19 +1405,31 @@ void HeaderPrinter::printOutputShapesC(const Kernel &k) {
   p.blank();
 }
 
-void HeaderPrinter::printOffsetsCheck(const Kernel &k, const Tensor &t) {
-  // The kernel clamps offsets to [0, T], so any values are memory-safe; the
-  // check turns a caller's mistake into an error instead of a silently
-  // different result. On CUDA the offsets are in device memory: reading
-  // them costs a synchronizing copy (and breaks stream capture), so there
-  // it is opt-in.
+void HeaderPrinter::printValuesCheck(const Kernel &k, const Tensor &t) {
+  // The kernel clamps offsets to [0, T] and skips a sequence whose slot is
+  // outside the pool, so any values are memory-safe; the check turns a
+  // caller's mistake (or two sequences racing on one row) into an error
+  // instead of a silently different result. On CUDA the values are in device
+  // memory: reading them costs a synchronizing copy (and breaks stream
+  // capture), so there it is opt-in.
   if (cuda)
     p.line("#ifdef GATEC_CUDA_CHECK_OFFSETS");
-  p.line("{{ // {}: offsets of packed sequences, 0 first, never decreasing{}",
-         t.name,
-         t.offsetsBound ? ", at most " + t.offsetsBoundText : std::string());
+  std::string kind = "offsets", bound = "-1", boundName = t.offsetsBoundText;
+  if (t.slotsPool) {
+    const Tensor &pool = k.inputs[*t.slotsPool];
+    const Dim &rows = pool.dims[0];
+    kind = "slots";
+    bound = pool.dimParam(0);
+    boundName = rows.expr->isConstant() ? "dim 0" : rows.written;
+    p.line("{{ // {}: rows of {}, each below {} or negative, none twice",
+           t.name, pool.name, rows.written);
+  } else {
+    p.line("{{ // {}: offsets of packed sequences, 0 first, never "
+           "decreasing{}",
+           t.name,
+           t.offsetsBound ? ", at most " + t.offsetsBoundText : std::string());
+  }
   p.indent += 2;
-  std::string bound = "-1";
   if (t.offsetsBound) {
     SmallVector<std::string> used;
     se::collectSymbols(*t.offsetsBound, used);
@@ -1244,15 +1448,14 @@ void HeaderPrinter::printOffsetsCheck(const Kernel &k, const Tensor &t) {
            "bound of {} ({}): %s\", gatec_rt_reason(gatec_rc));",
            k.name, t.name, t.offsetsBoundText);
   }
-  std::string check = fmt::format("gatec_rt_check_offsets_{}", t.elem.dtype);
+  std::string check = fmt::format("gatec_rt_check_{}_{}", kind, t.elem.dtype);
   if (cuda)
-    p.line("gatec_rc = gatec_cuda_check_offsets(err, \"{}\", \"{}\", {}, {}, "
+    p.line("gatec_rc = gatec_cuda_check_values(err, \"{}\", \"{}\", {}, {}, "
            "{}, \"{}\", stream, {});",
-           k.name, t.name, t.name, t.dimParam(0), bound, t.offsetsBoundText,
-           check);
+           k.name, t.name, t.name, t.dimParam(0), bound, boundName, check);
   else
     p.line("gatec_rc = {}(err, \"{}\", \"{}\", {}, {}, {}, \"{}\");", check,
-           k.name, t.name, t.name, t.dimParam(0), bound, t.offsetsBoundText);
+           k.name, t.name, t.name, t.dimParam(0), bound, boundName);
   p.line("if (gatec_rc != GATEC_OK)");
   p.line("  return gatec_rc;");
   p.indent -= 2;
@@ -1263,20 +1466,14 @@ void HeaderPrinter::printOffsetsCheck(const Kernel &k, const Tensor &t) {
 
 void HeaderPrinter::printEntryC(const Kernel &k) {
   std::vector<std::string> params;
-  for (const Tensor &t : k.inputs) {
-    std::vector<std::string> group = {
-        fmt::format("const {} *{}", t.elem.cType, t.name)};
-    for (unsigned i = 0; i < t.rank(); ++i)
-      group.push_back(fmt::format("int64_t {}", t.dimParam(i)));
-    params.push_back(fmt::format("{}", fmt::join(group, ", ")));
-  }
-  for (const Tensor &t : k.outputs) {
-    std::vector<std::string> group = {
-        fmt::format("{} *{}", t.elem.cType, t.name)};
-    for (unsigned i = 0; i < t.rank(); ++i)
-      group.push_back(fmt::format("int64_t {}", t.dimParam(i)));
-    params.push_back(fmt::format("{}", fmt::join(group, ", ")));
-  }
+  for (const auto *list : {&k.inputs, &k.outputs})
+    for (const Tensor &t : *list) {
+      std::vector<std::string> group = {fmt::format(
+          "{}{} *{}", t.isMutable() ? "" : "const ", t.elem.cType, t.name)};
+      for (unsigned i = 0; i < t.rank(); ++i)
+        group.push_back(fmt::format("int64_t {}", t.dimParam(i)));
+      params.push_back(fmt::format("{}", fmt::join(group, ", ")));
+    }
   if (cuda)
     params.push_back("CUstream stream");
   params.push_back("gatec_error *err");
@@ -1332,15 +1529,16 @@ void HeaderPrinter::printEntryC(const Kernel &k) {
       p.indent -= 2;
     }
 
-  // Dense row-major descriptors; inputs are only read by the kernel.
+  // Dense row-major descriptors; the kernel only reads inputs, except those
+  // it updates in place.
   for (const auto *list : {&k.inputs, &k.outputs})
     for (const Tensor &t : *list) {
       std::string d = "gatec_d_" + t.name;
       // Through uintptr_t: the descriptor type is shared by inputs and
       // outputs, and a plain cast would trip -Wcast-qual.
-      std::string ptr =
-          t.isOutput ? t.name
-                     : fmt::format("({} *)(uintptr_t){}", t.elem.cType, t.name);
+      std::string ptr = t.isMutable() ? t.name
+                                      : fmt::format("({} *)(uintptr_t){}",
+                                                    t.elem.cType, t.name);
       p.line("{}.allocated = {};", d, ptr);
       p.line("{}.aligned = {};", d, ptr);
       p.line("{}.offset = 0;", d);
@@ -1367,8 +1565,8 @@ void HeaderPrinter::printEntryC(const Kernel &k) {
     }
 
   for (const Tensor &t : k.inputs)
-    if (t.isOffsets)
-      printOffsetsCheck(k, t);
+    if (t.isOffsets || t.slotsPool)
+      printValuesCheck(k, t);
 
   std::vector<std::string> args;
   for (const auto *list : {&k.inputs, &k.outputs})
@@ -1433,6 +1631,10 @@ void HeaderPrinter::printKernelC(const Kernel &k) {
     p.blank();
   } else {
     p.line("/// The compiled kernel (MLIR C interface): inputs, then outputs.");
+    if (llvm::any_of(k.inputs,
+                     [](const Tensor &t) { return t.updatedInPlace; }))
+      p.line(
+          "/// An input updated in place is written through its descriptor.");
     for (const auto *list : {&k.inputs, &k.outputs})
       for (const Tensor &t : *list)
         params.push_back(fmt::format("{} *{}", t.descType(), t.name));
@@ -1445,7 +1647,7 @@ void HeaderPrinter::printKernelC(const Kernel &k) {
 
 void HeaderPrinter::printKernelCxx(const Kernel &k) {
   auto viewType = [](const Tensor &t) {
-    return fmt::format("TensorView<{}{}, {}>", t.isOutput ? "" : "const ",
+    return fmt::format("TensorView<{}{}, {}>", t.isMutable() ? "" : "const ",
                        t.elem.cType, t.rank());
   };
 
@@ -1633,19 +1835,19 @@ gatec_cuda_fail(gatec_error *err, const char *kernel, const char *what,
                        what, name, (int)result);
 }
 
-/// Copies n offsets from device memory after the work queued on `stream`
-/// (a synchronizing copy) and checks them on the host with `check`, one of
-/// gatec_rt_check_offsets_i32/_i64.
+/// Copies n offsets or slots from device memory after the work queued on
+/// `stream` (a synchronizing copy) and checks them on the host with `check`,
+/// one of gatec_rt_check_offsets_i32/_i64 and gatec_rt_check_slots_i32/_i64.
 template <typename T>
-static inline GATEC_MAYBE_UNUSED int gatec_cuda_check_offsets(
-    gatec_error *err, const char *kernel, const char *name, const T *offsets,
+static inline GATEC_MAYBE_UNUSED int gatec_cuda_check_values(
+    gatec_error *err, const char *kernel, const char *name, const T *values,
     int64_t n, int64_t bound, const char *bound_name, CUstream stream,
     int (*check)(gatec_error *, const char *, const char *, const T *, int64_t,
                  int64_t, const char *)) {
   std::vector<T> host(static_cast<size_t>(n));
   if (n > 0) {
     CUresult result = cuMemcpyDtoHAsync(
-        host.data(), (CUdeviceptr)(uintptr_t)offsets, host.size() * sizeof(T),
+        host.data(), (CUdeviceptr)(uintptr_t)values, host.size() * sizeof(T),
         stream);
     if (result != CUDA_SUCCESS)
       return gatec_cuda_fail(err, kernel, "cuMemcpyDtoHAsync", result);
@@ -1998,6 +2200,7 @@ gatec::readKernelSignatures(ModuleOp module) {
     sig.name = t.name;
     sig.dtype = t.elem.dtype;
     sig.cType = t.elem.cType;
+    sig.updatedInPlace = t.updatedInPlace;
     for (const Dim &d : t.dims)
       sig.dims.push_back(d.written);
     return sig;

@@ -11,9 +11,10 @@
 // only when every check passed, so a failed export writes nothing.
 //
 // The generated source checks what the header cannot see (device, layout,
-// dtype, rank), makes inputs contiguous and leaves every shape check to the
-// header's gatec_<kernel>_output_shapes, whose messages become the
-// RuntimeError text.
+// dtype, rank), makes inputs contiguous (an input the kernel updates in place
+// must already be: it is passed as it is) and leaves every shape and value
+// check to the header's entry points, whose messages become the RuntimeError
+// text.
 //
 //===----------------------------------------------------------------------===//
 
@@ -84,11 +85,24 @@ struct TorchOp {
   /// Schema argument and return names, parallel to inputs and outputs.
   std::vector<std::string> inputNames, outputNames;
 
-  /// `swiglu(Tensor x, Tensor w) -> Tensor out`.
+  /// `swiglu(Tensor x, Tensor w) -> Tensor out`; an input the kernel updates
+  /// in place is `Tensor(a!) pool` (each in an alias set of its own), and its
+  /// new value is not returned.
   std::string schema() const {
     std::vector<std::string> args, results;
-    for (const std::string &n : inputNames)
-      args.push_back("Tensor " + n);
+    unsigned aliasSets = 0;
+    for (auto [t, n] : llvm::zip_equal(kernel->inputs, inputNames)) {
+      if (!t.updatedInPlace) {
+        args.push_back("Tensor " + n);
+        continue;
+      }
+      unsigned set = aliasSets++;
+      args.push_back(
+          fmt::format("Tensor({}!) {}",
+                      set < 26 ? std::string(1, static_cast<char>('a' + set))
+                               : fmt::format("a{}", set),
+                      n));
+    }
     for (const std::string &n : outputNames)
       results.push_back("Tensor " + n);
     std::string returns = results.size() == 1
@@ -225,6 +239,15 @@ constexpr const char *kRuntime =
               " dimensions but must have ", rank, " (", signature, ")");
 }
 
+/// An input the kernel updates in place is written through its own data, so
+/// it cannot be made contiguous (the copy would take the update).
+[[maybe_unused]] void checkInPlace(const at::Tensor &t, const char *kernel,
+                                   const char *name) {
+  TORCH_CHECK(t.is_contiguous(), kernel, ": ", name,
+              " is updated in place, so it must be contiguous (a contiguous "
+              "copy would not receive the update)");
+}
+
 /// Turns a failed gatec call into a RuntimeError with the header's message.
 [[maybe_unused]] void check(int status, const gatec_error &err) {
   TORCH_CHECK(status == GATEC_OK, err.message, " [",
@@ -269,17 +292,28 @@ void ExtensionPrinter::printRuntime() {
 }
 
 void ExtensionPrinter::printInputChecks(const KernelSignature &k) {
-  for (const TensorSignature &t : k.inputs)
+  for (const TensorSignature &t : k.inputs) {
     p.line("{}::checkInput({}, \"{}\", \"{}\", {}, {}, \"{}\");", kCxxNamespace,
            t.name, k.name, t.name, getScalarType(t.dtype), t.rank(),
            describe(t));
+    if (t.updatedInPlace)
+      p.line("{}::checkInPlace({}, \"{}\", \"{}\");", kCxxNamespace, t.name,
+             k.name, t.name);
+  }
+}
+
+/// The tensor whose data the entry points get: the input itself if the
+/// kernel updates it, else its contiguous version.
+std::string dense(const TensorSignature &t) {
+  return t.updatedInPlace ? t.name : "gatec_in_" + t.name;
 }
 
 void ExtensionPrinter::printCpuKernel(const TorchOp &op) {
   const KernelSignature &k = *op.kernel;
   p.line("/// {}", op.schema());
   for (const TensorSignature &t : k.inputs)
-    p.line("///   {} (input)", describe(t));
+    p.line("///   {} (input{})", describe(t),
+           t.updatedInPlace ? ", updated in place" : "");
   for (const TensorSignature &t : k.outputs)
     p.line("///   {} (output)", describe(t));
   p.call(op.returnType() + " " + k.name, op.params(), " {");
@@ -287,17 +321,19 @@ void ExtensionPrinter::printCpuKernel(const TorchOp &op) {
   printInputChecks(k);
   // Locals are gatec_-prefixed, which no parameter can be; header names are
   // qualified with ::, so no local hides them.
-  if (!k.inputs.empty())
+  if (llvm::any_of(k.inputs,
+                   [](const TensorSignature &t) { return !t.updatedInPlace; }))
     p.line("// The entry points take dense row-major data.");
   for (const TensorSignature &t : k.inputs)
-    p.line("const at::Tensor gatec_in_{} = {}.contiguous();", t.name, t.name);
+    if (!t.updatedInPlace)
+      p.line("const at::Tensor gatec_in_{} = {}.contiguous();", t.name, t.name);
   p.line("::gatec_error gatec_err = {{}};");
   p.line("::{} gatec_shapes = {{}};", k.shapesType());
   std::vector<std::string> shapeArgs;
   for (const TensorSignature &t : k.inputs) {
     std::vector<std::string> dims;
     for (unsigned i = 0; i < t.rank(); ++i)
-      dims.push_back(fmt::format("gatec_in_{}.size({})", t.name, i));
+      dims.push_back(fmt::format("{}.size({})", dense(t), i));
     if (!dims.empty())
       shapeArgs.push_back(fmt::format("{}", fmt::join(dims, ", ")));
   }
@@ -319,10 +355,11 @@ void ExtensionPrinter::printCpuKernel(const TorchOp &op) {
 
   std::vector<std::string> args;
   for (const TensorSignature &t : k.inputs) {
-    std::vector<std::string> group = {fmt::format(
-        "static_cast<const {} *>(gatec_in_{}.data_ptr())", t.cType, t.name)};
+    std::vector<std::string> group = {
+        fmt::format("static_cast<{}{} *>({}.data_ptr())",
+                    t.updatedInPlace ? "" : "const ", t.cType, dense(t))};
     for (unsigned i = 0; i < t.rank(); ++i)
-      group.push_back(fmt::format("gatec_in_{}.size({})", t.name, i));
+      group.push_back(fmt::format("{}.size({})", dense(t), i));
     args.push_back(fmt::format("{}", fmt::join(group, ", ")));
   }
   for (const TensorSignature &t : k.outputs) {

@@ -537,3 +537,195 @@ func.func @delta_beta_integer(%q: tensor<2x10x4x16xf32>, %v: tensor<2x10x4x8xf32
   %o = gate.chunked_scan <none> %q, %q, %v delta(%beta : tensor<2x10x4xi32>) : tensor<2x10x4x16xf32>, tensor<2x10x4x16xf32>, tensor<2x10x4x8xf32> -> tensor<2x10x4x8xf32>
   return
 }
+
+// -----
+
+func.func @conv_x_rank(%x: tensor<10x64xf32>, %w: tensor<64x4xf32>) {
+  // expected-error @+1 {{expects x of rank 3 [B, T, C], got 'tensor<10x64xf32>'}}
+  %y = gate.causal_conv1d <silu> %x, %w : tensor<10x64xf32>, tensor<64x4xf32> -> tensor<10x64xf32>
+  return
+}
+
+// -----
+
+func.func @conv_y_shape(%x: tensor<2x10x64xf32>, %w: tensor<64x4xf32>) {
+  // expected-error @+1 {{dimension T is 10 in x (dim 1) but 9 in y (dim 1)}}
+  %y = gate.causal_conv1d <silu> %x, %w : tensor<2x10x64xf32>, tensor<64x4xf32> -> tensor<2x9x64xf32>
+  return
+}
+
+// -----
+
+func.func @conv_y_type(%x: tensor<2x10x64xbf16>, %w: tensor<64x4xf32>) {
+  // expected-error @+1 {{expects y to have the element type of x ('bf16'), got 'f32'}}
+  %y = gate.causal_conv1d <silu> %x, %w : tensor<2x10x64xbf16>, tensor<64x4xf32> -> tensor<2x10x64xf32>
+  return
+}
+
+// -----
+
+func.func @conv_weight_rank(%x: tensor<2x10x64xf32>, %w: tensor<64xf32>) {
+  // expected-error @+1 {{expects weight of rank 2 [C, W], got 'tensor<64xf32>'}}
+  %y = gate.causal_conv1d <silu> %x, %w : tensor<2x10x64xf32>, tensor<64xf32> -> tensor<2x10x64xf32>
+  return
+}
+
+// -----
+
+func.func @conv_weight_channels(%x: tensor<2x10x64xf32>, %w: tensor<32x4xf32>) {
+  // expected-error @+1 {{dimension C is 64 in x (dim 2) but 32 in weight (dim 0)}}
+  %y = gate.causal_conv1d <silu> %x, %w : tensor<2x10x64xf32>, tensor<32x4xf32> -> tensor<2x10x64xf32>
+  return
+}
+
+// -----
+
+func.func @conv_width_too_large(%x: tensor<2x10x64xf32>, %w: tensor<64x9xf32>) {
+  // expected-error @+1 {{expects a static kernel width W (weight dim 1) between 1 and 8, got 'tensor<64x9xf32>'}}
+  %y = gate.causal_conv1d <silu> %x, %w : tensor<2x10x64xf32>, tensor<64x9xf32> -> tensor<2x10x64xf32>
+  return
+}
+
+// -----
+
+func.func @conv_width_dynamic(%x: tensor<2x10x64xf32>, %w: tensor<64x?xf32>) {
+  // expected-error @+1 {{expects a static kernel width W (weight dim 1) between 1 and 8, got 'tensor<64x?xf32>'}}
+  %y = gate.causal_conv1d <silu> %x, %w : tensor<2x10x64xf32>, tensor<64x?xf32> -> tensor<2x10x64xf32>
+  return
+}
+
+// -----
+
+func.func @conv_bias_shape(%x: tensor<2x10x64xf32>, %w: tensor<64x4xf32>, %b: tensor<63xf32>) {
+  // expected-error @+1 {{dimension C is 64 in x (dim 2) but 63 in bias (dim 0)}}
+  %y = gate.causal_conv1d <silu> %x, %w bias(%b : tensor<63xf32>) : tensor<2x10x64xf32>, tensor<64x4xf32> -> tensor<2x10x64xf32>
+  return
+}
+
+// -----
+
+func.func @conv_cu_rank(%x: tensor<1x10x64xf32>, %w: tensor<64x4xf32>, %cu: tensor<2x3xi32>) {
+  // expected-error @+1 {{expects cu_seqlens of rank 1 [N + 1], got 'tensor<2x3xi32>'}}
+  %y = gate.causal_conv1d <silu> %x, %w cu_seqlens(%cu : tensor<2x3xi32>) : tensor<1x10x64xf32>, tensor<64x4xf32> -> tensor<1x10x64xf32>
+  return
+}
+
+// -----
+
+func.func @conv_cu_too_short(%x: tensor<1x10x64xf32>, %w: tensor<64x4xf32>, %cu: tensor<1xi32>) {
+  // expected-error @+1 {{expects cu_seqlens to hold at least 2 offsets (one sequence), got 1}}
+  %y = gate.causal_conv1d <silu> %x, %w cu_seqlens(%cu : tensor<1xi32>) : tensor<1x10x64xf32>, tensor<64x4xf32> -> tensor<1x10x64xf32>
+  return
+}
+
+// -----
+
+func.func @conv_cu_batch(%x: tensor<2x10x64xf32>, %w: tensor<64x4xf32>, %cu: tensor<3xi64>) {
+  // expected-error @+1 {{expects batch B = 1 with cu_seqlens (sequences are packed along T), got B = 2}}
+  %y = gate.causal_conv1d <silu> %x, %w cu_seqlens(%cu : tensor<3xi64>) : tensor<2x10x64xf32>, tensor<64x4xf32> -> tensor<2x10x64xf32>
+  return
+}
+
+// -----
+
+func.func @conv_cu_float(%x: tensor<1x10x64xf32>, %w: tensor<64x4xf32>, %cu: tensor<3xf32>) {
+  // expected-error @+1 {{operand #2 must be ranked tensor of 32-bit signless integer or 64-bit signless integer values}}
+  %y = gate.causal_conv1d <silu> %x, %w cu_seqlens(%cu : tensor<3xf32>) : tensor<1x10x64xf32>, tensor<64x4xf32> -> tensor<1x10x64xf32>
+  return
+}
+
+// -----
+
+func.func @conv_width_one_state(%x: tensor<2x10x64xf32>, %w: tensor<64x1xf32>, %s0: tensor<2x64x0xf32>) {
+  // expected-error @+1 {{expects no initial state with width W = 1: a width-1 convolution reads no earlier inputs}}
+  %y = gate.causal_conv1d <silu> %x, %w initial_state(%s0 : tensor<2x64x0xf32>) : tensor<2x10x64xf32>, tensor<64x1xf32> -> tensor<2x10x64xf32>
+  return
+}
+
+// -----
+
+func.func @conv_width_one_final_state(%x: tensor<2x10x64xf32>, %w: tensor<64x1xf32>) {
+  // expected-error @+1 {{expects no final state with width W = 1: a width-1 convolution reads no earlier inputs}}
+  %y, %s = gate.causal_conv1d <silu> %x, %w : tensor<2x10x64xf32>, tensor<64x1xf32> -> tensor<2x10x64xf32>, tensor<2x64x0xf32>
+  return
+}
+
+// -----
+
+func.func @conv_state_sequences(%x: tensor<2x10x64xf32>, %w: tensor<64x4xf32>, %s0: tensor<3x64x3xf32>) {
+  // expected-error @+1 {{dimension N is 2 in x (dim 0) but 3 in initial_state (dim 0)}}
+  %y = gate.causal_conv1d <silu> %x, %w initial_state(%s0 : tensor<3x64x3xf32>) : tensor<2x10x64xf32>, tensor<64x4xf32> -> tensor<2x10x64xf32>
+  return
+}
+
+// -----
+
+func.func @conv_state_varlen_sequences(%x: tensor<1x10x64xf32>, %w: tensor<64x4xf32>, %cu: tensor<4xi32>) {
+  // expected-error @+1 {{dimension N is 3 in cu_seqlens (length - 1) but 4 in final_state (dim 0)}}
+  %y, %s = gate.causal_conv1d <silu> %x, %w cu_seqlens(%cu : tensor<4xi32>) : tensor<1x10x64xf32>, tensor<64x4xf32> -> tensor<1x10x64xf32>, tensor<4x64x3xf32>
+  return
+}
+
+// -----
+
+func.func @conv_state_channels(%x: tensor<2x10x64xf32>, %w: tensor<64x4xf32>, %s0: tensor<2x32x3xf32>) {
+  // expected-error @+1 {{dimension C is 64 in x (dim 2) but 32 in initial_state (dim 1)}}
+  %y = gate.causal_conv1d <silu> %x, %w initial_state(%s0 : tensor<2x32x3xf32>) : tensor<2x10x64xf32>, tensor<64x4xf32> -> tensor<2x10x64xf32>
+  return
+}
+
+// -----
+
+func.func @conv_state_width(%x: tensor<2x10x64xf32>, %w: tensor<64x4xf32>, %s0: tensor<2x64x4xf32>) {
+  // expected-error @+1 {{dimension W - 1 is 3 in weight (dim 1) - 1 but 4 in initial_state (dim 2)}}
+  %y = gate.causal_conv1d <silu> %x, %w initial_state(%s0 : tensor<2x64x4xf32>) : tensor<2x10x64xf32>, tensor<64x4xf32> -> tensor<2x10x64xf32>
+  return
+}
+
+// -----
+
+func.func @conv_state_rank(%x: tensor<2x10x64xf32>, %w: tensor<64x4xf32>) {
+  // expected-error @+1 {{expects final_state of rank 3 [N, C, W - 1], got 'tensor<2x64xf32>'}}
+  %y, %s = gate.causal_conv1d <silu> %x, %w : tensor<2x10x64xf32>, tensor<64x4xf32> -> tensor<2x10x64xf32>, tensor<2x64xf32>
+  return
+}
+
+// -----
+
+func.func @conv_state_type(%x: tensor<2x10x64xbf16>, %w: tensor<64x4xf32>, %s0: tensor<2x64x3xf32>) {
+  // expected-error @+1 {{expects initial_state to have the element type of x ('bf16'), got 'f32'}}
+  %y = gate.causal_conv1d <silu> %x, %w initial_state(%s0 : tensor<2x64x3xf32>) : tensor<2x10x64xbf16>, tensor<64x4xf32> -> tensor<2x10x64xbf16>
+  return
+}
+
+// -----
+
+func.func @pool_without_final_state(%q: tensor<2x1x4x16xf32>, %v: tensor<2x1x4x8xf32>, %pool: tensor<9x4x16x8xf32>, %slots: tensor<2xi32>) {
+  // expected-error @+1 {{expects initial_state and final_state with state_slots (the pool in and out)}}
+  %o = gate.chunked_scan <none> %q, %q, %v initial_state(%pool : tensor<9x4x16x8xf32>) slots(%slots : tensor<2xi32>) : tensor<2x1x4x16xf32>, tensor<2x1x4x16xf32>, tensor<2x1x4x8xf32> -> tensor<2x1x4x8xf32>
+  return
+}
+
+// -----
+
+func.func @pool_slots_per_sequence(%q: tensor<2x1x4x16xf32>, %v: tensor<2x1x4x8xf32>, %pool: tensor<9x4x16x8xf32>, %slots: tensor<3xi32>) {
+  // expected-error @+1 {{dimension N is 2 in q (dim 0) but 3 in state_slots (dim 0)}}
+  %o, %p = gate.chunked_scan <none> %q, %q, %v initial_state(%pool : tensor<9x4x16x8xf32>) slots(%slots : tensor<3xi32>) : tensor<2x1x4x16xf32>, tensor<2x1x4x16xf32>, tensor<2x1x4x8xf32> -> tensor<2x1x4x8xf32>, tensor<9x4x16x8xf32>
+  return
+}
+
+// -----
+
+func.func @pool_type_changes(%q: tensor<2x1x4x16xf32>, %v: tensor<2x1x4x8xf32>, %pool: tensor<9x4x16x8xf32>, %slots: tensor<2xi64>) {
+  // expected-error @+1 {{expects final_state of the pool's type 'tensor<9x4x16x8xf32>', got 'tensor<2x4x16x8xf32>'}}
+  %o, %p = gate.chunked_scan <none> %q, %q, %v initial_state(%pool : tensor<9x4x16x8xf32>) slots(%slots : tensor<2xi64>) : tensor<2x1x4x16xf32>, tensor<2x1x4x16xf32>, tensor<2x1x4x8xf32> -> tensor<2x1x4x8xf32>, tensor<2x4x16x8xf32>
+  return
+}
+
+// -----
+
+func.func @pool_value_heads(%q: tensor<2x1x4x16xf32>, %v: tensor<2x1x4x8xf32>, %pool: tensor<9x2x16x8xf32>, %slots: tensor<2xi32>) {
+  // expected-error @+1 {{dimension HV is 4 in v (dim 2) but 2 in initial_state (dim 1)}}
+  %o, %p = gate.chunked_scan <none> %q, %q, %v initial_state(%pool : tensor<9x2x16x8xf32>) slots(%slots : tensor<2xi32>) : tensor<2x1x4x16xf32>, tensor<2x1x4x16xf32>, tensor<2x1x4x8xf32> -> tensor<2x1x4x8xf32>, tensor<9x2x16x8xf32>
+  return
+}

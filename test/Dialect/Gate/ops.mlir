@@ -79,6 +79,18 @@ func.func @delta_scans(%q: tensor<1x?x2x64xbf16>, %v: tensor<1x?x4x32xbf16>, %g:
   return
 }
 
+// Decoding against a state pool: sequence n reads and writes row slots[n].
+// CHECK-LABEL: func @pool_scan
+func.func @pool_scan(%q: tensor<?x1x2x64xbf16>, %v: tensor<?x1x4x32xbf16>, %g: tensor<?x1x4xf32>,
+                     %beta: tensor<?x1x4xf32>, %pool: tensor<?x4x64x32xf32>, %slots: tensor<?xi32>) {
+  // CHECK: gate.chunked_scan <scalar> {{.*}} initial_state(%{{.*}} : tensor<?x4x64x32xf32>) slots(%{{.*}} : tensor<?xi32>) :
+  // CHECK-SAME: -> tensor<?x1x4x32xbf16>, tensor<?x4x64x32xf32>
+  %o, %p = gate.chunked_scan <scalar> %q, %q, %v decay(%g : tensor<?x1x4xf32>) delta(%beta : tensor<?x1x4xf32>)
+      initial_state(%pool : tensor<?x4x64x32xf32>) slots(%slots : tensor<?xi32>)
+      : tensor<?x1x2x64xbf16>, tensor<?x1x2x64xbf16>, tensor<?x1x4x32xbf16> -> tensor<?x1x4x32xbf16>, tensor<?x4x64x32xf32>
+  return
+}
+
 // CHECK-LABEL: func @varlen
 func.func @varlen(%q: tensor<1x?x2x16xf32>, %v: tensor<1x?x2x8xf32>, %cu: tensor<?xi64>, %s0: tensor<?x2x16x8xf32>)
     -> (tensor<1x?x2x8xf32>, tensor<?x2x16x8xf32>) {
@@ -116,4 +128,28 @@ func.func @dispatch(%e: tensor<10x2xi32>, %d: tensor<?x8xi32>) {
   %s1, %b1, %o1, %c1, %p1 = gate.dispatch %d {num_experts = 256 : i64}
       : tensor<?x8xi32> -> tensor<?xi32>, tensor<?xi32>, tensor<257xi32>, tensor<256xi32>, tensor<?x8xi32>
   return
+}
+
+// CHECK-LABEL: func @causal_conv1d
+func.func @causal_conv1d(%x: tensor<2x?x64xbf16>, %w: tensor<64x4xf32>, %b: tensor<64xbf16>, %s0: tensor<2x64x3xbf16>,
+                         %xw: tensor<?x?x?xf32>, %w1: tensor<?x1xf16>) {
+  // CHECK: gate.causal_conv1d <silu> %{{.*}}, %{{.*}} bias(%{{.*}} : tensor<64xbf16>) initial_state(%{{.*}} : tensor<2x64x3xbf16>) : tensor<2x?x64xbf16>, tensor<64x4xf32> -> tensor<2x?x64xbf16>, tensor<2x64x3xbf16>
+  %y, %s = gate.causal_conv1d <silu> %x, %w bias(%b : tensor<64xbf16>) initial_state(%s0 : tensor<2x64x3xbf16>)
+      : tensor<2x?x64xbf16>, tensor<64x4xf32> -> tensor<2x?x64xbf16>, tensor<2x64x3xbf16>
+  // Any shape may be dynamic but W; width 1 has no state.
+  // CHECK: gate.causal_conv1d <identity> %{{.*}}, %{{.*}} : tensor<?x?x?xf32>, tensor<?x1xf16> -> tensor<?x?x?xf32>
+  %y1 = gate.causal_conv1d <identity> %xw, %w1 : tensor<?x?x?xf32>, tensor<?x1xf16> -> tensor<?x?x?xf32>
+  return
+}
+
+// CHECK-LABEL: func @causal_conv1d_varlen
+func.func @causal_conv1d_varlen(%x: tensor<1x?x96xf32>, %w: tensor<96x2xf32>, %cu: tensor<5xi64>, %cud: tensor<?xi32>,
+                                %s0: tensor<?x96x1xf32>) -> (tensor<1x?x96xf32>, tensor<4x96x1xf32>, tensor<?x96x1xf32>) {
+  // CHECK: gate.causal_conv1d <silu> %{{.*}}, %{{.*}} cu_seqlens(%{{.*}} : tensor<5xi64>) : tensor<1x?x96xf32>, tensor<96x2xf32> -> tensor<1x?x96xf32>, tensor<4x96x1xf32>
+  %y, %s = gate.causal_conv1d <silu> %x, %w cu_seqlens(%cu : tensor<5xi64>)
+      : tensor<1x?x96xf32>, tensor<96x2xf32> -> tensor<1x?x96xf32>, tensor<4x96x1xf32>
+  // CHECK: gate.causal_conv1d <gelu> %{{.*}}, %{{.*}} initial_state(%{{.*}} : tensor<?x96x1xf32>) cu_seqlens(%{{.*}} : tensor<?xi32>) : tensor<1x?x96xf32>, tensor<96x2xf32> -> tensor<1x?x96xf32>, tensor<?x96x1xf32>
+  %y2, %s2 = gate.causal_conv1d <gelu> %x, %w initial_state(%s0 : tensor<?x96x1xf32>) cu_seqlens(%cud : tensor<?xi32>)
+      : tensor<1x?x96xf32>, tensor<96x2xf32> -> tensor<1x?x96xf32>, tensor<?x96x1xf32>
+  return %y, %s, %s2 : tensor<1x?x96xf32>, tensor<4x96x1xf32>, tensor<?x96x1xf32>
 }

@@ -1232,4 +1232,210 @@ TEST(DispatchTest, RouterCapacityFeedsDispatch) {
   EXPECT_EQ(d.pairPositions, (std::vector<int32_t>{0, -1, 1, -1, 2, -1}));
 }
 
+//===----------------------------------------------------------------------===//
+// Short causal convolutions
+//===----------------------------------------------------------------------===//
+
+struct ConvCase {
+  ConvShape shape;
+  Activation act = Activation::Identity;
+  std::vector<float> x, weight, bias, initialState;
+  std::vector<int64_t> cuSeqlens;
+  bool packed = false;
+};
+
+struct ConvResult {
+  std::vector<float> y, finalState;
+};
+
+int64_t convSequences(const ConvCase &c) {
+  return c.packed ? static_cast<int64_t>(c.cuSeqlens.size()) - 1
+                  : c.shape.batch;
+}
+
+ConvResult runConv(const ConvCase &c) {
+  const ConvShape &s = c.shape;
+  ConvResult r;
+  r.y.assign(s.batch * s.tokens * s.channels, -7.0f);
+  r.finalState.assign(convSequences(c) * s.channels * (s.width - 1), -7.0f);
+  causalConv1d(c.x.data(), c.weight.data(),
+               c.bias.empty() ? nullptr : c.bias.data(),
+               c.initialState.empty() ? nullptr : c.initialState.data(),
+               c.packed ? &c.cuSeqlens : nullptr, r.y.data(),
+               r.finalState.data(), s, c.act);
+  return r;
+}
+
+ConvCase randomConv(const ConvShape &shape, uint64_t seed) {
+  Lcg rng(seed);
+  ConvCase c;
+  c.shape = shape;
+  c.act = Activation::Silu;
+  c.x = rng.fill(shape.batch * shape.tokens * shape.channels, -1.0f, 1.0f);
+  c.weight = rng.fill(shape.channels * shape.width, -1.0f, 1.0f);
+  c.bias = rng.fill(shape.channels, -1.0f, 1.0f);
+  c.initialState =
+      rng.fill(shape.batch * shape.channels * (shape.width - 1), -1.0f, 1.0f);
+  return c;
+}
+
+/// The sub-problem of tokens [begin, end) starting from `initialState`.
+ConvCase subConv(const ConvCase &c, int64_t begin, int64_t end,
+                 std::vector<float> initialState) {
+  ConvCase sub = c;
+  sub.shape.tokens = end - begin;
+  sub.x = tokenRange(c.x, c.shape.batch, c.shape.tokens, c.shape.channels,
+                     begin, end);
+  sub.initialState = std::move(initialState);
+  return sub;
+}
+
+TEST(ConvTest, ByHand) {
+  // C = 1, W = 3, weight [1, 2, 3], bias 0.5, state [10, 20], x = [1, -1, 2].
+  // The windows, oldest first, are [10, 20, 1], [20, 1, -1], [1, -1, 2]:
+  //   y_0 = 0.5 + 10 + 40 + 3 = 53.5
+  //   y_1 = 0.5 + 20 + 2 - 3 = 19.5
+  //   y_2 = 0.5 + 1 - 2 + 6 = 5.5
+  // and the final state is the last two inputs, [-1, 2].
+  ConvCase c;
+  c.shape = {/*batch=*/1, /*tokens=*/3, /*channels=*/1, /*width=*/3};
+  c.x = {1, -1, 2};
+  c.weight = {1, 2, 3};
+  c.bias = {0.5f};
+  c.initialState = {10, 20};
+  ConvResult r = runConv(c);
+  expectAllNear(r.y, {53.5f, 19.5f, 5.5f}, kTol);
+  EXPECT_EQ(r.finalState, (std::vector<float>{-1, 2}));
+
+  // silu on the same sums: z * sigmoid(z); sigmoid(5.5) = 0.9959299.
+  c.act = Activation::Silu;
+  r = runConv(c);
+  EXPECT_NEAR(r.y[2], 5.5 * 0.99592986, 1e-5);
+
+  // Without a state the first windows read zeros: [0, 0, 1], [0, 1, -1].
+  c.act = Activation::Identity;
+  c.initialState.clear();
+  r = runConv(c);
+  expectAllNear(r.y, {3.5f, -0.5f, 5.5f}, kTol);
+}
+
+TEST(ConvTest, ChannelsAndBatchesAreIndependent) {
+  // B = 2, C = 2, W = 2, T = 2; channel c of batch b only sees its own
+  // inputs: x[b, t, c] = 10 b + 2 t + c + 1, weight [[1, 10], [2, 20]],
+  // no bias, state s[b, c] = -(b + 1) (c + 1).
+  //   y[b, 0, c] = w[c,0] s[b, c] + w[c,1] x[b, 0, c]
+  //   y[b, 1, c] = w[c,0] x[b, 0, c] + w[c,1] x[b, 1, c]
+  ConvCase c;
+  c.shape = {2, 2, 2, 2};
+  c.x = {1, 2, 3, 4, 11, 12, 13, 14};
+  c.weight = {1, 10, 2, 20};
+  c.initialState = {-1, -2, -2, -4};
+  ConvResult r = runConv(c);
+  expectAllNear(r.y,
+                {-1 + 10, -4 + 40, 1 + 30, 4 + 80,        // b = 0
+                 -2 + 110, -8 + 240, 11 + 130, 24 + 280}, // b = 1
+                kTol);
+  EXPECT_EQ(r.finalState, (std::vector<float>{3, 4, 13, 14}));
+}
+
+TEST(ConvTest, ShortSequencesReachIntoTheState) {
+  // W = 4: the state holds 3 inputs. One token keeps the last two state
+  // entries and appends the token; no token passes the state through; with
+  // no initial state the older entries are zeros.
+  ConvCase c;
+  c.shape = {1, 1, 1, 4};
+  c.x = {5};
+  c.weight = {1, 1, 1, 1};
+  c.initialState = {1, 2, 3};
+  EXPECT_EQ(runConv(c).finalState, (std::vector<float>{2, 3, 5}));
+  c.initialState.clear();
+  EXPECT_EQ(runConv(c).finalState, (std::vector<float>{0, 0, 5}));
+
+  c.shape.tokens = 0;
+  c.x.clear();
+  c.initialState = {1, 2, 3};
+  ConvResult r = runConv(c);
+  EXPECT_TRUE(r.y.empty());
+  EXPECT_EQ(r.finalState, c.initialState);
+}
+
+TEST(ConvTest, SplitRunResumesFromFinalState) {
+  // Running T = 9 tokens equals running [0, k) and then [k, 9) from the
+  // first part's final state, for splits before, at and after W - 1 = 3
+  // tokens. The windows hold the same inputs in the same order, so the
+  // results are bit-identical.
+  ConvCase c = randomConv({/*batch=*/2, /*tokens=*/9, /*channels=*/5,
+                           /*width=*/4},
+                          11);
+  ConvResult whole = runConv(c);
+  for (int64_t k : {0, 1, 2, 3, 4, 8, 9}) {
+    ConvResult first = runConv(subConv(c, 0, k, c.initialState));
+    ConvResult second = runConv(subConv(c, k, 9, first.finalState));
+    EXPECT_EQ(first.y, tokenRange(whole.y, 2, 9, 5, 0, k)) << "split " << k;
+    EXPECT_EQ(second.y, tokenRange(whole.y, 2, 9, 5, k, 9)) << "split " << k;
+    EXPECT_EQ(second.finalState, whole.finalState) << "split " << k;
+  }
+  // The state matters: from zeros the first outputs change.
+  ConvCase fresh = c;
+  fresh.initialState.clear();
+  EXPECT_GT(std::fabs(runConv(fresh).y[0] - whole.y[0]), 1e-3);
+}
+
+TEST(ConvTest, PackedSequencesMatchSeparateRuns) {
+  // cu_seqlens = [0, 3, 3, 4, 6, 11] over T = 13: lengths 3, 0 (empty), 1, 2
+  // (shorter than W - 1 = 3) and 5, each with its own state; tokens 11 and
+  // 12 belong to no sequence and give 0.
+  const int64_t tokens = 13, channels = 3, width = 4;
+  ConvCase packed = randomConv({1, tokens, channels, width}, 5);
+  packed.packed = true;
+  packed.cuSeqlens = {0, 3, 3, 4, 6, 11};
+  const int64_t stateSize = channels * (width - 1);
+  packed.initialState = Lcg(6).fill(5 * stateSize, -1.0f, 1.0f);
+  ConvResult all = runConv(packed);
+  for (int64_t n = 0; n < 5; ++n) {
+    int64_t begin = packed.cuSeqlens[n], end = packed.cuSeqlens[n + 1];
+    ConvCase single = packed;
+    single.packed = false;
+    single.cuSeqlens.clear();
+    std::vector<float> initial(packed.initialState.begin() + n * stateSize,
+                               packed.initialState.begin() +
+                                   (n + 1) * stateSize);
+    ConvResult alone = runConv(subConv(single, begin, end, initial));
+    EXPECT_EQ(alone.y, tokenRange(all.y, 1, tokens, channels, begin, end))
+        << "sequence " << n;
+    EXPECT_EQ(alone.finalState,
+              std::vector<float>(all.finalState.begin() + n * stateSize,
+                                 all.finalState.begin() + (n + 1) * stateSize))
+        << "sequence " << n;
+  }
+  // The empty sequence passes its state through; tokens past cu[N] are 0.
+  EXPECT_TRUE(std::equal(all.finalState.begin() + stateSize,
+                         all.finalState.begin() + 2 * stateSize,
+                         packed.initialState.begin() + stateSize));
+  EXPECT_EQ(tokenRange(all.y, 1, tokens, channels, 11, 13),
+            std::vector<float>(2 * channels, 0.0f));
+  // And the convolution restarts: sequence 4's first output differs from
+  // what one run over all tokens gives there.
+  ConvCase joined = packed;
+  joined.packed = false;
+  joined.cuSeqlens.clear();
+  joined.initialState.resize(stateSize);
+  EXPECT_GT(std::fabs(runConv(joined).y[6 * channels] - all.y[6 * channels]),
+            1e-4);
+}
+
+TEST(ConvTest, WidthOneScalesEachChannel) {
+  // W = 1: y = act(b + w x), no state. relu(0.5 - 2 * 1) = 0,
+  // relu(-1 + 3 * 2) = 5.
+  ConvCase c;
+  c.shape = {1, 1, 2, 1};
+  c.act = Activation::Relu;
+  c.x = {1, 2};
+  c.weight = {-2, 3};
+  c.bias = {0.5f, -1};
+  ConvResult r = runConv(c);
+  expectAllNear(r.y, {0.0f, 5.0f}, kTol);
+  EXPECT_TRUE(r.finalState.empty());
+}
+
 } // namespace

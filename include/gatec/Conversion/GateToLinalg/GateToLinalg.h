@@ -34,6 +34,13 @@ void populateChunkedScanToLinalgConversionPatterns(
 /// (token, slot) pairs over chunks of `pairChunk` pairs.
 void populateRouterToLinalgConversionPatterns(mlir::RewritePatternSet &patterns,
                                               int64_t pairChunk);
+/// gate.causal_conv1d -> a loop over (sequence, time slice of about
+/// `sliceTokens` tokens, block of `channelBlock` channels) with elementwise
+/// linalg.generics over the taps' shifted views of x, and a loop over
+/// (sequence, channel block) for the final state.
+void populateShortConvToLinalgConversionPatterns(
+    mlir::RewritePatternSet &patterns, int64_t channelBlock,
+    int64_t sliceTokens);
 
 /// Emits act(z) for an f32 value `z`: the one definition of each activation
 /// that every lowering of the gate family uses.

@@ -41,6 +41,10 @@ struct TensorSignature {
   /// One entry per dimension as written in `gate.shape` (whitespace
   /// normalized), e.g. {"T", "4096"}; empty for rank 0.
   std::vector<std::string> dims;
+  /// An input the kernel updates in place (a result of the gate-level
+  /// function has `gate.updates` = its index): the entry points take it
+  /// mutable and have no output for that result.
+  bool updatedInPlace = false;
 
   unsigned rank() const { return dims.size(); }
 };
@@ -51,6 +55,7 @@ struct KernelSignature {
   std::string doc;    ///< `gate.doc`, possibly empty.
   std::string source; ///< `gate.source`, e.g. "swiglu.gate:3", possibly empty.
   std::vector<TensorSignature> inputs;
+  /// The results, but those that update an input in place.
   std::vector<TensorSignature> outputs;
 
   /// The checked entry point `gatec_<kernel>`: data pointer and dims of each

@@ -15,10 +15,11 @@ def Gate_Dialect : Dialect {
   let name = "gate";
   let summary = "Gating layers: GLU gates, chunked linear-recurrence scans and MoE routers.";
   let description = [{
-    The `gate` dialect holds the three op families of gatec at tensor level,
+    The `gate` dialect holds the op families of gatec at tensor level,
     before any tiling: `gate.gate` / `gate.fused_gate` (GLU family and output
     gates), `gate.chunked_scan` (gated linear recurrences in chunkwise-parallel
-    form), and `gate.router` / `gate.dispatch` (Mixture-of-Experts routing and
+    form), `gate.causal_conv1d` (the short convolutions in front of those
+    scans), and `gate.router` / `gate.dispatch` (Mixture-of-Experts routing and
     the metadata the expert GEMMs need). Projections around them stay in
     upstream `linalg`. The semantics of every op are fixed by one reference
     implementation (`gatec/Reference/Reference.h`), which every backend is

@@ -122,6 +122,15 @@ def Gate_ChunkedScanOp : Gate_Op<"chunked_scan", [Pure, AttrSizedOperandSegments
     `o: [B, T, HV, V]` has the element type of `v`; every accumulation is
     f32.
 
+    State pool (decoding, serving): with `state_slots: [N]` (i32 or i64),
+    `initial_state` is a pool `[P, HV, K, V]` of states, sequence n starts
+    from `initial_state[slots[n]]`, and `final_state` (required, the pool's
+    type) is the pool with row `slots[n]` replaced by sequence n's final
+    state and every other row unchanged; lowered so that the pool is
+    updated in place when it is a writable buffer. A slot outside [0, P)
+    (vLLM's padding slot -1) skips its sequence: no state is read or
+    written and its outputs are 0. Two sequences must not share a slot.
+
     Example:
     ```mlir
     %o, %s = gate.chunked_scan <vector> %q, %k, %v decay(%g : tensor<1x?x4x128xf32>)
@@ -135,6 +144,7 @@ def Gate_ChunkedScanOp : Gate_Op<"chunked_scan", [Pure, AttrSizedOperandSegments
                        Optional<Gate_FloatTensor>:$beta,
                        Optional<Gate_F32Tensor>:$initial_state,
                        Optional<Gate_IndexTensor>:$cu_seqlens,
+                       Optional<Gate_IndexTensor>:$state_slots,
                        Gate_DecayKindAttr:$decay_kind,
                        DefaultValuedAttr<I64Attr, "64">:$chunk_size,
                        OptionalAttr<F32Attr>:$scale);
@@ -145,6 +155,7 @@ def Gate_ChunkedScanOp : Gate_Op<"chunked_scan", [Pure, AttrSizedOperandSegments
     (`delta` `(` $beta^ `:` type($beta) `)`)?
     (`initial_state` `(` $initial_state^ `:` type($initial_state) `)`)?
     (`cu_seqlens` `(` $cu_seqlens^ `:` type($cu_seqlens) `)`)?
+    (`slots` `(` $state_slots^ `:` type($state_slots) `)`)?
     attr-dict `:` type($q) `,` type($k) `,` type($v) `->` type($o) (`,` type($final_state)^)?
   }];
   let extraClassDeclaration = [{
@@ -156,6 +167,71 @@ def Gate_ChunkedScanOp : Gate_Op<"chunked_scan", [Pure, AttrSizedOperandSegments
   }];
   let hasVerifier = 1;
   let hasCanonicalizer = 1;
+}
+
+//===----------------------------------------------------------------------===//
+// Short convolutions
+//===----------------------------------------------------------------------===//
+
+def Gate_CausalConv1dOp : Gate_Op<"causal_conv1d", [Pure, AttrSizedOperandSegments]> {
+  let summary = "short causal depthwise convolution over T, with conv state";
+  let description = [{
+    The short convolution that Mamba-2, Gated DeltaNet (Qwen3-Next) and KDA
+    (Kimi Linear) apply to their projections before the scan, with the
+    semantics of causal-conv1d's `causal_conv1d_fn`. With `x: [B, T, C]`,
+    `weight: [C, W]` (one filter of width W per channel, oldest tap first)
+    and the optional `bias: [C]`:
+
+    `y[b, t, c] = act(bias[c] + sum_{w < W} weight[c, w] * x[b, t - (W-1) + w, c])`
+
+    accumulated in f32 and rounded once to x's element type. W is static,
+    from 1 to 8. `activation` is one of the gate family's activations
+    (`identity` for none; the models use `silu`).
+
+    Positions before a sequence's first token read its conv state, the last
+    W - 1 inputs of the previous segment, oldest first (causal-conv1d's
+    `initial_states` and `causal_conv1d_update`'s `conv_state`):
+    `initial_state: [N, C, W - 1]`, or zeros without one. The optional
+    `final_state: [N, C, W - 1]` holds the last W - 1 inputs of each
+    sequence; for a sequence shorter than W - 1 it reaches back into the
+    initial state (or zeros), so that running two segments with the state
+    carried gives what running them as one does. States hold inputs, not
+    sums, so they have x's element type and carrying one is exact. A
+    width-1 convolution reads no earlier inputs and takes no states.
+
+    `N = B`, or with `cu_seqlens` (`[N + 1]`, i32 or i64, starting at 0 and
+    non-decreasing up to `T`; then `B = 1`) the number of packed sequences:
+    the convolution restarts at each offset, reading that sequence's own
+    state. Tokens past `cu_seqlens[N]` belong to no sequence and get 0.
+
+    Example (Qwen3-Next's q/k/v convolution over packed sequences):
+    ```mlir
+    %y, %s = gate.causal_conv1d <silu> %x, %w
+        initial_state(%s0 : tensor<?x8192x3xbf16>) cu_seqlens(%cu : tensor<?xi32>)
+        : tensor<1x?x8192xbf16>, tensor<8192x4xbf16>
+        -> tensor<1x?x8192xbf16>, tensor<?x8192x3xbf16>
+    ```
+  }];
+  let arguments = (ins Gate_FloatTensor:$x, Gate_FloatTensor:$weight,
+                       Optional<Gate_FloatTensor>:$bias,
+                       Optional<Gate_FloatTensor>:$initial_state,
+                       Optional<Gate_IndexTensor>:$cu_seqlens,
+                       Gate_ActivationAttr:$activation);
+  let results = (outs Gate_FloatTensor:$y, Optional<Gate_FloatTensor>:$final_state);
+  let assemblyFormat = [{
+    $activation $x `,` $weight
+    (`bias` `(` $bias^ `:` type($bias) `)`)?
+    (`initial_state` `(` $initial_state^ `:` type($initial_state) `)`)?
+    (`cu_seqlens` `(` $cu_seqlens^ `:` type($cu_seqlens) `)`)?
+    attr-dict `:` type($x) `,` type($weight) `->` type($y) (`,` type($final_state)^)?
+  }];
+  let extraClassDeclaration = [{
+    /// The largest kernel width W the op takes.
+    static constexpr int64_t kMaxWidth = 8;
+    /// W, the kernel width (static once verified).
+    int64_t getWidth() { return getWeight().getType().getDimSize(1); }
+  }];
+  let hasVerifier = 1;
 }
 
 //===----------------------------------------------------------------------===//
