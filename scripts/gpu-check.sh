@@ -76,6 +76,8 @@ prepare() {
   bench swiglu_act_bf16 --dim T=8192 --dim F=14336
   bench llama3_ffn_bf16 --dim T=4096
   bench gla_forward --dim B=4 --dim T=2048
+  bench gdn_forward --dim B=1 --dim T=4096
+  bench gdn_decode --dim N=64 --dim P=64 --input "slots=$(seq -s, 0 63)"
   bench router_e128 --dim T=256
   bench router_deepseek_v3 --dim T=4096
   # Dispatch's output sizes derive from T through the reference's shape

@@ -56,13 +56,18 @@ export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 #   instrumented -O1 reference interpreter spends over 11 minutes and 4.5 GB
 #   on Gemma's 3072 x 24576 weights alone. The same ops at small sizes run
 #   here in Target/CPU/*.mlir.
-#   Target/CppHeader/examples-compile.test lowers every example for CUDA to
+#   Target/{CppHeader,Torch}/examples-compile.test lower every example to
 #   compile its header, Reliability/scan-reset-accuracy*.test compiles seven
 #   scans twice at T = 300 and gatec-check/router-ties.test runs 16 seeds:
 #   the paths they take run here at small sizes (test/gatec, scans.mlir,
 #   routers.mlir); they check numerics and generated C, not gatec's memory.
+#   Reliability/delta-accuracy*.test, Target/CPU/delta-examples.test and
+#   Target/{CPU,CUDA/Emulator}/short-conv.test are numerics at sizes that
+#   take minutes instrumented; the delta rule, pools and the convolution
+#   compile here in test/Conversion, test/Frontend and
+#   Target/CPU/pool-contract.test.
 # GATEC_SANITIZE_FILTER_OUT= (empty) runs everything.
-filter_out=${GATEC_SANITIZE_FILTER_OUT-'Embedding/consumer\.test|Reliability/difftest-|Target/CPU/examples\.test|Target/CUDA/Emulator/(llama3|gemma|gla|ssm|examples|ops)|Target/CppHeader/examples-compile|Reliability/scan-reset-accuracy|gatec-check/router-ties'}
+filter_out=${GATEC_SANITIZE_FILTER_OUT-'Embedding/consumer\.test|Reliability/difftest-|Target/CPU/examples\.test|Target/CUDA/Emulator/(llama3|gemma|gla|ssm|examples|ops|delta-examples|short-conv)|Target/CPU/(delta-examples|short-conv)|Target/(CppHeader|Torch)/examples-compile|Reliability/(scan-reset|delta)-accuracy|gatec-check/router-ties'}
 
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT

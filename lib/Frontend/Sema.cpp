@@ -399,6 +399,20 @@ private:
   // Layer calls
   //===--------------------------------------------------------------------===//
 
+  /// N, the number of sequences of a scan or conv over the batch `B` (of the
+  /// argument `batchOf`): B, or with packed sequences `cu` (the type of
+  /// `cuExpr`) len(cu_seqlens) - 1. Checks that the offsets are i32 or i64
+  /// `[N + 1]` read straight from a kernel parameter, hold at least one
+  /// sequence, and that B is 1. Returns nullopt after an error.
+  std::optional<Dim> checkCuSeqlens(const std::optional<CheckedType> &cu,
+                                    const ExprAST *cuExpr, const Dim &B,
+                                    StringRef batchOf);
+  /// With cu_seqlens, requires the states' first dimension `first` (of
+  /// `stateWhat`, at `at`) to be the number of sequences `numSeqs` where both
+  /// are unbound symbols, which the kernel could not tell apart.
+  bool checkStatesPerSequence(const Dim &first, const Dim &numSeqs,
+                              const CheckedType &cu, const ExprAST &cuExpr,
+                              SMLoc at, StringRef stateWhat);
   ExprInfo checkGate(const CallExprAST &call, CallInfo &callInfo);
   ExprInfo checkScan(const CallExprAST &call, CallInfo &callInfo,
                      unsigned wanted);
@@ -1550,6 +1564,72 @@ ExprInfo Checker::checkGate(const CallExprAST &call, CallInfo &callInfo) {
 // scan(...)
 //===----------------------------------------------------------------------===//
 
+std::optional<Dim>
+Checker::checkCuSeqlens(const std::optional<CheckedType> &cuType,
+                        const ExprAST *cuExpr, const Dim &B,
+                        StringRef batchOf) {
+  if (!cuType)
+    return B;
+  const CheckedType &cu = *cuType;
+  SMLoc cuLoc = cuExpr->getLoc();
+  if (cu.dtype != DType::i32 && cu.dtype != DType::i64) {
+    diag.error(cuLoc, "cu_seqlens must hold i32 or i64 offsets, got " +
+                          formatType(cu));
+    return std::nullopt;
+  }
+  if (cu.getRank() != 1) {
+    diag.error(cuLoc, "cu_seqlens must be [N + 1], got " + formatType(cu));
+    return std::nullopt;
+  }
+  // The entry points check a parameter's offsets before the kernel runs
+  // (docs/DSL.md); offsets computed inside the kernel would reach it
+  // unchecked.
+  const auto *cuName = llvm::dyn_cast<NameExprAST>(cuExpr);
+  if (!cuName || llvm::none_of(kernel.params, [&](const ParamAST &p) {
+        return p.name == cuName->getName();
+      })) {
+    diag.error(cuLoc, "cu_seqlens must be a parameter of the kernel, so "
+                      "that its offsets are checked at the call");
+    return std::nullopt;
+  }
+  std::optional<int64_t> len = valueOf(cu.dims[0]);
+  if (len && *len < 2) {
+    diag.error(cuLoc, "cu_seqlens must hold at least 2 offsets (one "
+                      "sequence), got " +
+                          formatType(cu));
+    return std::nullopt;
+  }
+  if (!unify(B, Dim::getStatic(1, cuLoc), cuLoc,
+             "with cu_seqlens the sequences are packed along T",
+             "the batch B of " + batchOf, "the required batch"))
+    return std::nullopt;
+  // A parameter's length is a literal or `M + c`: N is M + c - 1, which
+  // every state's first dimension must then be (as a literal binds M, a
+  // symbol must be the same one: `cu: i32[N + 1]` with `s0: f32[N, ...]`).
+  const Dim &cuLen = cu.dims[0];
+  return len ? Dim::getStatic(*len - 1)
+             : Dim::getSymbol(cuLen.symbol, cuLen.loc, cuLen.offset - 1);
+}
+
+bool Checker::checkStatesPerSequence(const Dim &first, const Dim &numSeqs,
+                                     const CheckedType &cu,
+                                     const ExprAST &cuExpr, SMLoc at,
+                                     StringRef stateWhat) {
+  if (!first.isSymbol() || !numSeqs.isSymbol() ||
+      first.symbol == numSeqs.symbol || valueOf(first) || valueOf(numSeqs))
+    return true;
+  // The kernel would take any two sizes; the sequences must match the
+  // states one to one.
+  Dim stated = Dim::getSymbol(first.symbol, {}, first.offset + 1);
+  diag.error(at, stateWhat + " holds " + formatSymbol(first) +
+                     " sequences but cu_seqlens " + formatSymbol(numSeqs) +
+                     ": state the relation as " +
+                     "cu: " + stringifyDType(cu.dtype).str() + "[" +
+                     formatSymbol(stated) + "]");
+  diag.note(cuExpr.getLoc(), "cu_seqlens is " + formatType(cu) + " here");
+  return false;
+}
+
 ExprInfo Checker::checkScan(const CallExprAST &call, CallInfo &callInfo,
                             unsigned wanted) {
   const auto &args = call.getArgs();
@@ -1777,47 +1857,10 @@ ExprInfo Checker::checkScan(const CallExprAST &call, CallInfo &callInfo,
   }
 
   // N, the number of sequences (and of states): B, or len(cu_seqlens) - 1.
-  Dim numSeqs = B;
-  if (cu) {
-    SMLoc cuLoc = callInfo.cuSeqlens->getLoc();
-    if (cu->dtype != DType::i32 && cu->dtype != DType::i64) {
-      diag.error(cuLoc, "cu_seqlens must hold i32 or i64 offsets, got " +
-                            formatType(*cu));
-      return invalid();
-    }
-    if (cu->getRank() != 1) {
-      diag.error(cuLoc, "cu_seqlens must be [N + 1], got " + formatType(*cu));
-      return invalid();
-    }
-    // The entry points check a parameter's offsets before the kernel runs
-    // (docs/DSL.md); offsets computed inside the kernel would reach it
-    // unchecked.
-    const auto *cuName = llvm::dyn_cast<NameExprAST>(callInfo.cuSeqlens);
-    if (!cuName || llvm::none_of(kernel.params, [&](const ParamAST &p) {
-          return p.name == cuName->getName();
-        })) {
-      diag.error(cuLoc, "cu_seqlens must be a parameter of the kernel, so "
-                        "that its offsets are checked at the call");
-      return invalid();
-    }
-    std::optional<int64_t> len = valueOf(cu->dims[0]);
-    if (len && *len < 2) {
-      diag.error(cuLoc, "cu_seqlens must hold at least 2 offsets (one "
-                        "sequence), got " +
-                            formatType(*cu));
-      return invalid();
-    }
-    if (!unify(B, Dim::getStatic(1, cuLoc), cuLoc,
-               "with cu_seqlens the sequences are packed along T",
-               "the batch B of q", "the required batch"))
-      return invalid();
-    // A parameter's length is a literal or `M + c`: N is M + c - 1, which
-    // every state's first dimension must then be (as a literal binds M, a
-    // symbol must be the same one: `cu: i32[N + 1]` with `s0: f32[N, ...]`).
-    const Dim &cuLen = cu->dims[0];
-    numSeqs = len ? Dim::getStatic(*len - 1)
-                  : Dim::getSymbol(cuLen.symbol, cuLen.loc, cuLen.offset - 1);
-  }
+  std::optional<Dim> n = checkCuSeqlens(cu, callInfo.cuSeqlens, B, "q");
+  if (!n)
+    return invalid();
+  Dim numSeqs = *n;
   if (initial) {
     SMLoc sLoc = callInfo.initialState->getLoc();
     if (initial->dtype != DType::f32 || initial->getRank() != 4) {
@@ -1825,22 +1868,10 @@ ExprInfo Checker::checkScan(const CallExprAST &call, CallInfo &callInfo,
                            formatType(*initial));
       return invalid();
     }
-    const Dim &first = initial->dims[0];
-    if (cu && first.isSymbol() && numSeqs.isSymbol() &&
-        first.symbol != numSeqs.symbol && !valueOf(first) &&
-        !valueOf(numSeqs)) {
-      // The kernel would take any two sizes; the sequences must match the
-      // states one to one.
-      Dim stated = Dim::getSymbol(first.symbol, {}, first.offset + 1);
-      diag.error(sLoc, "the initial state holds " + formatSymbol(first) +
-                           " sequences but cu_seqlens " +
-                           formatSymbol(numSeqs) + ": state the relation as " +
-                           "cu: " + stringifyDType(cu->dtype).str() + "[" +
-                           formatSymbol(stated) + "]");
-      diag.note(callInfo.cuSeqlens->getLoc(), "cu_seqlens is " +
-                                                  formatType(*cu) + " here");
+    if (cu &&
+        !checkStatesPerSequence(initial->dims[0], numSeqs, *cu,
+                                *callInfo.cuSeqlens, sLoc, "the initial state"))
       return invalid();
-    }
     const Dim *expect[] = {&numSeqs, &H, &K, &V};
     static const char *const stateNames[] = {"N", "HV", "K", "V"};
     for (unsigned d = 0; d < 4; ++d)
@@ -2262,43 +2293,10 @@ ExprInfo Checker::checkConv(const CallExprAST &call, CallInfo &callInfo,
   }
 
   // N, the number of sequences (and of states): B, or len(cu_seqlens) - 1.
-  Dim numSeqs = B;
-  if (cu) {
-    SMLoc cuLoc = callInfo.cuSeqlens->getLoc();
-    if (cu->dtype != DType::i32 && cu->dtype != DType::i64) {
-      diag.error(cuLoc, "cu_seqlens must hold i32 or i64 offsets, got " +
-                            formatType(*cu));
-      return invalid();
-    }
-    if (cu->getRank() != 1) {
-      diag.error(cuLoc, "cu_seqlens must be [N + 1], got " + formatType(*cu));
-      return invalid();
-    }
-    // The entry points check a parameter's offsets before the kernel runs;
-    // offsets computed inside the kernel would reach it unchecked.
-    const auto *cuName = llvm::dyn_cast<NameExprAST>(callInfo.cuSeqlens);
-    if (!cuName || llvm::none_of(kernel.params, [&](const ParamAST &p) {
-          return p.name == cuName->getName();
-        })) {
-      diag.error(cuLoc, "cu_seqlens must be a parameter of the kernel, so "
-                        "that its offsets are checked at the call");
-      return invalid();
-    }
-    std::optional<int64_t> len = valueOf(cu->dims[0]);
-    if (len && *len < 2) {
-      diag.error(cuLoc, "cu_seqlens must hold at least 2 offsets (one "
-                        "sequence), got " +
-                            formatType(*cu));
-      return invalid();
-    }
-    if (!unify(B, Dim::getStatic(1, cuLoc), cuLoc,
-               "with cu_seqlens the sequences are packed along T",
-               "the batch B of x", "the required batch"))
-      return invalid();
-    const Dim &cuLen = cu->dims[0];
-    numSeqs = len ? Dim::getStatic(*len - 1)
-                  : Dim::getSymbol(cuLen.symbol, cuLen.loc, cuLen.offset - 1);
-  }
+  std::optional<Dim> n = checkCuSeqlens(cu, callInfo.cuSeqlens, B, "x");
+  if (!n)
+    return invalid();
+  Dim numSeqs = *n;
 
   // States hold the last W - 1 inputs, in x's dtype; width 1 has none.
   std::string stateType = stringifyDType(x->dtype).str() + "[N, C, W - 1]";
@@ -2315,22 +2313,10 @@ ExprInfo Checker::checkConv(const CallExprAST &call, CallInfo &callInfo,
                            formatType(*initial));
       return invalid();
     }
-    const Dim &first = initial->dims[0];
-    if (cu && first.isSymbol() && numSeqs.isSymbol() &&
-        first.symbol != numSeqs.symbol && !valueOf(first) &&
-        !valueOf(numSeqs)) {
-      // The kernel would take any two sizes; the sequences must match the
-      // states one to one.
-      Dim stated = Dim::getSymbol(first.symbol, {}, first.offset + 1);
-      diag.error(sLoc, "the initial conv state holds " + formatSymbol(first) +
-                           " sequences but cu_seqlens " +
-                           formatSymbol(numSeqs) + ": state the relation as " +
-                           "cu: " + stringifyDType(cu->dtype).str() + "[" +
-                           formatSymbol(stated) + "]");
-      diag.note(callInfo.cuSeqlens->getLoc(),
-                "cu_seqlens is " + formatType(*cu) + " here");
+    if (cu && !checkStatesPerSequence(initial->dims[0], numSeqs, *cu,
+                                      *callInfo.cuSeqlens, sLoc,
+                                      "the initial conv state"))
       return invalid();
-    }
     Dim taps = Dim::getStatic(*width - 1);
     const Dim *expect[] = {&numSeqs, &C, &taps};
     static const char *const stateNames[] = {"N", "C", "W - 1"};

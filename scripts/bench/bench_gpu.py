@@ -17,7 +17,8 @@ import subprocess
 import torch
 import torch.nn.functional as F
 
-from torch_peers import torch_chunked_gla, torch_dispatch, torch_grouped_topk, torch_topk
+from torch_peers import (torch_chunked_gated_delta, torch_chunked_gla, torch_dispatch,
+                         torch_grouped_topk, torch_topk)
 
 COPY_BYTES_PER_S = 3.0e12
 BF16_FLOPS_PER_S = 800e12
@@ -59,6 +60,38 @@ def peers(kernel, dims):
         C = 64
         flops = B * H * (T // C) * 2 * (C * C * K + C * C * K + 2 * C * K * K)
         return (f"GLA forward B={B} T={T} H={H} K=V={K}", fn, 0, flops)
+    if kernel == "gdn_forward":
+        B, T, H, HV, K = dims["B"], dims["T"], 16, 32, 128
+        q, k, v = rand(B, T, H, K), rand(B, T, H, K), rand(B, T, HV, K)
+        a, b = torch.randn(B, T, HV, device=cuda), torch.randn(B, T, HV, device=cuda)
+
+        def fn():
+            qn, kn = F.normalize(q.float(), dim=-1), F.normalize(k.float(), dim=-1)
+            return torch_chunked_gated_delta(qn, kn, v.float(), F.logsigmoid(a),
+                                             torch.sigmoid(b)).to(torch.bfloat16)
+
+        C = 64
+        flops = B * HV * T * (C * (6 * K + 4 * K) + 6 * K * K)
+        return (f"Gated DeltaNet forward B={B} T={T} H={H} HV={HV} K=V={K}", fn, 0, flops)
+    if kernel == "gdn_decode":
+        N, P, H, HV, K = dims["N"], dims["P"], 16, 32, 128
+        q, k, v = rand(N, H, K), rand(N, H, K), rand(N, HV, K)
+        a, b = torch.randn(N, HV, device=cuda), torch.randn(N, HV, device=cuda)
+        states = torch.randn(P, HV, K, K, device=cuda) * 0.1
+        slots = torch.arange(N, device=cuda)
+
+        def fn():
+            qn = F.normalize(q.float(), dim=-1).repeat_interleave(HV // H, dim=1)
+            kn = F.normalize(k.float(), dim=-1).repeat_interleave(HV // H, dim=1)
+            S = states[slots] * torch.exp(F.logsigmoid(a))[..., None, None]
+            u = torch.sigmoid(b)[..., None] * (v.float() - torch.einsum("nhk,nhkv->nhv", kn, S))
+            S = S + kn[..., None] * u[:, :, None, :]
+            states[slots] = S
+            return (torch.einsum("nhk,nhkv->nhv", qn, S) * K ** -0.5).to(torch.bfloat16)
+
+        # The state traffic: each sequence's state read and written once.
+        return (f"Gated DeltaNet decode step N={N} P={P} (state pool, f32)", fn,
+                2 * N * HV * K * K * 4, 0)
     if kernel == "router_e128":
         T = dims["T"]
         logits = torch.randn(T, 128, device=cuda)

@@ -82,6 +82,31 @@ private:
   llvm::StringMap<Binding> dims;
 };
 
+/// The number of sequences N of a scan or convolution over the batch B bound
+/// in `dims`: B, or with packed sequences (`cuSeqlens`, the offsets [N + 1]
+/// along T, which need B = 1) the offsets' length - 1, dynamic where that
+/// length is.
+FailureOr<int64_t> verifySequenceCount(Operation *op, const DimBinder &dims,
+                                       Value cuSeqlens) {
+  int64_t batch = dims.get("B");
+  if (!cuSeqlens)
+    return batch;
+  auto cuType = cast<RankedTensorType>(cuSeqlens.getType());
+  if (cuType.getRank() != 1)
+    return op->emitOpError()
+           << "expects cu_seqlens of rank 1 [N + 1], got " << cuType;
+  int64_t len = cuType.getDimSize(0);
+  if (!ShapedType::isDynamic(len) && len < 2)
+    return op->emitOpError() << "expects cu_seqlens to hold at least 2 "
+                                "offsets (one sequence), got "
+                             << len;
+  if (!ShapedType::isDynamic(batch) && batch != 1)
+    return op->emitOpError() << "expects batch B = 1 with cu_seqlens "
+                                "(sequences are packed along T), got B = "
+                             << batch;
+  return ShapedType::isDynamic(len) ? ShapedType::kDynamic : len - 1;
+}
+
 /// Names "d0", "d1", ... for ops of any rank.
 SmallVector<std::string> positionalDimNames(int64_t rank) {
   SmallVector<std::string> names;
@@ -285,26 +310,13 @@ LogicalResult ChunkedScanOp::verify() {
     if (failed(dims.bindShape(beta.getType(), "beta", {"B", "T", "HV"})))
       return failure();
 
-  int64_t numStates = dims.get("B");
-  if (Value cu = getCuSeqlens()) {
-    auto cuType = cast<RankedTensorType>(cu.getType());
-    if (cuType.getRank() != 1)
-      return emitOpError() << "expects cu_seqlens of rank 1 [N + 1], got "
-                           << cuType;
-    int64_t len = cuType.getDimSize(0);
-    if (!ShapedType::isDynamic(len) && len < 2)
-      return emitOpError() << "expects cu_seqlens to hold at least 2 offsets "
-                              "(one sequence), got "
-                           << len;
-    int64_t batch = dims.get("B");
-    if (!ShapedType::isDynamic(batch) && batch != 1)
-      return emitOpError() << "expects batch B = 1 with cu_seqlens (sequences "
-                              "are packed along T), got B = "
-                           << batch;
-    numStates = ShapedType::isDynamic(len) ? ShapedType::kDynamic : len - 1;
-  }
-  if (failed(dims.bind("N", numStates,
-                       getCuSeqlens() ? "cu_seqlens (length - 1)" : "q (dim 0)")))
+  FailureOr<int64_t> numStates =
+      verifySequenceCount(*this, dims, getCuSeqlens());
+  if (failed(numStates))
+    return failure();
+  if (failed(
+          dims.bind("N", *numStates,
+                    getCuSeqlens() ? "cu_seqlens (length - 1)" : "q (dim 0)")))
     return failure();
   if (Value slots = getStateSlots()) {
     // A pool of P states, one slot per sequence.
@@ -390,31 +402,17 @@ LogicalResult CausalConv1dOp::verify() {
     if (failed(dims.bindShape(bias.getType(), "bias", {"C"})))
       return failure();
 
-  int64_t numSequences = dims.get("B");
-  if (Value cu = getCuSeqlens()) {
-    auto cuType = cast<RankedTensorType>(cu.getType());
-    if (cuType.getRank() != 1)
-      return emitOpError() << "expects cu_seqlens of rank 1 [N + 1], got "
-                           << cuType;
-    int64_t len = cuType.getDimSize(0);
-    if (!ShapedType::isDynamic(len) && len < 2)
-      return emitOpError() << "expects cu_seqlens to hold at least 2 offsets "
-                              "(one sequence), got "
-                           << len;
-    int64_t batch = dims.get("B");
-    if (!ShapedType::isDynamic(batch) && batch != 1)
-      return emitOpError() << "expects batch B = 1 with cu_seqlens (sequences "
-                              "are packed along T), got B = "
-                           << batch;
-    numSequences = ShapedType::isDynamic(len) ? ShapedType::kDynamic : len - 1;
-  }
+  FailureOr<int64_t> numSequences =
+      verifySequenceCount(*this, dims, getCuSeqlens());
+  if (failed(numSequences))
+    return failure();
 
   Value s0 = getInitialState(), sT = getFinalState();
   if ((s0 || sT) && width == 1)
     return emitOpError() << "expects no " << (s0 ? "initial" : "final")
                          << " state with width W = 1: a width-1 convolution "
                             "reads no earlier inputs";
-  if (failed(dims.bind("N", numSequences,
+  if (failed(dims.bind("N", *numSequences,
                        getCuSeqlens() ? "cu_seqlens (length - 1)"
                                       : "x (dim 0)")) ||
       failed(dims.bind("W - 1", width - 1, "weight (dim 1) - 1")))

@@ -59,6 +59,8 @@
 
 #include "gatec/Conversion/GateToLinalg/GateToLinalg.h"
 
+#include "SequenceBounds.h"
+
 #include "gatec/Dialect/Gate/GateOps.h"
 #include "mlir/Dialect/Affine/IR/AffineOps.h"
 #include "mlir/Dialect/Arith/IR/Arith.h"
@@ -1066,14 +1068,8 @@ struct SequenceSlice {
 };
 
 /// The tokens of sequence `n`: the whole batch entry n, or with cu_seqlens
-/// the offsets [cu[n], cu[n+1]) of batch entry 0 (i32 or i64 offsets).
-///
-/// The offsets are clamped into the tokens, begin = clamp(cu[n], 0, T) and
-/// end = clamp(cu[n+1], begin, T), so that no offsets can make the kernel
-/// read or write out of bounds: an offset past T or below 0 and decreasing
-/// offsets give empty or shortened sequences, a defined output. Valid
-/// offsets (0 = cu[0] <= ... <= cu[N] <= T) pass unchanged; the entry points
-/// report invalid ones as errors before the call.
+/// the offsets [cu[n], cu[n+1]) of batch entry 0, clamped into the tokens
+/// (buildClampedSequenceBounds).
 SequenceSlice buildSequenceSlice(OpBuilder &b, Location loc,
                                  const ScanOperands &scan, Value cuSeqlens,
                                  OpFoldResult numTokens, Value n, Value h) {
@@ -1085,16 +1081,8 @@ SequenceSlice buildSequenceSlice(OpBuilder &b, Location loc,
             .floorDiv(scan.valueHeadsPerKeyHead),
         {h});
   if (cuSeqlens) {
-    Value tokens = indexValue(b, loc, numTokens);
-    auto offsetAt = [&](Value index, Value lowest) -> Value {
-      Value raw = tensor::ExtractOp::create(b, loc, cuSeqlens, index);
-      Value offset = arith::IndexCastOp::create(b, loc, b.getIndexType(), raw);
-      return arith::MinSIOp::create(
-          b, loc, arith::MaxSIOp::create(b, loc, offset, lowest), tokens);
-    };
-    Value one = arith::ConstantIndexOp::create(b, loc, 1);
-    Value begin = offsetAt(n, arith::ConstantIndexOp::create(b, loc, 0));
-    Value end = offsetAt(arith::AddIOp::create(b, loc, n, one), begin);
+    auto [begin, end] = gatec::buildClampedSequenceBounds(
+        b, loc, cuSeqlens, indexValue(b, loc, numTokens), n);
     seq.batch = b.getIndexAttr(0);
     seq.begin = begin;
     seq.len = arith::SubIOp::create(b, loc, end, begin).getResult();

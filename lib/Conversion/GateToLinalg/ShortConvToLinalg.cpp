@@ -45,6 +45,8 @@
 
 #include "gatec/Conversion/GateToLinalg/GateToLinalg.h"
 
+#include "SequenceBounds.h"
+
 #include "gatec/Dialect/Gate/GateOps.h"
 #include "mlir/Dialect/Affine/IR/AffineOps.h"
 #include "mlir/Dialect/Arith/IR/Arith.h"
@@ -199,11 +201,8 @@ struct ConvBlock {
 /// the slices of x and of the initial state they read.
 ///
 /// The tokens are the whole batch entry n, or with cu_seqlens the offsets
-/// [cu[n], cu[n+1]) of batch entry 0 (i32 or i64 offsets), clamped as the
-/// chunked scan clamps them: begin = clamp(cu[n], 0, T) and
-/// end = clamp(cu[n+1], begin, T), so that no offsets can make the kernel
-/// read or write out of bounds; valid offsets pass unchanged, and the entry
-/// points report invalid ones before the call.
+/// [cu[n], cu[n+1]) of batch entry 0, clamped into the tokens as the chunked
+/// scan clamps them (buildClampedSequenceBounds).
 ConvBlock buildBlock(OpBuilder &b, Location loc, const ConvOperands &conv,
                      OpFoldResult numTokens, Value n, Value channelBlock) {
   ConvBlock block;
@@ -212,16 +211,8 @@ ConvBlock buildBlock(OpBuilder &b, Location loc, const ConvOperands &conv,
   block.begin = b.getIndexAttr(0);
   block.len = numTokens;
   if (conv.cuSeqlens) {
-    Value tokens = indexValue(b, loc, numTokens);
-    auto offsetAt = [&](Value index, Value lowest) -> Value {
-      Value raw = tensor::ExtractOp::create(b, loc, conv.cuSeqlens, index);
-      Value offset = arith::IndexCastOp::create(b, loc, b.getIndexType(), raw);
-      return arith::MinSIOp::create(
-          b, loc, arith::MaxSIOp::create(b, loc, offset, lowest), tokens);
-    };
-    Value one = arith::ConstantIndexOp::create(b, loc, 1);
-    Value begin = offsetAt(n, arith::ConstantIndexOp::create(b, loc, 0));
-    Value end = offsetAt(arith::AddIOp::create(b, loc, n, one), begin);
+    auto [begin, end] = gatec::buildClampedSequenceBounds(
+        b, loc, conv.cuSeqlens, indexValue(b, loc, numTokens), n);
     block.batch = b.getIndexAttr(0);
     block.begin = begin;
     block.len = arith::SubIOp::create(b, loc, end, begin).getResult();

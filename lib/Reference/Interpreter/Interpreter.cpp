@@ -139,6 +139,41 @@ private:
     return &it->second;
   }
 
+  /// Reads the optional float operand `v` of `user` into `out`, which stays
+  /// empty without one.
+  LogicalResult readFloats(Operation *user, Value v, std::vector<float> &out) {
+    if (!v)
+      return success();
+    FailureOr<TensorValue *> t = tensor(user, v);
+    if (failed(t))
+      return failure();
+    out = toFloats(**t);
+    return success();
+  }
+
+  /// Reads the optional packed-sequence offsets `cuSeqlens` of `user` (a
+  /// scan or a conv over `tokens` tokens) into `cu` and returns the number of
+  /// sequences: len(cu_seqlens) - 1, or `batch` without offsets.
+  FailureOr<int64_t> readCuSeqlens(Operation *user, Value cuSeqlens,
+                                   int64_t batch, int64_t tokens,
+                                   std::vector<int64_t> &cu) {
+    if (!cuSeqlens)
+      return batch;
+    FailureOr<TensorValue *> t = tensor(user, cuSeqlens);
+    if (failed(t))
+      return failure();
+    for (double offset : (*t)->data)
+      cu.push_back(static_cast<int64_t>(offset));
+    // Offsets outside [0, T] or decreasing are a caller error the compiled
+    // kernel may not survive either; refuse to define them.
+    for (size_t i = 0; i < cu.size(); ++i)
+      if (cu[i] < 0 || cu[i] > tokens || (i && cu[i] < cu[i - 1]) ||
+          (i == 0 && cu[i] != 0))
+        return fail(user, "cu_seqlens must start at 0 and be non-decreasing "
+                          "up to T");
+    return static_cast<int64_t>(cu.size()) - 1;
+  }
+
   /// Resolves a mixed static/dynamic list (offsets, sizes, ...).
   FailureOr<SmallVector<int64_t>> resolve(Operation *user,
                                           ArrayRef<OpFoldResult> values) {
@@ -742,41 +777,16 @@ private:
     }
     std::vector<float> qs = toFloats(**q), ks = toFloats(**k),
                        vs = toFloats(**v), decay, beta, s0;
-    if (Value d = op.getDecay()) {
-      FailureOr<TensorValue *> t = tensor(op, d);
-      if (failed(t))
-        return failure();
-      decay = toFloats(**t);
-    }
-    if (Value rates = op.getBeta()) {
-      FailureOr<TensorValue *> t = tensor(op, rates);
-      if (failed(t))
-        return failure();
-      beta = toFloats(**t);
-    }
-    if (Value s = op.getInitialState()) {
-      FailureOr<TensorValue *> t = tensor(op, s);
-      if (failed(t))
-        return failure();
-      s0 = toFloats(**t);
-    }
+    if (failed(readFloats(op, op.getDecay(), decay)) ||
+        failed(readFloats(op, op.getBeta(), beta)) ||
+        failed(readFloats(op, op.getInitialState(), s0)))
+      return failure();
     std::vector<int64_t> cu;
-    int64_t numStates = shape.batch;
-    if (Value c = op.getCuSeqlens()) {
-      FailureOr<TensorValue *> t = tensor(op, c);
-      if (failed(t))
-        return failure();
-      for (double x : (*t)->data)
-        cu.push_back(static_cast<int64_t>(x));
-      // Offsets outside [0, T] or decreasing are a caller error the
-      // compiled kernel may not survive either; refuse to define them.
-      for (size_t i = 0; i < cu.size(); ++i)
-        if (cu[i] < 0 || cu[i] > shape.tokens || (i && cu[i] < cu[i - 1]) ||
-            (i == 0 && cu[i] != 0))
-          return fail(op, "cu_seqlens must start at 0 and be non-decreasing "
-                          "up to T");
-      numStates = static_cast<int64_t>(cu.size()) - 1;
-    }
+    FailureOr<int64_t> sequences =
+        readCuSeqlens(op, op.getCuSeqlens(), shape.batch, shape.tokens, cu);
+    if (failed(sequences))
+      return failure();
+    const int64_t numStates = *sequences;
     const int64_t stateSize = shape.valueHeads * shape.keyDim * shape.valueDim;
     // A state pool: sequence n starts from pool[slots[n]] and its final
     // state replaces that row; a slot outside [0, P) skips the sequence (no
@@ -865,12 +875,8 @@ private:
                             ? ref::DropPolicy::TokenOrder
                             : ref::DropPolicy::ScoreOrder;
     std::vector<float> ls = toFloats(**logits), bias;
-    if (Value b = op.getSelectionBias()) {
-      FailureOr<TensorValue *> t = tensor(op, b);
-      if (failed(t))
-        return failure();
-      bias = toFloats(**t);
-    }
+    if (failed(readFloats(op, op.getSelectionBias(), bias)))
+      return failure();
     std::vector<float> weights(tokens * params.k);
     std::vector<int32_t> ranked(tokens * params.k), chosen(tokens * params.k);
     const std::vector<int32_t> *forced = nullptr;
@@ -934,35 +940,15 @@ private:
     shape.channels = (*x)->shape[2];
     shape.width = (*weight)->shape[1];
     std::vector<float> xs = toFloats(**x), ws = toFloats(**weight), bias, s0;
-    if (Value b = op.getBias()) {
-      FailureOr<TensorValue *> t = tensor(op, b);
-      if (failed(t))
-        return failure();
-      bias = toFloats(**t);
-    }
-    if (Value s = op.getInitialState()) {
-      FailureOr<TensorValue *> t = tensor(op, s);
-      if (failed(t))
-        return failure();
-      s0 = toFloats(**t);
-    }
+    if (failed(readFloats(op, op.getBias(), bias)) ||
+        failed(readFloats(op, op.getInitialState(), s0)))
+      return failure();
     std::vector<int64_t> cu;
-    int64_t numSequences = shape.batch;
-    if (Value c = op.getCuSeqlens()) {
-      FailureOr<TensorValue *> t = tensor(op, c);
-      if (failed(t))
-        return failure();
-      for (double offset : (*t)->data)
-        cu.push_back(static_cast<int64_t>(offset));
-      // As for scans: offsets outside [0, T] or decreasing are a caller
-      // error; refuse to define them.
-      for (size_t i = 0; i < cu.size(); ++i)
-        if (cu[i] < 0 || cu[i] > shape.tokens || (i && cu[i] < cu[i - 1]) ||
-            (i == 0 && cu[i] != 0))
-          return fail(op, "cu_seqlens must start at 0 and be non-decreasing "
-                          "up to T");
-      numSequences = static_cast<int64_t>(cu.size()) - 1;
-    }
+    FailureOr<int64_t> sequences =
+        readCuSeqlens(op, op.getCuSeqlens(), shape.batch, shape.tokens, cu);
+    if (failed(sequences))
+      return failure();
+    const int64_t numSequences = *sequences;
     std::vector<float> y(xs.size());
     std::vector<float> sT(numSequences * shape.channels * (shape.width - 1));
     ref::causalConv1d(xs.data(), ws.data(),
