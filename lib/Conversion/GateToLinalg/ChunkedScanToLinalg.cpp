@@ -5,16 +5,19 @@
 // linalg, so the CPU backend can tile, vectorize and parallelize it and the
 // GPU backend can map the contractions to tensor cores:
 //
-//   o_init = tensor.empty (or zeros with cu_seqlens: tokens past cu[N] are 0)
-//   scf.forall (n, h) in (N, H) shared_outs(o, final_state) {
+//   o_init = tensor.empty (or zeros with cu_seqlens or a state pool: tokens
+//            past cu[N] and skipped sequences are 0)
+//   scf.forall (n, h) in (N, HV) shared_outs(o, final_state or the pool) {
 //     [begin, end) = cu ? [cu[n], cu[n+1]) clamped into [0, T] : [0, T)
 //     batch = cu ? 0 : n
-//     S0 = initial_state[n, h] or zeros                          f32 [K, V]
+//     S0 = initial_state[n, h], pool[slots[n], h] or zeros       f32 [K, V]
+//     q and k are read at head h / G (grouped value heads, G = HV / H)
 //     scf.for t = 0 to end - begin step C iter_args(S = S0, o_seq) {
 //       L = affine.min(C, end - begin - t)            the last chunk is partial
 //       q, k: [L, K], v: [L, V] slices in the input element type
 //       b = cumulative clamped log gates, compensated: hi + lo (vector
 //           [L, K], scalar [L]; fixed: from token indices; none: absent)
+//       delta rule: v = U = T (beta v) - T (beta exp(b) k) S, T = (I + A_kk)^-1
 //       A = causal intra-chunk scores                                [L, L]
 //       o_c = round(scale * (A v + (q * exp(b)) S))                  [L, V]
 //       S  = Diag(exp(b_last)) S + (k * exp(b_last - b))^T v         [K, V]
