@@ -30,7 +30,10 @@ llvm=/usr/lib/llvm-22
 # PyTorch at its best on this machine: its widest kernels, tcmalloc, the
 # same two threads the gatec kernels get.
 export OMP_NUM_THREADS=${OMP_NUM_THREADS:-2}
-export ATEN_CPU_CAPABILITY=${ATEN_CPU_CAPABILITY:-avx512}
+# ATEN_CPU_CAPABILITY names a level the CPU must have: avx512 on an AVX2-only
+# host makes PyTorch die on an illegal instruction.
+if grep -qw avx512f /proc/cpuinfo; then default_capability=avx512; else default_capability=avx2; fi
+export ATEN_CPU_CAPABILITY=${ATEN_CPU_CAPABILITY:-$default_capability}
 tcmalloc=$(ls /usr/lib/x86_64-linux-gnu/libtcmalloc.so* 2>/dev/null | head -n 1 || true)
 LD_PRELOAD=${tcmalloc} /usr/bin/python3 "$root/scripts/bench/bench_cpu.py" \
   --kernels "$work/kernels.so" --roofline "$work/roofline.so" --reference "$work/reference.so" "$@"

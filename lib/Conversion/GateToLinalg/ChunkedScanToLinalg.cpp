@@ -1076,7 +1076,12 @@ struct SequenceSlice {
 SequenceSlice buildSequenceSlice(OpBuilder &b, Location loc,
                                  const ScanOperands &scan, Value cuSeqlens,
                                  OpFoldResult numTokens, Value n, Value h) {
-  SequenceSlice seq{n, b.getIndexAttr(0), numTokens, h, h, Value()};
+  SequenceSlice seq;
+  seq.batch = n;
+  seq.begin = b.getIndexAttr(0);
+  seq.len = numTokens;
+  seq.head = h;
+  seq.keyHead = h;
   if (scan.valueHeadsPerKeyHead != 1)
     seq.keyHead = affine::makeComposedFoldedAffineApply(
         b, loc,
