@@ -356,6 +356,10 @@ private:
   /// for a call of scan, route or dispatch).
   ExprInfo checkExpr(const ExprAST &expr, unsigned wanted = 1);
   ExprInfo checkName(const NameExprAST &name);
+  /// The index of the kernel parameter that `expr` names, or -1 when it is
+  /// anything else (values the entry points must check, or the kernel
+  /// writes, must be parameters).
+  int parameterIndex(const ExprAST &expr) const;
   ExprInfo checkUnaryMinus(const UnaryExprAST &expr);
   ExprInfo checkBinary(const BinaryExprAST &expr);
   ExprInfo checkMatMul(const BinaryExprAST &expr, const CheckedType &lhs,
@@ -897,6 +901,16 @@ ExprInfo Checker::checkExpr(const ExprAST &expr, unsigned wanted) {
     return record(expr, invalid());
   }
   return record(expr, invalid());
+}
+
+int Checker::parameterIndex(const ExprAST &expr) const {
+  const auto *name = llvm::dyn_cast<NameExprAST>(&expr);
+  if (!name)
+    return -1;
+  for (auto [i, param] : llvm::enumerate(kernel.params))
+    if (param.name == name->getName())
+      return static_cast<int>(i);
+  return -1;
 }
 
 ExprInfo Checker::checkName(const NameExprAST &name) {
@@ -1584,10 +1598,7 @@ Checker::checkCuSeqlens(const std::optional<CheckedType> &cuType,
   // The entry points check a parameter's offsets before the kernel runs
   // (docs/DSL.md); offsets computed inside the kernel would reach it
   // unchecked.
-  const auto *cuName = llvm::dyn_cast<NameExprAST>(cuExpr);
-  if (!cuName || llvm::none_of(kernel.params, [&](const ParamAST &p) {
-        return p.name == cuName->getName();
-      })) {
+  if (parameterIndex(*cuExpr) < 0) {
     diag.error(cuLoc, "cu_seqlens must be a parameter of the kernel, so "
                       "that its offsets are checked at the call");
     return std::nullopt;
@@ -1887,22 +1898,15 @@ ExprInfo Checker::checkScan(const CallExprAST &call, CallInfo &callInfo,
   if (pool) {
     // The pool and the slots are parameters: the kernel writes the pool's
     // memory, and the entry points check the slots before the call.
-    auto paramIndex = [&](const ExprAST *expr) -> int {
-      const auto *name = llvm::dyn_cast<NameExprAST>(expr);
-      for (auto [i, param] : llvm::enumerate(kernel.params))
-        if (name && param.name == name->getName())
-          return static_cast<int>(i);
-      return -1;
-    };
     SMLoc poolLoc = callInfo.statePool->getLoc();
     SMLoc slotsLoc = callInfo.stateSlots->getLoc();
-    callInfo.poolParam = paramIndex(callInfo.statePool);
+    callInfo.poolParam = parameterIndex(*callInfo.statePool);
     if (callInfo.poolParam < 0) {
       diag.error(poolLoc, "the state pool must be a parameter of the kernel: "
                           "the kernel updates it in place");
       return invalid();
     }
-    if (paramIndex(callInfo.stateSlots) < 0) {
+    if (parameterIndex(*callInfo.stateSlots) < 0) {
       diag.error(slotsLoc, "slots must be a parameter of the kernel, so that "
                            "they are checked at the call");
       return invalid();

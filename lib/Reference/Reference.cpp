@@ -218,6 +218,26 @@ void applyCapacity(int64_t tokens, int64_t numExperts,
   }
 }
 
+/// A sequence is a token range [begin, end) of one batch entry: the packed
+/// ranges of cu_seqlens (B = 1), or without it each whole batch entry.
+struct Sequence {
+  int64_t batch, begin, end;
+};
+
+std::vector<Sequence> sequencesOf(const std::vector<int64_t> *cuSeqlens,
+                                  int64_t batch, int64_t tokens) {
+  std::vector<Sequence> sequences;
+  if (cuSeqlens) {
+    assert(batch == 1 && "verified: packed sequences use B = 1");
+    for (size_t n = 0; n + 1 < cuSeqlens->size(); ++n)
+      sequences.push_back({0, (*cuSeqlens)[n], (*cuSeqlens)[n + 1]});
+  } else {
+    for (int64_t b = 0; b < batch; ++b)
+      sequences.push_back({b, 0, tokens});
+  }
+  return sequences;
+}
+
 } // namespace
 
 bool ranksBefore(double a, int64_t indexA, double b, int64_t indexB) {
@@ -322,23 +342,12 @@ void chunkedScan(const float *q, const float *k, const float *v,
   const int64_t group = numHeads ? numValueHeads / numHeads : 1;
   const int64_t keyDim = shape.keyDim, valueDim = shape.valueDim;
 
-  // A sequence is a token range [begin, end) of one batch entry; without
-  // cu_seqlens each batch entry is one sequence.
-  struct Sequence {
-    int64_t batch, begin, end;
-  };
-  std::vector<Sequence> sequences;
-  if (cuSeqlens) {
-    assert(shape.batch == 1 && "verified: packed sequences use B = 1");
-    for (size_t n = 0; n + 1 < cuSeqlens->size(); ++n)
-      sequences.push_back({0, (*cuSeqlens)[n], (*cuSeqlens)[n + 1]});
-    // Tokens past the last offset belong to no sequence; give them a defined
-    // output (0) rather than leaving the buffer as it was.
+  const std::vector<Sequence> sequences =
+      sequencesOf(cuSeqlens, shape.batch, numTokens);
+  // Tokens past the last offset belong to no sequence; give them a defined
+  // output (0) rather than leaving the buffer as it was.
+  if (cuSeqlens)
     std::fill(o, o + numTokens * numValueHeads * valueDim, 0.0f);
-  } else {
-    for (int64_t b = 0; b < shape.batch; ++b)
-      sequences.push_back({b, 0, numTokens});
-  }
 
   const int64_t stateSize = keyDim * valueDim;
   std::vector<double> state(stateSize);
@@ -430,22 +439,11 @@ void causalConv1d(const float *x, const float *weight, const float *bias,
   const int64_t width = shape.width, history = width - 1;
   assert(width >= 1 && "verified: the width is at least 1");
 
-  // A sequence is a token range [begin, end) of one batch entry; without
-  // cu_seqlens each batch entry is one sequence.
-  struct Sequence {
-    int64_t batch, begin, end;
-  };
-  std::vector<Sequence> sequences;
-  if (cuSeqlens) {
-    assert(shape.batch == 1 && "verified: packed sequences use B = 1");
-    for (size_t n = 0; n + 1 < cuSeqlens->size(); ++n)
-      sequences.push_back({0, (*cuSeqlens)[n], (*cuSeqlens)[n + 1]});
-    // Tokens past the last offset belong to no sequence: 0.
+  const std::vector<Sequence> sequences =
+      sequencesOf(cuSeqlens, shape.batch, numTokens);
+  // Tokens past the last offset belong to no sequence: 0.
+  if (cuSeqlens)
     std::fill(y, y + numTokens * channels, 0.0f);
-  } else {
-    for (int64_t b = 0; b < shape.batch; ++b)
-      sequences.push_back({b, 0, numTokens});
-  }
 
   // z: the sequence's inputs of one channel, after its W - 1 state entries.
   std::vector<double> z;

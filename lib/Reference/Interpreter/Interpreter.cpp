@@ -793,10 +793,12 @@ private:
     // state read or written, outputs 0).
     std::vector<int64_t> slots;
     std::vector<float> pool;
+    SmallVector<int64_t> poolShape;
     if (Value slotValues = op.getStateSlots()) {
       FailureOr<TensorValue *> t = tensor(op, slotValues);
       if (failed(t))
         return failure();
+      poolShape = (*tensor(op, op.getInitialState()))->shape;
       pool = std::move(s0);
       int64_t poolSize = static_cast<int64_t>(pool.size()) /
                          std::max<int64_t>(stateSize, 1);
@@ -836,19 +838,17 @@ private:
         std::fill(o.begin() + begin * rowSize, o.begin() + end * rowSize,
                   0.0f);
       }
-      tensors[op.getO()] = fromFloats(op.getO().getType().getElementType(),
-                                      (*v)->shape, o);
-      tensors[op.getFinalState()] =
-          fromFloats(Float32Type::get(op.getContext()),
-                     (*tensor(op, op.getInitialState()))->shape, pool);
-      return success();
     }
     tensors[op.getO()] = fromFloats(op.getO().getType().getElementType(),
                                     (*v)->shape, o);
     if (Value final = op.getFinalState())
-      tensors[final] = fromFloats(
-          Float32Type::get(op.getContext()),
-          {numStates, shape.valueHeads, shape.keyDim, shape.valueDim}, sT);
+      tensors[final] =
+          op.getStateSlots()
+              ? fromFloats(Float32Type::get(op.getContext()), poolShape, pool)
+              : fromFloats(Float32Type::get(op.getContext()),
+                           {numStates, shape.valueHeads, shape.keyDim,
+                            shape.valueDim},
+                           sT);
     return success();
   }
 
