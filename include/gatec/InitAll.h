@@ -17,6 +17,13 @@ namespace gatec {
 /// interface extensions (bufferization, inlining, LLVM translation).
 void registerAllDialects(mlir::DialectRegistry &registry);
 
+/// gatec's own SubsetOpInterface models for tensor.extract_slice,
+/// insert_slice and parallel_insert_slice: two slices are the same subset when
+/// their offsets, sizes and strides are the same values or constants. Must be
+/// registered before upstream's models (the first model attached wins);
+/// registerAllDialects does so.
+void registerSliceEquivalenceModels(mlir::DialectRegistry &registry);
+
 /// gatec's passes and named pipelines, plus the upstream passes.
 void registerAllPasses();
 

@@ -133,7 +133,8 @@ private:
   void emitOutputs(const ModuleAST &ast, mlir::ModuleOp module,
                    DiagnosticEngine &diag,
                    const std::function<mlir::LogicalResult(mlir::PassManager &)>
-                       &configurePassManager);
+                       &configurePassManager,
+                   mlir::TimingScope &timing);
 
   const CompileOptions &options;
   CompileResult &result;
@@ -250,11 +251,12 @@ bool Compilation::checkScheduleOverrides() {
 void Compilation::emitOutputs(
     const ModuleAST &ast, mlir::ModuleOp module, DiagnosticEngine &diag,
     const std::function<mlir::LogicalResult(mlir::PassManager &)>
-        &configurePassManager) {
+        &configurePassManager,
+    mlir::TimingScope &timing) {
   for (const TargetRequest &request : requests) {
     EmitContext context{*request.target, options,    ast,
                         module,          diag,       moduleName,
-                        configurePassManager};
+                        configurePassManager,        timing};
     for (const EmitKindInfo *kind : request.kinds) {
       Artifact artifact;
       artifact.target = request.target->name.str();
@@ -342,7 +344,8 @@ void Compilation::run(std::unique_ptr<llvm::MemoryBuffer> buffer,
   };
 
   if (onlyAST) {
-    emitOutputs(*ast, mlir::ModuleOp(), diag, configurePassManager);
+    emitOutputs(*ast, mlir::ModuleOp(), diag, configurePassManager,
+                rootTimer);
     return;
   }
 
@@ -418,7 +421,7 @@ void Compilation::run(std::unique_ptr<llvm::MemoryBuffer> buffer,
   // checks a chunk size override).
   if (mlir::failed(pm.run(*module)))
     return;
-  emitOutputs(*ast, *module, diag, configurePassManager);
+  emitOutputs(*ast, *module, diag, configurePassManager, rootTimer);
 }
 
 /// The default module name: the file stem ("stdin" for standard input).

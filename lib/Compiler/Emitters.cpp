@@ -196,7 +196,7 @@ static mlir::LogicalResult emitCPU(EmitContext &context, llvm::raw_ostream &os,
   llvm::SmallString<0> buffer;
   llvm::raw_svector_ostream bufferStream(buffer);
   if (mlir::failed(emitCPUArtifact(*context.loweredForCPU, *cpu, artifact,
-                                   bufferStream)))
+                                   bufferStream, &context.timing)))
     return mlir::failure();
   os << buffer;
   return mlir::success();

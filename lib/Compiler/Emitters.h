@@ -14,6 +14,7 @@
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/IR/OwningOpRef.h"
 #include "mlir/Support/LogicalResult.h"
+#include "mlir/Support/Timing.h"
 #include "llvm/ADT/ArrayRef.h"
 #include "llvm/ADT/StringRef.h"
 
@@ -48,6 +49,8 @@ struct EmitContext {
   /// Applies the pass-manager options (IR printing, timing); call it on
   /// every PassManager you run.
   std::function<mlir::LogicalResult(mlir::PassManager &)> configurePassManager;
+  /// Where stages outside a pass manager (LLVM's) are timed.
+  mlir::TimingScope &timing;
   /// The module after the CPU pipeline, built once by the first emitter that
   /// needs it (llvm, asm and obj all start from it).
   mlir::OwningOpRef<mlir::ModuleOp> loweredForCPU = nullptr;

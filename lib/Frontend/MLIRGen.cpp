@@ -11,6 +11,7 @@
 #include "gatec/Frontend/MLIRGen.h"
 
 #include "gatec/Dialect/Gate/GateDialect.h"
+#include "gatec/Dialect/Gate/GateMath.h"
 #include "gatec/Dialect/Gate/GateOps.h"
 #include "gatec/Frontend/AST.h"
 #include "gatec/Frontend/Diagnostics.h"
@@ -113,6 +114,10 @@ private:
   /// that it is one) with `gate.offsets`, so that the entry points check
   /// its values: 0 first, never decreasing, at most `upperBound` (T).
   void markOffsets(Value offsets, const Dim &upperBound);
+  /// A state pool is updated in place: its new value `updatedPool` is a
+  /// kernel result tied to the pool parameter, and the slots parameter is
+  /// marked `gate.slots` so that the entry points check them against it.
+  void tieStatePool(const CallInfo &info, Value updatedPool, Value slots);
   /// The size of dimension `dim` (index `index` of `source`) as an
   /// OpFoldResult: a constant when static.
   FailureOr<OpFoldResult> dimSize(const Dim &dim, Value source, int64_t index,
@@ -234,6 +239,17 @@ void Generator::markOffsets(Value offsets, const Dim &upperBound) {
                   b.getDictionaryAttr(entries));
 }
 
+void Generator::tieStatePool(const CallInfo &info, Value updatedPool,
+                             Value slots) {
+  auto poolIndex = static_cast<unsigned>(info.poolParam);
+  updatedParams[poolIndex] = updatedPool;
+  auto slotsArg = cast<BlockArgument>(slots);
+  cast<func::FuncOp>(slotsArg.getOwner()->getParentOp())
+      .setArgAttr(slotsArg.getArgNumber(), "gate.slots",
+                  b.getDictionaryAttr(b.getNamedAttr(
+                      "pool", b.getI64IntegerAttr(poolIndex))));
+}
+
 FailureOr<Value> Generator::symbolDimSize(const Dim &dim) {
   FailureOr<Value> size = symbolSize(dim.symbol);
   if (failed(size) || dim.offset == 0)
@@ -288,16 +304,8 @@ Value Generator::convertScalar(OpBuilder &builder, Location l, Value v,
     return v;
   auto fromFloat = dyn_cast<FloatType>(from);
   auto toFloat = dyn_cast<FloatType>(to);
-  if (fromFloat && toFloat) {
-    // bf16 <-> f16 have the same width: go through f32.
-    if (fromFloat.getWidth() == toFloat.getWidth()) {
-      Value wide = arith::ExtFOp::create(builder, l, builder.getF32Type(), v);
-      return arith::TruncFOp::create(builder, l, to, wide);
-    }
-    if (fromFloat.getWidth() < toFloat.getWidth())
-      return arith::ExtFOp::create(builder, l, to, v);
-    return arith::TruncFOp::create(builder, l, to, v);
-  }
+  if (fromFloat && toFloat)
+    return gate::convertFloat(builder, l, v, to);
   if (!fromFloat && toFloat)
     return arith::SIToFPOp::create(builder, l, to, v);
   if (fromFloat && !toFloat)
@@ -675,59 +683,30 @@ FailureOr<Value> Generator::emitRmsNorm(const CallExprAST &call,
 // Expressions
 //===----------------------------------------------------------------------===//
 
-/// The body of a one-operand float builtin, in f32.
+/// The body of a one-operand float builtin, in f32. The gate functions are
+/// GateMath's, the same arithmetic the gate ops lower to.
 static Value unaryBody(Builtin builtin, OpBuilder &nb, Location l, Value x) {
-  auto c = [&](double v) {
-    return arith::ConstantOp::create(nb, l, nb.getF32FloatAttr(v));
-  };
-  auto sigmoid = [&](Value v) -> Value {
-    Value e = math::ExpOp::create(nb, l, arith::NegFOp::create(nb, l, v));
-    return arith::DivFOp::create(nb, l, c(1.0),
-                                 arith::AddFOp::create(nb, l, c(1.0), e));
-  };
-  // log1p(exp(-|x|)): the part of softplus that never overflows.
-  auto softTail = [&](Value v) -> Value {
-    Value negAbs =
-        arith::NegFOp::create(nb, l, math::AbsFOp::create(nb, l, v));
-    return math::Log1pOp::create(nb, l, math::ExpOp::create(nb, l, negAbs));
-  };
   switch (builtin) {
   case Builtin::Exp:
     return math::ExpOp::create(nb, l, x);
   case Builtin::Log:
     return math::LogOp::create(nb, l, x);
   case Builtin::Sigmoid:
-    return sigmoid(x);
+    return gate::buildActivation(nb, l, gate::Activation::sigmoid, x);
   case Builtin::Silu:
-    return arith::MulFOp::create(nb, l, x, sigmoid(x));
+    return gate::buildActivation(nb, l, gate::Activation::silu, x);
   case Builtin::Relu:
-    return arith::MaximumFOp::create(nb, l, x, c(0.0));
-  case Builtin::Gelu: {
-    Value scaled = arith::MulFOp::create(nb, l, x, c(0.7071067811865476));
-    Value onePlus =
-        arith::AddFOp::create(nb, l, c(1.0), math::ErfOp::create(nb, l, scaled));
-    return arith::MulFOp::create(
-        nb, l, arith::MulFOp::create(nb, l, c(0.5), x), onePlus);
-  }
-  case Builtin::GeluTanh: {
-    Value cube = arith::MulFOp::create(
-        nb, l, x, arith::MulFOp::create(nb, l, x, x));
-    Value inner = arith::AddFOp::create(
-        nb, l, x, arith::MulFOp::create(nb, l, c(0.044715), cube));
-    Value t = math::TanhOp::create(
-        nb, l, arith::MulFOp::create(nb, l, c(0.7978845608028654), inner));
-    return arith::MulFOp::create(nb, l,
-                                 arith::MulFOp::create(nb, l, c(0.5), x),
-                                 arith::AddFOp::create(nb, l, c(1.0), t));
-  }
+    return gate::buildActivation(nb, l, gate::Activation::relu, x);
+  case Builtin::Gelu:
+    return gate::buildActivation(nb, l, gate::Activation::gelu, x);
+  case Builtin::GeluTanh:
+    return gate::buildActivation(nb, l, gate::Activation::gelu_tanh, x);
   case Builtin::Tanh:
     return math::TanhOp::create(nb, l, x);
   case Builtin::Softplus:
-    return arith::AddFOp::create(
-        nb, l, arith::MaximumFOp::create(nb, l, x, c(0.0)), softTail(x));
+    return gate::buildSoftplus(nb, l, x);
   case Builtin::LogSigmoid:
-    return arith::SubFOp::create(
-        nb, l, arith::MinimumFOp::create(nb, l, x, c(0.0)), softTail(x));
+    return gate::buildLogSigmoid(nb, l, x);
   case Builtin::Sqrt:
     return math::SqrtOp::create(nb, l, x);
   case Builtin::Rsqrt:
@@ -1007,15 +986,7 @@ FailureOr<SmallVector<Value>> Generator::genCall(const CallExprAST &call) {
         info.scale ? b.getF32FloatAttr(*info.scale) : FloatAttr());
     markOffsets(*cu, value.types[0].dims[1]);
     if (info.statePool) {
-      // The pool is updated in place: its new value is a kernel result tied
-      // to the parameter, and the entry points check the slots against it.
-      auto poolIndex = static_cast<unsigned>(info.poolParam);
-      updatedParams[poolIndex] = scan.getFinalState();
-      auto slotsArg = cast<BlockArgument>(*slots);
-      cast<func::FuncOp>(slotsArg.getOwner()->getParentOp())
-          .setArgAttr(slotsArg.getArgNumber(), "gate.slots",
-                      b.getDictionaryAttr(b.getNamedAttr(
-                          "pool", b.getI64IntegerAttr(poolIndex))));
+      tieStatePool(info, scan.getFinalState(), *slots);
       return SmallVector<Value>{scan.getO()};
     }
     SmallVector<Value> results = {scan.getO()};
@@ -1058,16 +1029,25 @@ FailureOr<SmallVector<Value>> Generator::genCall(const CallExprAST &call) {
     FailureOr<Value> x = genOne(*args[0]);
     FailureOr<Value> weight = genOne(*args[1]);
     FailureOr<Value> bias = optional(info.convBias);
-    FailureOr<Value> s0 = optional(info.initialState);
+    FailureOr<Value> s0 = optional(info.statePool ? info.statePool
+                                                  : info.initialState);
     FailureOr<Value> cu = optional(info.cuSeqlens);
-    if (failed(x) || failed(weight) || failed(bias) || failed(s0) || failed(cu))
+    FailureOr<Value> slots = optional(info.stateSlots);
+    if (failed(x) || failed(weight) || failed(bias) || failed(s0) ||
+        failed(cu) || failed(slots))
       return failure();
     Type finalType =
-        info.withFinalState ? Type(tensorType(value.types[1])) : Type();
-    auto conv = gate::CausalConv1dOp::create(b, l, tensorType(value.types[0]),
-                                             finalType, *x, *weight, *bias, *s0,
-                                             *cu, info.activation);
+        info.statePool         ? (*s0).getType()
+        : info.withFinalState ? Type(tensorType(value.types[1]))
+                              : Type();
+    auto conv = gate::CausalConv1dOp::create(
+        b, l, tensorType(value.types[0]), finalType, *x, *weight, *bias, *s0,
+        *cu, *slots, info.activation);
     markOffsets(*cu, value.types[0].dims[1]);
+    if (info.statePool) {
+      tieStatePool(info, conv.getFinalState(), *slots);
+      return SmallVector<Value>{conv.getY()};
+    }
     SmallVector<Value> results = {conv.getY()};
     if (info.withFinalState)
       results.push_back(conv.getFinalState());

@@ -11,6 +11,7 @@
 #include "gatec/Frontend/Diagnostics.h"
 
 #include "mlir/IR/BuiltinTypeInterfaces.h"
+#include "llvm/ADT/DenseMap.h"
 #include "llvm/ADT/STLExtras.h"
 #include "llvm/ADT/StringExtras.h"
 #include "llvm/Support/CheckedArithmetic.h"
@@ -154,7 +155,8 @@ const BuiltinSpec kBuiltins[] = {
      "k,score,renormalize,bias,groups,topk_groups,group_score,scale,capacity,"
      "drop"},
     {"dispatch", Builtin::Dispatch, 1, 1, "experts", "num_experts,block"},
-    {"conv", Builtin::Conv, 2, 2, "x, weight", "bias,act,initial,cu_seqlens"},
+    {"conv", Builtin::Conv, 2, 2, "x, weight",
+     "bias,act,initial,cu_seqlens,pool,slots"},
 };
 
 const BuiltinSpec *lookupBuiltin(StringRef name) {
@@ -417,6 +419,23 @@ private:
   bool checkStatesPerSequence(const Dim &first, const Dim &numSeqs,
                               const CheckedType &cu, const ExprAST &cuExpr,
                               SMLoc at, StringRef stateWhat);
+  /// Reads `pool = ...` and `slots = ...` of a call whose state is `op`'s
+  /// (`scan`, `conv`) into `pool` and `slots` and checks that they come
+  /// together, without `initial`, and that the call binds one name
+  /// (`output`). False after an error.
+  bool parseStatePool(const CallExprAST &call, CallInfo &callInfo,
+                      unsigned wanted, StringRef op, StringRef poolShape,
+                      StringRef output, bool hasInitial,
+                      std::optional<CheckedType> &pool,
+                      std::optional<CheckedType> &slots);
+  /// Checks a state pool `poolShape` = dtype[P, rowDims...] and its slots
+  /// [numSeqs] (both kernel parameters) and records the pool as updated in
+  /// place. False after an error.
+  bool checkStatePool(const CallInfo &callInfo, const CheckedType &pool,
+                      const CheckedType &slots, const Dim &numSeqs,
+                      DType dtype, llvm::ArrayRef<const Dim *> rowDims,
+                      llvm::ArrayRef<const char *> rowNames, StringRef op,
+                      StringRef poolShape);
   ExprInfo checkGate(const CallExprAST &call, CallInfo &callInfo);
   ExprInfo checkScan(const CallExprAST &call, CallInfo &callInfo,
                      unsigned wanted);
@@ -436,6 +455,8 @@ private:
   llvm::StringMap<Var> vars;
   /// Binding order, for deterministic warnings.
   llvm::SmallVector<std::string> letNames;
+  /// The pool parameter that each slots parameter indexes.
+  llvm::DenseMap<int, int> poolOfSlots;
   bool sawReturn = false;
 };
 
@@ -535,14 +556,15 @@ void Checker::check() {
     diag.note(kernel.loc, "kernel '" + kernel.name + "' starts here");
   }
 
-  // A state pool is read and written by its scan, in place: any other use
-  // would see it before or after the update depending on the schedule.
+  // A state pool is read and written by its scan or conv, in place: any
+  // other use would see it before or after the update depending on the
+  // schedule.
   for (unsigned index : info.updatedParams) {
     const ParamAST &param = kernel.params[index];
     if (vars[param.name].uses > 1)
-      diag.error(param.loc, "'" + param.name + "' is a scan's state pool, "
-                            "updated in place; it may not be used anywhere "
-                            "else in the kernel");
+      diag.error(param.loc, "'" + param.name + "' is a state pool, updated "
+                            "in place by its scan or conv; it may not be used "
+                            "anywhere else in the kernel");
   }
 
   // Unused names hint at a typo; only worth saying in a kernel that checks.
@@ -1641,6 +1663,107 @@ bool Checker::checkStatesPerSequence(const Dim &first, const Dim &numSeqs,
   return false;
 }
 
+bool Checker::parseStatePool(const CallExprAST &call, CallInfo &callInfo,
+                             unsigned wanted, StringRef op,
+                             StringRef poolShape, StringRef output,
+                             bool hasInitial, std::optional<CheckedType> &pool,
+                             std::optional<CheckedType> &slots) {
+  bool ok = true;
+  if (const KeywordArgAST *kw = findKeyword(call, "pool")) {
+    pool = tensorKeyword(*kw);
+    ok &= pool.has_value();
+    callInfo.statePool = kw->value.get();
+    callInfo.poolParam = parameterIndex(*callInfo.statePool);
+  }
+  if (const KeywordArgAST *kw = findKeyword(call, "slots")) {
+    slots = tensorKeyword(*kw);
+    ok &= slots.has_value();
+    callInfo.stateSlots = kw->value.get();
+  }
+  if (!ok)
+    return false;
+  if (pool.has_value() != slots.has_value()) {
+    diag.error(pool ? callInfo.statePool->getLoc()
+                    : callInfo.stateSlots->getLoc(),
+               "a state pool needs both 'pool = <states " + poolShape +
+                   ">' and 'slots = <the pool row of each sequence [N]>'");
+    return false;
+  }
+  if (pool && hasInitial) {
+    diag.error(callInfo.initialState->getLoc(),
+               "'initial' and 'pool' both give the " + op +
+                   "'s starting states; with a pool, each sequence starts "
+                   "from its slot's row");
+    return false;
+  }
+  if (pool && wanted == 2) {
+    diag.error(callInfo.statePool->getLoc(),
+               "the " + op + " updates its state pool in place and gives "
+               "only " + output + "; bind one name");
+    return false;
+  }
+  return true;
+}
+
+bool Checker::checkStatePool(const CallInfo &callInfo, const CheckedType &pool,
+                             const CheckedType &slots, const Dim &numSeqs,
+                             DType dtype, llvm::ArrayRef<const Dim *> rowDims,
+                             llvm::ArrayRef<const char *> rowNames, StringRef op,
+                             StringRef poolShape) {
+  // The pool and the slots are parameters: the kernel writes the pool's
+  // memory, and the entry points check the slots before the call.
+  SMLoc poolLoc = callInfo.statePool->getLoc();
+  SMLoc slotsLoc = callInfo.stateSlots->getLoc();
+  if (callInfo.poolParam < 0) {
+    diag.error(poolLoc, "the state pool must be a parameter of the kernel: "
+                        "the kernel updates it in place");
+    return false;
+  }
+  int slotsParam = parameterIndex(*callInfo.stateSlots);
+  if (slotsParam < 0) {
+    diag.error(slotsLoc, "slots must be a parameter of the kernel, so that "
+                         "they are checked at the call");
+    return false;
+  }
+
+  if (pool.dtype != dtype || pool.getRank() != rowDims.size() + 1) {
+    diag.error(poolLoc, "the state pool must be " + poolShape + ", got " +
+                            formatType(pool));
+    return false;
+  }
+  for (unsigned d = 0; d < rowDims.size(); ++d)
+    if (!unify(pool.dims[d + 1], *rowDims[d], poolLoc,
+               "the state pool must be " + poolShape,
+               Twine("its ") + rowNames[d],
+               "the " + op + "'s " + rowNames[d]))
+      return false;
+  if ((slots.dtype != DType::i32 && slots.dtype != DType::i64) ||
+      slots.getRank() != 1) {
+    diag.error(slotsLoc, "slots must be i32 or i64 [N], the pool row of "
+                         "each sequence, got " +
+                             formatType(slots));
+    return false;
+  }
+  if (!unify(slots.dims[0], numSeqs, slotsLoc,
+             "slots must hold one pool row per sequence", "its length",
+             "the number of sequences N"))
+    return false;
+  // The entry points check a slots parameter against its one pool's P.
+  auto [known, inserted] =
+      poolOfSlots.try_emplace(slotsParam, callInfo.poolParam);
+  if (!inserted && known->second != callInfo.poolParam) {
+    diag.error(slotsLoc,
+               "'" + kernel.params[slotsParam].name + "' already indexes the "
+               "pool '" + kernel.params[known->second].name +
+               "'; give each pool its own slots parameter (a caller may pass "
+               "the same array to both)");
+    return false;
+  }
+  if (!llvm::is_contained(info.updatedParams, callInfo.poolParam))
+    info.updatedParams.push_back(static_cast<unsigned>(callInfo.poolParam));
+  return true;
+}
+
 ExprInfo Checker::checkScan(const CallExprAST &call, CallInfo &callInfo,
                             unsigned wanted) {
   const auto &args = call.getArgs();
@@ -1708,35 +1831,8 @@ ExprInfo Checker::checkScan(const CallExprAST &call, CallInfo &callInfo,
     callInfo.cuSeqlens = kw->value.get();
   }
   std::optional<CheckedType> pool, slots;
-  if (const KeywordArgAST *kw = findKeyword(call, "pool")) {
-    pool = tensorKeyword(*kw);
-    ok &= pool.has_value();
-    callInfo.statePool = kw->value.get();
-  }
-  if (const KeywordArgAST *kw = findKeyword(call, "slots")) {
-    slots = tensorKeyword(*kw);
-    ok &= slots.has_value();
-    callInfo.stateSlots = kw->value.get();
-  }
-  if (ok && pool.has_value() != slots.has_value()) {
-    diag.error(pool ? callInfo.statePool->getLoc()
-                    : callInfo.stateSlots->getLoc(),
-               "a state pool needs both 'pool = <states [P, HV, K, V]>' and "
-               "'slots = <the pool row of each sequence [N]>'");
-    ok = false;
-  }
-  if (ok && pool && initial) {
-    diag.error(callInfo.initialState->getLoc(),
-               "'initial' and 'pool' both give the scan's starting states; "
-               "with a pool, each sequence starts from its slot's row");
-    ok = false;
-  }
-  if (ok && pool && wanted == 2) {
-    diag.error(callInfo.statePool->getLoc(),
-               "the scan updates its state pool in place and gives only o; "
-               "bind one name");
-    ok = false;
-  }
+  ok &= parseStatePool(call, callInfo, wanted, "scan", "[P, HV, K, V]", "o",
+                       initial.has_value(), pool, slots);
   if (const KeywordArgAST *kw = findKeyword(call, "chunk")) {
     std::optional<int64_t> chunk = intKeyword(*kw, 1, kMaxIntKeyword);
     ok &= chunk.has_value();
@@ -1895,49 +1991,10 @@ ExprInfo Checker::checkScan(const CallExprAST &call, CallInfo &callInfo,
       numSeqs = initial->dims[0];
   }
 
-  if (pool) {
-    // The pool and the slots are parameters: the kernel writes the pool's
-    // memory, and the entry points check the slots before the call.
-    SMLoc poolLoc = callInfo.statePool->getLoc();
-    SMLoc slotsLoc = callInfo.stateSlots->getLoc();
-    callInfo.poolParam = parameterIndex(*callInfo.statePool);
-    if (callInfo.poolParam < 0) {
-      diag.error(poolLoc, "the state pool must be a parameter of the kernel: "
-                          "the kernel updates it in place");
-      return invalid();
-    }
-    if (parameterIndex(*callInfo.stateSlots) < 0) {
-      diag.error(slotsLoc, "slots must be a parameter of the kernel, so that "
-                           "they are checked at the call");
-      return invalid();
-    }
-    if (pool->dtype != DType::f32 || pool->getRank() != 4) {
-      diag.error(poolLoc, "the state pool must be f32[P, HV, K, V], got " +
-                              formatType(*pool));
-      return invalid();
-    }
-    const Dim *expect[] = {&H, &K, &V};
-    static const char *const poolNames[] = {"HV", "K", "V"};
-    for (unsigned d = 0; d < 3; ++d)
-      if (!unify(pool->dims[d + 1], *expect[d], poolLoc,
-                 "the state pool must be f32[P, HV, K, V]",
-                 Twine("its ") + poolNames[d],
-                 Twine("the scan's ") + poolNames[d]))
-        return invalid();
-    if ((slots->dtype != DType::i32 && slots->dtype != DType::i64) ||
-        slots->getRank() != 1) {
-      diag.error(slotsLoc, "slots must be i32 or i64 [N], the pool row of "
-                           "each sequence, got " +
-                               formatType(*slots));
-      return invalid();
-    }
-    if (!unify(slots->dims[0], numSeqs, slotsLoc,
-               "slots must hold one pool row per sequence",
-               "its length", "the number of sequences N"))
-      return invalid();
-    if (!llvm::is_contained(info.updatedParams, callInfo.poolParam))
-      info.updatedParams.push_back(static_cast<unsigned>(callInfo.poolParam));
-  }
+  if (pool && !checkStatePool(callInfo, *pool, *slots, numSeqs, DType::f32,
+                              {&H, &K, &V}, {"HV", "K", "V"}, "scan",
+                              "f32[P, HV, K, V]"))
+    return invalid();
 
   CheckedType o;
   o.dtype = v->dtype;
@@ -2252,6 +2309,9 @@ ExprInfo Checker::checkConv(const CallExprAST &call, CallInfo &callInfo,
     ok &= cu.has_value();
     callInfo.cuSeqlens = kw->value.get();
   }
+  std::optional<CheckedType> pool, slots;
+  ok &= parseStatePool(call, callInfo, wanted, "conv", "[P, C, W - 1]", "y",
+                       initial.has_value(), pool, slots);
   if (!ok)
     return invalid();
 
@@ -2333,6 +2393,19 @@ ExprInfo Checker::checkConv(const CallExprAST &call, CallInfo &callInfo,
         return invalid();
     if (numSeqs.isDynamic())
       numSeqs = initial->dims[0];
+  }
+  if (pool) {
+    if (*width == 1) {
+      diag.error(callInfo.statePool->getLoc(),
+                 "a width-1 conv reads no earlier inputs and keeps no state: "
+                 "drop 'pool' and 'slots'");
+      return invalid();
+    }
+    Dim taps = Dim::getStatic(*width - 1);
+    if (!checkStatePool(callInfo, *pool, *slots, numSeqs, x->dtype,
+                        {&C, &taps}, {"C", "W - 1"}, "conv",
+                        stringifyDType(x->dtype).str() + "[P, C, W - 1]"))
+      return invalid();
   }
 
   CheckedType y = *x;

@@ -20,6 +20,8 @@
 
 void gatec::registerAllDialects(mlir::DialectRegistry &registry) {
   registry.insert<mlir::gate::GateDialect>();
+  // Before upstream's: an interface's first model attached to an op is kept.
+  gatec::registerSliceEquivalenceModels(registry);
   mlir::registerAllDialects(registry);
   mlir::registerAllExtensions(registry);
   gatec::registerCPUTranslations(registry);

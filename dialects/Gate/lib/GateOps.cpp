@@ -417,11 +417,24 @@ LogicalResult CausalConv1dOp::verify() {
                                       : "x (dim 0)")) ||
       failed(dims.bind("W - 1", width - 1, "weight (dim 1) - 1")))
     return failure();
+  // With slots, both states are the pool of P rows; else one per sequence.
+  const char *rows = "N";
+  if (Value slots = getStateSlots()) {
+    if (failed(dims.bindShape(slots.getType(), "state_slots", {"N"})))
+      return failure();
+    if (!s0 || !sT)
+      return emitOpError() << "expects initial_state and final_state with "
+                              "state_slots (the pool in and out)";
+    if (s0.getType() != sT.getType())
+      return emitOpError() << "expects final_state of the pool's type "
+                           << s0.getType() << ", got " << sT.getType();
+    rows = "P";
+  }
   for (auto [state, role] :
        {std::pair(s0, "initial_state"), std::pair(sT, "final_state")}) {
     if (!state)
       continue;
-    if (failed(dims.bindShape(state.getType(), role, {"N", "C", "W - 1"})) ||
+    if (failed(dims.bindShape(state.getType(), role, {rows, "C", "W - 1"})) ||
         failed(verifySameElementType(*this, getX().getType(), "x",
                                      state.getType(), role)))
       return failure();

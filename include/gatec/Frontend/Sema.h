@@ -179,9 +179,10 @@ struct CallInfo {
   const ExprAST *beta = nullptr;
   const ExprAST *initialState = nullptr;
   const ExprAST *cuSeqlens = nullptr;
-  /// `pool = P, slots = S`: the states live in the parameter P
-  /// [P, HV, K, V], updated in place at rows S [N]; `poolParam` is P's
-  /// index among the kernel's parameters.
+  /// `pool = P, slots = S` (scan and conv): the states live in the
+  /// parameter P ([P, HV, K, V] for a scan, [P, C, W - 1] for a conv),
+  /// updated in place at rows S [N]; `poolParam` is P's index among the
+  /// kernel's parameters.
   const ExprAST *statePool = nullptr;
   const ExprAST *stateSlots = nullptr;
   int poolParam = -1;

@@ -64,9 +64,11 @@
 
 #include "SequenceBounds.h"
 
+#include "gatec/Dialect/Gate/GateMath.h"
 #include "gatec/Dialect/Gate/GateOps.h"
 #include "mlir/Dialect/Affine/IR/AffineOps.h"
 #include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Bufferization/IR/Bufferization.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
@@ -279,7 +281,7 @@ struct CumulativeGates {
 
 /// max(g, kMinLogGate) in f32 (see kMinLogGate).
 Value clampLogGate(OpBuilder &b, Location loc, Value g) {
-  Value g32 = gatec::convertFloat(b, loc, g, b.getF32Type());
+  Value g32 = gate::convertFloat(b, loc, g, b.getF32Type());
   return arith::MaximumFOp::create(b, loc, g32,
                                    f32Constant(b, loc, kMinLogGate));
 }
@@ -450,8 +452,8 @@ Value buildDirectVectorDecayScores(OpBuilder &b, Location loc, Value q, Value k,
         Value i = linalg::IndexOp::create(nb, nl, 0);
         Value j = linalg::IndexOp::create(nb, nl, 1);
         Value qk = arith::MulFOp::create(
-            nb, nl, gatec::convertFloat(nb, nl, args[0], f32),
-            gatec::convertFloat(nb, nl, args[1], f32));
+            nb, nl, gate::convertFloat(nb, nl, args[0], f32),
+            gate::convertFloat(nb, nl, args[1], f32));
         Value decay = math::ExpOp::create(
             nb, nl, buildLogDecay(nb, nl, args[2], args[4], args[3], args[5]));
         // The mask selects the term, not the sum, so that the body is a
@@ -490,7 +492,7 @@ Value buildRelativeDecay(OpBuilder &b, Location loc, Value x, Value hi,
                 ? buildLogDecay(nb, nl, args[3], args[4], args[1], args[2])
                 : buildLogDecay(nb, nl, args[1], args[2], args[3], args[4]);
         return arith::MulFOp::create(nb, nl,
-                                     gatec::convertFloat(nb, nl, args[0], f32),
+                                     gate::convertFloat(nb, nl, args[0], f32),
                                      math::ExpOp::create(nb, nl, exponent));
       });
 }
@@ -720,7 +722,7 @@ Value buildDecayedFromChunkStart(OpBuilder &b, Location loc, const Chunk &chunk,
   return buildElementwise2D(
       b, loc, inputs, maps, buildEmptyF32(b, loc, chunk.shape(b, chunk.keyDim)),
       [&](OpBuilder &nb, Location nl, ValueRange args) -> Value {
-        Value result = gatec::convertFloat(nb, nl, args[0], f32);
+        Value result = gate::convertFloat(nb, nl, args[0], f32);
         Value exponent;
         if (kind == DecayKind::fixed) {
           // b_i = (i + 1) g.
@@ -737,7 +739,7 @@ Value buildDecayedFromChunkStart(OpBuilder &b, Location loc, const Chunk &chunk,
         if (scaleInput >= 0)
           result = arith::MulFOp::create(
               nb, nl, result,
-              gatec::convertFloat(nb, nl, args[scaleInput], f32));
+              gate::convertFloat(nb, nl, args[scaleInput], f32));
         return result;
       });
 }
@@ -808,13 +810,17 @@ Value buildUnitLowerInverse(OpBuilder &b, Location loc, Value a, Value len) {
                                   nb.getF32Type()),
             inverse, ArrayRef<OpFoldResult>{zero, zero},
             ArrayRef<OpFoldResult>{i, i}, unit);
-        // -sum_m a_m T_mj, accumulated from zero.
+        // -sum_m a_m T_mj, accumulated from zero in a buffer of its own:
+        // built in T's row i, the row would share T's buffer with the block
+        // it reads, and bufferization (which cannot tell the two apart)
+        // would copy the whole block for every row, L^3 / 3 copies a chunk.
+        Value rowInit = bufferization::AllocTensorOp::create(
+            nb, nl, rowType, ValueRange{i});
         Value row = buildGeneric(
             nb, nl, ValueRange{aRow, block},
-            linalg::FillOp::create(
-                nb, nl, ValueRange{f32Constant(nb, nl, 0.0)},
-                ValueRange{tensor::EmptyOp::create(
-                    nb, nl, ArrayRef<OpFoldResult>{i}, nb.getF32Type())})
+            linalg::FillOp::create(nb, nl,
+                                   ValueRange{f32Constant(nb, nl, 0.0)},
+                                   ValueRange{rowInit})
                 .getResult(0),
             {projection(ctx, 2, {0}), projection(ctx, 2, {0, 1}),
              projection(ctx, 2, {1})},
@@ -860,7 +866,7 @@ Value buildDeltaValues(OpBuilder &b, Location loc, const Chunk &chunk,
         Value below =
             arith::CmpIOp::create(nb, nl, arith::CmpIPredicate::ult, j, i);
         Value weighted = arith::MulFOp::create(
-            nb, nl, args[1], gatec::convertFloat(nb, nl, args[0], f32));
+            nb, nl, args[1], gate::convertFloat(nb, nl, args[0], f32));
         return arith::SelectOp::create(nb, nl, below, weighted,
                                        f32Constant(nb, nl, 0.0));
       });
@@ -874,7 +880,7 @@ Value buildDeltaValues(OpBuilder &b, Location loc, const Chunk &chunk,
       {utils::IteratorType::parallel},
       [&](OpBuilder &nb, Location nl, ValueRange args) -> Value {
         return arith::NegFOp::create(nb, nl,
-                                     gatec::convertFloat(nb, nl, args[0], f32));
+                                     gate::convertFloat(nb, nl, args[0], f32));
       });
   Value keyRows =
       buildDecayedFromChunkStart(b, loc, chunk, gates, chunk.k, negBeta);
@@ -884,8 +890,8 @@ Value buildDeltaValues(OpBuilder &b, Location loc, const Chunk &chunk,
       buildEmptyF32(b, loc, chunk.shape(b, chunk.valueDim)),
       [&](OpBuilder &nb, Location nl, ValueRange args) -> Value {
         return arith::MulFOp::create(nb, nl,
-                                     gatec::convertFloat(nb, nl, args[0], f32),
-                                     gatec::convertFloat(nb, nl, args[1], f32));
+                                     gate::convertFloat(nb, nl, args[0], f32),
+                                     gate::convertFloat(nb, nl, args[1], f32));
       });
 
   Value negW =
@@ -923,7 +929,7 @@ Value buildRoundedOutput(OpBuilder &b, Location loc, Value output, double scale,
       [&](OpBuilder &nb, Location nl, ValueRange args) -> Value {
         Value scaled =
             arith::MulFOp::create(nb, nl, args[0], f32Constant(nb, nl, scale));
-        return gatec::convertFloat(nb, nl, scaled, elementType);
+        return gate::convertFloat(nb, nl, scaled, elementType);
       });
 }
 
@@ -970,7 +976,7 @@ Value buildStateUpdate(OpBuilder &b, Location loc, const Chunk &chunk,
               nb, nl,
               buildLogDecay(nb, nl, args[3], args[4], args[1], args[2]));
           return arith::MulFOp::create(
-              nb, nl, gatec::convertFloat(nb, nl, args[0], f32), decay);
+              nb, nl, gate::convertFloat(nb, nl, args[0], f32), decay);
         });
     // exp(b_last) once per key channel, not once per state element.
     AffineMap id = b.getMultiDimIdentityMap(1);
@@ -1021,7 +1027,7 @@ Value buildStateUpdate(OpBuilder &b, Location loc, const Chunk &chunk,
                      : buildFixedDecay(nb, nl, g, last,
                                        linalg::IndexOp::create(nb, nl, 0));
           return arith::MulFOp::create(
-              nb, nl, gatec::convertFloat(nb, nl, args[0], f32), decay);
+              nb, nl, gate::convertFloat(nb, nl, args[0], f32), decay);
         });
     decayedState = buildElementwise2D(
         b, loc, ValueRange{}, {}, state,
@@ -1065,9 +1071,8 @@ struct SequenceSlice {
   OpFoldResult keyHead;
   /// fixed decay: the head's clamped f32 log gate, read once for all chunks.
   Value fixedGate;
-  /// With a state pool: the sequence's row of the pool (0 when skipped) and
-  /// how many rows it reads and writes (1, or 0 for a slot outside [0, P)).
-  OpFoldResult poolRow, poolRows;
+  /// With a state pool: the sequence's row of the pool.
+  gatec::PoolSlot pool;
 };
 
 /// The tokens of sequence `n`: the whole batch entry n, or with cu_seqlens
@@ -1180,99 +1185,17 @@ std::pair<Value, Value> buildChunkStep(OpBuilder &b, Location loc,
   return {buildStateUpdate(b, loc, chunk, gates, state), oUpdated};
 }
 
-/// With a state pool: sequence n's row is slots[n] (i32 or i64). A slot
-/// outside [0, P) skips the sequence: it reads and writes no row (pool rows
-/// 0 at row 0) and runs no chunk (length 0), so its outputs keep their
-/// initial 0 and no other sequence's row is touched.
+/// With a state pool: sequence n's row is slots[n]. A slot outside [0, P)
+/// skips the sequence: it reads and writes no row and runs no chunk (length
+/// 0), so its outputs keep their initial 0 and no other sequence's row is
+/// touched.
 void restrictToPoolSlot(OpBuilder &b, Location loc, Value slots, Value pool,
                         Value n, SequenceSlice &seq) {
-  Value raw = tensor::ExtractOp::create(b, loc, slots, n);
-  Value slot = arith::IndexCastOp::create(b, loc, b.getIndexType(), raw);
-  Value zero = arith::ConstantIndexOp::create(b, loc, 0);
-  Value poolSize = tensor::DimOp::create(b, loc, pool, 0);
-  Value valid = arith::AndIOp::create(
-      b, loc,
-      arith::CmpIOp::create(b, loc, arith::CmpIPredicate::sge, slot, zero),
-      arith::CmpIOp::create(b, loc, arith::CmpIPredicate::slt, slot,
-                            poolSize));
-  seq.poolRow = arith::SelectOp::create(b, loc, valid, slot, zero).getResult();
-  seq.poolRows = arith::SelectOp::create(
-                     b, loc, valid, arith::ConstantIndexOp::create(b, loc, 1),
-                     zero)
-                     .getResult();
-  seq.len = arith::SelectOp::create(b, loc, valid, indexValue(b, loc, seq.len),
-                                    zero)
+  seq.pool = gatec::buildPoolSlot(b, loc, slots, pool, n);
+  seq.len = arith::SelectOp::create(b, loc, seq.pool.valid,
+                                    indexValue(b, loc, seq.len),
+                                    arith::ConstantIndexOp::create(b, loc, 0))
                 .getResult();
-}
-
-/// The [1, 1, K, V] view of a [K, V] state and back.
-Value expandState(OpBuilder &b, Location loc, Value state) {
-  auto type = cast<RankedTensorType>(state.getType());
-  auto expanded = RankedTensorType::get(
-      {1, 1, type.getDimSize(0), type.getDimSize(1)}, type.getElementType());
-  return tensor::ExpandShapeOp::create(
-      b, loc, expanded, state,
-      ArrayRef<ReassociationIndices>{{0, 1, 2}, {3}});
-}
-
-/// pool[row, h] as the pair's working state [K, V]: the pool's rows
-/// [row, row + rows) of head h (one row, or none for a skipped sequence,
-/// whose state is then never read) copied into a fresh tensor.
-Value readPoolState(OpBuilder &b, Location loc, Value pool,
-                    const SequenceSlice &seq, Value h,
-                    RankedTensorType stateType) {
-  int64_t keyDim = stateType.getDimSize(0), valueDim = stateType.getDimSize(1);
-  OpFoldResult zero = b.getIndexAttr(0), one = b.getIndexAttr(1);
-  SmallVector<OpFoldResult> sizes = {seq.poolRows, one, b.getIndexAttr(keyDim),
-                                     b.getIndexAttr(valueDim)};
-  SmallVector<OpFoldResult> unit(4, one);
-  Value rows = tensor::ExtractSliceOp::create(
-      b, loc,
-      RankedTensorType::get({ShapedType::kDynamic, 1, keyDim, valueDim},
-                            stateType.getElementType()),
-      pool, ArrayRef<OpFoldResult>{seq.poolRow, h, zero, zero}, sizes, unit);
-  Value local = tensor::EmptyOp::create(
-      b, loc, ArrayRef<int64_t>{1, 1, keyDim, valueDim},
-      stateType.getElementType());
-  Value filled = tensor::InsertSliceOp::create(
-      b, loc, rows, local, ArrayRef<OpFoldResult>{zero, zero, zero, zero},
-      sizes, unit);
-  return tensor::CollapseShapeOp::create(
-      b, loc, stateType, filled,
-      ArrayRef<ReassociationIndices>{{0, 1, 2}, {3}});
-}
-
-/// The pair's final state [K, V] as the [rows, 1, K, V] slice to write back
-/// to the pool (no rows for a skipped sequence).
-Value poolRowsOfState(OpBuilder &b, Location loc, Value state,
-                      const SequenceSlice &seq) {
-  auto type = cast<RankedTensorType>(state.getType());
-  OpFoldResult zero = b.getIndexAttr(0), one = b.getIndexAttr(1);
-  SmallVector<OpFoldResult> sizes = {seq.poolRows, one,
-                                     b.getIndexAttr(type.getDimSize(0)),
-                                     b.getIndexAttr(type.getDimSize(1))};
-  return tensor::ExtractSliceOp::create(
-      b, loc,
-      RankedTensorType::get(
-          {ShapedType::kDynamic, 1, type.getDimSize(0), type.getDimSize(1)},
-          type.getElementType()),
-      expandState(b, loc, state),
-      ArrayRef<OpFoldResult>{zero, zero, zero, zero}, sizes,
-      SmallVector<OpFoldResult>(4, one));
-}
-
-/// Writes poolRowsOfState's slice to pool[row, h], in the forall's
-/// in_parallel region.
-void writePoolRows(OpBuilder &b, Location loc, Value rows, Value pool,
-                   const SequenceSlice &seq, Value h) {
-  auto type = cast<RankedTensorType>(rows.getType());
-  OpFoldResult zero = b.getIndexAttr(0), one = b.getIndexAttr(1);
-  tensor::ParallelInsertSliceOp::create(
-      b, loc, rows, pool, ArrayRef<OpFoldResult>{seq.poolRow, h, zero, zero},
-      ArrayRef<OpFoldResult>{seq.poolRows, one,
-                             b.getIndexAttr(type.getDimSize(2)),
-                             b.getIndexAttr(type.getDimSize(3))},
-      SmallVector<OpFoldResult>(4, one));
 }
 
 struct ChunkedScanLowering : OpConversionPattern<ChunkedScanOp> {
@@ -1364,9 +1287,14 @@ struct ChunkedScanLowering : OpConversionPattern<ChunkedScanOp> {
     auto stateType = RankedTensorType::get({scan.keyDim, scan.valueDim},
                                            rewriter.getF32Type());
     Value stateInit;
+    // A pair's part of a pool row: head h, [K, V].
+    SmallVector<OpFoldResult> poolOffsets = {h, zeroIndex, zeroIndex};
+    SmallVector<OpFoldResult> poolSizes = {oneIndex, keyDim, valueDim};
     if (slots) {
-      stateInit = readPoolState(rewriter, loc, forall.getRegionOutArgs()[1],
-                                seq, h, stateType);
+      stateInit =
+          gatec::readPoolRow(rewriter, loc, forall.getRegionOutArgs()[1],
+                             seq.pool, poolOffsets, poolSizes, stateType,
+                             /*zeroSkipped=*/false);
     } else {
       Value stateDest =
           hasFinalState
@@ -1432,7 +1360,8 @@ struct ChunkedScanLowering : OpConversionPattern<ChunkedScanOp> {
     Value poolRows;
     if (slots) {
       rewriter.setInsertionPoint(forall.getTerminator());
-      poolRows = poolRowsOfState(rewriter, loc, chunkLoop.getResult(0), seq);
+      poolRows = gatec::poolRowsOf(rewriter, loc, chunkLoop.getResult(0),
+                                   seq.pool, poolSizes);
     }
     rewriter.setInsertionPointToStart(forall.getTerminator().getBody());
     tensor::ParallelInsertSliceOp::create(
@@ -1441,8 +1370,9 @@ struct ChunkedScanLowering : OpConversionPattern<ChunkedScanOp> {
         ArrayRef<OpFoldResult>{oneIndex, seq.len, oneIndex, valueDim},
         unitStrides);
     if (slots)
-      writePoolRows(rewriter, loc, poolRows, forall.getRegionOutArgs()[1],
-                    seq, h);
+      gatec::writePoolRows(rewriter, loc, poolRows,
+                           forall.getRegionOutArgs()[1], seq.pool, poolOffsets,
+                           poolSizes);
     else if (hasFinalState)
       tensor::ParallelInsertSliceOp::create(
           rewriter, loc, chunkLoop.getResult(0), forall.getRegionOutArgs()[1],

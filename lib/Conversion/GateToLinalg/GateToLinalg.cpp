@@ -8,9 +8,11 @@
 
 #include "gatec/Conversion/GateToLinalg/GateToLinalg.h"
 
+#include "gatec/Dialect/Gate/GateMath.h"
 #include "gatec/Dialect/Gate/GateOps.h"
 #include "mlir/Dialect/Affine/IR/AffineOps.h"
 #include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Bufferization/IR/Bufferization.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
@@ -28,79 +30,6 @@ namespace gatec {
 using namespace mlir;
 using namespace mlir::gate;
 
-Value gatec::convertFloat(OpBuilder &b, Location loc, Value value, Type to) {
-  Type from = value.getType();
-  if (from == to)
-    return value;
-  if (cast<FloatType>(from).getWidth() < cast<FloatType>(to).getWidth())
-    return arith::ExtFOp::create(b, loc, to, value);
-  return arith::TruncFOp::create(b, loc, to, value);
-}
-
-Value gatec::buildActivation(OpBuilder &b, Location loc, Activation act,
-                             Value z) {
-  Type f32 = z.getType();
-  auto constant = [&](double v) -> Value {
-    return arith::ConstantOp::create(b, loc, f32, b.getFloatAttr(f32, v));
-  };
-  // With e = exp(-|z|) <= 1: z >= 0 ? 1 / (1 + e) : e / (1 + e). Nothing
-  // overflows, and for z << 0 the result keeps its tiny (even subnormal)
-  // value where 1 / (1 + exp(-z)) would flush to 0 below z = -88; this is
-  // the reference's form.
-  auto sigmoid = [&](Value v) -> Value {
-    Value e = math::ExpOp::create(
-        b, loc, arith::NegFOp::create(b, loc, math::AbsFOp::create(b, loc, v)));
-    Value den = arith::AddFOp::create(b, loc, constant(1.0), e);
-    Value positive = arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OGE,
-                                           v, constant(0.0));
-    Value num = arith::SelectOp::create(b, loc, positive, constant(1.0), e);
-    return arith::DivFOp::create(b, loc, num, den);
-  };
-  // silu and the gelus are z times a factor that tends to 0 as z -> -inf:
-  // their limit there is 0 (the reference's value), but evaluated at
-  // z = -inf the product is -inf * 0 = NaN.
-  auto zeroAtNegativeInfinity = [&](Value y) -> Value {
-    Value negInf = arith::CmpFOp::create(
-        b, loc, arith::CmpFPredicate::OEQ, z,
-        constant(-std::numeric_limits<double>::infinity()));
-    return arith::SelectOp::create(b, loc, negInf, constant(0.0), y);
-  };
-  switch (act) {
-  case Activation::sigmoid:
-    return sigmoid(z);
-  case Activation::identity:
-    return z;
-  case Activation::relu:
-    return arith::MaximumFOp::create(b, loc, z, constant(0.0));
-  case Activation::silu:
-    return zeroAtNegativeInfinity(
-        arith::MulFOp::create(b, loc, z, sigmoid(z)));
-  case Activation::gelu: {
-    // 0.5 z (1 + erf(z / sqrt(2))), written as 0.5 z erfc(-z / sqrt(2)):
-    // 1 + erf cancels to exactly 0 in f32 below z = -5.5, where erfc keeps
-    // the tiny factor (so an infinite x times it stays infinite).
-    Value erfc = math::ErfcOp::create(
-        b, loc, arith::MulFOp::create(b, loc, z, constant(-M_SQRT1_2)));
-    Value half = arith::MulFOp::create(b, loc, z, constant(0.5));
-    return zeroAtNegativeInfinity(arith::MulFOp::create(b, loc, half, erfc));
-  }
-  case Activation::gelu_tanh: {
-    // 0.5 z (1 + tanh(u)) with u = sqrt(2/pi) (z + 0.044715 z^3), written
-    // as z sigmoid(2u): 1 + tanh(u) cancels to exactly 0 in f32 for u below
-    // about -9, where the sigmoid keeps the tiny factor (so inf * it stays
-    // inf, as in the reference), and it costs one exp instead of a tanh.
-    Value z3 = arith::MulFOp::create(b, loc, z,
-                                     arith::MulFOp::create(b, loc, z, z));
-    Value inner = arith::AddFOp::create(
-        b, loc, z, arith::MulFOp::create(b, loc, z3, constant(0.044715)));
-    Value twoU =
-        arith::MulFOp::create(b, loc, inner, constant(2 * 0.7978845608028654));
-    return zeroAtNegativeInfinity(
-        arith::MulFOp::create(b, loc, z, sigmoid(twoU)));
-  }
-  }
-  llvm_unreachable("covered switch over Activation");
-}
 
 namespace {
 
@@ -110,8 +39,8 @@ Value buildGateScalar(OpBuilder &b, Location loc, Activation act,
                       std::optional<APFloat> clampLimit, Value x, Value g,
                       Type resultType) {
   Type f32 = b.getF32Type();
-  Value x32 = gatec::convertFloat(b, loc, x, f32);
-  Value g32 = gatec::convertFloat(b, loc, g, f32);
+  Value x32 = gate::convertFloat(b, loc, x, f32);
+  Value g32 = gate::convertFloat(b, loc, g, f32);
   if (clampLimit) {
     double limit = clampLimit->convertToDouble();
     Value hi = arith::ConstantOp::create(b, loc, f32, b.getFloatAttr(f32, limit));
@@ -122,8 +51,8 @@ Value buildGateScalar(OpBuilder &b, Location loc, Activation act,
         b, loc, arith::MinimumFOp::create(b, loc, x32, hi), lo);
   }
   Value y = arith::MulFOp::create(
-      b, loc, gatec::buildActivation(b, loc, act, g32), x32);
-  return gatec::convertFloat(b, loc, y, resultType);
+      b, loc, gate::buildActivation(b, loc, act, g32), x32);
+  return gate::convertFloat(b, loc, y, resultType);
 }
 
 /// An empty tensor of `type`, sized like `like` on its dynamic dims.

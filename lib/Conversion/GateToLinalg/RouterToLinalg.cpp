@@ -17,6 +17,7 @@
 
 #include "gatec/Conversion/GateToLinalg/GateToLinalg.h"
 
+#include "gatec/Dialect/Gate/GateMath.h"
 #include "gatec/Dialect/Gate/GateOps.h"
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
@@ -210,23 +211,6 @@ Value buildKthLargestKey(OpBuilder &b, Location loc, Value keys,
 // One token's row
 //===----------------------------------------------------------------------===//
 
-/// sigmoid(z) that never takes exp of a positive argument, as the reference
-/// does: for z << 0 it gives the tiny e / (1 + e) (subnormal where it is one)
-/// rather than 1 / inf = 0, so weights keep their value and selection still
-/// tells such experts apart. A NaN z takes the second form and stays NaN.
-Value buildStableSigmoid(OpBuilder &b, Location loc, Value z) {
-  Value e = math::ExpOp::create(
-      b, loc, arith::NegFOp::create(b, loc, math::AbsFOp::create(b, loc, z)));
-  Value onePlusE = arith::AddFOp::create(b, loc, constF32(b, loc, 1.0f), e);
-  Value forPositive =
-      arith::DivFOp::create(b, loc, constF32(b, loc, 1.0f), onePlusE);
-  Value forNegative = arith::DivFOp::create(b, loc, e, onePlusE);
-  Value isNonNegative = arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OGE,
-                                              z, constF32(b, loc, 0.0f));
-  return arith::SelectOp::create(b, loc, isNonNegative, forPositive,
-                                 forNegative);
-}
-
 /// One row's scores over the E experts.
 struct RowScores {
   /// s (f32), what the weights are taken from.
@@ -264,7 +248,7 @@ RowScores buildScoresAndKeys(
         if (bias)
           selectScore = arith::AddFOp::create(
               nb, nl, selectScore,
-              gatec::convertFloat(nb, nl, args[inputs.size()],
+              gate::convertFloat(nb, nl, args[inputs.size()],
                                   nb.getF32Type()));
         Value index = toI32(nb, nl, linalg::IndexOp::create(nb, nl, 0));
         linalg::YieldOp::create(
@@ -299,7 +283,7 @@ RowScores buildSoftmaxRow(OpBuilder &b, Location loc, Value row,
       ValueRange{maxNumInit, maxAllInit}, {identity, toScalar, toScalar},
       {utils::IteratorType::reduction},
       [&](OpBuilder &nb, Location nl, ValueRange args) {
-        Value x = gatec::convertFloat(nb, nl, args[0], f32);
+        Value x = gate::convertFloat(nb, nl, args[0], f32);
         linalg::YieldOp::create(
             nb, nl,
             ValueRange{arith::MaxNumFOp::create(nb, nl, args[1], x),
@@ -317,7 +301,7 @@ RowScores buildSoftmaxRow(OpBuilder &b, Location loc, Value row,
       ValueRange{tensor::EmptyOp::create(b, loc, vecType, ValueRange{})},
       {identity, identity}, parallelIterators(1),
       [&](OpBuilder &nb, Location nl, ValueRange args) {
-        Value x = gatec::convertFloat(nb, nl, args[0], f32);
+        Value x = gate::convertFloat(nb, nl, args[0], f32);
         linalg::YieldOp::create(
             nb, nl,
             ValueRange{math::ExpOp::create(
@@ -358,8 +342,10 @@ RowScores buildSigmoidRow(OpBuilder &b, Location loc, Value row,
   return buildScoresAndKeys(
       b, loc, numExperts, ValueRange{row}, bias,
       [&](OpBuilder &nb, Location nl, ValueRange args) {
-        Value s = buildStableSigmoid(
-            nb, nl, gatec::convertFloat(nb, nl, args[0], nb.getF32Type()));
+        // The stable form: a very negative logit keeps its tiny score, so
+        // selection still tells such experts apart.
+        Value s = gate::buildSigmoid(
+            nb, nl, gate::convertFloat(nb, nl, args[0], nb.getF32Type()));
         return std::make_pair(s, s);
       });
 }

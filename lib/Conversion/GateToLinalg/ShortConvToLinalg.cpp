@@ -47,6 +47,7 @@
 
 #include "SequenceBounds.h"
 
+#include "gatec/Dialect/Gate/GateMath.h"
 #include "gatec/Dialect/Gate/GateOps.h"
 #include "mlir/Dialect/Affine/IR/AffineOps.h"
 #include "mlir/Dialect/Arith/IR/Arith.h"
@@ -140,7 +141,7 @@ Value buildTransposeInto(OpBuilder &b, Location loc, Value source, Value dest) {
       {utils::IteratorType::parallel, utils::IteratorType::parallel},
       [&](OpBuilder &nb, Location nl, ValueRange args) {
         linalg::YieldOp::create(
-            nb, nl, gatec::convertFloat(nb, nl, args[0], elementType));
+            nb, nl, gate::convertFloat(nb, nl, args[0], elementType));
       });
   return generic.getResult(0);
 }
@@ -173,7 +174,8 @@ bool isStaticZero(OpFoldResult size) { return staticSize(size) == 0; }
 
 /// What every iteration shares.
 struct ConvOperands {
-  Value x, weight, bias, initialState, cuSeqlens;
+  /// With `slots`, `initialState` is the pool [P, C, W - 1].
+  Value x, weight, bias, initialState, cuSeqlens, slots;
   Activation act;
   /// W, the number of taps.
   int64_t width;
@@ -193,18 +195,24 @@ struct ConvBlock {
   OpFoldResult channelOffset, channels;
   /// x[batch, begin : begin + len, channels]: [len, cw].
   Value xs;
-  /// initial_state[n, channels]: [cw, P], or null.
+  /// initial_state[n, channels] (with a pool: a copy of the sequence's
+  /// row's channels): [cw, P], or null.
   Value state;
+  /// With a pool: the sequence's row.
+  gatec::PoolSlot pool;
 };
 
 /// Sequence `n`'s tokens and channel block `channelBlock`'s channels, with
-/// the slices of x and of the initial state they read.
+/// the slices of x and of the initial state (`states`: the initial state or
+/// a pool) they read.
 ///
 /// The tokens are the whole batch entry n, or with cu_seqlens the offsets
 /// [cu[n], cu[n+1]) of batch entry 0, clamped into the tokens as the chunked
-/// scan clamps them (buildClampedSequenceBounds).
+/// scan clamps them (buildClampedSequenceBounds); with a pool, none for a
+/// sequence whose slot is outside it.
 ConvBlock buildBlock(OpBuilder &b, Location loc, const ConvOperands &conv,
-                     OpFoldResult numTokens, Value n, Value channelBlock) {
+                     OpFoldResult numTokens, Value n, Value channelBlock,
+                     Value states) {
   ConvBlock block;
   block.n = n;
   block.batch = n;
@@ -216,6 +224,13 @@ ConvBlock buildBlock(OpBuilder &b, Location loc, const ConvOperands &conv,
     block.batch = b.getIndexAttr(0);
     block.begin = begin;
     block.len = arith::SubIOp::create(b, loc, end, begin).getResult();
+  }
+  if (conv.slots) {
+    block.pool = gatec::buildPoolSlot(b, loc, conv.slots, states, n);
+    block.len = arith::SelectOp::create(
+                    b, loc, block.pool.valid, indexValue(b, loc, block.len),
+                    arith::ConstantIndexOp::create(b, loc, 0))
+                    .getResult();
   }
 
   MLIRContext *ctx = b.getContext();
@@ -234,10 +249,19 @@ ConvBlock buildBlock(OpBuilder &b, Location loc, const ConvOperands &conv,
   block.xs = extractSlice(b, loc, conv.x,
                           {block.batch, block.begin, block.channelOffset},
                           {one, block.len, block.channels}, {1, 2});
-  if (conv.initialState)
-    block.state = extractSlice(
-        b, loc, conv.initialState, {n, block.channelOffset, zero},
-        {one, block.channels, b.getIndexAttr(conv.width - 1)}, {1, 2});
+  OpFoldResult history = b.getIndexAttr(conv.width - 1);
+  // A skipped sequence reads its (zero) state into the head window and the
+  // final state it does not write: zeros keep every read defined.
+  if (conv.slots)
+    block.state = gatec::readPoolRow(
+        b, loc, states, block.pool, {block.channelOffset, zero},
+        {block.channels, history},
+        RankedTensorType::get({staticSize(block.channels), conv.width - 1},
+                              getElementTypeOrSelf(states.getType())),
+        /*zeroSkipped=*/true);
+  else if (conv.initialState)
+    block.state = extractSlice(b, loc, states, {n, block.channelOffset, zero},
+                               {one, block.channels, history}, {1, 2});
   return block;
 }
 
@@ -273,19 +297,19 @@ Value buildTaps(OpBuilder &b, Location loc, const ConvOperands &conv,
       {utils::IteratorType::parallel, utils::IteratorType::parallel},
       [&](OpBuilder &nb, Location nl, ValueRange args) {
         Type f32 = nb.getF32Type();
-        Value acc = hasBias ? gatec::convertFloat(nb, nl, args[2 * width], f32)
+        Value acc = hasBias ? gate::convertFloat(nb, nl, args[2 * width], f32)
                             : arith::ConstantOp::create(
                                   nb, nl, f32, nb.getFloatAttr(f32, 0.0))
                                   .getResult();
         for (int64_t w = 0; w < width; ++w) {
-          Value input = gatec::convertFloat(nb, nl, args[w], f32);
+          Value input = gate::convertFloat(nb, nl, args[w], f32);
           acc = arith::AddFOp::create(
               nb, nl, acc,
               arith::MulFOp::create(nb, nl, args[width + w], input));
         }
-        Value activated = gatec::buildActivation(nb, nl, act, acc);
+        Value activated = gate::buildActivation(nb, nl, act, acc);
         linalg::YieldOp::create(
-            nb, nl, gatec::convertFloat(nb, nl, activated, resultType));
+            nb, nl, gate::convertFloat(nb, nl, activated, resultType));
       });
   return generic.getResult(0);
 }
@@ -460,6 +484,7 @@ struct CausalConv1dLowering : OpConversionPattern<CausalConv1dOp> {
     conv.bias = adaptor.getBias();
     conv.initialState = adaptor.getInitialState();
     conv.cuSeqlens = adaptor.getCuSeqlens();
+    conv.slots = adaptor.getStateSlots();
     conv.act = op.getActivation();
     conv.width = op.getWidth();
     const int64_t history = conv.width - 1;
@@ -501,8 +526,12 @@ struct CausalConv1dLowering : OpConversionPattern<CausalConv1dOp> {
     Value yInit = buildEmptyOfType(rewriter, loc, yType,
                                    {batchSize, numTokens, conv.numChannels});
     OpFoldResult historySize = rewriter.getIndexAttr(history);
+    // With a pool, the final states are written into it: rows of skipped
+    // sequences and rows no sequence names keep their value.
     Value finalInit;
-    if (finalState)
+    if (conv.slots)
+      finalInit = conv.initialState;
+    else if (finalState)
       finalInit = buildEmptyOfType(
           rewriter, loc, cast<RankedTensorType>(finalState.getType()),
           {numSequences, conv.numChannels, historySize});
@@ -514,8 +543,9 @@ struct CausalConv1dLowering : OpConversionPattern<CausalConv1dOp> {
       return success();
     }
     // With cu_seqlens, tokens past the last offset belong to no sequence and
-    // their output is defined as 0; otherwise every token is written.
-    if (conv.cuSeqlens)
+    // their output is defined as 0, as are a skipped sequence's outputs with
+    // a pool; otherwise every token is written.
+    if (conv.cuSeqlens || conv.slots)
       yInit = buildZeros(rewriter, loc, yInit);
 
     // K slices per sequence, about sliceTokens tokens each: T / L for a
@@ -548,8 +578,8 @@ struct CausalConv1dLowering : OpConversionPattern<CausalConv1dOp> {
       OpBuilder::InsertionGuard guard(rewriter);
       rewriter.setInsertionPointToStart(outputs.getBody());
       SmallVector<Value> ivs = llvm::to_vector(outputs.getInductionVars());
-      ConvBlock block =
-          buildBlock(rewriter, loc, conv, numTokens, ivs[0], ivs[2]);
+      ConvBlock block = buildBlock(rewriter, loc, conv, numTokens, ivs[0],
+                                   ivs[2], conv.initialState);
       // Slice k: tokens [k S, min(k S + S, len)) with S = ceil(len / K),
       // its start clamped to len so that an empty slice's views stay in
       // bounds.
@@ -590,17 +620,38 @@ struct CausalConv1dLowering : OpConversionPattern<CausalConv1dOp> {
       OpBuilder::InsertionGuard guard(rewriter);
       rewriter.setInsertionPointToStart(states.getBody());
       SmallVector<Value> ivs = llvm::to_vector(states.getInductionVars());
+      Value shared = states.getRegionOutArgs()[0];
+      // With a pool, the sequence's row is read from the shared pool and
+      // written back at the same place, which bufferizes in place.
       ConvBlock block =
-          buildBlock(rewriter, loc, conv, numTokens, ivs[0], ivs[1]);
-      SmallVector<OpFoldResult> offsets = {block.n, block.channelOffset, zero};
-      SmallVector<OpFoldResult> sizes = {one, block.channels, historySize};
-      Value dest = extractSlice(rewriter, loc, states.getRegionOutArgs()[0],
-                                offsets, sizes, {1, 2});
-      dest = buildFinalState(rewriter, loc, conv, block, dest);
-      rewriter.setInsertionPointToStart(states.getTerminator().getBody());
-      tensor::ParallelInsertSliceOp::create(
-          rewriter, loc, dest, states.getRegionOutArgs()[0], offsets, sizes,
-          SmallVector<OpFoldResult>(3, one));
+          buildBlock(rewriter, loc, conv, numTokens, ivs[0], ivs[1],
+                     conv.slots ? shared : conv.initialState);
+      if (conv.slots) {
+        SmallVector<OpFoldResult> rowOffsets = {block.channelOffset, zero};
+        SmallVector<OpFoldResult> rowSizes = {block.channels, historySize};
+        Value dest = buildEmptyOfType(
+            rewriter, loc,
+            RankedTensorType::get({staticSize(block.channels), history},
+                                  yType.getElementType()),
+            rowSizes);
+        dest = buildFinalState(rewriter, loc, conv, block, dest);
+        Value rows =
+            gatec::poolRowsOf(rewriter, loc, dest, block.pool, rowSizes);
+        rewriter.setInsertionPointToStart(states.getTerminator().getBody());
+        gatec::writePoolRows(rewriter, loc, rows, shared, block.pool,
+                             rowOffsets, rowSizes);
+      } else {
+        SmallVector<OpFoldResult> offsets = {block.n, block.channelOffset,
+                                             zero};
+        SmallVector<OpFoldResult> sizes = {one, block.channels, historySize};
+        Value dest =
+            extractSlice(rewriter, loc, shared, offsets, sizes, {1, 2});
+        dest = buildFinalState(rewriter, loc, conv, block, dest);
+        rewriter.setInsertionPointToStart(states.getTerminator().getBody());
+        tensor::ParallelInsertSliceOp::create(
+            rewriter, loc, dest, shared, offsets, sizes,
+            SmallVector<OpFoldResult>(3, one));
+      }
       results.push_back(states.getResult(0));
     }
     rewriter.replaceOp(op, results);

@@ -488,6 +488,7 @@ private:
             .Case<math::Log2Op>([&](auto) { return std::log2(a[0]); })
             .Case<math::TanhOp>([&](auto) { return std::tanh(a[0]); })
             .Case<math::ErfOp>([&](auto) { return std::erf(a[0]); })
+            .Case<math::ErfcOp>([&](auto) { return std::erfc(a[0]); })
             .Case<math::SqrtOp>([&](auto) { return std::sqrt(a[0]); })
             .Case<math::RsqrtOp>([&](auto) { return 1.0 / std::sqrt(a[0]); })
             .Case<math::AbsFOp>([&](auto) { return std::fabs(a[0]); })
@@ -788,33 +789,11 @@ private:
       return failure();
     const int64_t numStates = *sequences;
     const int64_t stateSize = shape.valueHeads * shape.keyDim * shape.valueDim;
-    // A state pool: sequence n starts from pool[slots[n]] and its final
-    // state replaces that row; a slot outside [0, P) skips the sequence (no
-    // state read or written, outputs 0).
-    std::vector<int64_t> slots;
-    std::vector<float> pool;
-    SmallVector<int64_t> poolShape;
-    if (Value slotValues = op.getStateSlots()) {
-      FailureOr<TensorValue *> t = tensor(op, slotValues);
-      if (failed(t))
+    PoolRows pooled;
+    if (Value slotValues = op.getStateSlots())
+      if (failed(gatherPool(op, slotValues, op.getInitialState(), stateSize,
+                            numStates, s0, pooled)))
         return failure();
-      poolShape = (*tensor(op, op.getInitialState()))->shape;
-      pool = std::move(s0);
-      int64_t poolSize = static_cast<int64_t>(pool.size()) /
-                         std::max<int64_t>(stateSize, 1);
-      s0.assign(numStates * stateSize, 0.0f);
-      for (double x : (*t)->data) {
-        int64_t slot = static_cast<int64_t>(x);
-        int64_t n = static_cast<int64_t>(slots.size());
-        if (slot >= 0 && slot < poolSize) {
-          if (llvm::is_contained(slots, slot))
-            return fail(op, "two sequences share state slot " + Twine(slot));
-          std::copy_n(pool.begin() + slot * stateSize, stateSize,
-                      s0.begin() + n * stateSize);
-        }
-        slots.push_back(slot < 0 || slot >= poolSize ? -1 : slot);
-      }
-    }
     std::vector<float> o(shape.batch * shape.tokens * shape.valueHeads *
                          shape.valueDim);
     std::vector<float> sT(numStates * stateSize);
@@ -823,28 +802,16 @@ private:
                      op.getBeta() ? beta.data() : nullptr,
                      s0.empty() ? nullptr : s0.data(), cu.empty() ? nullptr : &cu,
                      o.data(), sT.data(), shape, params);
-    if (op.getStateSlots()) {
-      const int64_t rowSize = shape.valueHeads * shape.valueDim;
-      for (auto [n, slot] : llvm::enumerate(slots)) {
-        if (slot >= 0) {
-          std::copy_n(sT.begin() + n * stateSize, stateSize,
-                      pool.begin() + slot * stateSize);
-          continue;
-        }
-        // A skipped sequence's tokens: batch entry n, or its packed range.
-        int64_t begin = cu.empty() ? static_cast<int64_t>(n) * shape.tokens
-                                   : cu[n];
-        int64_t end = cu.empty() ? begin + shape.tokens : cu[n + 1];
-        std::fill(o.begin() + begin * rowSize, o.begin() + end * rowSize,
-                  0.0f);
-      }
-    }
+    if (op.getStateSlots())
+      scatterPool(sT, stateSize, cu, shape.tokens,
+                  shape.valueHeads * shape.valueDim, pooled, o);
     tensors[op.getO()] = fromFloats(op.getO().getType().getElementType(),
                                     (*v)->shape, o);
     if (Value final = op.getFinalState())
       tensors[final] =
           op.getStateSlots()
-              ? fromFloats(Float32Type::get(op.getContext()), poolShape, pool)
+              ? fromFloats(Float32Type::get(op.getContext()), pooled.shape,
+                           pooled.pool)
               : fromFloats(Float32Type::get(op.getContext()),
                            {numStates, shape.valueHeads, shape.keyDim,
                             shape.valueDim},
@@ -929,6 +896,66 @@ private:
     return success();
   }
 
+  /// A state pool and the row of each sequence (-1: skipped).
+  struct PoolRows {
+    std::vector<int64_t> slots;
+    std::vector<float> pool;
+    SmallVector<int64_t> shape;
+  };
+
+  /// A state pool (`poolValue`, whose values `states` holds on entry):
+  /// sequence n starts from pool[slots[n]] (rows of `stateSize` floats),
+  /// gathered into `states` (`numStates` rows); a slot outside [0, P) skips
+  /// the sequence (its row of `states` is 0 and its slot -1). Two sequences
+  /// on one row are an error.
+  LogicalResult gatherPool(Operation *op, Value slotValues, Value poolValue,
+                           int64_t stateSize, int64_t numStates,
+                           std::vector<float> &states, PoolRows &rows) {
+    FailureOr<TensorValue *> t = tensor(op, slotValues);
+    FailureOr<TensorValue *> poolTensor = tensor(op, poolValue);
+    if (failed(t) || failed(poolTensor))
+      return failure();
+    rows.shape = (*poolTensor)->shape;
+    rows.pool = std::move(states);
+    const std::vector<float> &pool = rows.pool;
+    std::vector<int64_t> &slots = rows.slots;
+    int64_t poolSize =
+        static_cast<int64_t>(pool.size()) / std::max<int64_t>(stateSize, 1);
+    states.assign(numStates * stateSize, 0.0f);
+    for (double x : (*t)->data) {
+      int64_t slot = static_cast<int64_t>(x);
+      int64_t n = static_cast<int64_t>(slots.size());
+      if (slot >= 0 && slot < poolSize) {
+        if (llvm::is_contained(slots, slot))
+          return fail(op, "two sequences share state slot " + Twine(slot));
+        std::copy_n(pool.begin() + slot * stateSize, stateSize,
+                    states.begin() + n * stateSize);
+      }
+      slots.push_back(slot < 0 || slot >= poolSize ? -1 : slot);
+    }
+    return success();
+  }
+
+  /// Writes each sequence's final state (`states`) back to its pool row
+  /// and sets a skipped sequence's outputs (`out`, rows of `rowSize` per
+  /// token: batch entry n, or its packed range) to 0.
+  static void scatterPool(const std::vector<float> &states, int64_t stateSize,
+                          const std::vector<int64_t> &cu, int64_t tokens,
+                          int64_t rowSize, PoolRows &rows,
+                          std::vector<float> &out) {
+    for (auto [n, slot] : llvm::enumerate(rows.slots)) {
+      if (slot >= 0) {
+        std::copy_n(states.begin() + n * stateSize, stateSize,
+                    rows.pool.begin() + slot * stateSize);
+        continue;
+      }
+      int64_t begin = cu.empty() ? static_cast<int64_t>(n) * tokens : cu[n];
+      int64_t end = cu.empty() ? begin + tokens : cu[n + 1];
+      std::fill(out.begin() + begin * rowSize, out.begin() + end * rowSize,
+                0.0f);
+    }
+  }
+
   LogicalResult evalCausalConv1d(gate::CausalConv1dOp op) {
     FailureOr<TensorValue *> x = tensor(op, op.getX());
     FailureOr<TensorValue *> weight = tensor(op, op.getWeight());
@@ -949,18 +976,30 @@ private:
     if (failed(sequences))
       return failure();
     const int64_t numSequences = *sequences;
+    const int64_t stateSize = shape.channels * (shape.width - 1);
+    PoolRows pooled;
+    if (Value slotValues = op.getStateSlots())
+      if (failed(gatherPool(op, slotValues, op.getInitialState(), stateSize,
+                            numSequences, s0, pooled)))
+        return failure();
     std::vector<float> y(xs.size());
-    std::vector<float> sT(numSequences * shape.channels * (shape.width - 1));
+    std::vector<float> sT(numSequences * stateSize);
     ref::causalConv1d(xs.data(), ws.data(),
                       op.getBias() ? bias.data() : nullptr,
                       op.getInitialState() ? s0.data() : nullptr,
                       op.getCuSeqlens() ? &cu : nullptr, y.data(), sT.data(),
                       shape, activation(op.getActivation()));
+    if (op.getStateSlots())
+      scatterPool(sT, stateSize, cu, shape.tokens, shape.channels, pooled, y);
     Type elementType = op.getY().getType().getElementType();
     tensors[op.getY()] = fromFloats(elementType, (*x)->shape, y);
     if (Value final = op.getFinalState())
-      tensors[final] = fromFloats(
-          elementType, {numSequences, shape.channels, shape.width - 1}, sT);
+      tensors[final] =
+          op.getStateSlots()
+              ? fromFloats(elementType, pooled.shape, pooled.pool)
+              : fromFloats(elementType,
+                           {numSequences, shape.channels, shape.width - 1},
+                           sT);
     return success();
   }
 };

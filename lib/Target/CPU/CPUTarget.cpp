@@ -9,6 +9,7 @@
 #include "mlir/ExecutionEngine/OptUtils.h"
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/IR/DialectRegistry.h"
+#include "mlir/Support/Timing.h"
 #include "mlir/Target/LLVMIR/Dialect/Builtin/BuiltinToLLVMIRTranslation.h"
 #include "mlir/Target/LLVMIR/Dialect/LLVMIR/LLVMToLLVMIRTranslation.h"
 #include "mlir/Target/LLVMIR/Dialect/OpenMP/OpenMPToLLVMIRTranslation.h"
@@ -65,7 +66,11 @@ void gatec::registerCPUTranslations(DialectRegistry &registry) {
 
 LogicalResult gatec::emitCPUArtifact(ModuleOp module, const CPUTarget &target,
                                      CPUArtifact artifact,
-                                     llvm::raw_pwrite_stream &os) {
+                                     llvm::raw_pwrite_stream &os,
+                                     TimingScope *timing) {
+  auto nest = [&](StringRef name) {
+    return timing ? timing->nest(name) : TimingScope();
+  };
   static std::once_flag initOnce;
   std::call_once(initOnce, [] {
     LLVMInitializeX86TargetInfo();
@@ -91,8 +96,10 @@ LogicalResult gatec::emitCPUArtifact(ModuleOp module, const CPUTarget &target,
                               << target.llvmCPU << "'";
 
   llvm::LLVMContext llvmContext;
+  TimingScope translateTimer = nest("Translate to LLVM IR");
   std::unique_ptr<llvm::Module> llvmModule =
       translateModuleToLLVMIR(module, llvmContext);
+  translateTimer.stop();
   if (!llvmModule)
     return module.emitError() << "gatec: translation to LLVM IR failed";
   llvmModule->setTargetTriple(triple);
@@ -109,7 +116,10 @@ LogicalResult gatec::emitCPUArtifact(ModuleOp module, const CPUTarget &target,
 
   auto optimize = makeOptimizingTransformer(/*optLevel=*/3, /*sizeLevel=*/0,
                                             machine.get());
-  if (llvm::Error err = optimize(llvmModule.get())) {
+  TimingScope optimizeTimer = nest("LLVM O3");
+  llvm::Error optimized = optimize(llvmModule.get());
+  optimizeTimer.stop();
+  if (llvm::Error err = std::move(optimized)) {
     std::string message = llvm::toString(std::move(err));
     return module.emitError() << "gatec: LLVM optimization failed: "
                               << message;
@@ -125,6 +135,7 @@ LogicalResult gatec::emitCPUArtifact(ModuleOp module, const CPUTarget &target,
                                        : llvm::CodeGenFileType::AssemblyFile;
   if (machine->addPassesToEmitFile(codegen, os, nullptr, fileType))
     return module.emitError() << "gatec: LLVM cannot emit this file type";
+  TimingScope codegenTimer = nest("x86-64 code generation");
   codegen.run(*llvmModule);
   return success();
 }

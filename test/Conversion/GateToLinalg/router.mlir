@@ -60,7 +60,8 @@ func.func @softmax_top2(%logits: tensor<?x8xf32>) -> (tensor<?x2xf32>, tensor<?x
 // CHECK:             [[Z:%.+]] = arith.extf {{.*}} : bf16 to f32
 // CHECK:             math.absf [[Z]]
 // CHECK:             math.exp
-// CHECK:             [[S:%.+]] = arith.select
+// CHECK:             arith.select
+// CHECK:             [[S:%.+]] = arith.divf
 // CHECK:             [[BIASED:%.+]] = arith.addf [[S]],
 // CHECK:             arith.addf [[BIASED]], %{{.+}} : f32
 // CHECK:             linalg.yield [[S]],

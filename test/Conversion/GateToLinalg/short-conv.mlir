@@ -183,3 +183,40 @@ func.func @width_one(%x: tensor<?x?x32xf16>, %w: tensor<32x1xf16>) -> tensor<?x?
   %y = gate.causal_conv1d <relu> %x, %w : tensor<?x?x32xf16>, tensor<32x1xf16> -> tensor<?x?x32xf16>
   return %y : tensor<?x?x32xf16>
 }
+
+// A conv state pool (slots): y starts from zeros (a skipped sequence's
+// outputs); each sequence's row is slots[n] when in [0, P), else it reads
+// none (rows = 0) and has no tokens; its row's channels are copied into a
+// zero-filled [64, 3] window source. The final states go back into the pool
+// itself, the second forall's shared output: each sequence reads its row
+// from it and writes the same rows back, which bufferizes in place.
+// CHECK-LABEL: func.func @pool(
+// CHECK-SAME: [[X:%[^:]+]]: tensor<?x1x128xbf16>, [[W:%[^:]+]]: tensor<128x4xbf16>, [[POOL:%[^:]+]]: tensor<?x128x3xbf16>, [[SLOTS:%[^:]+]]: tensor<?xi32>)
+// CHECK: [[Y_ZEROS:%.+]] = linalg.fill ins(%{{.+}} : bf16) outs(%{{.+}} : tensor<?x1x128xbf16>)
+// CHECK: scf.forall ([[N:%.+]], [[CB:%.+]]) in (%{{.+}}, 2) shared_outs(%{{.+}} = [[Y_ZEROS]])
+// CHECK:   [[RAW:%.+]] = tensor.extract [[SLOTS]]{{\[}}[[N]]]
+// CHECK:   [[SLOT:%.+]] = arith.index_cast [[RAW]] : i32 to index
+// CHECK:   [[P:%.+]] = tensor.dim [[POOL]], %{{.+}}
+// CHECK:   [[GE:%.+]] = arith.cmpi sge, [[SLOT]]
+// CHECK:   [[LT:%.+]] = arith.cmpi slt, [[SLOT]], [[P]]
+// CHECK:   [[VALID:%.+]] = arith.andi [[GE]], [[LT]]
+// CHECK:   [[ROW:%.+]] = arith.select [[VALID]], [[SLOT]]
+// CHECK:   [[ROWS:%.+]] = arith.select [[VALID]]
+// CHECK:   [[C0:%.+]] = affine.apply #[[$BLOCK64]]([[CB]])
+// CHECK:   [[READ:%.+]] = tensor.extract_slice [[POOL]]{{\[}}[[ROW]], [[C0]], 0] {{\[}}[[ROWS]], 64, 3]
+// CHECK:   [[ZEROS:%.+]] = linalg.fill ins(%{{.+}} : bf16) outs(%{{.+}} : tensor<1x64x3xbf16>)
+// CHECK:   tensor.insert_slice [[READ]] into [[ZEROS]][0, 0, 0] {{\[}}[[ROWS]], 64, 3]
+// CHECK: scf.forall ([[N2:%.+]], [[CB2:%.+]]) in (%{{.+}}, 2) shared_outs([[POOL_OUT:%.+]] = [[POOL]])
+// CHECK:   [[ROW2:%.+]] = arith.select
+// CHECK:   [[ROWS2:%.+]] = arith.select
+// CHECK:   [[C02:%.+]] = affine.apply #[[$BLOCK64]]([[CB2]])
+// CHECK:   tensor.extract_slice [[POOL_OUT]]{{\[}}[[ROW2]], [[C02]], 0] {{\[}}[[ROWS2]], 64, 3]
+// CHECK:   [[EXPANDED:%.+]] = tensor.expand_shape %{{.+}} {{\[\[}}0, 1], [2]] output_shape [1, 64, 3]
+// CHECK:   [[BACK:%.+]] = tensor.extract_slice [[EXPANDED]][0, 0, 0] {{\[}}[[ROWS2]], 64, 3]
+// CHECK:   scf.forall.in_parallel
+// CHECK:     tensor.parallel_insert_slice [[BACK]] into [[POOL_OUT]]{{\[}}[[ROW2]], [[C02]], 0] {{\[}}[[ROWS2]], 64, 3]
+func.func @pool(%x: tensor<?x1x128xbf16>, %w: tensor<128x4xbf16>, %pool: tensor<?x128x3xbf16>, %slots: tensor<?xi32>) -> (tensor<?x1x128xbf16>, tensor<?x128x3xbf16>) {
+  %y, %s = gate.causal_conv1d <silu> %x, %w initial_state(%pool : tensor<?x128x3xbf16>) slots(%slots : tensor<?xi32>)
+      : tensor<?x1x128xbf16>, tensor<128x4xbf16> -> tensor<?x1x128xbf16>, tensor<?x128x3xbf16>
+  return %y, %s : tensor<?x1x128xbf16>, tensor<?x128x3xbf16>
+}

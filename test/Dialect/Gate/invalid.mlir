@@ -729,3 +729,35 @@ func.func @pool_value_heads(%q: tensor<2x1x4x16xf32>, %v: tensor<2x1x4x8xf32>, %
   %o, %p = gate.chunked_scan <none> %q, %q, %v initial_state(%pool : tensor<9x2x16x8xf32>) slots(%slots : tensor<2xi32>) : tensor<2x1x4x16xf32>, tensor<2x1x4x16xf32>, tensor<2x1x4x8xf32> -> tensor<2x1x4x8xf32>, tensor<9x2x16x8xf32>
   return
 }
+
+// -----
+
+func.func @conv_pool_without_final_state(%x: tensor<2x1x64xbf16>, %w: tensor<64x4xbf16>, %pool: tensor<9x64x3xbf16>, %slots: tensor<2xi32>) {
+  // expected-error @+1 {{expects initial_state and final_state with state_slots (the pool in and out)}}
+  %y = gate.causal_conv1d <silu> %x, %w initial_state(%pool : tensor<9x64x3xbf16>) slots(%slots : tensor<2xi32>) : tensor<2x1x64xbf16>, tensor<64x4xbf16> -> tensor<2x1x64xbf16>
+  return
+}
+
+// -----
+
+func.func @conv_pool_slot_count(%x: tensor<2x1x64xbf16>, %w: tensor<64x4xbf16>, %pool: tensor<9x64x3xbf16>, %slots: tensor<3xi32>) {
+  // expected-error @+1 {{dimension N is 2 in x (dim 0) but 3 in state_slots (dim 0)}}
+  %y, %p = gate.causal_conv1d <silu> %x, %w initial_state(%pool : tensor<9x64x3xbf16>) slots(%slots : tensor<3xi32>) : tensor<2x1x64xbf16>, tensor<64x4xbf16> -> tensor<2x1x64xbf16>, tensor<9x64x3xbf16>
+  return
+}
+
+// -----
+
+func.func @conv_pool_type_changes(%x: tensor<2x1x64xbf16>, %w: tensor<64x4xbf16>, %pool: tensor<9x64x3xbf16>, %slots: tensor<2xi32>) {
+  // expected-error @+1 {{expects final_state of the pool's type 'tensor<9x64x3xbf16>', got 'tensor<2x64x3xbf16>'}}
+  %y, %p = gate.causal_conv1d <silu> %x, %w initial_state(%pool : tensor<9x64x3xbf16>) slots(%slots : tensor<2xi32>) : tensor<2x1x64xbf16>, tensor<64x4xbf16> -> tensor<2x1x64xbf16>, tensor<2x64x3xbf16>
+  return
+}
+
+// -----
+
+func.func @conv_pool_channels(%x: tensor<2x1x64xbf16>, %w: tensor<64x4xbf16>, %pool: tensor<9x32x3xbf16>, %slots: tensor<2xi32>) {
+  // expected-error @+1 {{dimension C is 64 in x (dim 2) but 32 in initial_state (dim 1)}}
+  %y, %p = gate.causal_conv1d <silu> %x, %w initial_state(%pool : tensor<9x32x3xbf16>) slots(%slots : tensor<2xi32>) : tensor<2x1x64xbf16>, tensor<64x4xbf16> -> tensor<2x1x64xbf16>, tensor<9x32x3xbf16>
+  return
+}

@@ -142,6 +142,16 @@ func.func @causal_conv1d(%x: tensor<2x?x64xbf16>, %w: tensor<64x4xf32>, %b: tens
   return
 }
 
+// A pool of P conv states with one slot per sequence: the pool in and out.
+// CHECK-LABEL: func @causal_conv1d_pool
+func.func @causal_conv1d_pool(%x: tensor<?x1x64xbf16>, %w: tensor<64x4xbf16>, %pool: tensor<?x64x3xbf16>,
+                              %slots: tensor<?xi64>) -> (tensor<?x1x64xbf16>, tensor<?x64x3xbf16>) {
+  // CHECK: gate.causal_conv1d <silu> %{{.*}}, %{{.*}} initial_state(%{{.*}} : tensor<?x64x3xbf16>) slots(%{{.*}} : tensor<?xi64>) : tensor<?x1x64xbf16>, tensor<64x4xbf16> -> tensor<?x1x64xbf16>, tensor<?x64x3xbf16>
+  %y, %p = gate.causal_conv1d <silu> %x, %w initial_state(%pool : tensor<?x64x3xbf16>) slots(%slots : tensor<?xi64>)
+      : tensor<?x1x64xbf16>, tensor<64x4xbf16> -> tensor<?x1x64xbf16>, tensor<?x64x3xbf16>
+  return %y, %p : tensor<?x1x64xbf16>, tensor<?x64x3xbf16>
+}
+
 // CHECK-LABEL: func @causal_conv1d_varlen
 func.func @causal_conv1d_varlen(%x: tensor<1x?x96xf32>, %w: tensor<96x2xf32>, %cu: tensor<5xi64>, %cud: tensor<?xi32>,
                                 %s0: tensor<?x96x1xf32>) -> (tensor<1x?x96xf32>, tensor<4x96x1xf32>, tensor<?x96x1xf32>) {

@@ -42,15 +42,6 @@ void populateShortConvToLinalgConversionPatterns(
     mlir::RewritePatternSet &patterns, int64_t channelBlock,
     int64_t sliceTokens);
 
-/// Emits act(z) for an f32 value `z`: the one definition of each activation
-/// that every lowering of the gate family uses.
-mlir::Value buildActivation(mlir::OpBuilder &b, mlir::Location loc,
-                            mlir::gate::Activation act, mlir::Value z);
-
-/// Emits `value` converted between float types (extf/truncf, or itself).
-mlir::Value convertFloat(mlir::OpBuilder &b, mlir::Location loc,
-                         mlir::Value value, mlir::Type to);
-
 } // namespace gatec
 
 #endif // GATEC_CONVERSION_GATETOLINALG_GATETOLINALG_H

@@ -20,6 +20,7 @@ class raw_pwrite_stream;
 namespace mlir {
 class ModuleOp;
 class DialectRegistry;
+class TimingScope;
 } // namespace mlir
 
 namespace gatec {
@@ -50,11 +51,14 @@ void registerCPUTranslations(mlir::DialectRegistry &registry);
 
 /// Translates `module` (LLVM dialect, as gatec-cpu-pipeline leaves it) to
 /// LLVM IR, optimizes it at O3 for `target`, and writes `artifact` to `os`.
-/// Errors are reported as diagnostics on the module.
+/// Errors are reported as diagnostics on the module. With `timing`, the
+/// translation, the O3 pipeline and code generation are timed under it (what
+/// --mlir-timing shows).
 llvm::LogicalResult emitCPUArtifact(mlir::ModuleOp module,
                                     const CPUTarget &target,
                                     CPUArtifact artifact,
-                                    llvm::raw_pwrite_stream &os);
+                                    llvm::raw_pwrite_stream &os,
+                                    mlir::TimingScope *timing = nullptr);
 
 } // namespace gatec
 

@@ -204,6 +204,16 @@ def Gate_CausalConv1dOp : Gate_Op<"causal_conv1d", [Pure, AttrSizedOperandSegmen
     the convolution restarts at each offset, reading that sequence's own
     state. Tokens past `cu_seqlens[N]` belong to no sequence and get 0.
 
+    State pool (decoding, serving; causal-conv1d's `conv_state_indices`):
+    with `state_slots: [N]` (i32 or i64), `initial_state` is a pool
+    `[P, C, W - 1]`, sequence n reads `initial_state[slots[n]]`, and
+    `final_state` (required, the pool's type) is the pool with row
+    `slots[n]` replaced by sequence n's final state and every other row
+    unchanged, updated in place when the pool is a writable buffer. A slot
+    outside [0, P) (vLLM's padding slot -1) skips its sequence: no state is
+    read or written and its outputs are 0. Two sequences must not share a
+    slot.
+
     Example (Qwen3-Next's q/k/v convolution over packed sequences):
     ```mlir
     %y, %s = gate.causal_conv1d <silu> %x, %w
@@ -216,6 +226,7 @@ def Gate_CausalConv1dOp : Gate_Op<"causal_conv1d", [Pure, AttrSizedOperandSegmen
                        Optional<Gate_FloatTensor>:$bias,
                        Optional<Gate_FloatTensor>:$initial_state,
                        Optional<Gate_IndexTensor>:$cu_seqlens,
+                       Optional<Gate_IndexTensor>:$state_slots,
                        Gate_ActivationAttr:$activation);
   let results = (outs Gate_FloatTensor:$y, Optional<Gate_FloatTensor>:$final_state);
   let assemblyFormat = [{
@@ -223,6 +234,7 @@ def Gate_CausalConv1dOp : Gate_Op<"causal_conv1d", [Pure, AttrSizedOperandSegmen
     (`bias` `(` $bias^ `:` type($bias) `)`)?
     (`initial_state` `(` $initial_state^ `:` type($initial_state) `)`)?
     (`cu_seqlens` `(` $cu_seqlens^ `:` type($cu_seqlens) `)`)?
+    (`slots` `(` $state_slots^ `:` type($state_slots) `)`)?
     attr-dict `:` type($x) `,` type($weight) `->` type($y) (`,` type($final_state)^)?
   }];
   let extraClassDeclaration = [{
