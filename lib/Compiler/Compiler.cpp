@@ -254,9 +254,9 @@ void Compilation::emitOutputs(
         &configurePassManager,
     mlir::TimingScope &timing) {
   for (const TargetRequest &request : requests) {
-    EmitContext context{*request.target, options,    ast,
-                        module,          diag,       moduleName,
-                        configurePassManager,        timing};
+    EmitContext context{
+        *request.target,      options, ast, module, diag, moduleName,
+        configurePassManager, timing};
     for (const EmitKindInfo *kind : request.kinds) {
       Artifact artifact;
       artifact.target = request.target->name.str();
@@ -344,8 +344,7 @@ void Compilation::run(std::unique_ptr<llvm::MemoryBuffer> buffer,
   };
 
   if (onlyAST) {
-    emitOutputs(*ast, mlir::ModuleOp(), diag, configurePassManager,
-                rootTimer);
+    emitOutputs(*ast, mlir::ModuleOp(), diag, configurePassManager, rootTimer);
     return;
   }
 

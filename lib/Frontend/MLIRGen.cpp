@@ -246,8 +246,8 @@ void Generator::tieStatePool(const CallInfo &info, Value updatedPool,
   auto slotsArg = cast<BlockArgument>(slots);
   cast<func::FuncOp>(slotsArg.getOwner()->getParentOp())
       .setArgAttr(slotsArg.getArgNumber(), "gate.slots",
-                  b.getDictionaryAttr(b.getNamedAttr(
-                      "pool", b.getI64IntegerAttr(poolIndex))));
+                  b.getDictionaryAttr(
+                      b.getNamedAttr("pool", b.getI64IntegerAttr(poolIndex))));
 }
 
 FailureOr<Value> Generator::symbolDimSize(const Dim &dim) {
@@ -1029,20 +1029,19 @@ FailureOr<SmallVector<Value>> Generator::genCall(const CallExprAST &call) {
     FailureOr<Value> x = genOne(*args[0]);
     FailureOr<Value> weight = genOne(*args[1]);
     FailureOr<Value> bias = optional(info.convBias);
-    FailureOr<Value> s0 = optional(info.statePool ? info.statePool
-                                                  : info.initialState);
+    FailureOr<Value> s0 =
+        optional(info.statePool ? info.statePool : info.initialState);
     FailureOr<Value> cu = optional(info.cuSeqlens);
     FailureOr<Value> slots = optional(info.stateSlots);
     if (failed(x) || failed(weight) || failed(bias) || failed(s0) ||
         failed(cu) || failed(slots))
       return failure();
-    Type finalType =
-        info.statePool         ? (*s0).getType()
-        : info.withFinalState ? Type(tensorType(value.types[1]))
-                              : Type();
-    auto conv = gate::CausalConv1dOp::create(
-        b, l, tensorType(value.types[0]), finalType, *x, *weight, *bias, *s0,
-        *cu, *slots, info.activation);
+    Type finalType = info.statePool        ? (*s0).getType()
+                     : info.withFinalState ? Type(tensorType(value.types[1]))
+                                           : Type();
+    auto conv = gate::CausalConv1dOp::create(b, l, tensorType(value.types[0]),
+                                             finalType, *x, *weight, *bias, *s0,
+                                             *cu, *slots, info.activation);
     markOffsets(*cu, value.types[0].dims[1]);
     if (info.statePool) {
       tieStatePool(info, conv.getFinalState(), *slots);

@@ -432,8 +432,8 @@ private:
   /// [numSeqs] (both kernel parameters) and records the pool as updated in
   /// place. False after an error.
   bool checkStatePool(const CallInfo &callInfo, const CheckedType &pool,
-                      const CheckedType &slots, const Dim &numSeqs,
-                      DType dtype, llvm::ArrayRef<const Dim *> rowDims,
+                      const CheckedType &slots, const Dim &numSeqs, DType dtype,
+                      llvm::ArrayRef<const Dim *> rowDims,
                       llvm::ArrayRef<const char *> rowNames, StringRef op,
                       StringRef poolShape);
   ExprInfo checkGate(const CallExprAST &call, CallInfo &callInfo);
@@ -562,9 +562,11 @@ void Checker::check() {
   for (unsigned index : info.updatedParams) {
     const ParamAST &param = kernel.params[index];
     if (vars[param.name].uses > 1)
-      diag.error(param.loc, "'" + param.name + "' is a state pool, updated "
-                            "in place by its scan or conv; it may not be used "
-                            "anywhere else in the kernel");
+      diag.error(param.loc,
+                 "'" + param.name +
+                     "' is a state pool, updated "
+                     "in place by its scan or conv; it may not be used "
+                     "anywhere else in the kernel");
   }
 
   // Unused names hint at a typo; only worth saying in a kernel that checks.
@@ -1664,9 +1666,9 @@ bool Checker::checkStatesPerSequence(const Dim &first, const Dim &numSeqs,
 }
 
 bool Checker::parseStatePool(const CallExprAST &call, CallInfo &callInfo,
-                             unsigned wanted, StringRef op,
-                             StringRef poolShape, StringRef output,
-                             bool hasInitial, std::optional<CheckedType> &pool,
+                             unsigned wanted, StringRef op, StringRef poolShape,
+                             StringRef output, bool hasInitial,
+                             std::optional<CheckedType> &pool,
                              std::optional<CheckedType> &slots) {
   bool ok = true;
   if (const KeywordArgAST *kw = findKeyword(call, "pool")) {
@@ -1698,8 +1700,10 @@ bool Checker::parseStatePool(const CallExprAST &call, CallInfo &callInfo,
   }
   if (pool && wanted == 2) {
     diag.error(callInfo.statePool->getLoc(),
-               "the " + op + " updates its state pool in place and gives "
-               "only " + output + "; bind one name");
+               "the " + op +
+                   " updates its state pool in place and gives "
+                   "only " +
+                   output + "; bind one name");
     return false;
   }
   return true;
@@ -1708,8 +1712,8 @@ bool Checker::parseStatePool(const CallExprAST &call, CallInfo &callInfo,
 bool Checker::checkStatePool(const CallInfo &callInfo, const CheckedType &pool,
                              const CheckedType &slots, const Dim &numSeqs,
                              DType dtype, llvm::ArrayRef<const Dim *> rowDims,
-                             llvm::ArrayRef<const char *> rowNames, StringRef op,
-                             StringRef poolShape) {
+                             llvm::ArrayRef<const char *> rowNames,
+                             StringRef op, StringRef poolShape) {
   // The pool and the slots are parameters: the kernel writes the pool's
   // memory, and the entry points check the slots before the call.
   SMLoc poolLoc = callInfo.statePool->getLoc();
@@ -1734,8 +1738,7 @@ bool Checker::checkStatePool(const CallInfo &callInfo, const CheckedType &pool,
   for (unsigned d = 0; d < rowDims.size(); ++d)
     if (!unify(pool.dims[d + 1], *rowDims[d], poolLoc,
                "the state pool must be " + poolShape,
-               Twine("its ") + rowNames[d],
-               "the " + op + "'s " + rowNames[d]))
+               Twine("its ") + rowNames[d], "the " + op + "'s " + rowNames[d]))
       return false;
   if ((slots.dtype != DType::i32 && slots.dtype != DType::i64) ||
       slots.getRank() != 1) {
@@ -1752,11 +1755,14 @@ bool Checker::checkStatePool(const CallInfo &callInfo, const CheckedType &pool,
   auto [known, inserted] =
       poolOfSlots.try_emplace(slotsParam, callInfo.poolParam);
   if (!inserted && known->second != callInfo.poolParam) {
-    diag.error(slotsLoc,
-               "'" + kernel.params[slotsParam].name + "' already indexes the "
-               "pool '" + kernel.params[known->second].name +
-               "'; give each pool its own slots parameter (a caller may pass "
-               "the same array to both)");
+    diag.error(
+        slotsLoc,
+        "'" + kernel.params[slotsParam].name +
+            "' already indexes the "
+            "pool '" +
+            kernel.params[known->second].name +
+            "'; give each pool its own slots parameter (a caller may pass "
+            "the same array to both)");
     return false;
   }
   if (!llvm::is_contained(info.updatedParams, callInfo.poolParam))
@@ -2402,8 +2408,8 @@ ExprInfo Checker::checkConv(const CallExprAST &call, CallInfo &callInfo,
       return invalid();
     }
     Dim taps = Dim::getStatic(*width - 1);
-    if (!checkStatePool(callInfo, *pool, *slots, numSeqs, x->dtype,
-                        {&C, &taps}, {"C", "W - 1"}, "conv",
+    if (!checkStatePool(callInfo, *pool, *slots, numSeqs, x->dtype, {&C, &taps},
+                        {"C", "W - 1"}, "conv",
                         stringifyDType(x->dtype).str() + "[P, C, W - 1]"))
       return invalid();
   }

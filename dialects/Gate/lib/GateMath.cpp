@@ -46,8 +46,8 @@ Value mlir::gate::buildSigmoid(OpBuilder &b, Location loc, Value z) {
   Value e = expNegAbs(b, loc, z);
   Value den =
       arith::AddFOp::create(b, loc, floatConstant(b, loc, type, 1.0), e);
-  Value positive = arith::CmpFOp::create(
-      b, loc, arith::CmpFPredicate::OGE, z, floatConstant(b, loc, type, 0.0));
+  Value positive = arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OGE, z,
+                                         floatConstant(b, loc, type, 0.0));
   Value num = arith::SelectOp::create(b, loc, positive,
                                       floatConstant(b, loc, type, 1.0), e);
   return arith::DivFOp::create(b, loc, num, den);
@@ -109,8 +109,8 @@ Value mlir::gate::buildActivation(OpBuilder &b, Location loc, Activation act,
     // as z sigmoid(2u): 1 + tanh(u) cancels to exactly 0 in f32 for u below
     // about -9, where the sigmoid keeps the tiny factor (so inf * it stays
     // inf, as in the reference), and it costs one exp instead of a tanh.
-    Value z3 = arith::MulFOp::create(b, loc, z,
-                                     arith::MulFOp::create(b, loc, z, z));
+    Value z3 =
+        arith::MulFOp::create(b, loc, z, arith::MulFOp::create(b, loc, z, z));
     Value inner = arith::AddFOp::create(
         b, loc, z, arith::MulFOp::create(b, loc, z3, constant(0.044715)));
     Value twoU =

@@ -79,6 +79,7 @@
 
 using namespace mlir;
 using namespace mlir::gate;
+using gatec::indexValue;
 
 namespace {
 
@@ -113,12 +114,6 @@ constexpr double kMinLogGate = -128.0;
 Value f32Constant(OpBuilder &b, Location loc, double value) {
   Type f32 = b.getF32Type();
   return arith::ConstantOp::create(b, loc, f32, b.getFloatAttr(f32, value));
-}
-
-Value indexValue(OpBuilder &b, Location loc, OpFoldResult ofr) {
-  if (auto value = dyn_cast<Value>(ofr))
-    return value;
-  return arith::ConstantIndexOp::create(b, loc, *getConstantIntValue(ofr));
 }
 
 /// An index (a token position inside a chunk) as f32; exact below 2^24.
@@ -814,12 +809,11 @@ Value buildUnitLowerInverse(OpBuilder &b, Location loc, Value a, Value len) {
         // built in T's row i, the row would share T's buffer with the block
         // it reads, and bufferization (which cannot tell the two apart)
         // would copy the whole block for every row, L^3 / 3 copies a chunk.
-        Value rowInit = bufferization::AllocTensorOp::create(
-            nb, nl, rowType, ValueRange{i});
+        Value rowInit = bufferization::AllocTensorOp::create(nb, nl, rowType,
+                                                             ValueRange{i});
         Value row = buildGeneric(
             nb, nl, ValueRange{aRow, block},
-            linalg::FillOp::create(nb, nl,
-                                   ValueRange{f32Constant(nb, nl, 0.0)},
+            linalg::FillOp::create(nb, nl, ValueRange{f32Constant(nb, nl, 0.0)},
                                    ValueRange{rowInit})
                 .getResult(0),
             {projection(ctx, 2, {0}), projection(ctx, 2, {0, 1}),
@@ -874,8 +868,7 @@ Value buildDeltaValues(OpBuilder &b, Location loc, const Chunk &chunk,
 
   // -beta_i exp(b_i) k_i, so that one accumulating matmul subtracts W S.
   Value negBeta = buildGeneric(
-      b, loc, ValueRange{chunk.beta},
-      buildEmptyF32(b, loc, {chunk.len}),
+      b, loc, ValueRange{chunk.beta}, buildEmptyF32(b, loc, {chunk.len}),
       {b.getMultiDimIdentityMap(1), b.getMultiDimIdentityMap(1)},
       {utils::IteratorType::parallel},
       [&](OpBuilder &nb, Location nl, ValueRange args) -> Value {
@@ -1192,10 +1185,7 @@ std::pair<Value, Value> buildChunkStep(OpBuilder &b, Location loc,
 void restrictToPoolSlot(OpBuilder &b, Location loc, Value slots, Value pool,
                         Value n, SequenceSlice &seq) {
   seq.pool = gatec::buildPoolSlot(b, loc, slots, pool, n);
-  seq.len = arith::SelectOp::create(b, loc, seq.pool.valid,
-                                    indexValue(b, loc, seq.len),
-                                    arith::ConstantIndexOp::create(b, loc, 0))
-                .getResult();
+  seq.len = gatec::lengthInPool(b, loc, seq.pool, seq.len);
 }
 
 struct ChunkedScanLowering : OpConversionPattern<ChunkedScanOp> {

@@ -20,7 +20,6 @@
 #include "mlir/IR/IRMapping.h"
 #include "mlir/IR/PatternMatch.h"
 #include "mlir/Transforms/DialectConversion.h"
-#include <limits>
 
 namespace gatec {
 #define GEN_PASS_DEF_CONVERTGATETOLINALG
@@ -29,7 +28,6 @@ namespace gatec {
 
 using namespace mlir;
 using namespace mlir::gate;
-
 
 namespace {
 
@@ -50,8 +48,8 @@ Value buildGateScalar(OpBuilder &b, Location loc, Activation act,
     x32 = arith::MaximumFOp::create(
         b, loc, arith::MinimumFOp::create(b, loc, x32, hi), lo);
   }
-  Value y = arith::MulFOp::create(
-      b, loc, gate::buildActivation(b, loc, act, g32), x32);
+  Value y = arith::MulFOp::create(b, loc,
+                                  gate::buildActivation(b, loc, act, g32), x32);
   return gate::convertFloat(b, loc, y, resultType);
 }
 

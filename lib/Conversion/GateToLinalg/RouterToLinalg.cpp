@@ -248,8 +248,7 @@ RowScores buildScoresAndKeys(
         if (bias)
           selectScore = arith::AddFOp::create(
               nb, nl, selectScore,
-              gate::convertFloat(nb, nl, args[inputs.size()],
-                                  nb.getF32Type()));
+              gate::convertFloat(nb, nl, args[inputs.size()], nb.getF32Type()));
         Value index = toI32(nb, nl, linalg::IndexOp::create(nb, nl, 0));
         linalg::YieldOp::create(
             nb, nl,

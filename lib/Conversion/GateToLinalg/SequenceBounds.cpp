@@ -13,6 +13,12 @@
 
 using namespace mlir;
 
+Value gatec::indexValue(OpBuilder &b, Location loc, OpFoldResult ofr) {
+  if (auto value = dyn_cast<Value>(ofr))
+    return value;
+  return arith::ConstantIndexOp::create(b, loc, *getConstantIntValue(ofr));
+}
+
 std::pair<Value, Value>
 gatec::buildClampedSequenceBounds(OpBuilder &b, Location loc, Value cuSeqlens,
                                   Value numTokens, Value n) {
@@ -38,15 +44,21 @@ gatec::PoolSlot gatec::buildPoolSlot(OpBuilder &b, Location loc, Value slots,
   result.valid = arith::AndIOp::create(
       b, loc,
       arith::CmpIOp::create(b, loc, arith::CmpIPredicate::sge, slot, zero),
-      arith::CmpIOp::create(b, loc, arith::CmpIPredicate::slt, slot,
-                            poolSize));
+      arith::CmpIOp::create(b, loc, arith::CmpIPredicate::slt, slot, poolSize));
   result.row =
       arith::SelectOp::create(b, loc, result.valid, slot, zero).getResult();
-  result.rows = arith::SelectOp::create(
-                    b, loc, result.valid,
-                    arith::ConstantIndexOp::create(b, loc, 1), zero)
-                    .getResult();
+  result.rows =
+      arith::SelectOp::create(b, loc, result.valid,
+                              arith::ConstantIndexOp::create(b, loc, 1), zero)
+          .getResult();
   return result;
+}
+
+OpFoldResult gatec::lengthInPool(OpBuilder &b, Location loc,
+                                 const PoolSlot &slot, OpFoldResult len) {
+  return arith::SelectOp::create(b, loc, slot.valid, indexValue(b, loc, len),
+                                 arith::ConstantIndexOp::create(b, loc, 0))
+      .getResult();
 }
 
 /// [row, sizes...] -> `sizes` without their leading static 1s: the row, those
@@ -76,8 +88,8 @@ static RankedTensorType rowsType(ArrayRef<OpFoldResult> sizes,
 
 Value gatec::readPoolRow(OpBuilder &b, Location loc, Value pool,
                          const PoolSlot &slot, ArrayRef<OpFoldResult> offsets,
-                         ArrayRef<OpFoldResult> sizes,
-                         RankedTensorType type, bool zeroSkipped) {
+                         ArrayRef<OpFoldResult> sizes, RankedTensorType type,
+                         bool zeroSkipped) {
   OpFoldResult zero = b.getIndexAttr(0), one = b.getIndexAttr(1);
   SmallVector<OpFoldResult> rowOffsets = {slot.row}, rowSizes = {slot.rows};
   llvm::append_range(rowOffsets, offsets);

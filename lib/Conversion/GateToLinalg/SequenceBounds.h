@@ -17,6 +17,10 @@
 
 namespace gatec {
 
+/// `ofr` as an index value: itself, or an arith.constant.
+mlir::Value indexValue(mlir::OpBuilder &b, mlir::Location loc,
+                       mlir::OpFoldResult ofr);
+
 /// Emits the tokens [begin, end) of packed sequence `n` (index values): the
 /// offsets [cu[n], cu[n+1]) of the i32 or i64 tensor `cuSeqlens`, clamped
 /// into the `numTokens` (index) tokens as begin = clamp(cu[n], 0, T) and
@@ -40,6 +44,11 @@ struct PoolSlot {
 };
 PoolSlot buildPoolSlot(mlir::OpBuilder &b, mlir::Location loc,
                        mlir::Value slots, mlir::Value pool, mlir::Value n);
+
+/// A sequence's token count `len` with its pool slot applied: 0 when the slot
+/// skips it, so that it runs no tokens and writes no outputs.
+mlir::OpFoldResult lengthInPool(mlir::OpBuilder &b, mlir::Location loc,
+                                const PoolSlot &slot, mlir::OpFoldResult len);
 
 /// The part of pool row `slot` at `offsets` with `sizes` (both without the
 /// row dimension), copied into a fresh tensor of `type`: `sizes` without

@@ -60,18 +60,13 @@
 
 using namespace mlir;
 using namespace mlir::gate;
+using gatec::indexValue;
 
 namespace {
 
 //===----------------------------------------------------------------------===//
 // Small builders
 //===----------------------------------------------------------------------===//
-
-Value indexValue(OpBuilder &b, Location loc, OpFoldResult ofr) {
-  if (auto value = dyn_cast<Value>(ofr))
-    return value;
-  return arith::ConstantIndexOp::create(b, loc, *getConstantIntValue(ofr));
-}
 
 /// The static value of `size`, or ShapedType::kDynamic.
 int64_t staticSize(OpFoldResult size) {
@@ -227,10 +222,7 @@ ConvBlock buildBlock(OpBuilder &b, Location loc, const ConvOperands &conv,
   }
   if (conv.slots) {
     block.pool = gatec::buildPoolSlot(b, loc, conv.slots, states, n);
-    block.len = arith::SelectOp::create(
-                    b, loc, block.pool.valid, indexValue(b, loc, block.len),
-                    arith::ConstantIndexOp::create(b, loc, 0))
-                    .getResult();
+    block.len = gatec::lengthInPool(b, loc, block.pool, block.len);
   }
 
   MLIRContext *ctx = b.getContext();

@@ -478,8 +478,10 @@ private:
               return static_cast<double>(asInt(a[0]) ^ asInt(a[1]));
             })
             .Case<SelectOp>([&](auto) { return a[0] != 0 ? a[1] : a[2]; })
-            .Case<CmpFOp>([&](CmpFOp c) { return cmpf(c.getPredicate(), a[0], a[1]); })
-            .Case<CmpIOp>([&](CmpIOp c) { return cmpi(c.getPredicate(), a[0], a[1]); })
+            .Case<CmpFOp>(
+                [&](CmpFOp c) { return cmpf(c.getPredicate(), a[0], a[1]); })
+            .Case<CmpIOp>(
+                [&](CmpIOp c) { return cmpi(c.getPredicate(), a[0], a[1]); })
             .Case<math::ExpOp>([&](auto) { return std::exp(a[0]); })
             .Case<math::Exp2Op>([&](auto) { return std::exp2(a[0]); })
             .Case<math::ExpM1Op>([&](auto) { return std::expm1(a[0]); })
@@ -808,14 +810,13 @@ private:
     tensors[op.getO()] = fromFloats(op.getO().getType().getElementType(),
                                     (*v)->shape, o);
     if (Value final = op.getFinalState())
-      tensors[final] =
-          op.getStateSlots()
-              ? fromFloats(Float32Type::get(op.getContext()), pooled.shape,
-                           pooled.pool)
-              : fromFloats(Float32Type::get(op.getContext()),
-                           {numStates, shape.valueHeads, shape.keyDim,
-                            shape.valueDim},
-                           sT);
+      tensors[final] = op.getStateSlots()
+                           ? fromFloats(Float32Type::get(op.getContext()),
+                                        pooled.shape, pooled.pool)
+                           : fromFloats(Float32Type::get(op.getContext()),
+                                        {numStates, shape.valueHeads,
+                                         shape.keyDim, shape.valueDim},
+                                        sT);
     return success();
   }
 
@@ -998,8 +999,7 @@ private:
           op.getStateSlots()
               ? fromFloats(elementType, pooled.shape, pooled.pool)
               : fromFloats(elementType,
-                           {numSequences, shape.channels, shape.width - 1},
-                           sT);
+                           {numSequences, shape.channels, shape.width - 1}, sT);
     return success();
   }
 };

@@ -11,13 +11,6 @@
 
 namespace mlir {
 class RewritePatternSet;
-class OpBuilder;
-class Location;
-class Value;
-class Type;
-namespace gate {
-enum class Activation : uint32_t;
-} // namespace gate
 } // namespace mlir
 
 namespace gatec {

@@ -29,9 +29,9 @@ int main() {
   const float inf = std::numeric_limits<float>::infinity();
   const float nan = std::numeric_limits<float>::quiet_NaN();
   const std::vector<float> gates = {
-      -inf,   -1e30f, -200.f, -104.f, -88.7f, -87.f, -20.f,  -9.5f,
-      -5.6f,  -1.f,   -1e-40f, -0.f,  0.f,    1e-40f, 0.5f,  3.f,
-      9.f,    20.f,   88.8f,  1e30f,  inf,    nan};
+      -inf,  -1e30f, -200.f,  -104.f, -88.7f, -87.f,  -20.f, -9.5f,
+      -5.6f, -1.f,   -1e-40f, -0.f,   0.f,    1e-40f, 0.5f,  3.f,
+      9.f,   20.f,   88.8f,   1e30f,  inf,    nan};
   const std::vector<float> values = {1.f, -1.f, inf, -inf, 1e30f, 0.f, 3.5f};
   std::vector<float> x, g;
   for (float gv : gates)
@@ -70,8 +70,8 @@ int main() {
     for (int64_t i = 0; i < n; ++i)
       if (bits(a[i]) != bits(b[i])) {
         if (differ++ < 3)
-          std::printf("%s: g = %g, x = %g: builtin %a, gate %a\n", p.name,
-                      g[i], x[i], a[i], b[i]);
+          std::printf("%s: g = %g, x = %g: builtin %a, gate %a\n", p.name, g[i],
+                      x[i], a[i], b[i]);
       }
     std::printf("%s: %lld of %lld outputs differ\n", p.name,
                 static_cast<long long>(differ), static_cast<long long>(n));

@@ -1,4 +1,4 @@
-//===- GateMath.h - The one definition of each gate function -----*- C++ -*-===//
+//===- GateMath.h - The one definition of each gate function ----*- C++ -*-===//
 //
 // Part of gatec. Every lowering and the DSL's builtins build the gate family's
 // functions here, so `silu(g) * x` in a kernel body and `gate(x, g, act =
