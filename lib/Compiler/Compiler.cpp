@@ -401,7 +401,10 @@ void Compilation::run(std::unique_ptr<llvm::MemoryBuffer> buffer,
 
   if (options.chunkSize)
     module->walk([&](mlir::gate::ChunkedScanOp scan) {
-      scan.setChunkSize(*options.chunkSize);
+      // A scan that returns its states per chunk has its chunk length in
+      // its result's shape.
+      if (!scan.getChunkStates())
+        scan.setChunkSize(*options.chunkSize);
     });
 
   mlir::PassManager pm(&context);

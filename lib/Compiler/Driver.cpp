@@ -87,7 +87,8 @@ struct Options {
       cl::value_desc("passes"), cl::cat(category)};
   cl::opt<int64_t> chunkSize{
       "chunk-size",
-      cl::desc("Chunk length of every chunked scan (overrides the source)"),
+      cl::desc("Chunk length of every chunked scan (overrides the source; "
+               "not a scan with history, whose result shape depends on it)"),
       cl::value_desc("n"), cl::cat(category)};
   cl::opt<int64_t> cpuThreadTileRows{
       "cpu-thread-tile-rows",

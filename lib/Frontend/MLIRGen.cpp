@@ -979,18 +979,20 @@ FailureOr<SmallVector<Value>> Generator::genCall(const CallExprAST &call) {
         info.statePool         ? (*s0).getType()
         : info.withFinalState ? Type(tensorType(value.types[1]))
                               : Type();
+    Type historyType =
+        info.withStateHistory ? Type(tensorType(value.types.back())) : Type();
     auto scan = gate::ChunkedScanOp::create(
-        b, l, tensorType(value.types[0]), finalType, *q, *k, *v, *decay, *beta,
-        *s0, *cu, *slots, info.decayKind,
+        b, l, tensorType(value.types[0]), finalType, historyType, *q, *k, *v,
+        *decay, *beta, *s0, *cu, *slots, info.decayKind,
         static_cast<uint64_t>(info.chunkSize),
         info.scale ? b.getF32FloatAttr(*info.scale) : FloatAttr());
     markOffsets(*cu, value.types[0].dims[1]);
-    if (info.statePool) {
+    if (info.statePool)
       tieStatePool(info, scan.getFinalState(), *slots);
-      return SmallVector<Value>{scan.getO()};
-    }
     SmallVector<Value> results = {scan.getO()};
-    if (info.withFinalState)
+    if (info.withStateHistory)
+      results.push_back(scan.getChunkStates());
+    else if (info.withFinalState)
       results.push_back(scan.getFinalState());
     return results;
   }

@@ -150,7 +150,7 @@ const BuiltinSpec kBuiltins[] = {
     {"rms_norm", Builtin::RmsNorm, 1, 2, "x, weight", "eps"},
     {"gate", Builtin::Gate, 1, 2, "x, g", "act,granularity,half,clamp"},
     {"scan", Builtin::Scan, 3, 3, "q, k, v",
-     "decay,delta,initial,chunk,scale,cu_seqlens,pool,slots"},
+     "decay,delta,initial,chunk,scale,cu_seqlens,pool,slots,history"},
     {"route", Builtin::Route, 1, 1, "logits",
      "k,score,renormalize,bias,groups,topk_groups,group_score,scale,capacity,"
      "drop"},
@@ -1836,15 +1836,46 @@ ExprInfo Checker::checkScan(const CallExprAST &call, CallInfo &callInfo,
     ok &= cu.has_value();
     callInfo.cuSeqlens = kw->value.get();
   }
+  // history = tokens | chunks: the states after every token or chunk are the
+  // second result (speculative decoding, prefix caching).
+  const KeywordArgAST *historyKw = findKeyword(call, "history");
+  bool perToken = false;
+  if (historyKw) {
+    const auto *name = llvm::dyn_cast<NameExprAST>(historyKw->value.get());
+    StringRef kind = name ? StringRef(name->getName()) : StringRef();
+    if (kind != "tokens" && kind != "chunks") {
+      diag.error(historyKw->value->getLoc(),
+                 "'history' expects tokens (the state after every token) or "
+                 "chunks (the state after every chunk)");
+      ok = false;
+    } else if (wanted != 2) {
+      diag.error(historyKw->loc, "'history = " + kind +
+                                     "' gives the states as a second result; "
+                                     "bind two names, (o, states) = scan(...)");
+      ok = false;
+    } else {
+      callInfo.withStateHistory = true;
+      perToken = kind == "tokens";
+    }
+  }
   std::optional<CheckedType> pool, slots;
-  ok &= parseStatePool(call, callInfo, wanted, "scan", "[P, HV, K, V]", "o",
-                       initial.has_value(), pool, slots);
+  ok &= parseStatePool(call, callInfo, callInfo.withStateHistory ? 1 : wanted,
+                       "scan", "[P, HV, K, V]", "o", initial.has_value(), pool,
+                       slots);
   if (const KeywordArgAST *kw = findKeyword(call, "chunk")) {
     std::optional<int64_t> chunk = intKeyword(*kw, 1, kMaxIntKeyword);
     ok &= chunk.has_value();
+    if (chunk && perToken && *chunk != 1) {
+      diag.error(kw->value->getLoc(),
+                 "'history = tokens' evaluates one token per chunk; drop "
+                 "'chunk' or use history = chunks");
+      ok = false;
+    }
     if (chunk)
       callInfo.chunkSize = *chunk;
   }
+  if (perToken)
+    callInfo.chunkSize = 1;
   if (const KeywordArgAST *kw = findKeyword(call, "scale")) {
     std::optional<float> scale = f32Keyword(*kw, /*positive=*/false);
     ok &= scale.has_value();
@@ -1997,15 +2028,48 @@ ExprInfo Checker::checkScan(const CallExprAST &call, CallInfo &callInfo,
       numSeqs = initial->dims[0];
   }
 
-  if (pool && !checkStatePool(callInfo, *pool, *slots, numSeqs, DType::f32,
-                              {&H, &K, &V}, {"HV", "K", "V"}, "scan",
-                              "f32[P, HV, K, V]"))
+  // A pool holds f32 states, or bf16 ones (widened when read, rounded once
+  // when written back).
+  if (pool &&
+      !checkStatePool(callInfo, *pool, *slots, numSeqs,
+                      pool->dtype == DType::bf16 ? DType::bf16 : DType::f32,
+                      {&H, &K, &V}, {"HV", "K", "V"}, "scan",
+                      "f32 or bf16 [P, HV, K, V]"))
     return invalid();
 
   CheckedType o;
   o.dtype = v->dtype;
   o.dims = {B, T, H, V};
   ExprInfo value = tensor(std::move(o));
+  if (callInfo.withStateHistory) {
+    // [B, ceil(T / C), HV, K, V]; packed sequences start anywhere, so only
+    // the per-token history has a row for each of their states.
+    if (cu && !perToken) {
+      diag.error(historyKw->loc,
+                 "'history = chunks' needs a dense batch: packed sequences' "
+                 "chunks do not start at multiples of the chunk length; use "
+                 "history = tokens with cu_seqlens");
+      return invalid();
+    }
+    Dim rows = T;
+    int64_t c = callInfo.chunkSize;
+    if (c != 1) {
+      if (std::optional<int64_t> t = valueOf(T)) {
+        rows = Dim::getStatic((*t + c - 1) / c);
+      } else {
+        rows = Dim::getDynamic();
+        if (T.isSymbol())
+          rows.expr = "(" + formatSymbol(T) + " + " + std::to_string(c - 1) +
+                      ")/" + std::to_string(c);
+      }
+    }
+    CheckedType history;
+    history.dtype = DType::f32;
+    history.dims = {B, rows, H, K, V};
+    value.kind = ExprInfo::Kind::Multi;
+    value.types.push_back(std::move(history));
+    return value;
+  }
   if (wanted == 2) {
     CheckedType state;
     state.dtype = DType::f32;

@@ -333,7 +333,7 @@ void chunkedScan(const float *q, const float *k, const float *v,
                  const float *decay, const float *beta,
                  const float *initialState,
                  const std::vector<int64_t> *cuSeqlens, float *o,
-                 float *finalState, const ScanShape &shape,
+                 float *finalState, float *chunkStates, const ScanShape &shape,
                  const ScanParams &params) {
   const int64_t numTokens = shape.tokens, numHeads = shape.heads;
   const int64_t numValueHeads = shape.getValueHeads();
@@ -348,8 +348,15 @@ void chunkedScan(const float *q, const float *k, const float *v,
   // output (0) rather than leaving the buffer as it was.
   if (cuSeqlens)
     std::fill(o, o + numTokens * numValueHeads * valueDim, 0.0f);
-
   const int64_t stateSize = keyDim * valueDim;
+  const int64_t chunk = params.historyChunk;
+  const int64_t historyRows = (numTokens + chunk - 1) / chunk;
+  if (chunkStates)
+    std::fill(chunkStates,
+              chunkStates +
+                  shape.batch * historyRows * numValueHeads * stateSize,
+              0.0f);
+
   std::vector<double> state(stateSize);
   std::vector<double> alpha(keyDim), prediction(valueDim);
   for (size_t n = 0; n < sequences.size(); ++n) {
@@ -417,6 +424,19 @@ void chunkedScan(const float *q, const float *k, const float *v,
           for (int64_t i = 0; i < keyDim; ++i)
             acc += static_cast<double>(qt[i]) * state[i * valueDim + j];
           o[row * valueDim + j] = static_cast<float>(params.scale * acc);
+        }
+
+        // The state after a chunk: its last token, or the sequence's.
+        const int64_t offset = t - seq.begin;
+        if (chunkStates && ((offset + 1) % chunk == 0 || t + 1 == seq.end)) {
+          const int64_t historyRow =
+              (seq.begin + offset / chunk * chunk) / chunk;
+          float *dest =
+              chunkStates +
+              ((seq.batch * historyRows + historyRow) * numValueHeads + h) *
+                  stateSize;
+          for (int64_t i = 0; i < stateSize; ++i)
+            dest[i] = static_cast<float>(state[i]);
         }
       }
 

@@ -12,6 +12,7 @@
 #include "mlir/IR/Matchers.h"
 #include "mlir/IR/OpImplementation.h"
 #include "mlir/IR/PatternMatch.h"
+#include "mlir/IR/TypeUtilities.h"
 #include "llvm/ADT/StringMap.h"
 #include "llvm/ADT/TypeSwitch.h"
 #include "llvm/Support/FormatVariadic.h"
@@ -341,9 +342,43 @@ LogicalResult ChunkedScanOp::verify() {
     if (failed(dims.bindShape(sT.getType(), "final_state",
                               {"N", "HV", "K", "V"})))
       return failure();
+  // bf16 states only live in a pool: a state passed in or out is f32.
+  for (auto [state, name] : {std::make_pair(getInitialState(), "initial_state"),
+                             std::make_pair(getFinalState(), "final_state")})
+    if (state && !getStateSlots() &&
+        !getElementTypeOrSelf(state.getType()).isF32())
+      return emitOpError() << "expects an f32 " << name
+                           << " (bf16 states need a pool), got "
+                           << state.getType();
 
   if (getChunkSize() < 1)
     return emitOpError() << "expects chunk_size >= 1, got " << getChunkSize();
+  if (Value history = getChunkStates()) {
+    // The state after each chunk: [B, ceil(T / C), HV, K, V].
+    auto type = cast<RankedTensorType>(history.getType());
+    if (type.getRank() != 5)
+      return emitOpError() << "expects chunk_states [B, ceil(T / C), HV, K, "
+                              "V], got "
+                           << type;
+    if (failed(dims.bind("B", type.getDimSize(0), "chunk_states (dim 0)")) ||
+        failed(dims.bind("HV", type.getDimSize(2), "chunk_states (dim 2)")) ||
+        failed(dims.bind("K", type.getDimSize(3), "chunk_states (dim 3)")) ||
+        failed(dims.bind("V", type.getDimSize(4), "chunk_states (dim 4)")))
+      return failure();
+    int64_t tokens = dims.get("T"), rows = type.getDimSize(1);
+    int64_t chunk = getChunkSize();
+    if (!ShapedType::isDynamic(tokens) && !ShapedType::isDynamic(rows) &&
+        rows != (tokens + chunk - 1) / chunk)
+      return emitOpError() << "expects chunk_states to hold ceil(T / C) = "
+                           << (tokens + chunk - 1) / chunk
+                           << " states (T = " << tokens
+                           << ", C = " << getChunkSize() << "), got " << rows;
+    // Packed sequences start anywhere: only single tokens have a row each.
+    if (getCuSeqlens() && getChunkSize() != 1)
+      return emitOpError() << "expects chunk_size 1 for chunk_states with "
+                              "cu_seqlens (the state after each token), got "
+                           << getChunkSize();
+  }
   if (std::optional<APFloat> scale = getScale())
     if (!std::isfinite(scale->convertToDouble()))
       return emitOpError() << "expects a finite scale, got "

@@ -189,6 +189,10 @@ struct CallInfo {
   int64_t chunkSize = 64;
   std::optional<float> scale;
   bool withFinalState = false;
+  /// `history = tokens | chunks`: the second result is the state after
+  /// every token (chunkSize is then 1) or every chunk, gate.chunked_scan's
+  /// chunk_states, instead of the final state.
+  bool withStateHistory = false;
 
   // route
   mlir::gate::Scoring scoring = mlir::gate::Scoring::softmax;

@@ -72,6 +72,8 @@ struct ScanParams {
   DecayKind decay = DecayKind::None;
   /// The factor on q; gate.chunked_scan defaults it to keyDim^-0.5.
   double scale = 1.0;
+  /// C for chunkStates: the chunk length whose boundaries it records.
+  int64_t historyChunk = 1;
 };
 
 /// Per sequence and value head j (HV = G * H value heads; j reads q and k
@@ -86,12 +88,17 @@ struct ScanParams {
 /// wanted); cuSeqlens: null (N = B), or N + 1 offsets into T for packed
 /// sequences (B = 1). With cuSeqlens, tokens past the last offset belong to
 /// no sequence: their o is 0. An empty sequence passes its initial state
-/// through to finalState. Evaluated token by token in double.
+/// through to finalState. chunkStates (or null): [B, ceil(T / C), HV, K, V]
+/// with C = params.historyChunk, the state after every chunk of C tokens of
+/// a sequence (the last one may be shorter), at row (begin + t) / C for the
+/// chunk at offset t of a sequence starting at token `begin` (a multiple of
+/// C unless C = 1); rows of no sequence are 0. Evaluated token by token in
+/// double.
 void chunkedScan(const float *q, const float *k, const float *v,
                  const float *decay, const float *beta,
                  const float *initialState,
                  const std::vector<int64_t> *cuSeqlens, float *o,
-                 float *finalState, const ScanShape &shape,
+                 float *finalState, float *chunkStates, const ScanShape &shape,
                  const ScanParams &params);
 
 //===----------------------------------------------------------------------===//

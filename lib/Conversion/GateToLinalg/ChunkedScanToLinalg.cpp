@@ -7,12 +7,15 @@
 //
 //   o_init = tensor.empty (or zeros with cu_seqlens or a state pool: tokens
 //            past cu[N] and skipped sequences are 0)
-//   scf.forall (n, h) in (N, HV) shared_outs(o, final_state or the pool) {
+//   scf.forall (n, h) in (N, HV)
+//       shared_outs(o, final_state or the pool, chunk_states if any) {
 //     [begin, end) = cu ? [cu[n], cu[n+1]) clamped into [0, T] : [0, T)
 //     batch = cu ? 0 : n
-//     S0 = initial_state[n, h], pool[slots[n], h] or zeros       f32 [K, V]
+//     S0 = initial_state[n, h], pool[slots[n], h] (widened from bf16) or
+//          zeros                                                  f32 [K, V]
 //     q and k are read at head h / G (grouped value heads, G = HV / H)
-//     scf.for t = 0 to end - begin step C iter_args(S = S0, o_seq) {
+//     scf.for t = 0 to end - begin step C
+//         iter_args(S = S0, o_seq, the pair's chunk_states rows) {
 //       L = affine.min(C, end - begin - t)            the last chunk is partial
 //       q, k: [L, K], v: [L, V] slices in the input element type
 //       b = cumulative clamped log gates, compensated: hi + lo (vector
@@ -21,8 +24,11 @@
 //       A = causal intra-chunk scores                                [L, L]
 //       o_c = round(scale * (A v + (q * exp(b)) S))                  [L, V]
 //       S  = Diag(exp(b_last)) S + (k * exp(b_last - b))^T v         [K, V]
+//       chunk_states row t / C = S
 //     }
 //     in_parallel: o[batch, begin:end, h] = o_seq; final_state[n, h] = S
+//                  (or the pool's row, rounded to its type); the pair's
+//                  chunk_states rows at [batch, begin / C, h]
 //   }
 //
 // This is the GLA paper's chunk form (Yang et al. 2023, section 3.3) with the
@@ -1116,6 +1122,19 @@ Value buildStartState(OpBuilder &b, Location loc, Value initialState,
   return linalg::CopyOp::create(b, loc, slice, dest).getResult(0);
 }
 
+/// The [K, V] `state` with its elements converted to `elementType` (a bf16
+/// pool's rows are widened to f32 when read and rounded once when written).
+Value convertState(OpBuilder &b, Location loc, Value state, Type elementType) {
+  auto type = cast<RankedTensorType>(state.getType());
+  if (type.getElementType() == elementType)
+    return state;
+  Value init = tensor::EmptyOp::create(b, loc, type.getShape(), elementType);
+  return buildElementwise2D(b, loc, state, {b.getMultiDimIdentityMap(2)}, init,
+                            [&](OpBuilder &nb, Location nl, ValueRange args) {
+                              return convertFloat(nb, nl, args[0], elementType);
+                            });
+}
+
 /// Slices chunk [t, t + L) of a sequence, L = min(C, len - t): the last chunk
 /// may be partial.
 Chunk extractChunk(OpBuilder &b, Location loc, const ScanOperands &scan,
@@ -1211,8 +1230,9 @@ struct ChunkedScanLowering : OpConversionPattern<ChunkedScanOp> {
     Value cuSeqlens = adaptor.getCuSeqlens();
     Value slots = adaptor.getStateSlots();
     bool hasFinalState = static_cast<bool>(op.getFinalState());
+    TypedValue<RankedTensorType> history = op.getChunkStates();
     Type inputType = getElementTypeOrSelf(scan.q);
-    scan.exactStateProducts = inputType.isBF16() && hasFinalState;
+    scan.exactStateProducts = inputType.isBF16() && (hasFinalState || history);
 
     // Problem sizes; B, T, H and N may be dynamic, K and V are static.
     OpFoldResult batchSize = tensor::getMixedSize(rewriter, loc, scan.q, 0);
@@ -1249,6 +1269,24 @@ struct ChunkedScanLowering : OpConversionPattern<ChunkedScanOp> {
       sharedOuts.push_back(
           buildEmptyOfType(rewriter, loc, op.getFinalState().getType(),
                            {numSequences, numHeads, keyDim, valueDim}));
+    // The states after each chunk: [B, ceil(T / C), HV, K, V]; rows of no
+    // sequence are 0, as o's tokens are.
+    if (history) {
+      OpFoldResult rows = affine::makeComposedFoldedAffineApply(
+          rewriter, loc,
+          getAffineDimExpr(0, getContext()).ceilDiv(scan.chunkSize),
+          {numTokens});
+      Value historyInit =
+          buildEmptyOfType(rewriter, loc, history.getType(),
+                           {batchSize, rows, numHeads, keyDim, valueDim});
+      if (cuSeqlens || slots)
+        historyInit =
+            linalg::FillOp::create(rewriter, loc,
+                                   ValueRange{f32Constant(rewriter, loc, 0.0)},
+                                   ValueRange{historyInit})
+                .getResult(0);
+      sharedOuts.push_back(historyInit);
+    }
 
     // Every (sequence, head) pair is independent.
     auto forall = scf::ForallOp::create(
@@ -1280,11 +1318,19 @@ struct ChunkedScanLowering : OpConversionPattern<ChunkedScanOp> {
     // A pair's part of a pool row: head h, [K, V].
     SmallVector<OpFoldResult> poolOffsets = {h, zeroIndex, zeroIndex};
     SmallVector<OpFoldResult> poolSizes = {oneIndex, keyDim, valueDim};
+    Type poolElementType =
+        slots ? getElementTypeOrSelf(adaptor.getInitialState()) : Type();
     if (slots) {
-      stateInit =
+      // A skipped sequence never reads its copy, but a bf16 one is widened
+      // as a whole: it must be initialized.
+      auto rowType =
+          RankedTensorType::get(stateType.getShape(), poolElementType);
+      stateInit = convertState(
+          rewriter, loc,
           gatec::readPoolRow(rewriter, loc, forall.getRegionOutArgs()[1],
-                             seq.pool, poolOffsets, poolSizes, stateType,
-                             /*zeroSkipped=*/false);
+                             seq.pool, poolOffsets, poolSizes, rowType,
+                             /*zeroSkipped=*/!poolElementType.isF32()),
+          rewriter.getF32Type());
     } else {
       Value stateDest =
           hasFinalState
@@ -1300,17 +1346,55 @@ struct ChunkedScanLowering : OpConversionPattern<ChunkedScanOp> {
     }
     Value oSeq = extractHeadRows(rewriter, loc, oShared, seq.batch, seq.begin,
                                  seq.len, h);
+    SmallVector<Value> loopInits = {stateInit, oSeq};
+
+    // The pair's rows of chunk_states, [R, K, V]: R = ceil(len / C) rows from
+    // row begin / C (with cu_seqlens C = 1, so begin / C is exact).
+    AffineExpr d0 = getAffineDimExpr(0, getContext());
+    OpFoldResult historyBegin, historyRows;
+    SmallVector<OpFoldResult> historyOffsets, historySizes;
+    SmallVector<OpFoldResult> historyStrides(5, oneIndex);
+    RankedTensorType historyRowsType;
+    if (history) {
+      historyBegin = affine::makeComposedFoldedAffineApply(
+          rewriter, loc, d0.floorDiv(scan.chunkSize), {seq.begin});
+      historyRows = affine::makeComposedFoldedAffineApply(
+          rewriter, loc, d0.ceilDiv(scan.chunkSize), {seq.len});
+      historyOffsets = {seq.batch, historyBegin, h, zeroIndex, zeroIndex};
+      historySizes = {oneIndex, historyRows, oneIndex, keyDim, valueDim};
+      historyRowsType = RankedTensorType::get(
+          {staticSize(historyRows), scan.keyDim, scan.valueDim},
+          rewriter.getF32Type());
+      loopInits.push_back(tensor::ExtractSliceOp::create(
+          rewriter, loc, historyRowsType, forall.getRegionOutArgs().back(),
+          historyOffsets, historySizes, historyStrides));
+    }
 
     // The chunks of the sequence, in order: the state carries across them.
     auto chunkLoop = scf::ForOp::create(
         rewriter, loc, arith::ConstantIndexOp::create(rewriter, loc, 0),
         indexValue(rewriter, loc, seq.len),
         arith::ConstantIndexOp::create(rewriter, loc, scan.chunkSize),
-        ValueRange{stateInit, oSeq},
-        [&](OpBuilder &b, Location l, Value t, ValueRange iterArgs) {
+        loopInits, [&](OpBuilder &b, Location l, Value t, ValueRange iterArgs) {
           auto [state, oUpdated] =
               buildChunkStep(b, l, scan, seq, t, iterArgs[0], iterArgs[1]);
-          scf::YieldOp::create(b, l, ValueRange{state, oUpdated});
+          SmallVector<Value> yielded = {state, oUpdated};
+          if (history) {
+            // Row t / C of the pair's states: the state after this chunk.
+            OpFoldResult row = affine::makeComposedFoldedAffineApply(
+                b, l,
+                getAffineDimExpr(0, b.getContext()).floorDiv(scan.chunkSize),
+                {t});
+            SmallVector<OpFoldResult> zero(2, b.getIndexAttr(0));
+            OpFoldResult one = b.getIndexAttr(1);
+            yielded.push_back(tensor::InsertSliceOp::create(
+                b, l, state, iterArgs[2],
+                ArrayRef<OpFoldResult>{row, zero[0], zero[1]},
+                ArrayRef<OpFoldResult>{one, b.getIndexAttr(scan.keyDim),
+                                       b.getIndexAttr(scan.valueDim)},
+                SmallVector<OpFoldResult>(3, one)));
+          }
+          scf::YieldOp::create(b, l, yielded);
         });
 
     // With bf16 inputs the chunk products may run on bf16 matrix units:
@@ -1350,8 +1434,10 @@ struct ChunkedScanLowering : OpConversionPattern<ChunkedScanOp> {
     Value poolRows;
     if (slots) {
       rewriter.setInsertionPoint(forall.getTerminator());
-      poolRows = gatec::poolRowsOf(rewriter, loc, chunkLoop.getResult(0),
-                                   seq.pool, poolSizes);
+      poolRows = gatec::poolRowsOf(
+          rewriter, loc,
+          convertState(rewriter, loc, chunkLoop.getResult(0), poolElementType),
+          seq.pool, poolSizes);
     }
     rewriter.setInsertionPointToStart(forall.getTerminator().getBody());
     tensor::ParallelInsertSliceOp::create(
@@ -1367,6 +1453,11 @@ struct ChunkedScanLowering : OpConversionPattern<ChunkedScanOp> {
       tensor::ParallelInsertSliceOp::create(
           rewriter, loc, chunkLoop.getResult(0), forall.getRegionOutArgs()[1],
           stateOffsets, stateSizes, unitStrides);
+    if (history)
+      tensor::ParallelInsertSliceOp::create(
+          rewriter, loc, chunkLoop.getResult(2),
+          forall.getRegionOutArgs().back(), historyOffsets, historySizes,
+          historyStrides);
 
     rewriter.replaceOp(op, forall.getResults());
     return success();

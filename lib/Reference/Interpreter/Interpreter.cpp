@@ -799,24 +799,39 @@ private:
     std::vector<float> o(shape.batch * shape.tokens * shape.valueHeads *
                          shape.valueDim);
     std::vector<float> sT(numStates * stateSize);
-    ref::chunkedScan(qs.data(), ks.data(), vs.data(),
-                     decay.empty() ? nullptr : decay.data(),
-                     op.getBeta() ? beta.data() : nullptr,
-                     s0.empty() ? nullptr : s0.data(), cu.empty() ? nullptr : &cu,
-                     o.data(), sT.data(), shape, params);
-    if (op.getStateSlots())
+    // The states after each chunk: [B, ceil(T / C), HV, K, V].
+    params.historyChunk = op.getChunkSize();
+    const int64_t historyRows =
+        (shape.tokens + params.historyChunk - 1) / params.historyChunk;
+    std::vector<float> history;
+    if (op.getChunkStates())
+      history.resize(shape.batch * historyRows * stateSize);
+    ref::chunkedScan(
+        qs.data(), ks.data(), vs.data(), decay.empty() ? nullptr : decay.data(),
+        op.getBeta() ? beta.data() : nullptr, s0.empty() ? nullptr : s0.data(),
+        cu.empty() ? nullptr : &cu, o.data(), sT.data(),
+        history.empty() ? nullptr : history.data(), shape, params);
+    if (op.getStateSlots()) {
       scatterPool(sT, stateSize, cu, shape.tokens,
                   shape.valueHeads * shape.valueDim, pooled, o);
+      // With cu_seqlens the history has a row per token (C = 1).
+      zeroSkipped(pooled.slots, cu, historyRows, stateSize, history);
+    }
     tensors[op.getO()] = fromFloats(op.getO().getType().getElementType(),
                                     (*v)->shape, o);
     if (Value final = op.getFinalState())
       tensors[final] = op.getStateSlots()
-                           ? fromFloats(Float32Type::get(op.getContext()),
+                           ? fromFloats(getElementTypeOrSelf(final.getType()),
                                         pooled.shape, pooled.pool)
                            : fromFloats(Float32Type::get(op.getContext()),
                                         {numStates, shape.valueHeads,
                                          shape.keyDim, shape.valueDim},
                                         sT);
+    if (Value states = op.getChunkStates())
+      tensors[states] = fromFloats(Float32Type::get(op.getContext()),
+                                   {shape.batch, historyRows, shape.valueHeads,
+                                    shape.keyDim, shape.valueDim},
+                                   history);
     return success();
   }
 
@@ -944,12 +959,23 @@ private:
                           const std::vector<int64_t> &cu, int64_t tokens,
                           int64_t rowSize, PoolRows &rows,
                           std::vector<float> &out) {
-    for (auto [n, slot] : llvm::enumerate(rows.slots)) {
-      if (slot >= 0) {
+    for (auto [n, slot] : llvm::enumerate(rows.slots))
+      if (slot >= 0)
         std::copy_n(states.begin() + n * stateSize, stateSize,
                     rows.pool.begin() + slot * stateSize);
+    zeroSkipped(rows.slots, cu, tokens, rowSize, out);
+  }
+
+  /// Sets the rows of each skipped sequence (slot -1) in `out` to 0: batch
+  /// entry n's `tokens` rows of `rowSize`, or its packed range.
+  static void zeroSkipped(ArrayRef<int64_t> slots,
+                          const std::vector<int64_t> &cu, int64_t tokens,
+                          int64_t rowSize, std::vector<float> &out) {
+    if (out.empty())
+      return;
+    for (auto [n, slot] : llvm::enumerate(slots)) {
+      if (slot >= 0)
         continue;
-      }
       int64_t begin = cu.empty() ? static_cast<int64_t>(n) * tokens : cu[n];
       int64_t end = cu.empty() ? begin + tokens : cu[n + 1];
       std::fill(out.begin() + begin * rowSize, out.begin() + end * rowSize,

@@ -52,3 +52,37 @@ func.func @delta_grouped_pool(%q: tensor<?x1x2x16xf32>, %v: tensor<?x1x4x8xf32>,
       : tensor<?x1x2x16xf32>, tensor<?x1x2x16xf32>, tensor<?x1x4x8xf32> -> tensor<?x1x4x8xf32>, tensor<?x4x16x8xf32>
   return %o, %p : tensor<?x1x4x8xf32>, tensor<?x4x16x8xf32>
 }
+
+// A bf16 pool with the state after every token (chunk_size 1):
+// - the pair's pool row is read in bf16 and widened to f32 once, before the
+//   chunk loop; the state evolves in f32 and is rounded to bf16 once, after
+//   it, then written back at the pair's row;
+// - the history is a third shared output, zero-filled (a skipped slot's
+//   rows stay 0); the chunk loop carries the pair's rows of it and inserts
+//   each chunk's state at row t / 1.
+// CHECK-LABEL: func.func @bf16_pool_history(
+// CHECK-SAME: [[POOL:%[^:]+]]: tensor<?x4x16x8xbf16>, [[SLOTS:%[^:]+]]: tensor<?xi32>)
+// CHECK: [[H_INIT:%.+]] = linalg.fill ins(%{{.+}} : f32) outs(%{{.+}} : tensor<?x?x4x16x8xf32>)
+// CHECK: scf.forall ([[N:%.+]], [[H:%.+]]) in (%{{.+}}, 4) shared_outs([[O_OUT:%.+]] = %{{.+}}, [[POOL_OUT:%.+]] = [[POOL]], [[H_OUT:%.+]] = [[H_INIT]])
+// CHECK:   tensor.extract_slice [[POOL_OUT]]{{.*}} to tensor<?x1x16x8xbf16>
+// CHECK:   [[WIDE:%.+]] = linalg.generic
+// CHECK:     arith.extf %{{.+}} : bf16 to f32
+// CHECK:   [[ROWS:%.+]] = tensor.extract_slice [[H_OUT]][[[N]], 0, [[H]], 0, 0] [1, %{{.+}}, 1, 16, 8]
+// CHECK:   [[LOOP:%.+]]:3 = scf.for [[T:%.+]] = %{{.+}} to %{{.+}} step %{{.+}} iter_args([[S:%.+]] = [[WIDE]], %{{.+}} = %{{.+}}, [[HIST:%.+]] = [[ROWS]])
+// CHECK:     [[HROWS:%.+]] = tensor.insert_slice [[NEXT:%.+]] into [[HIST]][[[T]], 0, 0] [1, 16, 8]
+// CHECK:     scf.yield [[NEXT]], %{{.+}}, [[HROWS]]
+// CHECK:   linalg.generic
+// CHECK:     arith.truncf %{{.+}} : f32 to bf16
+// CHECK:   scf.forall.in_parallel
+// CHECK:     tensor.parallel_insert_slice %{{.+}} into [[O_OUT]]
+// CHECK:     tensor.parallel_insert_slice %{{.+}} into [[POOL_OUT]]
+// CHECK:     tensor.parallel_insert_slice [[LOOP]]#2 into [[H_OUT]][[[N]], 0, [[H]], 0, 0] [1, %{{.+}}, 1, 16, 8]
+func.func @bf16_pool_history(%q: tensor<?x?x2x16xbf16>, %v: tensor<?x?x4x8xbf16>, %g: tensor<?x?x4xf32>,
+                             %beta: tensor<?x?x4xf32>, %pool: tensor<?x4x16x8xbf16>, %slots: tensor<?xi32>)
+    -> (tensor<?x?x4x8xbf16>, tensor<?x4x16x8xbf16>, tensor<?x?x4x16x8xf32>) {
+  %o, %p, %h = gate.chunked_scan <scalar> %q, %q, %v decay(%g : tensor<?x?x4xf32>) delta(%beta : tensor<?x?x4xf32>)
+      initial_state(%pool : tensor<?x4x16x8xbf16>) slots(%slots : tensor<?xi32>) {chunk_size = 1 : i64}
+      : tensor<?x?x2x16xbf16>, tensor<?x?x2x16xbf16>, tensor<?x?x4x8xbf16>
+      -> tensor<?x?x4x8xbf16>, tensor<?x4x16x8xbf16> chunk_states tensor<?x?x4x16x8xf32>
+  return %o, %p, %h : tensor<?x?x4x8xbf16>, tensor<?x4x16x8xbf16>, tensor<?x?x4x16x8xf32>
+}

@@ -301,7 +301,7 @@ func.func @case36(%q: tensor<2x10x4x16xf32>, %k: tensor<2x10x4x16xf32>, %v: tens
 // -----
 
 func.func @case37(%q: tensor<2x10x4x16xf32>, %k: tensor<2x10x4x16xf32>, %v: tensor<2x10x4x8xf32>, %s0: tensor<2x4x16x8xbf16>) {
-  // expected-error @+1 {{operand #3 must be ranked tensor of 32-bit float values, but got 'tensor<2x4x16x8xbf16>'}}
+  // expected-error @+1 {{expects an f32 initial_state (bf16 states need a pool), got 'tensor<2x4x16x8xbf16>'}}
   %o = gate.chunked_scan <none> %q, %k, %v initial_state(%s0 : tensor<2x4x16x8xbf16>) : tensor<2x10x4x16xf32>, tensor<2x10x4x16xf32>, tensor<2x10x4x8xf32> -> tensor<2x10x4x8xf32>
   return
 }
@@ -727,6 +727,46 @@ func.func @pool_type_changes(%q: tensor<2x1x4x16xf32>, %v: tensor<2x1x4x8xf32>, 
 func.func @pool_value_heads(%q: tensor<2x1x4x16xf32>, %v: tensor<2x1x4x8xf32>, %pool: tensor<9x2x16x8xf32>, %slots: tensor<2xi32>) {
   // expected-error @+1 {{dimension HV is 4 in v (dim 2) but 2 in initial_state (dim 1)}}
   %o, %p = gate.chunked_scan <none> %q, %q, %v initial_state(%pool : tensor<9x2x16x8xf32>) slots(%slots : tensor<2xi32>) : tensor<2x1x4x16xf32>, tensor<2x1x4x16xf32>, tensor<2x1x4x8xf32> -> tensor<2x1x4x8xf32>, tensor<9x2x16x8xf32>
+  return
+}
+
+// -----
+
+func.func @bf16_final_state_without_pool(%q: tensor<2x1x4x16xf32>, %v: tensor<2x1x4x8xf32>) {
+  // expected-error @+1 {{expects an f32 final_state (bf16 states need a pool), got 'tensor<2x4x16x8xbf16>'}}
+  %o, %s = gate.chunked_scan <none> %q, %q, %v : tensor<2x1x4x16xf32>, tensor<2x1x4x16xf32>, tensor<2x1x4x8xf32> -> tensor<2x1x4x8xf32>, tensor<2x4x16x8xbf16>
+  return
+}
+
+// -----
+
+func.func @chunk_states_rank(%q: tensor<2x5x4x16xf32>, %v: tensor<2x5x4x8xf32>) {
+  // expected-error @+1 {{expects chunk_states [B, ceil(T / C), HV, K, V], got 'tensor<2x5x16x8xf32>'}}
+  %o, %h = gate.chunked_scan <none> %q, %q, %v : tensor<2x5x4x16xf32>, tensor<2x5x4x16xf32>, tensor<2x5x4x8xf32> -> tensor<2x5x4x8xf32> chunk_states tensor<2x5x16x8xf32>
+  return
+}
+
+// -----
+
+func.func @chunk_states_count(%q: tensor<2x5x4x16xf32>, %v: tensor<2x5x4x8xf32>) {
+  // expected-error @+1 {{expects chunk_states to hold ceil(T / C) = 3 states (T = 5, C = 2), got 5}}
+  %o, %h = gate.chunked_scan <none> %q, %q, %v {chunk_size = 2 : i64} : tensor<2x5x4x16xf32>, tensor<2x5x4x16xf32>, tensor<2x5x4x8xf32> -> tensor<2x5x4x8xf32> chunk_states tensor<2x5x4x16x8xf32>
+  return
+}
+
+// -----
+
+func.func @chunk_states_heads(%q: tensor<2x5x4x16xf32>, %v: tensor<2x5x4x8xf32>) {
+  // expected-error @+1 {{dimension HV is 4 in v (dim 2) but 2 in chunk_states (dim 2)}}
+  %o, %h = gate.chunked_scan <none> %q, %q, %v : tensor<2x5x4x16xf32>, tensor<2x5x4x16xf32>, tensor<2x5x4x8xf32> -> tensor<2x5x4x8xf32> chunk_states tensor<2x1x2x16x8xf32>
+  return
+}
+
+// -----
+
+func.func @chunk_states_packed(%q: tensor<1x5x4x16xf32>, %v: tensor<1x5x4x8xf32>, %cu: tensor<3xi32>) {
+  // expected-error @+1 {{expects chunk_size 1 for chunk_states with cu_seqlens (the state after each token), got 4}}
+  %o, %h = gate.chunked_scan <none> %q, %q, %v cu_seqlens(%cu : tensor<3xi32>) {chunk_size = 4 : i64} : tensor<1x5x4x16xf32>, tensor<1x5x4x16xf32>, tensor<1x5x4x8xf32> -> tensor<1x5x4x8xf32> chunk_states tensor<1x2x4x16x8xf32>
   return
 }
 

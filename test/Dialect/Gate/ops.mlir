@@ -91,6 +91,29 @@ func.func @pool_scan(%q: tensor<?x1x2x64xbf16>, %v: tensor<?x1x4x32xbf16>, %g: t
   return
 }
 
+// A bf16 pool (f32 arithmetic), and the states after every token.
+// CHECK-LABEL: func @bf16_pool_history
+func.func @bf16_pool_history(%q: tensor<?x3x2x64xbf16>, %v: tensor<?x3x4x32xbf16>, %g: tensor<?x3x4xf32>,
+                             %pool: tensor<?x4x64x32xbf16>, %slots: tensor<?xi64>) {
+  // CHECK: gate.chunked_scan <scalar> {{.*}} initial_state(%{{.*}} : tensor<?x4x64x32xbf16>) slots(%{{.*}} : tensor<?xi64>) {chunk_size = 1 : i64} :
+  // CHECK-SAME: -> tensor<?x3x4x32xbf16>, tensor<?x4x64x32xbf16> chunk_states tensor<?x3x4x64x32xf32>
+  %o, %p, %h = gate.chunked_scan <scalar> %q, %q, %v decay(%g : tensor<?x3x4xf32>)
+      initial_state(%pool : tensor<?x4x64x32xbf16>) slots(%slots : tensor<?xi64>) {chunk_size = 1 : i64}
+      : tensor<?x3x2x64xbf16>, tensor<?x3x2x64xbf16>, tensor<?x3x4x32xbf16>
+      -> tensor<?x3x4x32xbf16>, tensor<?x4x64x32xbf16> chunk_states tensor<?x3x4x64x32xf32>
+  return
+}
+
+// The state after every chunk of 64 tokens: ceil(100 / 64) = 2 of them.
+// CHECK-LABEL: func @chunk_states
+func.func @chunk_states(%q: tensor<2x100x2x16xf32>, %v: tensor<2x100x2x8xf32>) {
+  // CHECK: gate.chunked_scan <none> {{.*}} -> tensor<2x100x2x8xf32> chunk_states tensor<2x2x2x16x8xf32>
+  %o, %h = gate.chunked_scan <none> %q, %q, %v
+      : tensor<2x100x2x16xf32>, tensor<2x100x2x16xf32>, tensor<2x100x2x8xf32>
+      -> tensor<2x100x2x8xf32> chunk_states tensor<2x2x2x16x8xf32>
+  return
+}
+
 // CHECK-LABEL: func @varlen
 func.func @varlen(%q: tensor<1x?x2x16xf32>, %v: tensor<1x?x2x8xf32>, %cu: tensor<?xi64>, %s0: tensor<?x2x16x8xf32>)
     -> (tensor<1x?x2x8xf32>, tensor<?x2x16x8xf32>) {

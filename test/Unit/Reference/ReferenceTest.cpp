@@ -390,9 +390,9 @@ ScanResult runScan(const ScanCase &c) {
     return x.empty() ? nullptr : x.data();
   };
   chunkedScan(ptr(c.q), ptr(c.k), ptr(c.v), ptr(c.decay), ptr(c.beta),
-              ptr(c.initialState),
-              c.packed ? &c.cuSeqlens : nullptr, result.o.data(),
-              result.finalState.data(), s, c.params);
+              ptr(c.initialState), c.packed ? &c.cuSeqlens : nullptr,
+              result.o.data(), result.finalState.data(),
+              /*chunkStates=*/nullptr, s, c.params);
   return result;
 }
 
@@ -686,6 +686,48 @@ TEST(ScanTest, PackedSequencesMatchSeparateRuns) {
     EXPECT_GT(std::fabs(joined.finalState[0] - all.finalState[3 * stateSize]),
               1e-4);
   }
+}
+
+TEST(ScanTest, ChunkStatesAreThePrefixesFinalStates) {
+  // The state after each chunk of C = 3 tokens (T = 7: after tokens 3, 6
+  // and 7) is the final state of the run over that prefix, per batch entry.
+  ScanCase c = randomScan({2, 7, 2, 3, 4}, DecayKind::Vector, 11);
+  c.params.historyChunk = 3;
+  const int64_t stateSize = 2 * 3 * 4, rows = 3;
+  std::vector<float> history(2 * rows * stateSize, -7.0f);
+  std::vector<float> o(2 * 7 * 2 * 4), sT(2 * stateSize);
+  chunkedScan(c.q.data(), c.k.data(), c.v.data(), c.decay.data(), nullptr,
+              c.initialState.empty() ? nullptr : c.initialState.data(), nullptr,
+              o.data(), sT.data(), history.data(), c.shape, c.params);
+  const int64_t ends[] = {3, 6, 7};
+  for (int64_t r = 0; r < rows; ++r) {
+    ScanResult prefix = runScan(subScan(c, 0, ends[r], c.initialState));
+    for (int64_t b = 0; b < 2; ++b)
+      EXPECT_EQ(
+          std::vector<float>(history.begin() + (b * rows + r) * stateSize,
+                             history.begin() + (b * rows + r + 1) * stateSize),
+          std::vector<float>(prefix.finalState.begin() + b * stateSize,
+                             prefix.finalState.begin() + (b + 1) * stateSize))
+          << "batch " << b << ", chunk " << r;
+  }
+
+  // Packed sequences [0, 2), [2, 2), [2, 5) of T = 6 with C = 1: row t is
+  // the state after token t of its sequence; token 5 is in none (row 0).
+  ScanCase packed = randomScan({1, 6, 1, 2, 2}, DecayKind::Scalar, 5);
+  packed.packed = true;
+  packed.cuSeqlens = {0, 2, 2, 5};
+  std::vector<float> perToken(6 * 4, -7.0f), po(6 * 2), ps(3 * 4);
+  chunkedScan(packed.q.data(), packed.k.data(), packed.v.data(),
+              packed.decay.data(), nullptr, nullptr, &packed.cuSeqlens,
+              po.data(), ps.data(), perToken.data(), packed.shape,
+              packed.params);
+  EXPECT_EQ(std::vector<float>(perToken.begin() + 4, perToken.begin() + 8),
+            std::vector<float>(ps.begin(), ps.begin() + 4));
+  EXPECT_EQ(std::vector<float>(perToken.begin() + 16, perToken.begin() + 20),
+            std::vector<float>(ps.begin() + 8, ps.begin() + 12));
+  EXPECT_NE(perToken[12], perToken[16]);
+  EXPECT_EQ(std::vector<float>(perToken.begin() + 20, perToken.end()),
+            std::vector<float>(4, 0.0f));
 }
 
 TEST(ScanTest, LengthOneSequenceByHand) {

@@ -16,6 +16,8 @@ include "mlir/IR/CommonTypeConstraints.td"
 
 def Gate_FloatTensor : RankedTensorOf<[F32, F16, BF16]>;
 def Gate_F32Tensor : RankedTensorOf<[F32]>;
+// A scan's recurrent states: f32, or bf16 in a state pool (f32 arithmetic).
+def Gate_StateTensor : RankedTensorOf<[F32, BF16]>;
 def Gate_I32Tensor : RankedTensorOf<[I32]>;
 def Gate_IndexTensor : RankedTensorOf<[I32, I64]>;
 
@@ -90,7 +92,8 @@ def Gate_FusedGateOp : Gate_Op<"fused_gate", [Pure]> {
 // Chunked scans
 //===----------------------------------------------------------------------===//
 
-def Gate_ChunkedScanOp : Gate_Op<"chunked_scan", [Pure, AttrSizedOperandSegments]> {
+def Gate_ChunkedScanOp : Gate_Op<"chunked_scan", [Pure, AttrSizedOperandSegments,
+                                                   AttrSizedResultSegments]> {
   let summary = "gated linear recurrence, evaluated in chunkwise-parallel form";
   let description = [{
     Computes, per batch entry and value head,
@@ -130,6 +133,16 @@ def Gate_ChunkedScanOp : Gate_Op<"chunked_scan", [Pure, AttrSizedOperandSegments
     updated in place when it is a writable buffer. A slot outside [0, P)
     (vLLM's padding slot -1) skips its sequence: no state is read or
     written and its outputs are 0. Two sequences must not share a slot.
+    The pool is f32, or bf16: each state is then widened to f32 when read,
+    evolves in f32 and is rounded to bf16 once, when written back.
+
+    `chunk_states` (optional, f32 `[B, ceil(T / C), HV, K, V]`, C the chunk
+    size) holds the state after every chunk, row `(start + t) / C` for the
+    chunk at token t of a sequence starting at `start` (prefix caching keeps
+    them). With chunk_size 1 these are the states after every token
+    (speculative decoding keeps the accepted one); with `cu_seqlens` only
+    chunk_size 1 is allowed, so that row t is the state after packed token
+    t. Rows of no sequence (tokens past cu[N], skipped pool slots) are 0.
 
     Example:
     ```mlir
@@ -142,13 +155,14 @@ def Gate_ChunkedScanOp : Gate_Op<"chunked_scan", [Pure, AttrSizedOperandSegments
   let arguments = (ins Gate_FloatTensor:$q, Gate_FloatTensor:$k, Gate_FloatTensor:$v,
                        Optional<Gate_FloatTensor>:$decay,
                        Optional<Gate_FloatTensor>:$beta,
-                       Optional<Gate_F32Tensor>:$initial_state,
+                       Optional<Gate_StateTensor>:$initial_state,
                        Optional<Gate_IndexTensor>:$cu_seqlens,
                        Optional<Gate_IndexTensor>:$state_slots,
                        Gate_DecayKindAttr:$decay_kind,
                        DefaultValuedAttr<I64Attr, "64">:$chunk_size,
                        OptionalAttr<F32Attr>:$scale);
-  let results = (outs Gate_FloatTensor:$o, Optional<Gate_F32Tensor>:$final_state);
+  let results = (outs Gate_FloatTensor:$o, Optional<Gate_StateTensor>:$final_state,
+                      Optional<Gate_F32Tensor>:$chunk_states);
   let assemblyFormat = [{
     $decay_kind $q `,` $k `,` $v
     (`decay` `(` $decay^ `:` type($decay) `)`)?
@@ -157,6 +171,7 @@ def Gate_ChunkedScanOp : Gate_Op<"chunked_scan", [Pure, AttrSizedOperandSegments
     (`cu_seqlens` `(` $cu_seqlens^ `:` type($cu_seqlens) `)`)?
     (`slots` `(` $state_slots^ `:` type($state_slots) `)`)?
     attr-dict `:` type($q) `,` type($k) `,` type($v) `->` type($o) (`,` type($final_state)^)?
+    (`chunk_states` type($chunk_states)^)?
   }];
   let extraClassDeclaration = [{
     /// The scale applied to q: the `scale` attribute, else K^-0.5.
