@@ -119,6 +119,7 @@ void gatec::buildCPUPipeline(OpPassManager &pm,
   // __truncsfbf2, which libgcc 12 lacks: expand it to integer ops so the
   // object needs nothing beyond libc and libomp.
   if (!options.nativeBF16) {
+    pm.addPass(createRoundToBF16WithIntegers());
     arith::ArithExpandOpsPassOptions expand;
     expand.includeBf16 = true;
     pm.addPass(arith::createArithExpandOpsPass(expand));

@@ -99,6 +99,30 @@ def check_close(name, got, want, tol):
 
 # --- benchmarks ------------------------------------------------------------------
 
+# The CPU features that decide which code the kernels and the peers run.
+FEATURES = ("avx2", "fma", "avx512f", "avx512_bf16", "amx_tile", "amx_bf16",
+            "amx_int8")
+
+
+def host_cpu():
+    """The CPU's model and the FEATURES it has, from /proc/cpuinfo."""
+    info = {"model": "unknown CPU", "family": "?", "model_number": "?",
+            "features": []}
+    try:
+        with open("/proc/cpuinfo") as f:
+            text = f.read().split("\n\n")[0]
+    except OSError:
+        return info
+    fields = dict(line.split(":", 1) for line in text.splitlines() if ":" in line)
+    fields = {k.strip(): v.strip() for k, v in fields.items()}
+    flags = set(fields.get("flags", "").split())
+    info["model"] = fields.get("model name", info["model"])
+    info["family"] = fields.get("cpu family", "?")
+    info["model_number"] = fields.get("model", "?")
+    info["features"] = [f for f in FEATURES if f in flags]
+    return info
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--kernels", required=True, help="gatec kernels .so")
@@ -124,19 +148,30 @@ def main():
     roof.fma_peak.argtypes = [ctypes.c_long]
     roof.bf16_dot_peak.restype = ctypes.c_double
     roof.bf16_dot_peak.argtypes = [ctypes.c_long]
+    roof.amx_bf16_peak.restype = ctypes.c_double
+    roof.amx_bf16_peak.argtypes = [ctypes.c_long]
     ref = ctypes.CDLL(args.reference)
+    host = host_cpu()
+    print(f"host: {host['model']} (family {host['family']} model "
+          f"{host['model_number']}); {' '.join(host['features']) or 'none of'}"
+          f" of {' '.join(FEATURES)}")
 
     def run_once():
         """One pass over every selected kernel: the machine probes, then each
         kernel against its peers. Returns the JSON record of the pass."""
         bandwidth = roof.triad_bandwidth(1 << 26, 10)
         peak = roof.fma_peak(2_000_000)
-        # bf16 matmuls are measured against the bf16 dot-product peak where the
-        # CPU has one (avx512_bf16), else against the f32 FMA peak.
-        bf16_peak = roof.bf16_dot_peak(2_000_000) or peak
+        # bf16 matmuls are measured against the machine's fastest bf16 path:
+        # AMX tiles (amx_bf16), else the bf16 dot product (avx512_bf16), else
+        # the f32 FMA peak (bf16 widened in registers).
+        dot_peak = roof.bf16_dot_peak(2_000_000)
+        amx_peak = roof.amx_bf16_peak(200_000)
+        bf16_peak = max(amx_peak, dot_peak) or peak
+        bf16_source = ("AMX tdpbf16ps" if amx_peak >= dot_peak and amx_peak
+                       else "vdpbf16ps" if dot_peak else "f32 FMA")
         print(f"machine: {THREADS} threads, triad {bandwidth / 1e9:.1f} GB/s, "
               f"f32 FMA peak {peak / 1e9:.0f} GFLOP/s, "
-              f"bf16 dot peak {bf16_peak / 1e9:.0f} GFLOP/s")
+              f"bf16 peak {bf16_peak / 1e9:.0f} GFLOP/s ({bf16_source})")
 
         q = 8 if args.quick else 1
         rows = []
@@ -280,13 +315,13 @@ def main():
             out = torch.empty(N, 1, HV, V)
 
             def torch_decode(states):
-                S = states[slots.long()]  # N HV K V
+                S = states[slots.long()].float()  # N HV K V
                 kr = kk[:, 0].repeat_interleave(HV // H, dim=1)  # N HV K
                 qr = qq[:, 0].repeat_interleave(HV // H, dim=1)
                 S = S * gg[:, 0].exp()[..., None, None]
                 u = bb[:, 0, :, None] * (vv[:, 0] - torch.einsum("nhk,nhkv->nhv", kr, S))
                 S = S + kr[..., None] * u[:, :, None, :]
-                states[slots.long()] = S
+                states[slots.long()] = S.to(states.dtype)
                 return torch.einsum("nhk,nhkv->nhv", qr, S)[:, None] * K ** -0.5
 
             want_pool = pool.clone()
@@ -299,6 +334,20 @@ def main():
             peers = {"torch": timeit(lambda: torch_decode(want_pool))}
             state_bytes = 2 * N * HV * K * V * 4
             record(f"gdn_decode N={N} P={P}", t, peers, 0, state_bytes)
+
+            # The same step with the pool in bf16 (widened when read, rounded
+            # once when written): half the bytes. The tolerance is one bf16
+            # rounding of the state (2^-9 relative, on values up to ~0.5).
+            pool16 = pool.to(torch.bfloat16)
+            want_pool = pool16.clone()
+            want = torch_decode(want_pool)
+            got_pool = pool16.clone()
+            gk("gdn_decode_bf16_pool", [qq, kk, vv, gg, bb, got_pool, slots], [out])
+            check_close("gdn_decode_bf16_pool", out, want, 1e-4)
+            check_close("gdn_decode_bf16_pool pool", got_pool.float(), want_pool.float(), 4e-3)
+            t = timeit(lambda: gk("gdn_decode_bf16_pool", [qq, kk, vv, gg, bb, got_pool, slots], [out]))
+            peers = {"torch": timeit(lambda: torch_decode(want_pool))}
+            record(f"gdn_decode bf16 pool N={N} P={P}", t, peers, 0, state_bytes // 2)
 
         # Routers, alone and with the projection from x [4096, 4096].
         T = 4096 // q
@@ -339,8 +388,11 @@ def main():
             record(f"proj_router_{tag} E={E} k={k}", t, {"torch": timeit(ppeer)},
                    2 * T * 4096 * E, 4 * (x.numel() + w.numel() + 2 * T * k))
 
-        return {"threads": THREADS, "triad_gbps": bandwidth / 1e9,
-                "fma_gflops": peak / 1e9, "bf16_dot_gflops": bf16_peak / 1e9,
+        return {"host": host, "threads": THREADS,
+                "triad_gbps": bandwidth / 1e9, "fma_gflops": peak / 1e9,
+                "bf16_gflops": bf16_peak / 1e9, "bf16_peak_source": bf16_source,
+                "amx_bf16_gflops": amx_peak / 1e9,
+                "bf16_dot_gflops": dot_peak / 1e9,
                 "quick": args.quick, "results": rows}
 
     runs = []

@@ -17,7 +17,7 @@ void ref_gla(const float *q, const float *k, const float *v, const float *g,
   ScanParams params;
   params.decay = DecayKind::Vector;
   params.scale = 1.0 / __builtin_sqrt(static_cast<double>(kd));
-  chunkedScan(q, k, v, g, nullptr, nullptr, nullptr, o, nullptr, shape,
+  chunkedScan(q, k, v, g, nullptr, nullptr, nullptr, o, nullptr, nullptr, shape,
               params);
 }
 

@@ -139,3 +139,63 @@ double bf16_dot_peak(long iterations) {
   return 0;
 }
 #endif
+
+/* AMX bf16 peak in FLOP/s: four independent tdpbf16ps chains per thread on
+ * 16 x 64-byte tiles (16 x 16 f32 += 16 x 32 bf16 times 32 x 16 bf16, 16384
+ * FLOPs each). Linux grants the tile data state only after
+ * arch_prctl(ARCH_REQ_XCOMP_PERM, XFEATURE_XTILEDATA); 0 where the CPU (or
+ * the compiler's -march=native) has no amx_bf16, or the kernel refuses. */
+#if defined(__AMX_TILE__) && defined(__AMX_BF16__)
+#include <sys/syscall.h>
+#include <unistd.h>
+
+struct amx_tile_config {
+  unsigned char palette, start_row, reserved[14];
+  unsigned short colsb[16];
+  unsigned char rows[16];
+};
+
+static void amx_chains(long iterations) {
+  struct amx_tile_config cfg = {0};
+  cfg.palette = 1;
+  for (int t = 0; t < 8; ++t) {
+    cfg.rows[t] = 16;
+    cfg.colsb[t] = 64;
+  }
+  _tile_loadconfig(&cfg);
+  static unsigned short operand[16 * 32];
+  for (int i = 0; i < 16 * 32; ++i)
+    operand[i] = 0x3380; /* ~6e-8: the sums stay finite */
+  _tile_zero(0);
+  _tile_zero(1);
+  _tile_zero(2);
+  _tile_zero(3);
+  _tile_loadd(4, operand, 64);
+  _tile_loadd(5, operand, 64);
+  _tile_loadd(6, operand, 64);
+  _tile_loadd(7, operand, 64);
+  for (long i = 0; i < iterations; ++i) {
+    _tile_dpbf16ps(0, 4, 6);
+    _tile_dpbf16ps(1, 4, 7);
+    _tile_dpbf16ps(2, 5, 6);
+    _tile_dpbf16ps(3, 5, 7);
+  }
+  float out[16 * 16];
+  _tile_stored(0, out, 64);
+  _tile_release();
+  consume(out[0]);
+}
+
+double amx_bf16_peak(long iterations) {
+  if (syscall(SYS_arch_prctl, 0x1023 /* ARCH_REQ_XCOMP_PERM */,
+              18 /* XFEATURE_XTILEDATA */) != 0)
+    return 0;
+  return 4.0 * 16384.0 * iterations * omp_get_max_threads() /
+         best_parallel_seconds(amx_chains, iterations);
+}
+#else
+double amx_bf16_peak(long iterations) {
+  (void)iterations;
+  return 0;
+}
+#endif

@@ -214,6 +214,23 @@ def ApproximateMath : Pass<"gatec-approximate-math"> {
   ];
 }
 
+def RoundToBF16WithIntegers : Pass<"gatec-round-to-bf16-with-integers"> {
+  let summary = "Round f32 to bf16 with i32 arithmetic, for CPUs without avx512_bf16";
+  let description = [{
+    `arith.truncf` from f32 to bf16 (round to nearest even, NaN to the quiet
+    NaN 0x7fc0) becomes one i32 select (a NaN's bits replaced by
+    0x7fc00000), i32 shifts and adds, a truncation to i16 and a bitcast.
+    Upstream's bf16 expansion selects between two bf16 vectors after the
+    rounding; x86 without avx512_bf16 has no legal bf16 vector type, so LLVM
+    scalarizes that select (a vucomiss and a 16-bit store per lane), and a
+    select on the rounded i16 or i32 value is folded back into it through
+    the bitcast. Selecting on the input keeps every lane in vector
+    registers. Runs before arith-expand, which then only sees the ops it
+    handles well.
+  }];
+  let dependentDialects = ["::mlir::arith::ArithDialect"];
+}
+
 def GPUDistribute : Pass<"gatec-gpu-distribute", "::mlir::func::FuncOp"> {
   let summary = "Map a bufferized kernel's parallel loops onto CUDA launches";
   let description = [{
@@ -449,9 +466,11 @@ def GPULowerMath : Pass<"gatec-gpu-lower-math"> {
     resolve without the CUDA toolkit's libdevice. A math op with no such
     lowering is an error here rather than at ptxas.
   }];
+  // The polynomial patterns build vector ops for vector operands.
   let dependentDialects = ["::mlir::LLVM::LLVMDialect",
                            "::mlir::arith::ArithDialect",
-                           "::mlir::math::MathDialect"];
+                           "::mlir::math::MathDialect",
+                           "::mlir::vector::VectorDialect"];
 }
 
 #endif // GATEC_TRANSFORMS_PASSES_TD

@@ -1122,19 +1122,6 @@ Value buildStartState(OpBuilder &b, Location loc, Value initialState,
   return linalg::CopyOp::create(b, loc, slice, dest).getResult(0);
 }
 
-/// The [K, V] `state` with its elements converted to `elementType` (a bf16
-/// pool's rows are widened to f32 when read and rounded once when written).
-Value convertState(OpBuilder &b, Location loc, Value state, Type elementType) {
-  auto type = cast<RankedTensorType>(state.getType());
-  if (type.getElementType() == elementType)
-    return state;
-  Value init = tensor::EmptyOp::create(b, loc, type.getShape(), elementType);
-  return buildElementwise2D(b, loc, state, {b.getMultiDimIdentityMap(2)}, init,
-                            [&](OpBuilder &nb, Location nl, ValueRange args) {
-                              return convertFloat(nb, nl, args[0], elementType);
-                            });
-}
-
 /// Slices chunk [t, t + L) of a sequence, L = min(C, len - t): the last chunk
 /// may be partial.
 Chunk extractChunk(OpBuilder &b, Location loc, const ScanOperands &scan,
@@ -1318,19 +1305,13 @@ struct ChunkedScanLowering : OpConversionPattern<ChunkedScanOp> {
     // A pair's part of a pool row: head h, [K, V].
     SmallVector<OpFoldResult> poolOffsets = {h, zeroIndex, zeroIndex};
     SmallVector<OpFoldResult> poolSizes = {oneIndex, keyDim, valueDim};
-    Type poolElementType =
-        slots ? getElementTypeOrSelf(adaptor.getInitialState()) : Type();
     if (slots) {
-      // A skipped sequence never reads its copy, but a bf16 one is widened
-      // as a whole: it must be initialized.
-      auto rowType =
-          RankedTensorType::get(stateType.getShape(), poolElementType);
-      stateInit = convertState(
-          rewriter, loc,
+      // A bf16 pool's row is widened as it is read (a skipped sequence's
+      // state is never read).
+      stateInit =
           gatec::readPoolRow(rewriter, loc, forall.getRegionOutArgs()[1],
-                             seq.pool, poolOffsets, poolSizes, rowType,
-                             /*zeroSkipped=*/!poolElementType.isF32()),
-          rewriter.getF32Type());
+                             seq.pool, poolOffsets, poolSizes, stateType,
+                             /*zeroSkipped=*/false);
     } else {
       Value stateDest =
           hasFinalState
@@ -1435,9 +1416,8 @@ struct ChunkedScanLowering : OpConversionPattern<ChunkedScanOp> {
     if (slots) {
       rewriter.setInsertionPoint(forall.getTerminator());
       poolRows = gatec::poolRowsOf(
-          rewriter, loc,
-          convertState(rewriter, loc, chunkLoop.getResult(0), poolElementType),
-          seq.pool, poolSizes);
+          rewriter, loc, chunkLoop.getResult(0), seq.pool, poolSizes,
+          getElementTypeOrSelf(adaptor.getInitialState()));
     }
     rewriter.setInsertionPointToStart(forall.getTerminator().getBody());
     tensor::ParallelInsertSliceOp::create(

@@ -6,6 +6,7 @@
 
 #include "SequenceBounds.h"
 
+#include "gatec/Dialect/Gate/GateMath.h"
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
@@ -86,6 +87,29 @@ static RankedTensorType rowsType(ArrayRef<OpFoldResult> sizes,
   return RankedTensorType::get(shape, elementType);
 }
 
+/// `rows` ([rows, sizes...]) with its elements converted to `elementType`:
+/// itself, or an elementwise generic over exactly those rows (none for a
+/// skipped sequence).
+static Value convertRows(OpBuilder &b, Location loc, Value rows,
+                         Type elementType) {
+  auto type = cast<RankedTensorType>(rows.getType());
+  if (type.getElementType() == elementType)
+    return rows;
+  SmallVector<OpFoldResult> sizes = tensor::getMixedSizes(b, loc, rows);
+  Value init = tensor::EmptyOp::create(b, loc, sizes, elementType);
+  AffineMap identity = b.getMultiDimIdentityMap(type.getRank());
+  return linalg::GenericOp::create(
+             b, loc, TypeRange{init.getType()}, ValueRange{rows},
+             ValueRange{init}, ArrayRef<AffineMap>{identity, identity},
+             SmallVector<utils::IteratorType>(type.getRank(),
+                                              utils::IteratorType::parallel),
+             [&](OpBuilder &nb, Location nl, ValueRange args) {
+               linalg::YieldOp::create(
+                   nb, nl, gate::convertFloat(nb, nl, args[0], elementType));
+             })
+      .getResult(0);
+}
+
 Value gatec::readPoolRow(OpBuilder &b, Location loc, Value pool,
                          const PoolSlot &slot, ArrayRef<OpFoldResult> offsets,
                          ArrayRef<OpFoldResult> sizes, RankedTensorType type,
@@ -96,8 +120,12 @@ Value gatec::readPoolRow(OpBuilder &b, Location loc, Value pool,
   llvm::append_range(rowSizes, sizes);
   SmallVector<OpFoldResult> unit(rowSizes.size(), one);
   Type elementType = type.getElementType();
-  Value rows = tensor::ExtractSliceOp::create(
-      b, loc, rowsType(sizes, elementType), pool, rowOffsets, rowSizes, unit);
+  Type poolElementType = cast<ShapedType>(pool.getType()).getElementType();
+  Value rows = convertRows(
+      b, loc,
+      tensor::ExtractSliceOp::create(b, loc, rowsType(sizes, poolElementType),
+                                     pool, rowOffsets, rowSizes, unit),
+      elementType);
   SmallVector<OpFoldResult> localSizes = {one};
   llvm::append_range(localSizes, sizes);
   Value local = tensor::EmptyOp::create(b, loc, localSizes, elementType);
@@ -116,7 +144,8 @@ Value gatec::readPoolRow(OpBuilder &b, Location loc, Value pool,
 }
 
 Value gatec::poolRowsOf(OpBuilder &b, Location loc, Value value,
-                        const PoolSlot &slot, ArrayRef<OpFoldResult> sizes) {
+                        const PoolSlot &slot, ArrayRef<OpFoldResult> sizes,
+                        Type poolElementType) {
   OpFoldResult zero = b.getIndexAttr(0), one = b.getIndexAttr(1);
   Type elementType = cast<ShapedType>(value.getType()).getElementType();
   SmallVector<int64_t> expandedShape = {1};
@@ -130,10 +159,13 @@ Value gatec::poolRowsOf(OpBuilder &b, Location loc, Value value,
       dropLeadingUnits(sizes), expandedSizes);
   SmallVector<OpFoldResult> rowSizes = {slot.rows};
   llvm::append_range(rowSizes, sizes);
-  return tensor::ExtractSliceOp::create(
-      b, loc, rowsType(sizes, elementType), expanded,
-      SmallVector<OpFoldResult>(rowSizes.size(), zero), rowSizes,
-      SmallVector<OpFoldResult>(rowSizes.size(), one));
+  return convertRows(b, loc,
+                     tensor::ExtractSliceOp::create(
+                         b, loc, rowsType(sizes, elementType), expanded,
+                         SmallVector<OpFoldResult>(rowSizes.size(), zero),
+                         rowSizes,
+                         SmallVector<OpFoldResult>(rowSizes.size(), one)),
+                     poolElementType);
 }
 
 void gatec::writePoolRows(OpBuilder &b, Location loc, Value rows, Value pool,

@@ -52,7 +52,8 @@ mlir::OpFoldResult lengthInPool(mlir::OpBuilder &b, mlir::Location loc,
 
 /// The part of pool row `slot` at `offsets` with `sizes` (both without the
 /// row dimension), copied into a fresh tensor of `type`: `sizes` without
-/// their leading static 1s. A skipped sequence's copy is zeros with
+/// their leading static 1s, the elements converted to type's (a bf16 pool's
+/// states widened to f32). A skipped sequence's copy is zeros with
 /// `zeroSkipped`, else uninitialized (then it must read none of it).
 mlir::Value readPoolRow(mlir::OpBuilder &b, mlir::Location loc,
                         mlir::Value pool, const PoolSlot &slot,
@@ -61,10 +62,12 @@ mlir::Value readPoolRow(mlir::OpBuilder &b, mlir::Location loc,
                         mlir::RankedTensorType type, bool zeroSkipped);
 
 /// `value` (what readPoolRow gives for `sizes`) as the [rows, sizes...]
-/// slice that writePoolRows stores: no rows for a skipped sequence.
+/// slice that writePoolRows stores, converted to `poolElementType`: no rows
+/// (and so nothing read or rounded) for a skipped sequence.
 mlir::Value poolRowsOf(mlir::OpBuilder &b, mlir::Location loc,
                        mlir::Value value, const PoolSlot &slot,
-                       llvm::ArrayRef<mlir::OpFoldResult> sizes);
+                       llvm::ArrayRef<mlir::OpFoldResult> sizes,
+                       mlir::Type poolElementType);
 
 /// Stores poolRowsOf's slice at pool[row, offsets...], in an scf.forall's
 /// in_parallel region. Reading the row from the forall's shared pool with

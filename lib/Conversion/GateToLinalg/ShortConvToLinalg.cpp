@@ -627,8 +627,8 @@ struct CausalConv1dLowering : OpConversionPattern<CausalConv1dOp> {
                                   yType.getElementType()),
             rowSizes);
         dest = buildFinalState(rewriter, loc, conv, block, dest);
-        Value rows =
-            gatec::poolRowsOf(rewriter, loc, dest, block.pool, rowSizes);
+        Value rows = gatec::poolRowsOf(rewriter, loc, dest, block.pool,
+                                       rowSizes, getElementTypeOrSelf(dest));
         rewriter.setInsertionPointToStart(states.getTerminator().getBody());
         gatec::writePoolRows(rewriter, loc, rows, shared, block.pool,
                              rowOffsets, rowSizes);

@@ -54,9 +54,9 @@ func.func @delta_grouped_pool(%q: tensor<?x1x2x16xf32>, %v: tensor<?x1x4x8xf32>,
 }
 
 // A bf16 pool with the state after every token (chunk_size 1):
-// - the pair's pool row is read in bf16 and widened to f32 once, before the
-//   chunk loop; the state evolves in f32 and is rounded to bf16 once, after
-//   it, then written back at the pair's row;
+// - the pair's pool row (no rows for a skipped slot) is read in bf16 and
+//   widened to f32 once, before the chunk loop; the state evolves in f32 and
+//   its row is rounded to bf16 once, after it, then written back;
 // - the history is a third shared output, zero-filled (a skipped slot's
 //   rows stay 0); the chunk loop carries the pair's rows of it and inserts
 //   each chunk's state at row t / 1.
@@ -64,18 +64,20 @@ func.func @delta_grouped_pool(%q: tensor<?x1x2x16xf32>, %v: tensor<?x1x4x8xf32>,
 // CHECK-SAME: [[POOL:%[^:]+]]: tensor<?x4x16x8xbf16>, [[SLOTS:%[^:]+]]: tensor<?xi32>)
 // CHECK: [[H_INIT:%.+]] = linalg.fill ins(%{{.+}} : f32) outs(%{{.+}} : tensor<?x?x4x16x8xf32>)
 // CHECK: scf.forall ([[N:%.+]], [[H:%.+]]) in (%{{.+}}, 4) shared_outs([[O_OUT:%.+]] = %{{.+}}, [[POOL_OUT:%.+]] = [[POOL]], [[H_OUT:%.+]] = [[H_INIT]])
-// CHECK:   tensor.extract_slice [[POOL_OUT]]{{.*}} to tensor<?x1x16x8xbf16>
-// CHECK:   [[WIDE:%.+]] = linalg.generic
+// CHECK:   [[ROW:%.+]] = tensor.extract_slice [[POOL_OUT]]{{.*}} to tensor<?x1x16x8xbf16>
+// CHECK:   [[WIDE:%.+]] = linalg.generic {{.*}} ins([[ROW]] : tensor<?x1x16x8xbf16>) outs(%{{.+}} : tensor<?x1x16x8xf32>)
 // CHECK:     arith.extf %{{.+}} : bf16 to f32
+// CHECK:   [[S0:%.+]] = tensor.insert_slice [[WIDE]]
+// CHECK:   [[S0_2D:%.+]] = tensor.collapse_shape [[S0]]
 // CHECK:   [[ROWS:%.+]] = tensor.extract_slice [[H_OUT]][[[N]], 0, [[H]], 0, 0] [1, %{{.+}}, 1, 16, 8]
-// CHECK:   [[LOOP:%.+]]:3 = scf.for [[T:%.+]] = %{{.+}} to %{{.+}} step %{{.+}} iter_args([[S:%.+]] = [[WIDE]], %{{.+}} = %{{.+}}, [[HIST:%.+]] = [[ROWS]])
+// CHECK:   [[LOOP:%.+]]:3 = scf.for [[T:%.+]] = %{{.+}} to %{{.+}} step %{{.+}} iter_args([[S:%.+]] = [[S0_2D]], %{{.+}} = %{{.+}}, [[HIST:%.+]] = [[ROWS]])
 // CHECK:     [[HROWS:%.+]] = tensor.insert_slice [[NEXT:%.+]] into [[HIST]][[[T]], 0, 0] [1, 16, 8]
 // CHECK:     scf.yield [[NEXT]], %{{.+}}, [[HROWS]]
-// CHECK:   linalg.generic
+// CHECK:   [[ROUNDED:%.+]] = linalg.generic {{.*}} ins(%{{.+}} : tensor<?x1x16x8xf32>) outs(%{{.+}} : tensor<?x1x16x8xbf16>)
 // CHECK:     arith.truncf %{{.+}} : f32 to bf16
 // CHECK:   scf.forall.in_parallel
 // CHECK:     tensor.parallel_insert_slice %{{.+}} into [[O_OUT]]
-// CHECK:     tensor.parallel_insert_slice %{{.+}} into [[POOL_OUT]]
+// CHECK:     tensor.parallel_insert_slice [[ROUNDED]] into [[POOL_OUT]]
 // CHECK:     tensor.parallel_insert_slice [[LOOP]]#2 into [[H_OUT]][[[N]], 0, [[H]], 0, 0] [1, %{{.+}}, 1, 16, 8]
 func.func @bf16_pool_history(%q: tensor<?x?x2x16xbf16>, %v: tensor<?x?x4x8xbf16>, %g: tensor<?x?x4xf32>,
                              %beta: tensor<?x?x4xf32>, %pool: tensor<?x4x16x8xbf16>, %slots: tensor<?xi32>)
