@@ -152,9 +152,10 @@ def main():
     roof.amx_bf16_peak.argtypes = [ctypes.c_long]
     ref = ctypes.CDLL(args.reference)
     host = host_cpu()
+    missing = [f for f in FEATURES if f not in host["features"]]
     print(f"host: {host['model']} (family {host['family']} model "
-          f"{host['model_number']}); {' '.join(host['features']) or 'none of'}"
-          f" of {' '.join(FEATURES)}")
+          f"{host['model_number']}); has {' '.join(host['features']) or '-'}; "
+          f"lacks {' '.join(missing) or '-'}")
 
     def run_once():
         """One pass over every selected kernel: the machine probes, then each
