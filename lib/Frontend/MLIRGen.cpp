@@ -118,6 +118,15 @@ private:
   /// kernel result tied to the pool parameter, and the slots parameter is
   /// marked `gate.slots` so that the entry points check them against it.
   void tieStatePool(const CallInfo &info, Value updatedPool, Value slots);
+  /// The states of a scan or conv call: the operand that starts them (the
+  /// pool, or the initial state, or null) and the type of the final-state
+  /// result (the pool's, the second result's `finalState`, or null).
+  struct States {
+    Value initial;
+    Type finalType;
+  };
+  FailureOr<States> genStates(const CallInfo &info,
+                              const CheckedType *finalState);
   /// The size of dimension `dim` (index `index` of `source`) as an
   /// OpFoldResult: a constant when static.
   FailureOr<OpFoldResult> dimSize(const Dim &dim, Value source, int64_t index,
@@ -248,6 +257,23 @@ void Generator::tieStatePool(const CallInfo &info, Value updatedPool,
       .setArgAttr(slotsArg.getArgNumber(), "gate.slots",
                   b.getDictionaryAttr(
                       b.getNamedAttr("pool", b.getI64IntegerAttr(poolIndex))));
+}
+
+FailureOr<Generator::States>
+Generator::genStates(const CallInfo &info, const CheckedType *finalState) {
+  States states;
+  if (const ExprAST *start =
+          info.statePool ? info.statePool : info.initialState) {
+    FailureOr<Value> value = genOne(*start);
+    if (failed(value))
+      return failure();
+    states.initial = *value;
+  }
+  if (info.statePool)
+    states.finalType = states.initial.getType();
+  else if (finalState)
+    states.finalType = tensorType(*finalState);
+  return states;
 }
 
 FailureOr<Value> Generator::symbolDimSize(const Dim &dim) {
@@ -968,22 +994,18 @@ FailureOr<SmallVector<Value>> Generator::genCall(const CallExprAST &call) {
     FailureOr<Value> v = genOne(*args[2]);
     FailureOr<Value> decay = optional(info.decay);
     FailureOr<Value> beta = optional(info.beta);
-    FailureOr<Value> s0 = optional(info.statePool ? info.statePool
-                                                  : info.initialState);
+    FailureOr<States> states =
+        genStates(info, info.withFinalState ? &value.types[1] : nullptr);
     FailureOr<Value> cu = optional(info.cuSeqlens);
     FailureOr<Value> slots = optional(info.stateSlots);
     if (failed(q) || failed(k) || failed(v) || failed(decay) || failed(beta) ||
-        failed(s0) || failed(cu) || failed(slots))
+        failed(states) || failed(cu) || failed(slots))
       return failure();
-    Type finalType =
-        info.statePool         ? (*s0).getType()
-        : info.withFinalState ? Type(tensorType(value.types[1]))
-                              : Type();
     Type historyType =
         info.withStateHistory ? Type(tensorType(value.types.back())) : Type();
     auto scan = gate::ChunkedScanOp::create(
-        b, l, tensorType(value.types[0]), finalType, historyType, *q, *k, *v,
-        *decay, *beta, *s0, *cu, *slots, info.decayKind,
+        b, l, tensorType(value.types[0]), states->finalType, historyType, *q,
+        *k, *v, *decay, *beta, states->initial, *cu, *slots, info.decayKind,
         static_cast<uint64_t>(info.chunkSize),
         info.scale ? b.getF32FloatAttr(*info.scale) : FloatAttr());
     markOffsets(*cu, value.types[0].dims[1]);
@@ -1031,19 +1053,16 @@ FailureOr<SmallVector<Value>> Generator::genCall(const CallExprAST &call) {
     FailureOr<Value> x = genOne(*args[0]);
     FailureOr<Value> weight = genOne(*args[1]);
     FailureOr<Value> bias = optional(info.convBias);
-    FailureOr<Value> s0 =
-        optional(info.statePool ? info.statePool : info.initialState);
+    FailureOr<States> states =
+        genStates(info, info.withFinalState ? &value.types[1] : nullptr);
     FailureOr<Value> cu = optional(info.cuSeqlens);
     FailureOr<Value> slots = optional(info.stateSlots);
-    if (failed(x) || failed(weight) || failed(bias) || failed(s0) ||
+    if (failed(x) || failed(weight) || failed(bias) || failed(states) ||
         failed(cu) || failed(slots))
       return failure();
-    Type finalType = info.statePool        ? (*s0).getType()
-                     : info.withFinalState ? Type(tensorType(value.types[1]))
-                                           : Type();
-    auto conv = gate::CausalConv1dOp::create(b, l, tensorType(value.types[0]),
-                                             finalType, *x, *weight, *bias, *s0,
-                                             *cu, *slots, info.activation);
+    auto conv = gate::CausalConv1dOp::create(
+        b, l, tensorType(value.types[0]), states->finalType, *x, *weight, *bias,
+        states->initial, *cu, *slots, info.activation);
     markOffsets(*cu, value.types[0].dims[1]);
     if (info.statePool) {
       tieStatePool(info, conv.getFinalState(), *slots);

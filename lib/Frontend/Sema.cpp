@@ -10,6 +10,8 @@
 
 #include "gatec/Frontend/Diagnostics.h"
 
+#include "gatec/Dialect/Gate/OperandDims.h"
+
 #include "mlir/IR/BuiltinTypeInterfaces.h"
 #include "llvm/ADT/DenseMap.h"
 #include "llvm/ADT/STLExtras.h"
@@ -428,14 +430,15 @@ private:
                       StringRef output, bool hasInitial,
                       std::optional<CheckedType> &pool,
                       std::optional<CheckedType> &slots);
-  /// Checks a state pool `poolShape` = dtype[P, rowDims...] and its slots
+  /// Checks a state pool dtype[P, rowNames...] (`dtypeText` says which
+  /// dtypes are allowed, `dtype` is the one required) and its slots
   /// [numSeqs] (both kernel parameters) and records the pool as updated in
   /// place. False after an error.
   bool checkStatePool(const CallInfo &callInfo, const CheckedType &pool,
                       const CheckedType &slots, const Dim &numSeqs, DType dtype,
                       llvm::ArrayRef<const Dim *> rowDims,
-                      llvm::ArrayRef<const char *> rowNames, StringRef op,
-                      StringRef poolShape);
+                      llvm::ArrayRef<llvm::StringLiteral> rowNames,
+                      StringRef op, StringRef dtypeText);
   ExprInfo checkGate(const CallExprAST &call, CallInfo &callInfo);
   ExprInfo checkScan(const CallExprAST &call, CallInfo &callInfo,
                      unsigned wanted);
@@ -1712,8 +1715,9 @@ bool Checker::parseStatePool(const CallExprAST &call, CallInfo &callInfo,
 bool Checker::checkStatePool(const CallInfo &callInfo, const CheckedType &pool,
                              const CheckedType &slots, const Dim &numSeqs,
                              DType dtype, llvm::ArrayRef<const Dim *> rowDims,
-                             llvm::ArrayRef<const char *> rowNames,
-                             StringRef op, StringRef poolShape) {
+                             llvm::ArrayRef<llvm::StringLiteral> rowNames,
+                             StringRef op, StringRef dtypeText) {
+  std::string poolShape = dtypeText.str() + gate::shapes::format(rowNames, "P");
   // The pool and the slots are parameters: the kernel writes the pool's
   // memory, and the entry points check the slots before the call.
   SMLoc poolLoc = callInfo.statePool->getLoc();
@@ -1737,8 +1741,8 @@ bool Checker::checkStatePool(const CallInfo &callInfo, const CheckedType &pool,
   }
   for (unsigned d = 0; d < rowDims.size(); ++d)
     if (!unify(pool.dims[d + 1], *rowDims[d], poolLoc,
-               "the state pool must be " + poolShape,
-               Twine("its ") + rowNames[d], "the " + op + "'s " + rowNames[d]))
+               "the state pool must be " + poolShape, "its " + rowNames[d],
+               "the " + op + "'s " + rowNames[d]))
       return false;
   if ((slots.dtype != DType::i32 && slots.dtype != DType::i64) ||
       slots.getRank() != 1) {
@@ -1860,8 +1864,9 @@ ExprInfo Checker::checkScan(const CallExprAST &call, CallInfo &callInfo,
   }
   std::optional<CheckedType> pool, slots;
   ok &= parseStatePool(call, callInfo, callInfo.withStateHistory ? 1 : wanted,
-                       "scan", "[P, HV, K, V]", "o", initial.has_value(), pool,
-                       slots);
+                       "scan",
+                       gate::shapes::format(gate::shapes::kScanStateRow, "P"),
+                       "o", initial.has_value(), pool, slots);
   if (const KeywordArgAST *kw = findKeyword(call, "chunk")) {
     std::optional<int64_t> chunk = intKeyword(*kw, 1, kMaxIntKeyword);
     ok &= chunk.has_value();
@@ -1885,14 +1890,16 @@ ExprInfo Checker::checkScan(const CallExprAST &call, CallInfo &callInfo,
     return invalid();
 
   // q, k: [B, T, H, K]; v: [B, T, HV, V], all of one float dtype.
+  namespace shapes = gate::shapes;
+  const std::string qkShape = shapes::format(shapes::kScanQK),
+                    vShape = shapes::format(shapes::kScanV);
   static const char *const names[] = {"q", "k", "v"};
   const CheckedType *qkv[] = {&*q, &*k, &*v};
   for (unsigned i = 0; i < 3; ++i) {
     if (qkv[i]->getRank() != 4) {
-      diag.error(args[i]->getLoc(),
-                 Twine("scan's ") + names[i] + " must be [B, T, " +
-                     (i == 2 ? "HV, V" : "H, K") + "], got " +
-                     formatType(*qkv[i]));
+      diag.error(args[i]->getLoc(), Twine("scan's ") + names[i] + " must be " +
+                                        (i == 2 ? vShape : qkShape) + ", got " +
+                                        formatType(*qkv[i]));
       return invalid();
     }
     if (!requireFloat(*qkv[i], args[i]->getLoc(), "'scan'"))
@@ -1906,16 +1913,16 @@ ExprInfo Checker::checkScan(const CallExprAST &call, CallInfo &callInfo,
                                         " is " + formatType(*qkv[i]));
       return invalid();
     }
-  static const char *const dimNames[] = {"B", "T", "H", "K"};
+  llvm::ArrayRef<llvm::StringLiteral> dimNames = shapes::kScanQK;
   for (unsigned d = 0; d < 4; ++d)
     if (!unify(k->dims[d], q->dims[d], args[1]->getLoc(),
-               Twine("k must have the shape of q [B, T, H, K]"),
-               Twine("its ") + dimNames[d], Twine("q's ") + dimNames[d]))
+               "k must have the shape of q " + qkShape, "its " + dimNames[d],
+               "q's " + dimNames[d]))
       return invalid();
   for (unsigned d = 0; d < 2; ++d)
     if (!unify(v->dims[d], q->dims[d], args[2]->getLoc(),
-               Twine("v must be [B, T, HV, V] with q's B and T"),
-               Twine("its ") + dimNames[d], Twine("q's ") + dimNames[d]))
+               "v must be " + vShape + " with q's B and T",
+               "its " + dimNames[d], "q's " + dimNames[d]))
       return invalid();
   // Grouped value heads: HV = G * H literal heads, value head j reading q/k
   // head j / G; otherwise v has q's heads.
@@ -1930,8 +1937,9 @@ ExprInfo Checker::checkScan(const CallExprAST &call, CallInfo &callInfo,
       return invalid();
     }
   } else if (!unify(v->dims[2], q->dims[2], args[2]->getLoc(),
-                    "v must be [B, T, HV, V] with HV q's heads H, or a "
-                    "literal multiple of a literal H",
+                    "v must be " + vShape +
+                        " with HV q's heads H, or a literal multiple of a "
+                        "literal H",
                     "its HV", "q's H")) {
     return invalid();
   }
@@ -1954,19 +1962,19 @@ ExprInfo Checker::checkScan(const CallExprAST &call, CallInfo &callInfo,
     if (!requireFloat(*decay, decayLoc, "the decay of 'scan'"))
       return invalid();
     llvm::SmallVector<const Dim *, 4> expect;
-    StringRef shape;
+    std::string shape;
     switch (callInfo.decayKind) {
     case gate::DecayKind::vector:
       expect = {&B, &T, &H, &K};
-      shape = "[B, T, HV, K]";
+      shape = shapes::format(shapes::kScanVectorDecay);
       break;
     case gate::DecayKind::scalar:
       expect = {&B, &T, &H};
-      shape = "[B, T, HV]";
+      shape = shapes::format(shapes::kScanScalarDecay);
       break;
     default:
       expect = {&H};
-      shape = "[HV]";
+      shape = shapes::format(shapes::kScanFixedDecay);
       break;
     }
     std::string kindName =
@@ -1986,16 +1994,18 @@ ExprInfo Checker::checkScan(const CallExprAST &call, CallInfo &callInfo,
     SMLoc betaLoc = callInfo.beta->getLoc();
     if (!requireFloat(*beta, betaLoc, "the delta rule's beta"))
       return invalid();
+    const std::string betaShape = shapes::format(shapes::kScanBeta);
     if (beta->getRank() != 3) {
-      diag.error(betaLoc, "the delta rule's beta must be [B, T, HV] (one "
-                          "learning rate per token and value head), got " +
+      diag.error(betaLoc, "the delta rule's beta must be " + betaShape +
+                              " (one learning rate per token and value "
+                              "head), got " +
                               formatType(*beta));
       return invalid();
     }
     const Dim *expect[] = {&B, &T, &H};
     for (unsigned d = 0; d < 3; ++d)
       if (!unify(beta->dims[d], *expect[d], betaLoc,
-                 "the delta rule's beta must be [B, T, HV]",
+                 "the delta rule's beta must be " + betaShape,
                  "its dimension " + Twine(d), "the scan's matching dimension"))
         return invalid();
   }
@@ -2007,8 +2017,10 @@ ExprInfo Checker::checkScan(const CallExprAST &call, CallInfo &callInfo,
   Dim numSeqs = *n;
   if (initial) {
     SMLoc sLoc = callInfo.initialState->getLoc();
+    const std::string stateShape =
+        "f32" + shapes::format(shapes::kScanStateRow, "N");
     if (initial->dtype != DType::f32 || initial->getRank() != 4) {
-      diag.error(sLoc, "the initial state must be f32[N, HV, K, V], got " +
+      diag.error(sLoc, "the initial state must be " + stateShape + ", got " +
                            formatType(*initial));
       return invalid();
     }
@@ -2017,12 +2029,12 @@ ExprInfo Checker::checkScan(const CallExprAST &call, CallInfo &callInfo,
                                 *callInfo.cuSeqlens, sLoc, "the initial state"))
       return invalid();
     const Dim *expect[] = {&numSeqs, &H, &K, &V};
-    static const char *const stateNames[] = {"N", "HV", "K", "V"};
+    llvm::SmallVector<StringRef, 5> stateNames =
+        shapes::refs(shapes::kScanStateRow, "N");
     for (unsigned d = 0; d < 4; ++d)
       if (!unify(initial->dims[d], *expect[d], sLoc,
-                 "the initial state must be f32[N, HV, K, V]",
-                 Twine("its ") + stateNames[d],
-                 Twine("the scan's ") + stateNames[d]))
+                 "the initial state must be " + stateShape,
+                 "its " + stateNames[d], "the scan's " + stateNames[d]))
         return invalid();
     if (numSeqs.isDynamic())
       numSeqs = initial->dims[0];
@@ -2030,11 +2042,10 @@ ExprInfo Checker::checkScan(const CallExprAST &call, CallInfo &callInfo,
 
   // A pool holds f32 states, or bf16 ones (widened when read, rounded once
   // when written back).
-  if (pool &&
-      !checkStatePool(callInfo, *pool, *slots, numSeqs,
-                      pool->dtype == DType::bf16 ? DType::bf16 : DType::f32,
-                      {&H, &K, &V}, {"HV", "K", "V"}, "scan",
-                      "f32 or bf16 [P, HV, K, V]"))
+  if (pool && !checkStatePool(
+                  callInfo, *pool, *slots, numSeqs,
+                  pool->dtype == DType::bf16 ? DType::bf16 : DType::f32,
+                  {&H, &K, &V}, shapes::kScanStateRow, "scan", "f32 or bf16 "))
     return invalid();
 
   CheckedType o;
@@ -2180,9 +2191,10 @@ ExprInfo Checker::checkRoute(const CallExprAST &call, CallInfo &callInfo) {
   if (!requireFloat(*logits, logitsLoc, "'route'"))
     return invalid();
   if (logits->getRank() != 2) {
-    diag.error(logitsLoc, "the router logits must be [T, E] (tokens x "
-                          "experts), got " +
-                              formatType(*logits));
+    diag.error(logitsLoc,
+               "the router logits must be " +
+                   gate::shapes::format(gate::shapes::kRouterLogits) +
+                   " (tokens x experts), got " + formatType(*logits));
     return invalid();
   }
   const Dim &E = logits->dims[1];
@@ -2205,14 +2217,16 @@ ExprInfo Checker::checkRoute(const CallExprAST &call, CallInfo &callInfo) {
     if (!requireFloat(*bias, biasLoc, "the bias of 'route'"))
       return invalid();
     if (bias->getRank() != 1) {
-      diag.error(biasLoc, "the selection bias must be [E], one per expert, "
-                          "got " +
-                              formatType(*bias));
+      diag.error(biasLoc, "the selection bias must be " +
+                              gate::shapes::format(gate::shapes::kRouterBias) +
+                              ", one per expert, got " + formatType(*bias));
       return invalid();
     }
     if (!unify(bias->dims[0], E, biasLoc,
-               "the selection bias must be [E], one per expert", "its size",
-               "the number of experts E"))
+               "the selection bias must be " +
+                   gate::shapes::format(gate::shapes::kRouterBias) +
+                   ", one per expert",
+               "its size", "the number of experts E"))
       return invalid();
   }
   if (groups) {
@@ -2380,24 +2394,30 @@ ExprInfo Checker::checkConv(const CallExprAST &call, CallInfo &callInfo,
     callInfo.cuSeqlens = kw->value.get();
   }
   std::optional<CheckedType> pool, slots;
-  ok &= parseStatePool(call, callInfo, wanted, "conv", "[P, C, W - 1]", "y",
-                       initial.has_value(), pool, slots);
+  ok &= parseStatePool(call, callInfo, wanted, "conv",
+                       gate::shapes::format(gate::shapes::kConvStateRow, "P"),
+                       "y", initial.has_value(), pool, slots);
   if (!ok)
     return invalid();
 
   // x: [B, T, C]; weight: [C, W] with a literal W (the taps are unrolled).
+  namespace shapes = gate::shapes;
+  const std::string weightShape = shapes::format(shapes::kConvWeight),
+                    biasShape = shapes::format(shapes::kConvBias);
   if (!requireFloat(*x, args[0]->getLoc(), "'conv'") ||
       !requireFloat(*w, args[1]->getLoc(), "the weight of 'conv'"))
     return invalid();
   if (x->getRank() != 3) {
-    diag.error(args[0]->getLoc(),
-               "conv's x must be [B, T, C], got " + formatType(*x));
+    diag.error(args[0]->getLoc(), "conv's x must be " +
+                                      shapes::format(shapes::kConvX) +
+                                      ", got " + formatType(*x));
     return invalid();
   }
   const Dim &B = x->dims[0], &C = x->dims[2];
   if (w->getRank() != 2) {
-    diag.error(args[1]->getLoc(), "conv's weight must be [C, W] (a filter of "
-                                  "width W per channel), got " +
+    diag.error(args[1]->getLoc(), "conv's weight must be " + weightShape +
+                                      " (a filter of width W per channel), "
+                                      "got " +
                                       formatType(*w));
     return invalid();
   }
@@ -2411,18 +2431,21 @@ ExprInfo Checker::checkConv(const CallExprAST &call, CallInfo &callInfo,
     return invalid();
   }
   if (!unify(w->dims[0], C, args[1]->getLoc(),
-             "the weight must be [C, W] with x's channels C", "its C", "x's C"))
+             "the weight must be " + weightShape + " with x's channels C",
+             "its C", "x's C"))
     return invalid();
   if (bias) {
     SMLoc biasLoc = callInfo.convBias->getLoc();
     if (!requireFloat(*bias, biasLoc, "the bias of 'conv'"))
       return invalid();
     if (bias->getRank() != 1) {
-      diag.error(biasLoc, "conv's bias must be [C], got " + formatType(*bias));
+      diag.error(biasLoc, "conv's bias must be " + biasShape + ", got " +
+                              formatType(*bias));
       return invalid();
     }
     if (!unify(bias->dims[0], C, biasLoc,
-               "the bias must be [C] with x's channels C", "its C", "x's C"))
+               "the bias must be " + biasShape + " with x's channels C",
+               "its C", "x's C"))
       return invalid();
   }
 
@@ -2433,7 +2456,8 @@ ExprInfo Checker::checkConv(const CallExprAST &call, CallInfo &callInfo,
   Dim numSeqs = *n;
 
   // States hold the last W - 1 inputs, in x's dtype; width 1 has none.
-  std::string stateType = stringifyDType(x->dtype).str() + "[N, C, W - 1]";
+  std::string stateType = stringifyDType(x->dtype).str() +
+                          shapes::format(shapes::kConvStateRow, "N");
   if (initial) {
     SMLoc sLoc = callInfo.initialState->getLoc();
     if (*width == 1) {
@@ -2453,13 +2477,13 @@ ExprInfo Checker::checkConv(const CallExprAST &call, CallInfo &callInfo,
       return invalid();
     Dim taps = Dim::getStatic(*width - 1);
     const Dim *expect[] = {&numSeqs, &C, &taps};
-    static const char *const stateNames[] = {"N", "C", "W - 1"};
+    llvm::SmallVector<StringRef, 5> stateNames =
+        shapes::refs(shapes::kConvStateRow, "N");
     for (unsigned d = 0; d < 3; ++d)
       if (!unify(initial->dims[d], *expect[d], sLoc,
                  "the initial conv state must be " + stateType +
                      " (W = " + Twine(*width) + ")",
-                 Twine("its ") + stateNames[d],
-                 Twine("the conv's ") + stateNames[d]))
+                 "its " + stateNames[d], "the conv's " + stateNames[d]))
         return invalid();
     if (numSeqs.isDynamic())
       numSeqs = initial->dims[0];
@@ -2473,8 +2497,8 @@ ExprInfo Checker::checkConv(const CallExprAST &call, CallInfo &callInfo,
     }
     Dim taps = Dim::getStatic(*width - 1);
     if (!checkStatePool(callInfo, *pool, *slots, numSeqs, x->dtype, {&C, &taps},
-                        {"C", "W - 1"}, "conv",
-                        stringifyDType(x->dtype).str() + "[P, C, W - 1]"))
+                        gate::shapes::kConvStateRow, "conv",
+                        stringifyDType(x->dtype)))
       return invalid();
   }
 

@@ -8,6 +8,8 @@
 
 #include "gatec/Dialect/Gate/GateOps.h"
 
+#include "gatec/Dialect/Gate/OperandDims.h"
+
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/IR/Matchers.h"
 #include "mlir/IR/OpImplementation.h"
@@ -106,6 +108,33 @@ FailureOr<int64_t> verifySequenceCount(Operation *op, const DimBinder &dims,
                                 "(sequences are packed along T), got B = "
                              << batch;
   return ShapedType::isDynamic(len) ? ShapedType::kDynamic : len - 1;
+}
+
+/// The states of a scan or convolution: one per sequence, [N, rowDims...];
+/// with `slots` ([N], the pool row of each sequence) both the initial and the
+/// final state are the pool [P, rowDims...], in and out, of one type.
+LogicalResult verifyStates(Operation *op, DimBinder &dims, Value slots,
+                           Value initial, Value final,
+                           ArrayRef<StringLiteral> rowDims) {
+  StringRef rows = "N";
+  if (slots) {
+    if (failed(dims.bindShape(slots.getType(), "state_slots", {"N"})))
+      return failure();
+    if (!initial || !final)
+      return op->emitOpError() << "expects initial_state and final_state "
+                                  "with state_slots (the pool in and out)";
+    if (initial.getType() != final.getType())
+      return op->emitOpError()
+             << "expects final_state of the pool's type " << initial.getType()
+             << ", got " << final.getType();
+    rows = "P";
+  }
+  for (auto [state, role] :
+       {std::pair(initial, "initial_state"), std::pair(final, "final_state")})
+    if (state && failed(dims.bindShape(state.getType(), role,
+                                       shapes::refs(rowDims, rows))))
+      return failure();
+  return success();
 }
 
 /// Names "d0", "d1", ... for ops of any rank.
@@ -253,10 +282,14 @@ int64_t ChunkedScanOp::getValueHeadsPerKeyHead() {
 
 LogicalResult ChunkedScanOp::verify() {
   DimBinder dims(*this);
-  if (failed(dims.bindShape(getQ().getType(), "q", {"B", "T", "H", "K"})) ||
-      failed(dims.bindShape(getK().getType(), "k", {"B", "T", "H", "K"})) ||
-      failed(dims.bindShape(getV().getType(), "v", {"B", "T", "HV", "V"})) ||
-      failed(dims.bindShape(getO().getType(), "o", {"B", "T", "HV", "V"})))
+  if (failed(dims.bindShape(getQ().getType(), "q",
+                            shapes::refs(shapes::kScanQK))) ||
+      failed(dims.bindShape(getK().getType(), "k",
+                            shapes::refs(shapes::kScanQK))) ||
+      failed(dims.bindShape(getV().getType(), "v",
+                            shapes::refs(shapes::kScanV))) ||
+      failed(
+          dims.bindShape(getO().getType(), "o", shapes::refs(shapes::kScanV))))
     return failure();
   if (failed(verifySameElementType(*this, getQ().getType(), "q",
                                    getK().getType(), "k")) ||
@@ -300,15 +333,19 @@ LogicalResult ChunkedScanOp::verify() {
     Type type = decay.getType();
     LogicalResult shapeOk =
         kind == DecayKind::vector
-            ? dims.bindShape(type, "decay", {"B", "T", "HV", "K"})
+            ? dims.bindShape(type, "decay",
+                             shapes::refs(shapes::kScanVectorDecay))
         : kind == DecayKind::scalar
-            ? dims.bindShape(type, "decay", {"B", "T", "HV"})
-            : dims.bindShape(type, "decay", {"HV"});
+            ? dims.bindShape(type, "decay",
+                             shapes::refs(shapes::kScanScalarDecay))
+            : dims.bindShape(type, "decay",
+                             shapes::refs(shapes::kScanFixedDecay));
     if (failed(shapeOk))
       return failure();
   }
   if (Value beta = getBeta())
-    if (failed(dims.bindShape(beta.getType(), "beta", {"B", "T", "HV"})))
+    if (failed(dims.bindShape(beta.getType(), "beta",
+                              shapes::refs(shapes::kScanBeta))))
       return failure();
 
   FailureOr<int64_t> numStates =
@@ -319,29 +356,9 @@ LogicalResult ChunkedScanOp::verify() {
           dims.bind("N", *numStates,
                     getCuSeqlens() ? "cu_seqlens (length - 1)" : "q (dim 0)")))
     return failure();
-  if (Value slots = getStateSlots()) {
-    // A pool of P states, one slot per sequence.
-    if (failed(dims.bindShape(slots.getType(), "state_slots", {"N"})))
-      return failure();
-    Value pool = getInitialState();
-    Value updated = getFinalState();
-    if (!pool || !updated)
-      return emitOpError() << "expects initial_state and final_state with "
-                              "state_slots (the pool in and out)";
-    if (pool.getType() != updated.getType())
-      return emitOpError() << "expects final_state of the pool's type "
-                           << pool.getType() << ", got " << updated.getType();
-    if (failed(dims.bindShape(pool.getType(), "initial_state",
-                              {"P", "HV", "K", "V"})))
-      return failure();
-  } else if (Value s0 = getInitialState())
-    if (failed(dims.bindShape(s0.getType(), "initial_state",
-                              {"N", "HV", "K", "V"})))
-      return failure();
-  if (Value sT = getFinalState(); sT && !getStateSlots())
-    if (failed(dims.bindShape(sT.getType(), "final_state",
-                              {"N", "HV", "K", "V"})))
-      return failure();
+  if (failed(verifyStates(*this, dims, getStateSlots(), getInitialState(),
+                          getFinalState(), shapes::kScanStateRow)))
+    return failure();
   // bf16 states only live in a pool: a state passed in or out is f32.
   for (auto [state, name] : {std::make_pair(getInitialState(), "initial_state"),
                              std::make_pair(getFinalState(), "final_state")})
@@ -420,9 +437,12 @@ void ChunkedScanOp::getCanonicalizationPatterns(RewritePatternSet &results,
 
 LogicalResult CausalConv1dOp::verify() {
   DimBinder dims(*this);
-  if (failed(dims.bindShape(getX().getType(), "x", {"B", "T", "C"})) ||
-      failed(dims.bindShape(getY().getType(), "y", {"B", "T", "C"})) ||
-      failed(dims.bindShape(getWeight().getType(), "weight", {"C", "W"})))
+  if (failed(dims.bindShape(getX().getType(), "x",
+                            shapes::refs(shapes::kConvX))) ||
+      failed(dims.bindShape(getY().getType(), "y",
+                            shapes::refs(shapes::kConvX))) ||
+      failed(dims.bindShape(getWeight().getType(), "weight",
+                            shapes::refs(shapes::kConvWeight))))
     return failure();
   if (failed(verifySameElementType(*this, getX().getType(), "x",
                                    getY().getType(), "y")))
@@ -434,7 +454,8 @@ LogicalResult CausalConv1dOp::verify() {
                             "between 1 and "
                          << kMaxWidth << ", got " << getWeight().getType();
   if (Value bias = getBias())
-    if (failed(dims.bindShape(bias.getType(), "bias", {"C"})))
+    if (failed(dims.bindShape(bias.getType(), "bias",
+                              shapes::refs(shapes::kConvBias))))
       return failure();
 
   FailureOr<int64_t> numSequences =
@@ -452,28 +473,14 @@ LogicalResult CausalConv1dOp::verify() {
                                       : "x (dim 0)")) ||
       failed(dims.bind("W - 1", width - 1, "weight (dim 1) - 1")))
     return failure();
-  // With slots, both states are the pool of P rows; else one per sequence.
-  const char *rows = "N";
-  if (Value slots = getStateSlots()) {
-    if (failed(dims.bindShape(slots.getType(), "state_slots", {"N"})))
-      return failure();
-    if (!s0 || !sT)
-      return emitOpError() << "expects initial_state and final_state with "
-                              "state_slots (the pool in and out)";
-    if (s0.getType() != sT.getType())
-      return emitOpError() << "expects final_state of the pool's type "
-                           << s0.getType() << ", got " << sT.getType();
-    rows = "P";
-  }
+  if (failed(verifyStates(*this, dims, getStateSlots(), s0, sT,
+                          shapes::kConvStateRow)))
+    return failure();
   for (auto [state, role] :
-       {std::pair(s0, "initial_state"), std::pair(sT, "final_state")}) {
-    if (!state)
-      continue;
-    if (failed(dims.bindShape(state.getType(), role, {rows, "C", "W - 1"})) ||
-        failed(verifySameElementType(*this, getX().getType(), "x",
-                                     state.getType(), role)))
+       {std::pair(s0, "initial_state"), std::pair(sT, "final_state")})
+    if (state && failed(verifySameElementType(*this, getX().getType(), "x",
+                                              state.getType(), role)))
       return failure();
-  }
   return success();
 }
 
@@ -492,7 +499,8 @@ int64_t RouterOp::getCapacity(int64_t tokens, int64_t numExperts,
 
 LogicalResult RouterOp::verify() {
   DimBinder dims(*this);
-  if (failed(dims.bindShape(getLogits().getType(), "logits", {"T", "E"})))
+  if (failed(dims.bindShape(getLogits().getType(), "logits",
+                            shapes::refs(shapes::kRouterLogits))))
     return failure();
   int64_t numExperts = dims.get("E");
   if (ShapedType::isDynamic(numExperts))
@@ -503,11 +511,14 @@ LogicalResult RouterOp::verify() {
     return emitOpError() << "expects 1 <= k <= E = " << numExperts
                          << ", got k = " << k;
   if (failed(dims.bind("k", k, "attribute k")) ||
-      failed(dims.bindShape(getWeights().getType(), "weights", {"T", "k"})) ||
-      failed(dims.bindShape(getExperts().getType(), "experts", {"T", "k"})))
+      failed(dims.bindShape(getWeights().getType(), "weights",
+                            shapes::refs(shapes::kRouterChoices))) ||
+      failed(dims.bindShape(getExperts().getType(), "experts",
+                            shapes::refs(shapes::kRouterChoices))))
     return failure();
   if (Value bias = getSelectionBias())
-    if (failed(dims.bindShape(bias.getType(), "selection_bias", {"E"})))
+    if (failed(dims.bindShape(bias.getType(), "selection_bias",
+                              shapes::refs(shapes::kRouterBias))))
       return failure();
 
   int64_t nGroup = getNGroup(), topkGroup = getTopkGroup();
