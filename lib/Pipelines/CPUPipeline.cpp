@@ -29,14 +29,9 @@ void gatec::addCleanupPasses(OpPassManager &pm) {
   pm.addPass(createCSEPass());
 }
 
-void gatec::addGateToLinalgPasses(OpPassManager &pm, int64_t pairChunk,
-                                  int64_t convChannelBlock,
-                                  int64_t convSliceTokens) {
-  ConvertGateToLinalgOptions options;
-  options.pairChunk = pairChunk;
-  options.convChannelBlock = convChannelBlock;
-  options.convSliceTokens = convSliceTokens;
-  pm.addPass(createConvertGateToLinalg(options));
+void gatec::addGateToLinalgPasses(
+    OpPassManager &pm, const ConvertGateToLinalgOptions &decomposition) {
+  pm.addPass(createConvertGateToLinalg(decomposition));
   pm.addPass(createDestinationPassingABI());
   pm.addPass(createFuseIntoScans());
   pm.addPass(createFuseElementwise());
@@ -61,15 +56,26 @@ void gatec::buildCPUPipeline(OpPassManager &pm,
                              const CPUPipelineOptions &options) {
   auto cleanup = [&] { addCleanupPasses(pm); };
   // Tensor level: the math of each op, then the schedule.
+  ConvertGateToLinalgOptions decomposition;
   // Counting sorts in chunks of 4096 pairs: a few chunks per core keep the
   // [chunks, E] table small (its prefix pass walks it by columns); a GPU
   // wants many short chunks instead.
+  decomposition.pairChunk = 4096;
   // Short convolutions in blocks of 512 channels by 256 tokens: each row
   // of a block is a new page of x, so a thread wants long rows (64-channel
   // rows ran five times slower at C = 8192), and 128K elements per
   // iteration keep the loop overhead small.
-  addGateToLinalgPasses(pm, /*pairChunk=*/4096, /*convChannelBlock=*/512,
-                        /*convSliceTokens=*/256);
+  decomposition.convChannelBlock = 512;
+  decomposition.convSliceTokens = 256;
+  // Vector-decay scores in sub-chunks of 8: best for the usual 64-token
+  // chunk when the keys took L^2 K / (2c) exponentials (GLA, K = 128,
+  // T = 2048: 16.6 ms with 8, 19-21 ms with 16, 39 ms without sub-chunks).
+  decomposition.scoreSubChunk = 8;
+  // q k^T against a transposed copy of the chunk's keys: vectorizing
+  // q k^T's N loop directly gathers k's columns one element at a time (k's
+  // rows are H x K elements apart), once per register tile of q.
+  decomposition.transposeScoreKeys = true;
+  addGateToLinalgPasses(pm, decomposition);
   if (options.roundMultiplicands)
     pm.addPass(createRoundMultiplicands());
   CPUTileAndVectorizeOptions tiling;

@@ -36,12 +36,21 @@ gatec::cudaPipelineOptionsError(const CUDAPipelineOptions &options) {
 void gatec::buildCUDAPipeline(OpPassManager &pm,
                               const CUDAPipelineOptions &options) {
   auto cleanup = [](OpPassManager &nested) { addCleanupPasses(nested); };
-  // Tensor level: the same math and decomposition as the CPU backend.
+  // Tensor level: the same math as the CPU backend, cut for CUDA blocks.
+  ConvertGateToLinalgOptions decomposition;
   // Counting sorts in chunks of 128 pairs: one thread walks each.
+  decomposition.pairChunk = 128;
   // Short convolutions in blocks of 64 channels (128-byte rows of bf16) by
   // 64 tokens: one CUDA block each, 16 elements per thread.
-  addGateToLinalgPasses(pm, /*pairChunk=*/128, /*convChannelBlock=*/64,
-                        /*convSliceTokens=*/64);
+  decomposition.convChannelBlock = 64;
+  decomposition.convSliceTokens = 64;
+  // Vector-decay scores in sub-chunks of 8, as on the CPU; not yet measured
+  // on a GPU (16 would be one m16n8k16 tile).
+  decomposition.scoreSubChunk = 8;
+  // q k^T with the keys transposed into a contiguous copy: the tensor-core
+  // matmul then reads both operands row by row.
+  decomposition.transposeScoreKeys = true;
+  addGateToLinalgPasses(pm, decomposition);
 
   // Buffers. Temporaries are not freed here: the generated launch code
   // allocates them on the stream and frees them after the last launch.

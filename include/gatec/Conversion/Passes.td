@@ -43,7 +43,14 @@ def ConvertGateToLinalg : Pass<"convert-gate-to-linalg", "::mlir::ModuleOp"> {
     Option<"convSliceTokens", "conv-slice-tokens", "int64_t",
            /*default=*/"64",
            "Tokens per time slice (iteration) of a short convolution, on "
-           "average over the sequences">
+           "average over the sequences">,
+    Option<"scoreSubChunk", "score-sub-chunk", "int64_t", /*default=*/"8",
+           "Sub-chunk length of a vector-decay scan's intra-chunk scores "
+           "(exponentials on the diagonal blocks, matmuls elsewhere)">,
+    Option<"transposeScoreKeys", "transpose-score-keys", "bool",
+           /*default=*/"true",
+           "Compute a scan's q k^T as a matmul with a transposed copy of "
+           "the chunk's keys (else linalg.matmul_transpose_b)">
   ];
   let statistics = [
     Statistic<"numGates", "gates", "Number of gate ops lowered">,

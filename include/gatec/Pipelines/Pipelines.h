@@ -8,6 +8,7 @@
 #ifndef GATEC_PIPELINES_PIPELINES_H
 #define GATEC_PIPELINES_PIPELINES_H
 
+#include "gatec/Conversion/GateToLinalg/GateToLinalg.h"
 #include "mlir/Pass/PassOptions.h"
 #include "mlir/Support/LLVM.h"
 
@@ -116,13 +117,13 @@ void buildCUDAPipeline(mlir::OpPassManager &pm,
 
 /// The stages every backend shares. The tensor level: gate ops to linalg
 /// (the one decomposition of each op), the destination-passing kernel ABI,
-/// elementwise fusion. `pairChunk` is the chunk of the routers' and
-/// dispatch's counting sorts: the backends differ only in how finely they
-/// cut it (a GPU thread per small chunk, a CPU thread per large one), as
-/// they do with a short convolution's iterations, `convChannelBlock`
-/// channels by `convSliceTokens` tokens.
-void addGateToLinalgPasses(mlir::OpPassManager &pm, int64_t pairChunk,
-                           int64_t convChannelBlock, int64_t convSliceTokens);
+/// elementwise fusion. `decomposition` holds the choices each backend makes
+/// for its machine: how finely the routers' and dispatch's counting sorts
+/// and the short convolutions' iterations are cut (a GPU thread or block
+/// per small piece, a CPU thread per large one) and how a scan's scores are
+/// built.
+void addGateToLinalgPasses(mlir::OpPassManager &pm,
+                           const ConvertGateToLinalgOptions &decomposition);
 /// Empty-tensor elimination and one-shot bufferization across function
 /// boundaries with identity layouts: results go straight into the caller's
 /// outputs.

@@ -258,6 +258,8 @@ struct Chunk {
   /// L, the number of tokens in the chunk (1 <= L <= chunk_size).
   Value len;
   int64_t keyDim, valueDim;
+  /// How the causal scores are built (the pipeline's choice).
+  gatec::ScoreDecomposition scores;
 
   SmallVector<OpFoldResult> shape(OpBuilder &b, int64_t cols) const {
     return {len, b.getIndexAttr(cols)};
@@ -498,15 +500,6 @@ Value buildRelativeDecay(OpBuilder &b, Location loc, Value x, Value hi,
       });
 }
 
-/// Sub-chunk length c of the vector-decay scores (the GLA paper's secondary
-/// chunking). A chunk of L tokens then takes L c K exponentials on the
-/// diagonal blocks and L K each for the rescaled keys and queries, instead
-/// of L^2 K. c = 8 was measured best for the usual L = 64 when the keys
-/// took L^2 K / (2c) exponentials (on the CPU, GLA with K = 128, T = 2048:
-/// 16.6 ms with 8, 19-21 ms with 16, 39 ms without sub-chunks). A
-/// tensor-core backend would take 16, one m16n8k16 tile.
-constexpr int64_t kScoreSubChunk = 8;
-
 /// Vector decay with secondary chunking (Yang et al. 2023, section 4.2).
 /// For each query sub-chunk P = [p, p + l) of the chunk:
 ///   - the diagonal block A[P, P] is the direct form (exponent per term);
@@ -535,7 +528,11 @@ Value buildSubChunkedVectorDecayScores(OpBuilder &b, Location loc,
   MLIRContext *ctx = b.getContext();
   AffineExpr d0 = getAffineDimExpr(0, ctx), d1 = getAffineDimExpr(1, ctx);
   Value zero = arith::ConstantIndexOp::create(b, loc, 0);
-  Value step = arith::ConstantIndexOp::create(b, loc, kScoreSubChunk);
+  // Sub-chunks of c tokens: a chunk of L tokens then takes L c K
+  // exponentials on the diagonal blocks and L K each for the rescaled keys
+  // and queries, instead of L^2 K.
+  const int64_t subChunk = chunk.scores.subChunk;
+  Value step = arith::ConstantIndexOp::create(b, loc, subChunk);
   // At the step of sub-chunk P, rows [0, p) of `keys` hold k_j * exp(r - b_j).
   Value rescaledKeys = buildEmptyF32(b, loc, chunk.shape(b, chunk.keyDim));
   auto loop = scf::ForOp::create(
@@ -546,10 +543,8 @@ Value buildSubChunkedVectorDecayScores(OpBuilder &b, Location loc,
         // l = min(c, L - p): the last sub-chunk may be partial.
         Value len = affine::AffineMinOp::create(
             nb, nl,
-            AffineMap::get(2, 0,
-                           {getAffineConstantExpr(kScoreSubChunk, ctx),
-                            d0 - d1},
-                           ctx),
+            AffineMap::get(
+                2, 0, {getAffineConstantExpr(subChunk, ctx), d0 - d1}, ctx),
             ValueRange{chunk.len, p});
         Value qP = extractRows(nb, nl, chunk.q, p, len);
         Value kP = extractRows(nb, nl, chunk.k, p, len);
@@ -583,8 +578,7 @@ Value buildSubChunkedVectorDecayScores(OpBuilder &b, Location loc,
         OpFoldResult first = nb.getIndexAttr(0);
         Value prev = affine::AffineMaxOp::create(
             nb, nl,
-            AffineMap::get(1, 0,
-                           {getAffineConstantExpr(0, ctx), d0 - kScoreSubChunk},
+            AffineMap::get(1, 0, {getAffineConstantExpr(0, ctx), d0 - subChunk},
                            ctx),
             ValueRange{p});
         Value prevLen =
@@ -630,7 +624,7 @@ Value buildSubChunkedVectorDecayScores(OpBuilder &b, Location loc,
         Value kScaled = extractRows(nb, nl, keys, first, p);
         Value leftInit = buildZerosF32(nb, nl, {len, p});
         // One register tile of rows: B^T's gather happens once either way,
-        // so no transposed copy (measured slower here).
+        // so a transposed copy would only add a pass.
         Value left = linalg::MatmulTransposeBOp::create(
                          nb, nl, TypeRange{leftInit.getType()},
                          ValueRange{qScaled, kScaled}, ValueRange{leftInit})
@@ -661,7 +655,12 @@ Value buildIntraChunkScores(OpBuilder &b, Location loc, const Chunk &chunk,
   if (gates.kind == DecayKind::vector)
     return buildSubChunkedVectorDecayScores(b, loc, chunk, gates, zeros);
 
-  Value scores = buildMatmulTransposedB(b, loc, chunk.q, chunk.k, zeros);
+  Value scores = chunk.scores.transposeKeys
+                     ? buildMatmulTransposedB(b, loc, chunk.q, chunk.k, zeros)
+                     : linalg::MatmulTransposeBOp::create(
+                           b, loc, TypeRange{zeros.getType()},
+                           ValueRange{chunk.q, chunk.k}, ValueRange{zeros})
+                           .getResult(0);
   SmallVector<Value> inputs;
   SmallVector<AffineMap> maps;
   if (gates.kind == DecayKind::scalar) {
@@ -1058,6 +1057,7 @@ struct ScanOperands {
   /// products run on bf16 matrix units: the final state is an f32 output.
   bool exactStateProducts = false;
   double scale;
+  gatec::ScoreDecomposition scores;
 };
 
 /// The tokens of one (sequence, head) pair: rows [begin, begin + len) of batch
@@ -1138,6 +1138,7 @@ Chunk extractChunk(OpBuilder &b, Location loc, const ScanOperands &scan,
       affine::AffineMinOp::create(b, loc, lenMap, ValueRange{seqLen, t});
   chunk.keyDim = scan.keyDim;
   chunk.valueDim = scan.valueDim;
+  chunk.scores = scan.scores;
   OpFoldResult start =
       affine::makeComposedFoldedAffineApply(b, loc, d0 + d1, {seq.begin, t});
   auto rows = [&](Value source, OpFoldResult head) {
@@ -1195,7 +1196,9 @@ void restrictToPoolSlot(OpBuilder &b, Location loc, Value slots, Value pool,
 }
 
 struct ChunkedScanLowering : OpConversionPattern<ChunkedScanOp> {
-  using OpConversionPattern::OpConversionPattern;
+  ChunkedScanLowering(MLIRContext *ctx, const gatec::ScoreDecomposition &scores)
+      : OpConversionPattern(ctx), scores(scores) {}
+  gatec::ScoreDecomposition scores;
 
   LogicalResult
   matchAndRewrite(ChunkedScanOp op, OpAdaptor adaptor,
@@ -1214,6 +1217,7 @@ struct ChunkedScanLowering : OpConversionPattern<ChunkedScanOp> {
     scan.keyDim = op.getQ().getType().getDimSize(3);
     scan.valueDim = oType.getDimSize(3);
     scan.scale = op.getEffectiveScale();
+    scan.scores = scores;
     Value cuSeqlens = adaptor.getCuSeqlens();
     Value slots = adaptor.getStateSlots();
     bool hasFinalState = static_cast<bool>(op.getFinalState());
@@ -1447,6 +1451,6 @@ struct ChunkedScanLowering : OpConversionPattern<ChunkedScanOp> {
 } // namespace
 
 void gatec::populateChunkedScanToLinalgConversionPatterns(
-    RewritePatternSet &patterns) {
-  patterns.add<ChunkedScanLowering>(patterns.getContext());
+    RewritePatternSet &patterns, const ScoreDecomposition &scores) {
+  patterns.add<ChunkedScanLowering>(patterns.getContext(), scores);
 }

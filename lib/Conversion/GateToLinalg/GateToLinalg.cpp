@@ -257,7 +257,14 @@ struct ConvertGateToLinalgPass
     target.markUnknownOpDynamicallyLegal([](Operation *) { return true; });
     RewritePatternSet patterns(ctx);
     gatec::populateGateToLinalgConversionPatterns(patterns);
-    gatec::populateChunkedScanToLinalgConversionPatterns(patterns);
+    if (scoreSubChunk < 1) {
+      module.emitError() << "convert-gate-to-linalg: score-sub-chunk must be "
+                            ">= 1, got "
+                         << static_cast<int64_t>(scoreSubChunk);
+      return signalPassFailure();
+    }
+    gatec::populateChunkedScanToLinalgConversionPatterns(
+        patterns, gatec::ScoreDecomposition{scoreSubChunk, transposeScoreKeys});
     gatec::populateRouterToLinalgConversionPatterns(patterns, pairChunk);
     gatec::populateShortConvToLinalgConversionPatterns(
         patterns, convChannelBlock, convSliceTokens);

@@ -20,9 +20,21 @@ namespace gatec {
 
 /// Gate ops -> one elementwise linalg.generic each.
 void populateGateToLinalgConversionPatterns(mlir::RewritePatternSet &patterns);
+/// How a chunk's causal scores A = q k^T (decayed) are decomposed; the
+/// pipelines choose, since the best choice depends on the machine.
+struct ScoreDecomposition {
+  /// Sub-chunk length c of the vector-decay scores (the GLA paper's
+  /// secondary chunking): L c K exponentials on the diagonal blocks and
+  /// matmuls of rescaled operands elsewhere, instead of L^2 K exponentials.
+  int64_t subChunk = 8;
+  /// q k^T as a matmul of q and a transposed copy of k (contiguous k
+  /// columns, one copy per chunk), or as linalg.matmul_transpose_b.
+  bool transposeKeys = true;
+};
+
 /// gate.chunked_scan -> chunk loop with linalg contractions.
 void populateChunkedScanToLinalgConversionPatterns(
-    mlir::RewritePatternSet &patterns);
+    mlir::RewritePatternSet &patterns, const ScoreDecomposition &scores);
 /// gate.router and gate.dispatch -> per-row loops, and counting sorts of the
 /// (token, slot) pairs over chunks of `pairChunk` pairs.
 void populateRouterToLinalgConversionPatterns(mlir::RewritePatternSet &patterns,
