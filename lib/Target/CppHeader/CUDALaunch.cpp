@@ -12,6 +12,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "CUDALaunch.h"
+#include "../SourcePrinter.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -36,7 +37,10 @@ struct HostBuffer {
 class HostTranslator {
 public:
   HostTranslator(func::FuncOp func, const std::vector<std::string> &kernels)
-      : func(func), kernels(kernels) {}
+      : func(func), kernels(kernels) {
+    // The launches go inside the launcher's body.
+    printer.indent();
+  }
 
   FailureOr<std::string> translate();
 
@@ -50,9 +54,7 @@ private:
     names[v] = n;
     return n;
   }
-  void line(std::string text) {
-    out += std::string(indent, ' ') + text + "\n";
-  }
+  void line(const std::string &text) { printer.line("{}", text); }
   LogicalResult visit(Operation *op);
   LogicalResult visitBlock(Block &block);
   LogicalResult launch(gpu::LaunchFuncOp op);
@@ -65,8 +67,8 @@ private:
   llvm::DenseMap<Value, std::string> names;
   llvm::DenseMap<Value, HostBuffer> buffers;
   unsigned counter = 0, workspaces = 0;
-  unsigned indent = 2;
   std::string out;
+  gatec::SourcePrinter printer{out};
 };
 
 FailureOr<std::string> HostTranslator::translate() {
@@ -261,16 +263,16 @@ LogicalResult HostTranslator::visit(Operation *op) {
           return branch.emitError("gatec: an scf.if with results in host code");
         // Values of one branch are not used in the other or after it.
         line(fmt::format("if ({}) {{", name(branch.getCondition())));
-        indent += 2;
+        printer.indent();
         if (failed(visitBlock(*branch.thenBlock())))
           return failure();
-        indent -= 2;
+        printer.unindent();
         if (branch.elseBlock()) {
           line("} else {");
-          indent += 2;
+          printer.indent();
           if (failed(visitBlock(*branch.elseBlock())))
             return failure();
-          indent -= 2;
+          printer.unindent();
         }
         line("}");
         return success();
@@ -291,7 +293,7 @@ LogicalResult HostTranslator::launch(gpu::LaunchFuncOp op) {
     return op.emitError("gatec: launch of an unknown kernel");
   size_t index = it - kernels.begin();
   line("{");
-  indent += 2;
+  printer.indent();
   std::vector<std::string> params;
   unsigned p = 0;
   for (Value operand : op.getKernelOperands()) {
@@ -348,7 +350,7 @@ LogicalResult HostTranslator::launch(gpu::LaunchFuncOp op) {
                    name(grid.z), name(block.x), name(block.y), name(block.z)));
   line("if (gatec_rc != GATEC_OK)");
   line("  return gatec_rc;");
-  indent -= 2;
+  printer.unindent();
   line("}");
   return success();
 }

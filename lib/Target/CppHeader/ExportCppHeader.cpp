@@ -14,6 +14,7 @@
 
 #include "gatec/Target/CppHeader/ExportCppHeader.h"
 
+#include "../SourcePrinter.h"
 #include "CUDALaunch.h"
 #include "gatec/Target/CppHeader/KernelSignature.h"
 
@@ -653,44 +654,19 @@ constexpr const char *kRuntime =
 #include "GatecRuntime.inc"
     ;
 
-/// Accumulates the header text.
-class Printer {
-public:
-  template <typename... Args>
-  void line(fmt::format_string<Args...> format, Args &&...args) {
-    buf.append(std::string(indent, ' '));
-    fmt::format_to(fmt::appender(buf), format, std::forward<Args>(args)...);
-    buf.push_back('\n');
+/// `/// text` lines (or `//` with `marker`), one per line of `text`.
+void printComment(gatec::SourcePrinter &p, StringRef text,
+                  std::string_view marker = "///") {
+  SmallVector<StringRef> lines;
+  text.split(lines, '\n');
+  for (StringRef l : lines) {
+    std::string safe = commentText(l);
+    if (safe.empty())
+      p.line("{}", marker);
+    else
+      p.line("{} {}", marker, safe);
   }
-  void blank() { buf.push_back('\n'); }
-  void raw(std::string_view text) { buf.append(text); }
-
-  /// `prefix(` then `groups` separated by ",\n" and aligned under the first,
-  /// then `)suffix`.
-  void signature(std::string_view prefix,
-                 const std::vector<std::string> &groups,
-                 std::string_view suffix) {
-    std::string pad(indent + prefix.size() + 1, ' ');
-    line("{}({}){}", prefix, fmt::join(groups, fmt::format(",\n{}", pad)),
-         suffix);
-  }
-
-  /// `/// text` lines (or `//` with `marker`), one per line of `text`.
-  void comment(StringRef text, std::string_view marker = "///") {
-    SmallVector<StringRef> lines;
-    text.split(lines, '\n');
-    for (StringRef l : lines) {
-      std::string safe = commentText(l);
-      if (safe.empty())
-        line("{}", marker);
-      else
-        line("{} {}", marker, safe);
-    }
-  }
-
-  fmt::memory_buffer buf;
-  unsigned indent = 0;
-};
+}
 
 /// "(long long)x" for a %lld argument.
 std::string ll(std::string_view value) {
@@ -699,7 +675,7 @@ std::string ll(std::string_view value) {
 
 class HeaderPrinter {
 public:
-  HeaderPrinter(Printer &p, const gatec::CUDAHostCode *cuda,
+  HeaderPrinter(gatec::SourcePrinter &p, const gatec::CUDAHostCode *cuda,
                 std::string cudaDetail)
       : p(p), cuda(cuda), cudaDetail(std::move(cudaDetail)) {}
 
@@ -720,7 +696,7 @@ private:
   /// `T = %lld, F = %lld` and the matching arguments, for messages.
   std::pair<std::string, std::string> symbolValues(const se::Node &expr);
 
-  Printer &p;
+  gatec::SourcePrinter &p;
   /// Set for CUDA headers: the launch code of each kernel.
   const gatec::CUDAHostCode *cuda;
   /// The C++ namespace holding the module loader (CUDA headers).
@@ -736,7 +712,7 @@ void HeaderPrinter::printDescriptor(const ElementType &elem, unsigned rank) {
          "takes it.",
          rank, elem.dtype);
   p.line("typedef struct {} {{", type);
-  p.indent += 2;
+  p.indent();
   p.line("{} *allocated;", elem.cType);
   p.line("{} *aligned;", elem.cType);
   p.line("int64_t offset;");
@@ -744,7 +720,7 @@ void HeaderPrinter::printDescriptor(const ElementType &elem, unsigned rank) {
     p.line("int64_t sizes[{}];", rank);
     p.line("int64_t strides[{}];", rank);
   }
-  p.indent -= 2;
+  p.unindent();
   p.line("}} {};", type);
   p.line("#endif");
   p.blank();
@@ -752,7 +728,7 @@ void HeaderPrinter::printDescriptor(const ElementType &elem, unsigned rank) {
 
 void HeaderPrinter::printDoc(const Kernel &k) {
   if (!k.doc.empty()) {
-    p.comment(k.doc);
+    printComment(p, k.doc);
     p.line("///");
   }
   for (const Tensor &t : k.inputs) {
@@ -767,7 +743,7 @@ void HeaderPrinter::printDoc(const Kernel &k) {
   for (const Tensor &t : k.outputs)
     p.line("///   {} (output)", t.signature());
   if (!k.source.empty())
-    p.comment(fmt::format("Defined at {}.", k.source));
+    printComment(p, fmt::format("Defined at {}.", k.source));
 }
 
 std::pair<std::string, std::string>
@@ -824,13 +800,13 @@ void HeaderPrinter::printOutputShapesC(const Kernel &k) {
          k.name);
   p.line("/// count of each output (what to allocate).");
   p.line("typedef struct {} {{", k.shapesType());
-  p.indent += 2;
+  p.indent();
   for (const Tensor &t : k.outputs) {
     if (t.rank() > 0)
       p.line("int64_t {}[{}]; // [{}]", t.name, t.rank(), t.dimsText());
     p.line("int64_t {}_numel;", t.name);
   }
-  p.indent -= 2;
+  p.unindent();
   p.line("}} {};", k.shapesType());
   p.blank();
 
@@ -849,18 +825,18 @@ void HeaderPrinter::printOutputShapesC(const Kernel &k) {
   p.line("/// output shapes. Returns GATEC_OK or the gatec_status of the first "
          "failed check.");
   p.line("static inline GATEC_MAYBE_UNUSED int");
-  p.signature(k.shapesFn(), params, " {");
-  p.indent += 2;
+  p.call(k.shapesFn(), params, " {");
+  p.indent();
   auto fail = [&](std::string_view code, std::string_view format,
                   std::string_view args) {
-    p.indent += 2;
+    p.indent();
     if (args.empty())
       p.line("return GATEC_RT_FAIL(err, {}, \"{}: {}\");", code, k.name,
              format);
     else
       p.line("return GATEC_RT_FAIL(err, {}, \"{}: {}\", {});", code, k.name,
              format, args);
-    p.indent -= 2;
+    p.unindent();
   };
   p.line("gatec_rt_clear(err);");
   p.line("if (!shapes)");
@@ -927,7 +903,7 @@ void HeaderPrinter::printOutputShapesC(const Kernel &k) {
       std::string sym = "gatec_sym_" + m->symbol;
       p.line("int64_t {};", sym);
       p.line("{{ // {} dim {} = {}", t.name, di, dim.written);
-      p.indent += 2;
+      p.indent();
       p.line("int gatec_rc = GATEC_OK;");
       p.line("{} = gatec_rt_sub({}, {}, &gatec_rc);", sym, param,
              cInt(m->offset));
@@ -936,7 +912,7 @@ void HeaderPrinter::printOutputShapesC(const Kernel &k) {
            fmt::format("{} dim {} is %lld but must be {} with {} >= 0",
                        t.name, di, dim.written, m->symbol),
            ll(param));
-      p.indent -= 2;
+      p.unindent();
       p.line("}}");
     }
 
@@ -948,7 +924,7 @@ void HeaderPrinter::printOutputShapesC(const Kernel &k) {
       std::string param = t.dimParam(di);
       auto [symFormat, symArgs] = symbolValues(*dim.expr);
       p.line("{{ // {} dim {} = {}", t.name, di, dim.written);
-      p.indent += 2;
+      p.indent();
       p.line("int gatec_rc = GATEC_OK;");
       unsigned counter = 0;
       std::string value = printEval(*dim.expr, counter);
@@ -962,7 +938,7 @@ void HeaderPrinter::printOutputShapesC(const Kernel &k) {
            fmt::format("{} dim {} is %lld but must be {} = %lld with {}",
                        t.name, di, dim.written, symFormat),
            fmt::format("{}, {}, {}", ll(param), ll(value), symArgs));
-      p.indent -= 2;
+      p.unindent();
       p.line("}}");
     }
 
@@ -980,7 +956,7 @@ void HeaderPrinter::printOutputShapesC(const Kernel &k) {
       } else {
         auto [symFormat, symArgs] = symbolValues(*dim.expr);
         p.line("{{ // {} dim {} = {}", t.name, di, dim.written);
-        p.indent += 2;
+        p.indent();
         p.line("int gatec_rc = GATEC_OK;");
         unsigned counter = 0;
         std::string value = printEval(*dim.expr, counter);
@@ -995,7 +971,7 @@ void HeaderPrinter::printOutputShapesC(const Kernel &k) {
                          t.name, di, dim.written, symFormat),
              fmt::format("{}, {}", ll(value), symArgs));
         p.line("{} = {};", slot, value);
-        p.indent -= 2;
+        p.unindent();
         p.line("}}");
       }
       if (dim.staticSize) { // Not implied by the input checks.
@@ -1012,18 +988,18 @@ void HeaderPrinter::printOutputShapesC(const Kernel &k) {
       continue;
     }
     p.line("{{");
-    p.indent += 2;
+    p.indent();
     p.line("int gatec_rc = GATEC_OK;");
     p.line("shapes->{}_numel = gatec_rt_numel({}, shapes->{}, &gatec_rc);",
            t.name, t.rank(), t.name);
     p.line("if (gatec_rc != GATEC_OK)");
     fail("GATEC_ERR_OVERFLOW",
          fmt::format("{} has more than INT64_MAX elements", t.name), "");
-    p.indent -= 2;
+    p.unindent();
     p.line("}}");
   }
   p.line("return GATEC_OK;");
-  p.indent -= 2;
+  p.unindent();
   p.line("}}");
   p.blank();
 }
@@ -1052,7 +1028,7 @@ void HeaderPrinter::printValuesCheck(const Kernel &k, const Tensor &t) {
            t.name,
            t.offsetsBound ? ", at most " + t.offsetsBoundText : std::string());
   }
-  p.indent += 2;
+  p.indent();
   if (t.offsetsBound) {
     SmallVector<std::string> used;
     se::collectSymbols(*t.offsetsBound, used);
@@ -1081,7 +1057,7 @@ void HeaderPrinter::printValuesCheck(const Kernel &k, const Tensor &t) {
            k.name, t.name, t.name, t.dimParam(0), bound, boundName);
   p.line("if (gatec_rc != GATEC_OK)");
   p.line("  return gatec_rc;");
-  p.indent -= 2;
+  p.unindent();
   p.line("}}");
   if (cuda)
     p.line("#endif");
@@ -1115,8 +1091,8 @@ void HeaderPrinter::printEntryC(const Kernel &k) {
   p.line("/// Returns GATEC_OK, or a gatec_status with err (if not NULL) "
          "filled.");
   p.line("static inline GATEC_MAYBE_UNUSED int");
-  p.signature(k.entry(), params, " {");
-  p.indent += 2;
+  p.call(k.entry(), params, " {");
+  p.indent();
   p.line("{} gatec_shapes;", k.shapesType());
   for (const auto *list : {&k.inputs, &k.outputs})
     for (const Tensor &t : *list)
@@ -1130,7 +1106,7 @@ void HeaderPrinter::printEntryC(const Kernel &k) {
       inputDims.push_back(fmt::format("{}", fmt::join(group, ", ")));
   }
   inputDims.push_back("&gatec_shapes, err");
-  p.signature(fmt::format("int gatec_rc = {}", k.shapesFn()), inputDims, ";");
+  p.call(fmt::format("int gatec_rc = {}", k.shapesFn()), inputDims, ";");
   p.line("if (gatec_rc != GATEC_OK)");
   p.line("  return gatec_rc;");
 
@@ -1139,7 +1115,7 @@ void HeaderPrinter::printEntryC(const Kernel &k) {
     for (auto [di, dim] : llvm::enumerate(t.dims)) {
       std::string param = t.dimParam(di);
       p.line("if ({} != gatec_shapes.{}[{}])", param, t.name, di);
-      p.indent += 2;
+      p.indent();
       if (dim.expr->isConstant())
         p.line("return GATEC_RT_FAIL(err, GATEC_ERR_SHAPE, \"{}: {} dim {} is "
                "%lld but must be {}\", {});",
@@ -1149,7 +1125,7 @@ void HeaderPrinter::printEntryC(const Kernel &k) {
                "%lld but must be {} = %lld\", {}, {});",
                k.name, t.name, di, dim.written, ll(param),
                ll(fmt::format("gatec_shapes.{}[{}]", t.name, di)));
-      p.indent -= 2;
+      p.unindent();
     }
 
   // Dense row-major descriptors; the kernel only reads inputs, except those
@@ -1200,14 +1176,14 @@ void HeaderPrinter::printEntryC(const Kernel &k) {
     args.push_back("err");
     p.line("return ::{}::{}({});", cudaDetail, k.launcher(),
            fmt::join(args, ", "));
-    p.indent -= 2;
+    p.unindent();
     p.line("}}");
     p.blank();
     return;
   }
   p.line("_mlir_ciface_{}({});", k.name, fmt::join(args, ", "));
   p.line("return GATEC_OK;");
-  p.indent -= 2;
+  p.unindent();
   p.line("}}");
   p.blank();
 }
@@ -1231,8 +1207,8 @@ void HeaderPrinter::printKernelC(const Kernel &k) {
     p.line("}} // extern \"C\"");
     p.line("namespace {} {{", cudaDetail);
     p.line("static inline GATEC_MAYBE_UNUSED int");
-    p.signature(k.launcher(), params, " {");
-    p.indent += 2;
+    p.call(k.launcher(), params, " {");
+    p.indent();
     p.line("static const char kernel[] = \"{}\";", k.name);
     size_t numKernels = std::max<size_t>(cuda->kernelNames.size(), 1);
     p.line("CUfunction gatec_fn[{}];", numKernels);
@@ -1241,13 +1217,13 @@ void HeaderPrinter::printKernelC(const Kernel &k) {
     p.line("  return gatec_load;");
     p.line("(void)gatec_fn;");
     p.line("gatec_cuda_workspace gatec_ws(stream);");
-    p.indent -= 2;
+    p.unindent();
     auto it = cuda->launchers.find(k.name);
     if (it != cuda->launchers.end())
       p.raw(it->second);
-    p.indent += 2;
+    p.indent();
     p.line("return gatec_ws.release(kernel, err);");
-    p.indent -= 2;
+    p.unindent();
     p.line("}}");
     p.line("}} // namespace {}", cudaDetail);
     p.line("extern \"C\" {{");
@@ -1261,7 +1237,7 @@ void HeaderPrinter::printKernelC(const Kernel &k) {
     for (const auto *list : {&k.inputs, &k.outputs})
       for (const Tensor &t : *list)
         params.push_back(fmt::format("{} *{}", t.descType(), t.name));
-    p.signature(fmt::format("void _mlir_ciface_{}", k.name), params, ";");
+    p.call(fmt::format("void _mlir_ciface_{}", k.name), params, ";");
     p.blank();
   }
   printOutputShapesC(k);
@@ -1278,14 +1254,14 @@ void HeaderPrinter::printKernelCxx(const Kernel &k) {
   p.line("/// The output shapes of {} and the element count of each output.",
          k.name);
   p.line("struct {} {{", k.cxxShapesType());
-  p.indent += 2;
+  p.indent();
   // Zero-initialized, so a struct filled only on success never reads as
   // uninitialized (gcc -Wmaybe-uninitialized in callers).
   for (const Tensor &t : k.outputs) {
     p.line("std::array<int64_t, {}> {}{{}};", t.rank(), t.name);
     p.line("int64_t {}_numel = 0;", t.name);
   }
-  p.indent -= 2;
+  p.unindent();
   p.line("}};");
   p.blank();
 
@@ -1305,11 +1281,11 @@ void HeaderPrinter::printKernelCxx(const Kernel &k) {
   dimArgs.push_back("&gatec_s, &gatec_e");
   p.line("/// Checks the input shapes of {} and computes the output shapes.",
          k.name);
-  p.signature(fmt::format("inline Status {}", k.cxxShapesFn()), params, " {");
-  p.indent += 2;
+  p.call(fmt::format("inline Status {}", k.cxxShapesFn()), params, " {");
+  p.indent();
   p.line("{} gatec_s = {{}};", k.shapesType());
   p.line("gatec_error gatec_e = {{}};");
-  p.signature(fmt::format("if ({}", k.shapesFn()), dimArgs, " != GATEC_OK)");
+  p.call(fmt::format("if ({}", k.shapesFn()), dimArgs, " != GATEC_OK)");
   p.line("  return Status(gatec_e.code, gatec_e.message);");
   for (const Tensor &t : k.outputs) {
     std::vector<std::string> elems;
@@ -1320,7 +1296,7 @@ void HeaderPrinter::printKernelCxx(const Kernel &k) {
     p.line("shapes.{}_numel = gatec_s.{}_numel;", t.name, t.name);
   }
   p.line("return Status();");
-  p.indent -= 2;
+  p.unindent();
   p.line("}}");
   p.blank();
 
@@ -1341,13 +1317,13 @@ void HeaderPrinter::printKernelCxx(const Kernel &k) {
   }
   args.push_back("&gatec_e");
   printDoc(k);
-  p.signature(fmt::format("inline Status {}", k.name), params, " {");
-  p.indent += 2;
+  p.call(fmt::format("inline Status {}", k.name), params, " {");
+  p.indent();
   p.line("gatec_error gatec_e = {{}};");
-  p.signature(fmt::format("if ({}", k.entry()), args, " != GATEC_OK)");
+  p.call(fmt::format("if ({}", k.entry()), args, " != GATEC_OK)");
   p.line("  return Status(gatec_e.code, gatec_e.message);");
   p.line("return Status();");
-  p.indent -= 2;
+  p.unindent();
   p.line("}}");
   p.blank();
 }
@@ -1463,7 +1439,8 @@ static LogicalResult exportHeader(ModuleOp module, llvm::raw_ostream &os,
     return mlir::emitError(module.getLoc())
            << "gate-to-cpp-header: '" << guard << "' is not a macro name";
 
-  Printer p;
+  std::string text;
+  gatec::SourcePrinter p(text);
   // Inside the module's C++ namespace, under a name no kernel can have
   // (kernel names cannot start with "gatec_"): a kernel named like its
   // module cannot collide with it.
@@ -1480,17 +1457,19 @@ static LogicalResult exportHeader(ModuleOp module, llvm::raw_ostream &os,
   }
   p.line("// Generated by gatec (gate-to-cpp-header). Do not edit.");
   p.line("//");
-  p.comment(fmt::format("  module:  {}", moduleName), "//");
-  p.comment(fmt::format("  source:  {}",
-                        sources.empty()
-                            ? std::string("(unknown)")
-                            : fmt::format("{}", fmt::join(sources, ", "))),
-            "//");
-  p.comment(fmt::format("  target:  {}", options.target.empty()
-                                             ? std::string("unspecified")
-                                             : options.target),
-            "//");
-  p.comment(fmt::format("  kernels: {}", fmt::join(names, ", ")), "//");
+  printComment(p, fmt::format("  module:  {}", moduleName), "//");
+  printComment(p,
+               fmt::format("  source:  {}",
+                           sources.empty()
+                               ? std::string("(unknown)")
+                               : fmt::format("{}", fmt::join(sources, ", "))),
+               "//");
+  printComment(p,
+               fmt::format("  target:  {}", options.target.empty()
+                                                ? std::string("unspecified")
+                                                : options.target),
+               "//");
+  printComment(p, fmt::format("  kernels: {}", fmt::join(names, ", ")), "//");
   p.line("//");
   if (cuda) {
     p.line("// C++ only. gatec_cuda_<kernel>(device pointer and dims of each "
@@ -1669,7 +1648,7 @@ inline int functions(CUfunction *out, gatec_error *err) {
   p.blank();
   p.line("#endif // {}", guard);
 
-  os << std::string_view(p.buf.data(), p.buf.size());
+  os << text;
   return success();
 }
 

@@ -19,6 +19,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "gatec/Target/Torch/ExportTorchExtension.h"
+#include "../SourcePrinter.h"
 
 #include "gatec/Target/CppHeader/KernelSignature.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -196,30 +197,6 @@ std::string checkInclude(StringRef include) {
   return "";
 }
 
-/// Accumulates the source text.
-class Printer {
-public:
-  template <typename... Args>
-  void line(fmt::format_string<Args...> format, Args &&...args) {
-    buf.append(std::string(indent, ' '));
-    fmt::format_to(fmt::appender(buf), format, std::forward<Args>(args)...);
-    buf.push_back('\n');
-  }
-  void blank() { buf.push_back('\n'); }
-  void raw(std::string_view text) { buf.append(text); }
-  /// `prefix(` then `groups` separated by ",\n" and aligned under the first,
-  /// then `)suffix`.
-  void call(std::string_view prefix, const std::vector<std::string> &groups,
-            std::string_view suffix) {
-    std::string pad(indent + prefix.size() + 1, ' ');
-    line("{}({}){}", prefix, fmt::join(groups, fmt::format(",\n{}", pad)),
-         suffix);
-  }
-
-  fmt::memory_buffer buf;
-  unsigned indent = 0;
-};
-
 /// The helpers every op shares; `{library}` is the op namespace.
 constexpr const char *kRuntime =
     R"cpp(/// Checks what the header's entry points cannot see: that `t` is a defined,
@@ -268,7 +245,8 @@ constexpr const char *kRuntime =
 
 class ExtensionPrinter {
 public:
-  ExtensionPrinter(Printer &p, StringRef library) : p(p), library(library) {}
+  ExtensionPrinter(gatec::SourcePrinter &p, StringRef library)
+      : p(p), library(library) {}
 
   void printRuntime();
   void printCpuKernel(const TorchOp &op);
@@ -278,7 +256,7 @@ private:
   /// One checkInput() per input.
   void printInputChecks(const KernelSignature &k);
 
-  Printer &p;
+  gatec::SourcePrinter &p;
   std::string library;
 };
 
@@ -317,7 +295,7 @@ void ExtensionPrinter::printCpuKernel(const TorchOp &op) {
   for (const TensorSignature &t : k.outputs)
     p.line("///   {} (output)", describe(t));
   p.call(op.returnType() + " " + k.name, op.params(), " {");
-  p.indent += 2;
+  p.indent();
   printInputChecks(k);
   // Locals are gatec_-prefixed, which no parameter can be; header names are
   // qualified with ::, so no local hides them.
@@ -380,7 +358,7 @@ void ExtensionPrinter::printCpuKernel(const TorchOp &op) {
     p.line("return {};", results.front());
   else
     p.line("return {{{}}};", fmt::join(results, ", "));
-  p.indent -= 2;
+  p.unindent();
   p.line("}}");
   p.blank();
 }
@@ -388,10 +366,10 @@ void ExtensionPrinter::printCpuKernel(const TorchOp &op) {
 void ExtensionPrinter::printOtherKernel(const TorchOp &op) {
   const KernelSignature &k = *op.kernel;
   p.call(op.returnType() + " " + k.name, op.params(), " {");
-  p.indent += 2;
+  p.indent();
   printInputChecks(k);
   p.line("{}::unsupported(\"{}\");", kCxxNamespace, k.name);
-  p.indent -= 2;
+  p.unindent();
   p.line("}}");
   p.blank();
 }
@@ -427,7 +405,8 @@ gatec::exportTorchExtension(ModuleOp module, llvm::raw_ostream &os,
                                 ? "#include " + include
                                 : fmt::format("#include \"{}\"", include);
 
-  Printer p;
+  std::string text;
+  gatec::SourcePrinter p(text);
   ExtensionPrinter printer(p, library);
 
   // Banner.
@@ -526,7 +505,7 @@ gatec::exportTorchExtension(ModuleOp module, llvm::raw_ostream &os,
   noOps();
   p.line("}}");
 
-  os << std::string_view(p.buf.data(), p.buf.size());
+  os << text;
   return success();
 }
 
