@@ -14,7 +14,10 @@
 // of their constants decides every pair it relies on. These models say "same
 // subset" exactly then and "not known" otherwise, which only ever costs a copy
 // or a missed hoist, never a wrong result. Disjointness keeps upstream's
-// bounded check.
+// bounded check, except for slices at the same offsets (a tile and its
+// partial last tile, which loop-invariant subset hoisting asks about for
+// every pair in a tiled loop): they overlap unless one is empty, so they are
+// "not known to be disjoint" without a proof, the answer the proof gave.
 //
 //===----------------------------------------------------------------------===//
 
@@ -52,6 +55,25 @@ struct SyntacticSliceModel
     return detail::sameOffsetsSizesAndStrides(
         cast<OffsetSizeAndStrideOpInterface>(op), other,
         isEqualConstantIntOrValue);
+  }
+
+  bool operatesOnDisjointSubset(
+      Operation *op, SubsetOpInterface candidate,
+      function_ref<bool(Value, Value)> equivalenceFn) const {
+    if (auto other = dyn_cast<OffsetSizeAndStrideOpInterface>(
+            candidate.getOperation())) {
+      SmallVector<OpFoldResult> mine =
+          cast<OffsetSizeAndStrideOpInterface>(op).getMixedOffsets();
+      SmallVector<OpFoldResult> theirs = other.getMixedOffsets();
+      if (mine.size() == theirs.size() &&
+          llvm::all_of(llvm::zip_equal(mine, theirs), [](auto pair) {
+            return isEqualConstantIntOrValue(std::get<0>(pair),
+                                             std::get<1>(pair));
+          }))
+        return false;
+    }
+    return detail::defaultOperatesOnDisjointSubset(op, candidate,
+                                                   equivalenceFn);
   }
 };
 

@@ -49,3 +49,30 @@ func.func @equal_by_arithmetic(%t: tensor<?xf32>, %n: index, %off: index) -> ten
   }
   return %r : tensor<?xf32>
 }
+
+// -----
+
+// A second slice at the same offsets (here of another size, as a tile and its
+// partial last tile are) overlaps the pair's unless one is empty: gatec's model
+// answers "not known to be disjoint" without a proof, as the proof would, so
+// the pair stays in the loop (hoisting it would move the write past the read).
+// CHECK-LABEL: func.func @same_offsets_overlap
+//       CHECK:   scf.for
+//       CHECK:     tensor.extract_slice %{{.*}}[%{{.*}}] [5] [1]
+//       CHECK:     tensor.extract_slice %{{.*}}[%{{.*}}] [%{{.*}}] [1]
+//       CHECK:     tensor.insert_slice
+//       CHECK:     scf.yield
+func.func @same_offsets_overlap(%t: tensor<?xf32>, %n: index, %off: index, %m: index) -> tensor<?xf32> {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %r = scf.for %iv = %c0 to %n step %c1 iter_args(%acc = %t) -> tensor<?xf32> {
+    %e = tensor.extract_slice %acc[%off] [5] [1] : tensor<?xf32> to tensor<5xf32>
+    %g = tensor.extract_slice %acc[%off] [%m] [1] : tensor<?xf32> to tensor<?xf32>
+    %x = tensor.extract %g[%c0] : tensor<?xf32>
+    %s = tensor.splat %x : tensor<5xf32>
+    %f = arith.addf %e, %s : tensor<5xf32>
+    %i = tensor.insert_slice %f into %acc[%off] [5] [1] : tensor<5xf32> into tensor<?xf32>
+    scf.yield %i : tensor<?xf32>
+  }
+  return %r : tensor<?xf32>
+}
