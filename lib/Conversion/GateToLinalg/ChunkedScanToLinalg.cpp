@@ -1370,14 +1370,11 @@ struct ChunkedScanLowering : OpConversionPattern<ChunkedScanOp> {
                 b, l,
                 getAffineDimExpr(0, b.getContext()).floorDiv(scan.chunkSize),
                 {t});
-            SmallVector<OpFoldResult> zero(2, b.getIndexAttr(0));
-            OpFoldResult one = b.getIndexAttr(1);
             yielded.push_back(tensor::InsertSliceOp::create(
                 b, l, state, iterArgs[2],
-                ArrayRef<OpFoldResult>{row, zero[0], zero[1]},
-                ArrayRef<OpFoldResult>{one, b.getIndexAttr(scan.keyDim),
-                                       b.getIndexAttr(scan.valueDim)},
-                SmallVector<OpFoldResult>(3, one)));
+                ArrayRef<OpFoldResult>{row, zeroIndex, zeroIndex},
+                ArrayRef<OpFoldResult>{oneIndex, keyDim, valueDim},
+                SmallVector<OpFoldResult>(3, oneIndex)));
           }
           scf::YieldOp::create(b, l, yielded);
         });
