@@ -2066,7 +2066,7 @@ ExprInfo Checker::checkScan(const CallExprAST &call, CallInfo &callInfo,
     int64_t c = callInfo.chunkSize;
     if (c != 1) {
       if (std::optional<int64_t> t = valueOf(T)) {
-        rows = Dim::getStatic((*t + c - 1) / c);
+        rows = Dim::getStatic(gate::ChunkedScanOp::getChunkStateRows(*t, c));
       } else {
         rows = Dim::getDynamic();
         if (T.isSymbol())

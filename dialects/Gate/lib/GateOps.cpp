@@ -385,9 +385,9 @@ LogicalResult ChunkedScanOp::verify() {
     int64_t tokens = dims.get("T"), rows = type.getDimSize(1);
     int64_t chunk = getChunkSize();
     if (!ShapedType::isDynamic(tokens) && !ShapedType::isDynamic(rows) &&
-        rows != (tokens + chunk - 1) / chunk)
+        rows != getChunkStateRows(tokens, chunk))
       return emitOpError() << "expects chunk_states to hold ceil(T / C) = "
-                           << (tokens + chunk - 1) / chunk
+                           << getChunkStateRows(tokens, chunk)
                            << " states (T = " << tokens
                            << ", C = " << getChunkSize() << "), got " << rows;
     // Packed sequences start anywhere: only single tokens have a row each.

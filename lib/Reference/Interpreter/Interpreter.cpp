@@ -801,8 +801,8 @@ private:
     std::vector<float> sT(numStates * stateSize);
     // The states after each chunk: [B, ceil(T / C), HV, K, V].
     params.historyChunk = op.getChunkSize();
-    const int64_t historyRows =
-        (shape.tokens + params.historyChunk - 1) / params.historyChunk;
+    const int64_t historyRows = gate::ChunkedScanOp::getChunkStateRows(
+        shape.tokens, params.historyChunk);
     std::vector<float> history;
     if (op.getChunkStates())
       history.resize(shape.batch * historyRows * stateSize);

@@ -176,6 +176,11 @@ def Gate_ChunkedScanOp : Gate_Op<"chunked_scan", [Pure, AttrSizedOperandSegments
   let extraClassDeclaration = [{
     /// The scale applied to q: the `scale` attribute, else K^-0.5.
     double getEffectiveScale();
+    /// The rows of chunk_states for `tokens` tokens in chunks of
+    /// `chunkSize`: ceil(tokens / chunkSize), one per chunk.
+    static int64_t getChunkStateRows(int64_t tokens, int64_t chunkSize) {
+      return (tokens + chunkSize - 1) / chunkSize;
+    }
     /// G, the value heads per query/key head (HV / H); 1 when ungrouped.
     /// Only meaningful once verified and with static H and HV.
     int64_t getValueHeadsPerKeyHead();
