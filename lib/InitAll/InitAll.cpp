@@ -7,6 +7,8 @@
 
 #include "gatec/InitAll.h"
 
+#include "gatec/Codegen/CPU/Passes.h"
+#include "gatec/Codegen/CUDA/Passes.h"
 #include "gatec/Conversion/Passes.h"
 #include "gatec/Dialect/Gate/GateDialect.h"
 #include "gatec/Pipelines/Pipelines.h"
@@ -32,5 +34,7 @@ void gatec::registerAllPasses() {
   mlir::registerAllPasses();
   gatec::registerGatecConversionPasses();
   gatec::registerGatecTransformsPasses();
+  gatec::registerGatecCPUCodegenPasses();
+  gatec::registerGatecCUDACodegenPasses();
   gatec::registerPipelines();
 }

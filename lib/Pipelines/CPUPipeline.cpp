@@ -6,6 +6,7 @@
 
 #include "gatec/Pipelines/Pipelines.h"
 
+#include "gatec/Codegen/CPU/Passes.h"
 #include "gatec/Conversion/Passes.h"
 #include "gatec/Transforms/Passes.h"
 #include "mlir/Conversion/Passes.h"

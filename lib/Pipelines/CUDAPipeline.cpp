@@ -6,9 +6,10 @@
 
 #include "gatec/Pipelines/Pipelines.h"
 
+#include "gatec/Codegen/CUDA/Passes.h"
+#include "gatec/Codegen/CUDA/Tuning.h"
 #include "gatec/Conversion/Passes.h"
 #include "gatec/Transforms/Passes.h"
-#include "gatec/Transforms/Tuning.h"
 #include "mlir/Conversion/Passes.h"
 #include "mlir/Dialect/Arith/Transforms/Passes.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"

@@ -15,8 +15,8 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "Transforms/GenericBody.h"
 #include "gatec/Dialect/Gate/GateDialect.h"
-#include "gatec/Transforms/GenericBody.h"
 #include "gatec/Transforms/Passes.h"
 
 #include "mlir/Dialect/Affine/IR/AffineOps.h"

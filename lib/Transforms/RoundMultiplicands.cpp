@@ -10,8 +10,8 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "Transforms/Multiplicand.h"
 #include "gatec/Transforms/Passes.h"
-#include "gatec/Transforms/TensorCore.h"
 
 #include "gatec/Dialect/Gate/GateDialect.h"
 #include "mlir/Dialect/Arith/IR/Arith.h"

@@ -1,4 +1,4 @@
-//===- Passes.h - gatec backend transforms ------------------------*- C++ -*-===//
+//===- Passes.h - gatec tensor-level transforms -----------------*- C++ -*-===//
 //
 // Part of gatec.
 //

@@ -12,7 +12,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "CUDALaunch.h"
-#include "../SourcePrinter.h"
+#include "Target/SourcePrinter.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"

@@ -14,8 +14,8 @@
 
 #include "gatec/Target/CppHeader/ExportCppHeader.h"
 
-#include "../SourcePrinter.h"
 #include "CUDALaunch.h"
+#include "Target/SourcePrinter.h"
 #include "gatec/Target/CppHeader/KernelSignature.h"
 
 #include "ShapeExpr.h"

@@ -19,7 +19,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "gatec/Target/Torch/ExportTorchExtension.h"
-#include "../SourcePrinter.h"
+#include "Target/SourcePrinter.h"
 
 #include "gatec/Target/CppHeader/KernelSignature.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"

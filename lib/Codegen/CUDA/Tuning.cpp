@@ -4,7 +4,7 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "gatec/Transforms/Tuning.h"
+#include "gatec/Codegen/CUDA/Tuning.h"
 
 #include "llvm/ADT/SmallVector.h"
 #include "llvm/ADT/StringExtras.h"
@@ -64,13 +64,13 @@ gatec::parseTuningTable(llvm::StringRef text, std::string &error) {
     entry.kind = fields[1].str();
     if (!llvm::is_contained(kKinds, fields[1]))
       return fail("expected a kind (mma, mma-paired, wgmma, wgmma-paired), "
-                  "got '" + fields[1] + "'");
+                  "got '" +
+                  fields[1] + "'");
     int64_t *numbers[] = {&entry.n,      &entry.k,      &entry.tile.m,
                           &entry.tile.n, &entry.tile.k, &entry.tile.stages};
     for (auto [i, number] : llvm::enumerate(numbers))
       if (!parsePositive(fields[2 + i], *number))
-        return fail("expected a positive integer, got '" + fields[2 + i] +
-                    "'");
+        return fail("expected a positive integer, got '" + fields[2 + i] + "'");
     if (fields[8].getAsDouble(entry.microseconds) || entry.microseconds < 0)
       return fail("expected a time in microseconds, got '" + fields[8] + "'");
     entries.push_back(std::move(entry));
@@ -90,8 +90,7 @@ llvm::ArrayRef<TuningEntry> gatec::builtinTuningTable() {
     // CMake embeds the file as it is in the repository; the unit tests
     // parse it too, so this is a build defect, not a user error.
     if (!parsed)
-      llvm::report_fatal_error(
-          llvm::Twine("tuning/cuda-matmul.tsv: ") + error);
+      llvm::report_fatal_error(llvm::Twine("tuning/cuda-matmul.tsv: ") + error);
     return *parsed;
   }();
   return table;

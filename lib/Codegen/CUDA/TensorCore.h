@@ -1,4 +1,5 @@
-//===- TensorCore.h - mma.sync building blocks for the CUDA passes -*- C++ -*-===//
+//===- TensorCore.h - mma.sync building blocks for the CUDA passes -*- C++
+//-*-===//
 //
 // Part of gatec. What gatec-gpu-tensor-core-matmul (a kernel per top-level
 // matmul) and gatec-gpu-distribute (matmuls inside a block's loop body, such
@@ -6,8 +7,8 @@
 //
 //===----------------------------------------------------------------------===//
 
-#ifndef GATEC_TRANSFORMS_TENSORCORE_H
-#define GATEC_TRANSFORMS_TENSORCORE_H
+#ifndef GATEC_CODEGEN_CUDA_TENSORCORE_H
+#define GATEC_CODEGEN_CUDA_TENSORCORE_H
 
 #include "mlir/IR/Builders.h"
 #include "llvm/ADT/STLFunctionalExtras.h"
@@ -45,9 +46,10 @@ mlir::Value loadFragmentB(mlir::OpBuilder &b, mlir::Location loc,
 
 /// The (row, column) within its 16 x 8 tile of accumulator `i` (0 to 3) of
 /// `lane`.
-std::pair<mlir::Value, mlir::Value>
-accumulatorPosition(mlir::OpBuilder &b, mlir::Location loc, mlir::Value lane,
-                    int64_t i);
+std::pair<mlir::Value, mlir::Value> accumulatorPosition(mlir::OpBuilder &b,
+                                                        mlir::Location loc,
+                                                        mlir::Value lane,
+                                                        int64_t i);
 
 //===----------------------------------------------------------------------===//
 // sm_90a warpgroup MMA (wgmma.mma_async)
@@ -113,28 +115,9 @@ inline constexpr llvm::StringLiteral kBlockMatmulMarker = "gatec.block_matmul";
 /// vector<4x2xT> and `fragB` the vector<2x2xT> that ldmatrix.x4 and
 /// ldmatrix.x2.trans return (T = bf16 or f16), `acc` the four f32
 /// accumulators of this lane; returns the four new ones.
-llvm::SmallVector<mlir::Value, 4> buildMmaSync(mlir::OpBuilder &b,
-                                               mlir::Location loc,
-                                               mlir::Value fragA,
-                                               mlir::Value fragB,
-                                               mlir::ValueRange acc);
-
-/// `x` (a float) rounded to the 16-bit `multiplicand` type, as the
-/// tensor-core paths feed operands to mma.sync (through f32 from another
-/// 16-bit type).
-mlir::Value roundToMultiplicand(mlir::OpBuilder &b, mlir::Location loc,
-                                mlir::Value x, mlir::Type multiplicand);
-
-/// `x` (f32) split for gate.split_multiplicands: `high` = round(x) and
-/// `low` = round(x - high), both of the multiplicand type, `highWide` being
-/// `high` back in x's type. x - high is exact, so high + low holds 16 of
-/// x's 24 significant bits (bf16). The CUDA kernels multiply both parts;
-/// gatec-round-multiplicands computes highWide + widened low on the CPU.
-struct MultiplicandParts {
-  mlir::Value high, highWide, low;
-};
-MultiplicandParts splitMultiplicand(mlir::OpBuilder &b, mlir::Location loc,
-                                    mlir::Value x, mlir::Type multiplicand);
+llvm::SmallVector<mlir::Value, 4>
+buildMmaSync(mlir::OpBuilder &b, mlir::Location loc, mlir::Value fragA,
+             mlir::Value fragB, mlir::ValueRange acc);
 
 /// True if gatec-gpu-distribute can run `matmul` with
 /// buildBlockMatmul(): it carries gate.multiplicand_type (bf16 or f16),
@@ -163,4 +146,4 @@ void buildBlockMatmul(
 
 } // namespace gatec
 
-#endif // GATEC_TRANSFORMS_TENSORCORE_H
+#endif // GATEC_CODEGEN_CUDA_TENSORCORE_H

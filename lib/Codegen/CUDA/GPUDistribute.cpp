@@ -17,24 +17,24 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "gatec/Transforms/Passes.h"
-#include "gatec/Transforms/GenericBody.h"
-#include "gatec/Transforms/MemRefRewrites.h"
-#include "gatec/Transforms/TensorCore.h"
+#include "Codegen/CUDA/TensorCore.h"
+#include "Codegen/Common/MemRefRewrites.h"
+#include "Transforms/GenericBody.h"
+#include "gatec/Codegen/CUDA/Passes.h"
 
 #include "mlir/Dialect/Affine/IR/AffineOps.h"
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/Dialect/LLVMIR/NVVMDialect.h"
-#include "mlir/Dialect/Utils/StaticValueUtils.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Linalg/Transforms/Transforms.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/NVGPU/IR/NVGPUDialect.h"
-#include "mlir/Dialect/Vector/IR/VectorOps.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/SCF/Transforms/Transforms.h"
+#include "mlir/Dialect/Utils/StaticValueUtils.h"
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
 #include "mlir/IR/IRMapping.h"
 #include "mlir/Interfaces/SideEffectInterfaces.h"
 #include "mlir/Interfaces/ValueBoundsOpInterface.h"
@@ -44,7 +44,7 @@ namespace gatec {
 #define GEN_PASS_DEF_GPUDISTRIBUTE
 #define GEN_PASS_DEF_GPUSINKINTOLAUNCHES
 #define GEN_PASS_DEF_GPUMERGEKERNELMODULES
-#include "gatec/Transforms/Passes.h.inc"
+#include "gatec/Codegen/CUDA/Passes.h.inc"
 } // namespace gatec
 
 using namespace mlir;
@@ -104,8 +104,8 @@ SmallVector<Operation *> splittableCombiners(linalg::GenericOp op) {
     Operation *combine = value.getDefiningOp();
     if (!combine || combine->getBlock() != &body ||
         !isa<arith::MaxUIOp, arith::MaxSIOp, arith::MinUIOp, arith::MinSIOp,
-             arith::AndIOp, arith::OrIOp, arith::MaximumFOp,
-             arith::MinimumFOp>(combine))
+             arith::AndIOp, arith::OrIOp, arith::MaximumFOp, arith::MinimumFOp>(
+            combine))
       return {};
     BlockArgument out = op.getMatchingBlockArgument(op.getDpsInitOperand(i));
     if (!out.hasOneUse() || out.getUses().begin()->getOwner() != combine ||
@@ -148,14 +148,14 @@ SmallVector<Value> tripCounts(OpBuilder &b, scf::ParallelOp loop,
                               IRMapping &map) {
   SmallVector<Value> counts;
   Location loc = loop.getLoc();
-  for (auto [lb, ub, step] : llvm::zip(loop.getLowerBound(),
-                                       loop.getUpperBound(), loop.getStep())) {
+  for (auto [lb, ub, step] :
+       llvm::zip(loop.getLowerBound(), loop.getUpperBound(), loop.getStep())) {
     Value lo = map.lookupOrDefault(lb), hi = map.lookupOrDefault(ub);
     Value span = arith::SubIOp::create(b, loc, hi, lo);
     // An empty range (hi <= lo) has no iterations.
     span = arith::MaxSIOp::create(b, loc, span, constantIndex(b, loc, 0));
-    counts.push_back(arith::CeilDivUIOp::create(
-        b, loc, span, map.lookupOrDefault(step)));
+    counts.push_back(
+        arith::CeilDivUIOp::create(b, loc, span, map.lookupOrDefault(step)));
   }
   return counts;
 }
@@ -182,9 +182,9 @@ void mapInductionVars(OpBuilder &b, scf::ParallelOp loop, ValueRange counts,
   for (auto [d, iv] : llvm::enumerate(loop.getInductionVars())) {
     Value scaled = arith::MulIOp::create(
         b, loc, index[d], map.lookupOrDefault(loop.getStep()[d]));
-    map.map(iv, arith::AddIOp::create(
-                    b, loc, map.lookupOrDefault(loop.getLowerBound()[d]),
-                    scaled));
+    map.map(iv,
+            arith::AddIOp::create(
+                b, loc, map.lookupOrDefault(loop.getLowerBound()[d]), scaled));
   }
 }
 
@@ -247,9 +247,8 @@ std::optional<int64_t> largestInnerLoop(scf::ParallelOp loop) {
   bool constant = true;
   loop.getBody()->walk([&](scf::ParallelOp inner) {
     int64_t trips = 1;
-    for (auto [lb, ub, step] :
-         llvm::zip(inner.getLowerBound(), inner.getUpperBound(),
-                   inner.getStep())) {
+    for (auto [lb, ub, step] : llvm::zip(
+             inner.getLowerBound(), inner.getUpperBound(), inner.getStep())) {
       std::optional<int64_t> l = getConstantIntValue(lb),
                              u = getConstantIntValue(ub),
                              s = getConstantIntValue(step);
@@ -279,8 +278,7 @@ std::optional<int64_t> largestInnerLoop(scf::ParallelOp loop) {
 /// last one). Operands not indexed by it are broadcast along it.
 int64_t vectorElements(linalg::GenericOp op, int64_t vectorBytes) {
   if (vectorBytes <= 0 || !op.hasPureBufferSemantics() ||
-      op.getNumLoops() == 0 ||
-      op.getNumParallelLoops() != op.getNumLoops() ||
+      op.getNumLoops() == 0 || op.getNumParallelLoops() != op.getNumLoops() ||
       !isa<func::FuncOp>(op->getParentOp()))
     return 0;
   unsigned last = op.getNumLoops() - 1;
@@ -297,8 +295,8 @@ int64_t vectorElements(linalg::GenericOp op, int64_t vectorBytes) {
         !type.getElementType().isIntOrFloat() ||
         type.getElementTypeBitWidth() % 8 != 0)
       return 0;
-    std::optional<unsigned> at = map.getResultPosition(
-        getAffineDimExpr(last, op.getContext()));
+    std::optional<unsigned> at =
+        map.getResultPosition(getAffineDimExpr(last, op.getContext()));
     if (!at) {
       // Broadcast along the row: an output must not be (each thread
       // would write the same element).
@@ -309,8 +307,7 @@ int64_t vectorElements(linalg::GenericOp op, int64_t vectorBytes) {
     if (*at != map.getNumResults() - 1)
       return 0;
     rows.push_back(type);
-    narrowest = std::min<int64_t>(narrowest,
-                                  type.getElementTypeBitWidth() / 8);
+    narrowest = std::min<int64_t>(narrowest, type.getElementTypeBitWidth() / 8);
   }
   int64_t count = vectorBytes / narrowest;
   if (count < 2 || ShapedType::isDynamic(ranges[last]) ||
@@ -349,8 +346,8 @@ void lowerToVectorLoop(RewriterBase &rewriter, linalg::GenericOp op,
   for (auto [i, range] : llvm::enumerate(ranges)) {
     lbs.push_back(getValueOrCreateConstantIndexOp(rewriter, loc, range.offset));
     ubs.push_back(getValueOrCreateConstantIndexOp(rewriter, loc, range.size));
-    steps.push_back(constantIndex(rewriter, loc,
-                                  i + 1 == ranges.size() ? count : 1));
+    steps.push_back(
+        constantIndex(rewriter, loc, i + 1 == ranges.size() ? count : 1));
   }
   unsigned last = ranges.size() - 1;
   auto loop = scf::ParallelOp::create(rewriter, loc, lbs, ubs, steps);
@@ -385,11 +382,10 @@ void lowerToVectorLoop(RewriterBase &rewriter, linalg::GenericOp op,
     Type elem = arg.getType();
     SmallVector<Value> at = indices(map);
     if (map.getResultPosition(lastDim))
-      vectors.push_back(
-          {arg, vector::LoadOp::create(
-                    rewriter, loc, VectorType::get({count}, elem),
-                    operand.get(), at, /*nontemporal=*/false,
-                    alignment(elem))});
+      vectors.push_back({arg, vector::LoadOp::create(
+                                  rewriter, loc, VectorType::get({count}, elem),
+                                  operand.get(), at, /*nontemporal=*/false,
+                                  alignment(elem))});
     else
       scalars.push_back(
           {arg, memref::LoadOp::create(rewriter, loc, operand.get(), at)});
@@ -407,8 +403,8 @@ void lowerToVectorLoop(RewriterBase &rewriter, linalg::GenericOp op,
         gatec::cloneGenericBody(rewriter, op, map, [&](unsigned dim) {
           if (dim != last)
             return ivs[dim];
-          return Value(arith::AddIOp::create(
-              rewriter, loc, ivs[dim], constantIndex(rewriter, loc, e)));
+          return Value(arith::AddIOp::create(rewriter, loc, ivs[dim],
+                                             constantIndex(rewriter, loc, e)));
         });
     for (auto [i, value] : llvm::enumerate(yielded))
       results[i].push_back(value);
@@ -425,8 +421,7 @@ void lowerToVectorLoop(RewriterBase &rewriter, linalg::GenericOp op,
   rewriter.eraseOp(op);
 }
 
-struct GPUDistributePass
-    : gatec::impl::GPUDistributeBase<GPUDistributePass> {
+struct GPUDistributePass : gatec::impl::GPUDistributeBase<GPUDistributePass> {
   using Base::Base;
 
   void runOnOperation() override {
@@ -521,16 +516,16 @@ struct GPUDistributePass
           step = loop.getStep();
     if (isHost(lb) && isHost(ub) && isHost(step)) {
       Value span = b.createOrFold<arith::SubIOp>(loc, ub, lb);
-      span = b.createOrFold<arith::MaxSIOp>(loc, span,
-                                             constantIndex(b, loc, 0));
+      span =
+          b.createOrFold<arith::MaxSIOp>(loc, span, constantIndex(b, loc, 0));
       return b.createOrFold<arith::CeilDivUIOp>(loc, span, step);
     }
     std::optional<int64_t> constantStep = getConstantIntValue(step);
     if (!constantStep || *constantStep <= 0)
       return failure();
-    AffineMap span = AffineMap::get(
-        0, 2, getAffineSymbolExpr(1, b.getContext()) -
-                  getAffineSymbolExpr(0, b.getContext()));
+    AffineMap span = AffineMap::get(0, 2,
+                                    getAffineSymbolExpr(1, b.getContext()) -
+                                        getAffineSymbolExpr(0, b.getContext()));
     auto spanBound = [&](Value upper) {
       return ValueBoundsConstraintSet::computeConstantBound(
           presburger::BoundType::UB,
@@ -540,8 +535,8 @@ struct GPUDistributePass
     FailureOr<int64_t> bound = spanBound(ub);
     // A chunk's end, min(start + size, total): the value-bounds analysis
     // does not see through arith's min, either operand bounds it.
-    if (failed(bound) && isa_and_nonnull<arith::MinUIOp, arith::MinSIOp>(
-                             ub.getDefiningOp()))
+    if (failed(bound) &&
+        isa_and_nonnull<arith::MinUIOp, arith::MinSIOp>(ub.getDefiningOp()))
       for (Value operand : ub.getDefiningOp()->getOperands())
         if (FailureOr<int64_t> one = spanBound(operand); succeeded(one))
           bound = failed(bound) ? *one : std::min(*bound, *one);
@@ -690,9 +685,8 @@ struct GPUDistributePass
       work = b.createOrFold<arith::AddIOp>(
           loc, work, b.createOrFold<arith::MulIOp>(loc, extraRounds, *body));
     }
-    Value small = arith::CmpIOp::create(
-        b, loc, arith::CmpIPredicate::ule, work,
-        constantIndex(b, loc, oneLaunchWork));
+    Value small = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ule, work,
+                                        constantIndex(b, loc, oneLaunchWork));
     auto split = scf::IfOp::create(b, loc, small, /*withElseRegion=*/true);
     OpBuilder then(split.thenBlock()->getTerminator());
     IRMapping copy;
@@ -746,23 +740,23 @@ struct GPUDistributePass
     if (!tailShared) {
       for (memref::AllocOp alloc : tailScratch) {
         int64_t bytes = *scratchBytes(alloc);
-        Value buffer = workspace(
-            b, loc, constantIndex(b, loc, bytes * threadsPerBlock));
+        Value buffer =
+            workspace(b, loc, constantIndex(b, loc, bytes * threadsPerBlock));
         perIterationScratch[alloc] = {buffer, bytes};
         workspaces.push_back(buffer);
       }
     }
     // The count of blocks done, zeroed on the stream before the launch.
     Type i32 = b.getI32Type();
-    Value counter = memref::AllocOp::create(
-        b, loc, MemRefType::get({1}, i32), ValueRange{},
-        b.getI64IntegerAttr(256));
+    Value counter =
+        memref::AllocOp::create(b, loc, MemRefType::get({1}, i32), ValueRange{},
+                                b.getI64IntegerAttr(256));
     gpu::MemsetOp::create(b, loc, TypeRange{}, ValueRange{}, counter,
                           arith::ConstantIntOp::create(b, loc, i32, 0));
     workspaces.push_back(counter);
     // An empty first loop still needs a block for the rest.
-    Value grid = arith::MaxUIOp::create(b, loc, plan->grid,
-                                        constantIndex(b, loc, 1));
+    Value grid =
+        arith::MaxUIOp::create(b, loc, plan->grid, constantIndex(b, loc, 1));
     gpu::LaunchOp launch = createLaunch(b, loc, grid, threadsPerBlock);
     if (tailShared)
       for (auto [alloc, bytes] : llvm::zip(tailScratch, tailSharedBytes))
@@ -776,8 +770,8 @@ struct GPUDistributePass
                      /*warp=*/false};
     Value cell = broadcastSlot(i32, 0, loc, wholeBlock);
     gpu::BarrierOp::create(b, loc);
-    auto firstThread = arith::CmpIOp::create(
-        b, loc, arith::CmpIPredicate::eq, wholeBlock.lane, zero);
+    auto firstThread = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq,
+                                             wholeBlock.lane, zero);
     auto count = scf::IfOp::create(b, loc, firstThread, /*else=*/false);
     {
       OpBuilder::InsertionGuard guard(b);
@@ -873,8 +867,7 @@ struct GPUDistributePass
         continue;
       }
       auto generic = dyn_cast<linalg::GenericOp>(op.getOperation());
-      if (int64_t count =
-              generic ? vectorElements(generic, vectorBytes) : 0) {
+      if (int64_t count = generic ? vectorElements(generic, vectorBytes) : 0) {
         lowerToVectorLoop(rewriter, generic, count, vectorBytes);
         ++numVectorLoops;
         continue;
@@ -1033,8 +1026,8 @@ struct GPUDistributePass
   }
 
   /// gpu.shuffle xor of an i32, f32 or (as two halves) i64 value.
-  static Value shuffleXor(OpBuilder &b, Location loc, Value value,
-                          Value offset, Value width) {
+  static Value shuffleXor(OpBuilder &b, Location loc, Value value, Value offset,
+                          Value width) {
     auto shuffle = [&](Value v) -> Value {
       return gpu::ShuffleOp::create(b, loc, v, offset, width,
                                     gpu::ShuffleMode::XOR)
@@ -1059,9 +1052,8 @@ struct GPUDistributePass
   gpu::LaunchOp createLaunch(OpBuilder &b, Location loc, Value grid,
                              int64_t threads) {
     Value one = constantIndex(b, loc, 1);
-    auto launch = gpu::LaunchOp::create(b, loc, grid, one, one,
-                                        constantIndex(b, loc, threads), one,
-                                        one);
+    auto launch = gpu::LaunchOp::create(
+        b, loc, grid, one, one, constantIndex(b, loc, threads), one, one);
     currentLaunch = launch;
     broadcastCells.clear();
     stagingBuffers.clear();
@@ -1227,9 +1219,8 @@ struct GPUDistributePass
       Value within = plan.perWarp ? group.index : threadId;
       iteration = arith::AddIOp::create(
           b, loc,
-          arith::MulIOp::create(
-              b, loc, blockId,
-              constantIndex(b, loc, plan.perBlockIterations)),
+          arith::MulIOp::create(b, loc, blockId,
+                                constantIndex(b, loc, plan.perBlockIterations)),
           within);
     }
     if (plan.perBlockIterations > 1 || guardBlocks) {
@@ -1317,8 +1308,7 @@ struct GPUDistributePass
   FailureOr<int64_t> scratchBytes(memref::AllocOp alloc,
                                   int64_t alignment = 256) {
     MemRefType type = alloc.getType();
-    if (!type.getLayout().isIdentity() ||
-        type.getMemorySpace() != nullptr ||
+    if (!type.getLayout().isIdentity() || type.getMemorySpace() != nullptr ||
         !type.getElementType().isIntOrFloat())
       return alloc.emitError("gatec-gpu-distribute: cannot place scratch "
                              "buffer of type ")
@@ -1332,7 +1322,8 @@ struct GPUDistributePass
       }
       Value sizeValue = alloc.getDynamicSizes()[dynamic++];
       FailureOr<int64_t> bound = ValueBoundsConstraintSet::computeConstantBound(
-          presburger::BoundType::UB, ValueBoundsConstraintSet::Variable(sizeValue),
+          presburger::BoundType::UB,
+          ValueBoundsConstraintSet::Variable(sizeValue),
           /*stopCondition=*/nullptr, /*closedUB=*/true);
       if (failed(bound) || *bound < 0)
         return alloc.emitError("gatec-gpu-distribute: no constant upper bound "
@@ -1382,14 +1373,15 @@ struct GPUDistributePass
   Value scratchView(OpBuilder &b, memref::AllocOp alloc, IRMapping &map) {
     const ScratchSlot &slot = scratchViews.lookup(alloc);
     Location loc = alloc.getLoc();
-    Value shift = arith::MulIOp::create(
-        b, loc, slot.slot, constantIndex(b, loc, slot.bytes));
+    Value shift = arith::MulIOp::create(b, loc, slot.slot,
+                                        constantIndex(b, loc, slot.bytes));
     SmallVector<Value> sizes;
     for (Value size : alloc.getDynamicSizes())
       sizes.push_back(map.lookupOrDefault(size));
-    MemRefType type = MemRefType::Builder(alloc.getType())
-                          .setMemorySpace(cast<MemRefType>(
-                              slot.workspace.getType()).getMemorySpace());
+    MemRefType type =
+        MemRefType::Builder(alloc.getType())
+            .setMemorySpace(
+                cast<MemRefType>(slot.workspace.getType()).getMemorySpace());
     return memref::ViewOp::create(b, loc, type, slot.workspace, shift, sizes);
   }
 
@@ -1497,8 +1489,7 @@ struct GPUDistributePass
         return op->emitError("gatec-gpu-distribute: cannot share a result of "
                              "type ")
                << result.getType() << " between the threads of a block";
-      broadcast.push_back(
-          broadcastSlot(result.getType(), i, loc, group));
+      broadcast.push_back(broadcastSlot(result.getType(), i, loc, group));
     }
     synchronize(b, loc, group);
     auto first = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq,
@@ -1509,8 +1500,7 @@ struct GPUDistributePass
     if (failed(cloneSequential(then, op, map)))
       return failure();
     for (auto [result, slot] : llvm::zip(op->getResults(), broadcast))
-      memref::StoreOp::create(then, loc, map.lookup(result), slot,
-                              group.index);
+      memref::StoreOp::create(then, loc, map.lookup(result), slot, group.index);
     synchronize(b, loc, group);
     for (auto [result, slot] : llvm::zip(op->getResults(), broadcast))
       map.map(result, memref::LoadOp::create(b, loc, slot, group.index));
@@ -1520,12 +1510,11 @@ struct GPUDistributePass
   /// The `i`-th shared-memory cells of `type` of the current launch (one per
   /// group of the block), through which a group's first thread hands a
   /// result to the others.
-  Value broadcastSlot(Type type, unsigned i, Location loc,
-                      const Group &group) {
+  Value broadcastSlot(Type type, unsigned i, Location loc, const Group &group) {
     SmallVector<Value> &cells = broadcastCells[type];
     while (cells.size() <= i) {
-      auto workgroup = gpu::AddressSpaceAttr::get(
-          type.getContext(), gpu::AddressSpace::Workgroup);
+      auto workgroup = gpu::AddressSpaceAttr::get(type.getContext(),
+                                                  gpu::AddressSpace::Workgroup);
       int64_t groups = group.warp ? threadsPerBlock / 32 : 1;
       auto cellType = MemRefType::get({groups}, type,
                                       MemRefLayoutAttrInterface(), workgroup);
@@ -1539,9 +1528,9 @@ struct GPUDistributePass
   Value sharedScratch(int64_t bytes, Location loc) {
     auto workgroup = gpu::AddressSpaceAttr::get(currentLaunch.getContext(),
                                                 gpu::AddressSpace::Workgroup);
-    auto type = MemRefType::get(
-        {bytes}, IntegerType::get(currentLaunch.getContext(), 8),
-        MemRefLayoutAttrInterface(), workgroup);
+    auto type = MemRefType::get({bytes},
+                                IntegerType::get(currentLaunch.getContext(), 8),
+                                MemRefLayoutAttrInterface(), workgroup);
     ++numSharedScratchBuffers;
     return currentLaunch.addWorkgroupAttribution(type, loc);
   }
@@ -1551,8 +1540,8 @@ struct GPUDistributePass
   Value stagingBuffer(MemRefType type, unsigned index) {
     Value &buffer = stagingBuffers[{type, index}];
     if (!buffer)
-      buffer = currentLaunch.addWorkgroupAttribution(type,
-                                                     currentLaunch.getLoc());
+      buffer =
+          currentLaunch.addWorkgroupAttribution(type, currentLaunch.getLoc());
     return buffer;
   }
 
@@ -1618,10 +1607,9 @@ struct GPUMergeKernelModulesPass
                          op->hasAttr(kOneLaunchMarker);
         });
         if (blockMatmul)
-          func->setAttr(NVVM::NVVMDialect::getMinctasmAttrName(),
-                        IntegerAttr::get(IntegerType::get(module.getContext(),
-                                                          32),
-                                         1));
+          func->setAttr(
+              NVVM::NVVMDialect::getMinctasmAttrName(),
+              IntegerAttr::get(IntegerType::get(module.getContext(), 32), 1));
       });
     if (kernelModules.size() < 2)
       return;
@@ -1647,12 +1635,12 @@ struct GPUMergeKernelModulesPass
     StringAttr mergedName = StringAttr::get(ctx, mergedModuleName);
     merged.setSymName(mergedName);
     module.walk([&](gpu::LaunchFuncOp launch) {
-      auto it = renamed.find({launch.getKernelModuleName(),
-                              launch.getKernelName()});
+      auto it =
+          renamed.find({launch.getKernelModuleName(), launch.getKernelName()});
       if (it == renamed.end())
         return;
-      launch.setKernelAttr(SymbolRefAttr::get(
-          mergedName, {FlatSymbolRefAttr::get(it->second)}));
+      launch.setKernelAttr(
+          SymbolRefAttr::get(mergedName, {FlatSymbolRefAttr::get(it->second)}));
     });
   }
 };

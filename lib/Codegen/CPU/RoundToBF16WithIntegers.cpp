@@ -5,7 +5,7 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "gatec/Transforms/Passes.h"
+#include "gatec/Codegen/CPU/Passes.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/IR/PatternMatch.h"
@@ -14,7 +14,7 @@
 
 namespace gatec {
 #define GEN_PASS_DEF_ROUNDTOBF16WITHINTEGERS
-#include "gatec/Transforms/Passes.h.inc"
+#include "gatec/Codegen/CPU/Passes.h.inc"
 } // namespace gatec
 
 using namespace mlir;

@@ -4,8 +4,8 @@
 //
 //===----------------------------------------------------------------------===//
 
-#ifndef GATEC_TRANSFORMS_MEMREFREWRITES_H
-#define GATEC_TRANSFORMS_MEMREFREWRITES_H
+#ifndef GATEC_CODEGEN_COMMON_MEMREFREWRITES_H
+#define GATEC_CODEGEN_COMMON_MEMREFREWRITES_H
 
 namespace mlir {
 class Operation;
@@ -30,9 +30,8 @@ void foldDimsOfExpandShapes(mlir::RewriterBase &rewriter,
 /// Erases the buffers under `root` that are only written (filled, copied
 /// into) and freed, with those writes: a zero accumulator that a
 /// tensor-core kernel never reads, a temporary whose readers were fused away.
-void eraseWriteOnlyBuffers(mlir::RewriterBase &rewriter,
-                           mlir::Operation *root);
+void eraseWriteOnlyBuffers(mlir::RewriterBase &rewriter, mlir::Operation *root);
 
 } // namespace gatec
 
-#endif // GATEC_TRANSFORMS_MEMREFREWRITES_H
+#endif // GATEC_CODEGEN_COMMON_MEMREFREWRITES_H

@@ -4,7 +4,7 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "gatec/Transforms/Passes.h"
+#include "gatec/Codegen/CPU/Passes.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Math/IR/Math.h"
@@ -15,7 +15,7 @@
 
 namespace gatec {
 #define GEN_PASS_DEF_APPROXIMATEMATH
-#include "gatec/Transforms/Passes.h.inc"
+#include "gatec/Codegen/CPU/Passes.h.inc"
 } // namespace gatec
 
 using namespace mlir;

@@ -9,7 +9,7 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "gatec/Transforms/Passes.h"
+#include "gatec/Codegen/CUDA/Passes.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
@@ -21,7 +21,7 @@
 
 namespace gatec {
 #define GEN_PASS_DEF_GPULOWERMATH
-#include "gatec/Transforms/Passes.h.inc"
+#include "gatec/Codegen/CUDA/Passes.h.inc"
 } // namespace gatec
 
 using namespace mlir;
@@ -30,8 +30,7 @@ namespace {
 
 /// `op` (scalar f32 or f64) as a call of the LLVM intrinsic `name`.<type>
 /// (fastmath flags dropped: the intrinsics keep IEEE semantics).
-template <typename MathOp>
-struct ToIntrinsic : OpRewritePattern<MathOp> {
+template <typename MathOp> struct ToIntrinsic : OpRewritePattern<MathOp> {
   ToIntrinsic(MLIRContext *ctx, StringRef name)
       : OpRewritePattern<MathOp>(ctx), name(name) {}
   LogicalResult matchAndRewrite(MathOp op,
@@ -39,11 +38,10 @@ struct ToIntrinsic : OpRewritePattern<MathOp> {
     Type type = op->getResult(0).getType();
     if (!type.isF32() && !type.isF64())
       return failure();
-    std::string intrinsic =
-        (name + (type.isF32() ? ".f32" : ".f64")).str();
-    auto call = LLVM::CallIntrinsicOp::create(
-        rewriter, op.getLoc(), type, rewriter.getStringAttr(intrinsic),
-        op->getOperands());
+    std::string intrinsic = (name + (type.isF32() ? ".f32" : ".f64")).str();
+    auto call = LLVM::CallIntrinsicOp::create(rewriter, op.getLoc(), type,
+                                              rewriter.getStringAttr(intrinsic),
+                                              op->getOperands());
     rewriter.replaceOp(op, call.getResults());
     return success();
   }
@@ -74,7 +72,9 @@ struct GPULowerMathPass : gatec::impl::GPULowerMathBase<GPULowerMathPass> {
     {
       RewritePatternSet patterns(ctx);
       math::populateExpansionPatterns(patterns, {"powf", "fpowi"});
-      auto approximate = [](StringRef name) { return !name.ends_with("rsqrt"); };
+      auto approximate = [](StringRef name) {
+        return !name.ends_with("rsqrt");
+      };
       populateMathF32ExpansionPatterns(patterns, approximate);
       populateMathPolynomialApproximationPatterns(patterns, approximate);
       patterns.add<RsqrtToDivSqrt>(ctx);

@@ -6,8 +6,8 @@
 //
 //===----------------------------------------------------------------------===//
 
-#ifndef GATEC_TRANSFORMS_TUNING_H
-#define GATEC_TRANSFORMS_TUNING_H
+#ifndef GATEC_CODEGEN_CUDA_TUNING_H
+#define GATEC_CODEGEN_CUDA_TUNING_H
 
 #include "llvm/ADT/ArrayRef.h"
 #include "llvm/ADT/StringRef.h"
@@ -37,8 +37,8 @@ struct TuningEntry {
 /// Parses tab-separated tuning rows (the format of tuning/cuda-matmul.tsv:
 /// `#` comments, one header row). On a malformed row returns std::nullopt
 /// and sets `error` to "line N: what was expected".
-std::optional<std::vector<TuningEntry>>
-parseTuningTable(llvm::StringRef text, std::string &error);
+std::optional<std::vector<TuningEntry>> parseTuningTable(llvm::StringRef text,
+                                                         std::string &error);
 
 /// tuning/cuda-matmul.tsv as compiled into gatec.
 llvm::ArrayRef<TuningEntry> builtinTuningTable();
@@ -56,4 +56,4 @@ std::optional<MatmulTile> parseMatmulTile(llvm::StringRef text);
 
 } // namespace gatec
 
-#endif // GATEC_TRANSFORMS_TUNING_H
+#endif // GATEC_CODEGEN_CUDA_TUNING_H

@@ -24,11 +24,11 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "gatec/Transforms/GenericBody.h"
-#include "gatec/Transforms/MemRefRewrites.h"
-#include "gatec/Transforms/Passes.h"
-#include "gatec/Transforms/TensorCore.h"
-#include "gatec/Transforms/Tuning.h"
+#include "Codegen/CUDA/TensorCore.h"
+#include "Codegen/Common/MemRefRewrites.h"
+#include "Transforms/GenericBody.h"
+#include "gatec/Codegen/CUDA/Passes.h"
+#include "gatec/Codegen/CUDA/Tuning.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
@@ -47,7 +47,7 @@
 
 namespace gatec {
 #define GEN_PASS_DEF_GPUTENSORCOREMATMUL
-#include "gatec/Transforms/Passes.h.inc"
+#include "gatec/Codegen/CUDA/Passes.h.inc"
 } // namespace gatec
 
 using namespace mlir;
@@ -205,11 +205,10 @@ Operation *MatmulKernelBuilder::build() {
   Value gridM = arith::CeilDivUIOp::create(b, loc, sizeMHost, idx(tile.m));
   Value sizeNHost = b.createOrFold<memref::DimOp>(loc, bMat, 1);
   Value gridN = arith::CeilDivUIOp::create(b, loc, sizeNHost, idx(tile.n));
-  auto workgroup = gpu::AddressSpaceAttr::get(b.getContext(),
-                                              gpu::AddressSpace::Workgroup);
+  auto workgroup =
+      gpu::AddressSpaceAttr::get(b.getContext(), gpu::AddressSpace::Workgroup);
   auto sharedTile = [&](ArrayRef<int64_t> shape) {
-    return MemRefType::get(shape, elem, MemRefLayoutAttrInterface(),
-                           workgroup);
+    return MemRefType::get(shape, elem, MemRefLayoutAttrInterface(), workgroup);
   };
   // mma.sync: row-major tiles with padded rows (ldmatrix banks); wgmma:
   // [K/8 or N/8][rows][8], the core-matrix layout its descriptors read.
@@ -328,8 +327,7 @@ void MatmulKernelBuilder::loadTile(Value kt, Value slot) {
 
 void MatmulKernelBuilder::copyTile(Value src, Value dst, Value slot,
                                    int64_t rows, int64_t cols, Value row0,
-                                   Value col0, Value rowLimit,
-                                   Value colLimit) {
+                                   Value col0, Value rowLimit, Value colLimit) {
   int64_t chunksPerRow = cols / kChunk;
   int64_t chunks = rows * chunksPerRow;
   Value lastRow = arith::SubIOp::create(b, loc, rowLimit, idx(1));
@@ -343,18 +341,18 @@ void MatmulKernelBuilder::copyTile(Value src, Value dst, Value slot,
     Value valid = arith::AndIOp::create(b, loc, ult(globalRow, rowLimit),
                                         ult(globalCol, colLimit));
     // Out-of-range chunks copy zero bytes from a valid address.
-    Value srcElems = arith::SelectOp::create(b, loc, valid, idx(kChunk),
-                                             idx(0));
+    Value srcElems =
+        arith::SelectOp::create(b, loc, valid, idx(kChunk), idx(0));
     Value srcRow = minu(globalRow, lastRow);
     Value srcCol = minu(globalCol, lastCol);
     // The chunk is one 16-byte row of a core matrix in the wgmma layout.
     SmallVector<Value> at =
         tile.wgmma ? SmallVector<Value>{slot, chunkCol, row, idx(0)}
                    : SmallVector<Value>{slot, row, col};
-    nvgpu::DeviceAsyncCopyOp::create(
-        b, loc, dst, at, src,
-        ValueRange{srcRow, srcCol}, b.getIndexAttr(kChunk), srcElems,
-        /*bypassL1=*/b.getUnitAttr());
+    nvgpu::DeviceAsyncCopyOp::create(b, loc, dst, at, src,
+                                     ValueRange{srcRow, srcCol},
+                                     b.getIndexAttr(kChunk), srcElems,
+                                     /*bypassL1=*/b.getUnitAttr());
   }
 }
 
@@ -364,8 +362,7 @@ void MatmulKernelBuilder::multiplyTile(Value slot,
     SmallVector<Value> fragsA;
     for (int64_t mi = 0; mi < tile.fragsM(); ++mi)
       fragsA.push_back(gatec::loadFragmentA(
-          b, loc, sharedA, slot, add(warpRow, idx(mi * kMmaM)), idx(kk),
-          lane));
+          b, loc, sharedA, slot, add(warpRow, idx(mi * kMmaM)), idx(kk), lane));
     // Each B in turn (the main one, then the paired one) against the
     // same A fragments.
     SmallVector<Value> shared = {sharedB};
@@ -375,9 +372,9 @@ void MatmulKernelBuilder::multiplyTile(Value slot,
     for (auto [j, sharedBj] : llvm::enumerate(shared)) {
       SmallVector<Value> fragsB;
       for (int64_t ni = 0; ni < tile.fragsN(); ++ni)
-        fragsB.push_back(gatec::loadFragmentB(
-            b, loc, sharedBj, slot, idx(kk), add(warpCol, idx(ni * kMmaN)),
-            lane));
+        fragsB.push_back(gatec::loadFragmentB(b, loc, sharedBj, slot, idx(kk),
+                                              add(warpCol, idx(ni * kMmaN)),
+                                              lane));
       for (int64_t mi = 0; mi < tile.fragsM(); ++mi)
         for (int64_t ni = 0; ni < tile.fragsN(); ++ni) {
           int64_t base = j * perB + (mi * tile.fragsN() + ni) * 4;
@@ -411,8 +408,7 @@ void MatmulKernelBuilder::multiplyTileWgmma(Value slot,
   Value slot64 = arith::IndexCastUIOp::create(b, loc, i64, slot);
   Value warpgroup = arith::IndexCastUIOp::create(
       b, loc, i64,
-      arith::DivUIOp::create(b, loc, threadId,
-                             idx(gatec::kWarpgroupThreads)));
+      arith::DivUIOp::create(b, loc, threadId, idx(gatec::kWarpgroupThreads)));
   // A: this warpgroup's 64 rows; K-adjacent core matrices are M / 8 core
   // matrices apart, M-adjacent ones next to each other.
   int64_t leadingA = tile.m / 8 * coreMatrix;
@@ -465,8 +461,7 @@ void MatmulKernelBuilder::storeTileWgmma(ArrayRef<Value> acc) {
       m0, add(mul(arith::DivUIOp::create(b, loc, threadId,
                                          idx(gatec::kWarpgroupThreads)),
                   idx(gatec::kWgmmaM)),
-              mul(arith::DivUIOp::create(b, loc, inWarpgroup,
-                                         idx(kWarpSize)),
+              mul(arith::DivUIOp::create(b, loc, inWarpgroup, idx(kWarpSize)),
                   idx(kMmaM))));
   for (int64_t i = 0; i < tile.n / 2; ++i) {
     auto [inRow, inCol] = gatec::accumulatorPosition(b, loc, lane, i % 4);
@@ -562,8 +557,7 @@ struct GPUTensorCoreMatmulPass
     Tile tile{blockTileM, blockTileN, kTile, stages};
     tile.wgmma = wgmma;
     if (std::string problem = tileProblem(tile); !problem.empty()) {
-      getOperation().emitError()
-          << "gatec-gpu-tensor-core-matmul: " << problem;
+      getOperation().emitError() << "gatec-gpu-tensor-core-matmul: " << problem;
       return signalPassFailure();
     }
     if (failed(loadTuningTable()))
@@ -602,8 +596,8 @@ struct GPUTensorCoreMatmulPass
       // At the consumer when fused: its buffers may be allocated after the
       // matmul (nothing in between touches C or the operands).
       OpBuilder b(epilogue ? epilogue.getOperation() : op.getOperation());
-      Tile chosen = tunedTile(op, paired.has_value())
-                        .value_or(paired ? pairTile : tile);
+      Tile chosen =
+          tunedTile(op, paired.has_value()).value_or(paired ? pairTile : tile);
       Operation *kernel = MatmulKernelBuilder(b, op.getLoc(), chosen, op,
                                               epilogue, zeroInit, paired)
                               .build();
@@ -669,16 +663,16 @@ struct GPUTensorCoreMatmulPass
     if (chip.empty())
       return std::nullopt;
     auto typeB = cast<MemRefType>(op.getDpsInputs()[1].getType());
-    std::string kind = std::string(wgmma ? "wgmma" : "mma") +
-                       (paired ? "-paired" : "");
-    std::optional<gatec::MatmulTile> row =
-        gatec::lookupMatmulTile(table, chip, kind, typeB.getDimSize(1),
-                                typeB.getDimSize(0));
+    std::string kind =
+        std::string(wgmma ? "wgmma" : "mma") + (paired ? "-paired" : "");
+    std::optional<gatec::MatmulTile> row = gatec::lookupMatmulTile(
+        table, chip, kind, typeB.getDimSize(1), typeB.getDimSize(0));
     if (!row)
       return std::nullopt;
     // As the block-tile options: a paired kernel's n covers both B tiles.
-    Tile tuned{row->m,      paired ? row->n / 2 : row->n, row->k,
-               row->stages, paired ? 2 : 1,               wgmma};
+    Tile tuned{row->m,         paired ? row->n / 2 : row->n,
+               row->k,         row->stages,
+               paired ? 2 : 1, wgmma};
     if (std::string problem = tileProblem(tuned); !problem.empty()) {
       op.emitWarning() << "gatec-gpu-tensor-core-matmul: ignoring the tuned "
                        << kind << " tile for " << chip << ": " << problem;
@@ -714,10 +708,9 @@ struct GPUTensorCoreMatmulPass
         continue;
       // r: the op before `second` (past its C's setup) writing D.
       Operation *prev = second->getPrevNode();
-      while (prev && (isa<memref::AllocOp, linalg::FillOp, memref::CopyOp>(
-                          prev) ||
-                      (isMemoryEffectFree(prev) &&
-                       prev->getNumRegions() == 0))) {
+      while (prev &&
+             (isa<memref::AllocOp, linalg::FillOp, memref::CopyOp>(prev) ||
+              (isMemoryEffectFree(prev) && prev->getNumRegions() == 0))) {
         if (auto fill = dyn_cast<linalg::FillOp>(prev))
           if (fill.getDpsInits()[0] != c2)
             break;
@@ -732,9 +725,9 @@ struct GPUTensorCoreMatmulPass
           !round.getRegion().front().getArgument(1).use_empty())
         continue;
       Operation *before = round->getPrevNode();
-      while (before && (isa<memref::AllocOp>(before) ||
-                        (isMemoryEffectFree(before) &&
-                         before->getNumRegions() == 0)))
+      while (before &&
+             (isa<memref::AllocOp>(before) ||
+              (isMemoryEffectFree(before) && before->getNumRegions() == 0)))
         before = before->getPrevNode();
       auto first = dyn_cast_or_null<linalg::MatmulOp>(before);
       if (!first || !isTensorCoreMatmul(first) ||
@@ -830,8 +823,7 @@ struct GPUTensorCoreMatmulPass
       next = next->getNextNode();
     auto generic = dyn_cast_or_null<linalg::GenericOp>(next);
     if (!generic || !generic.hasPureBufferSemantics() ||
-        generic.getNumLoops() != 2 ||
-        generic.getNumParallelLoops() != 2 ||
+        generic.getNumLoops() != 2 || generic.getNumParallelLoops() != 2 ||
         !llvm::is_contained(generic.getDpsInputs(), c))
       return nullptr;
     // Outputs and C are indexed like C; other inputs may be broadcast along
@@ -883,7 +875,6 @@ struct GPUTensorCoreMatmulPass
     }
     return generic;
   }
-
 
   static bool isTensorCoreMatmul(linalg::MatmulOp op) {
     if (!op.hasPureBufferSemantics() || op.hasUserDefinedMaps())

@@ -1,10 +1,11 @@
-//===- MemRefRewrites.cpp - memref rewrites both backends need -------------===//
+//===- MemRefRewrites.cpp - memref rewrites both backends need
+//-------------===//
 //
 // Part of gatec.
 //
 //===----------------------------------------------------------------------===//
 
-#include "gatec/Transforms/MemRefRewrites.h"
+#include "Codegen/Common/MemRefRewrites.h"
 
 #include "mlir/Dialect/Affine/IR/AffineOps.h"
 #include "mlir/Dialect/Arith/Utils/Utils.h"
@@ -23,9 +24,9 @@ static void replaceDimsBySizes(RewriterBase &rewriter,
     if (auto dim = dyn_cast<memref::DimOp>(user))
       if (std::optional<int64_t> d = dim.getConstantIndex()) {
         rewriter.setInsertionPoint(dim);
-        rewriter.replaceOp(dim, getValueOrCreateConstantIndexOp(
-                                    rewriter, dim.getLoc(),
-                                    expand.getMixedOutputShape()[*d]));
+        rewriter.replaceOp(
+            dim, getValueOrCreateConstantIndexOp(
+                     rewriter, dim.getLoc(), expand.getMixedOutputShape()[*d]));
       }
 }
 
@@ -47,8 +48,8 @@ void gatec::rewriteMultiDynamicExpandShapes(RewriterBase &rewriter,
     replaceDimsBySizes(rewriter, expand);
     rewriter.setInsertionPoint(expand);
     Location loc = expand.getLoc();
-    auto metadata = memref::ExtractStridedMetadataOp::create(
-        rewriter, loc, expand.getSrc());
+    auto metadata = memref::ExtractStridedMetadataOp::create(rewriter, loc,
+                                                             expand.getSrc());
     SmallVector<OpFoldResult> sizes = expand.getMixedOutputShape();
     SmallVector<OpFoldResult> strides(sizes.size());
     for (auto [srcDim, group] :
@@ -58,8 +59,8 @@ void gatec::rewriteMultiDynamicExpandShapes(RewriterBase &rewriter,
         strides[d] = stride;
         AffineExpr s0, s1;
         bindSymbols(rewriter.getContext(), s0, s1);
-        stride = affine::makeComposedFoldedAffineApply(
-            rewriter, loc, s0 * s1, {stride, sizes[d]});
+        stride = affine::makeComposedFoldedAffineApply(rewriter, loc, s0 * s1,
+                                                       {stride, sizes[d]});
       }
     }
     // Where the result type knows a value statically, the op must say the
@@ -69,13 +70,12 @@ void gatec::rewriteMultiDynamicExpandShapes(RewriterBase &rewriter,
     for (auto [i, stride] : llvm::enumerate(typeStrides))
       if (!ShapedType::isDynamic(stride))
         strides[i] = rewriter.getIndexAttr(stride);
-    OpFoldResult offset =
-        ShapedType::isDynamic(typeOffset)
-            ? getAsOpFoldResult(metadata.getOffset())
-            : OpFoldResult(rewriter.getIndexAttr(typeOffset));
+    OpFoldResult offset = ShapedType::isDynamic(typeOffset)
+                              ? getAsOpFoldResult(metadata.getOffset())
+                              : OpFoldResult(rewriter.getIndexAttr(typeOffset));
     rewriter.replaceOpWithNewOp<memref::ReinterpretCastOp>(
-        expand, expand.getResultType(), metadata.getBaseBuffer(), offset,
-        sizes, strides);
+        expand, expand.getResultType(), metadata.getBaseBuffer(), offset, sizes,
+        strides);
   }
 }
 

@@ -5,12 +5,12 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "gatec/Transforms/Passes.h"
-#include "gatec/Transforms/MemRefRewrites.h"
+#include "Codegen/Common/MemRefRewrites.h"
+#include "gatec/Codegen/CPU/Passes.h"
 
 #include "mlir/Dialect/Affine/IR/AffineOps.h"
-#include "mlir/Dialect/Arith/Utils/Utils.h"
 #include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Arith/Utils/Utils.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Linalg/Transforms/Hoisting.h"
 #include "mlir/Dialect/Linalg/Transforms/Transforms.h"
@@ -31,7 +31,7 @@
 namespace gatec {
 #define GEN_PASS_DEF_CPUTILEANDVECTORIZE
 #define GEN_PASS_DEF_CPUOPTIMIZEVECTORS
-#include "gatec/Transforms/Passes.h.inc"
+#include "gatec/Codegen/CPU/Passes.h.inc"
 } // namespace gatec
 
 using namespace mlir;
@@ -51,8 +51,7 @@ getContractionDims(linalg::LinalgOp op) {
   return *dims;
 }
 
-SmallVector<OpFoldResult> toFoldResults(OpBuilder &b,
-                                        ArrayRef<int64_t> sizes) {
+SmallVector<OpFoldResult> toFoldResults(OpBuilder &b, ArrayRef<int64_t> sizes) {
   return llvm::to_vector(llvm::map_range(
       sizes, [&](int64_t s) -> OpFoldResult { return b.getIndexAttr(s); }));
 }
@@ -136,8 +135,8 @@ LogicalResult emitBF16DotTile(RewriterBase &rewriter, linalg::MatmulOp op) {
   for (int64_t row = 0; row < rows; ++row) {
     // (A[row, 0], A[row, 1]) as one i32, in every lane.
     Value aRow = vector::ExtractOp::create(rewriter, loc, a, row);
-    Value aBits = vector::BitCastOp::create(
-        rewriter, loc, VectorType::get({1}, i32), aRow);
+    Value aBits = vector::BitCastOp::create(rewriter, loc,
+                                            VectorType::get({1}, i32), aRow);
     Value aPair = vector::BroadcastOp::create(
         rewriter, loc, VectorType::get({kDotLanes}, i32),
         vector::ExtractOp::create(rewriter, loc, aBits, 0));
@@ -146,11 +145,11 @@ LogicalResult emitBF16DotTile(RewriterBase &rewriter, linalg::MatmulOp op) {
     for (auto [index, pair] : llvm::enumerate(pairs)) {
       int64_t col = index * kDotLanes;
       Value acc = lanesAt(cRow, col);
-      Value dot = x86vector::DotBF16Op::create(
-          rewriter, loc, acc.getType(), acc, aPair, pair);
-      cRow = vector::InsertStridedSliceOp::create(
-          rewriter, loc, dot, cRow, ArrayRef<int64_t>{col},
-          ArrayRef<int64_t>{1});
+      Value dot = x86vector::DotBF16Op::create(rewriter, loc, acc.getType(),
+                                               acc, aPair, pair);
+      cRow = vector::InsertStridedSliceOp::create(rewriter, loc, dot, cRow,
+                                                  ArrayRef<int64_t>{col},
+                                                  ArrayRef<int64_t>{1});
     }
     c = vector::InsertOp::create(rewriter, loc, cRow, c, row);
   }
@@ -275,9 +274,9 @@ struct CPUTileAndVectorizePass
         SmallVector<int64_t> ranges = loopRanges(root);
         bool everyTiledLoopIndexes = llvm::all_of(
             llvm::seq<unsigned>(0, root.getNumLoops()), [&](unsigned loop) {
-              bool tiled = sizes[loop] != 0 &&
-                           (ShapedType::isDynamic(ranges[loop]) ||
-                            ranges[loop] > sizes[loop]);
+              bool tiled =
+                  sizes[loop] != 0 && (ShapedType::isDynamic(ranges[loop]) ||
+                                       ranges[loop] > sizes[loop]);
               return !tiled || map.isFunctionOfDim(loop);
             });
         if (everyTiledLoopIndexes)
@@ -285,8 +284,8 @@ struct CPUTileAndVectorizePass
       }
       options.setFusionControlFn(
           [&](tensor::ExtractSliceOp slice, OpResult producer,
-              bool isDestination) -> std::optional<
-              scf::SCFTileAndFuseOptions::ControlFnResult> {
+              bool isDestination)
+              -> std::optional<scf::SCFTileAndFuseOptions::ControlFnResult> {
             Operation *owner = producer.getOwner();
             if (!isa<linalg::LinalgOp>(owner) ||
                 (!isDestination && !sliceable.contains(owner)))
@@ -369,8 +368,7 @@ struct CPUTileAndVectorizePass
     int64_t innermost = ranges[numLoops - 1];
     if (op.getIteratorTypesArray()[numLoops - 1] ==
             utils::IteratorType::reduction &&
-        !ShapedType::isDynamic(innermost) &&
-        innermost <= kMaxWholeReduction) {
+        !ShapedType::isDynamic(innermost) && innermost <= kMaxWholeReduction) {
       sizes[numLoops - 1] = innermost;
       return sizes;
     }
@@ -434,9 +432,10 @@ struct CPUTileAndVectorizePass
         partials.push_back(op);
     });
     for (linalg::LinalgOp op : partials) {
-      SmallVector<int64_t> sizes = llvm::map_to_vector(
-          loopRanges(op),
-          [](int64_t range) -> int64_t { return ShapedType::isDynamic(range); });
+      SmallVector<int64_t> sizes =
+          llvm::map_to_vector(loopRanges(op), [](int64_t range) -> int64_t {
+            return ShapedType::isDynamic(range);
+          });
       (void)tileWithLoops(rewriter, op, sizes);
     }
     canonicalize(func);
@@ -518,8 +517,7 @@ bool isIterationLocal(Value buffer) {
     Value value = worklist.pop_back_val();
     for (OpOperand &use : value.getUses()) {
       Operation *user = use.getOwner();
-      if (user->hasTrait<OpTrait::IsTerminator>() ||
-          isa<CallOpInterface>(user))
+      if (user->hasTrait<OpTrait::IsTerminator>() || isa<CallOpInterface>(user))
         return false;
       if (auto view = dyn_cast<ViewLikeOpInterface>(user))
         if (view.getViewSource() == value)
@@ -576,9 +574,8 @@ struct CPUOptimizeVectorsPass
         continue;
       Block &body = parallel->getRegion(0).front();
       rewriter.setInsertionPointToStart(&body);
-      auto alloca = memref::AllocaOp::create(rewriter, alloc.getLoc(),
-                                             alloc.getType(),
-                                             alloc.getAlignmentAttr());
+      auto alloca = memref::AllocaOp::create(
+          rewriter, alloc.getLoc(), alloc.getType(), alloc.getAlignmentAttr());
       rewriter.replaceOp(alloc, alloca.getResult());
       ++numScratchOnStack;
     }
@@ -618,14 +615,13 @@ struct CPUOptimizeVectorsPass
                                             half(width));
       }
       Value result =
-          width == 1
-              ? vector::makeArithReduction(
-                    rewriter, loc, kind,
-                    vector::ExtractOp::create(rewriter, loc, values, 0),
-                    reduction.getAcc())
-              : vector::ReductionOp::create(rewriter, loc, kind, values,
-                                            reduction.getAcc())
-                    .getResult();
+          width == 1 ? vector::makeArithReduction(
+                           rewriter, loc, kind,
+                           vector::ExtractOp::create(rewriter, loc, values, 0),
+                           reduction.getAcc())
+                     : vector::ReductionOp::create(rewriter, loc, kind, values,
+                                                   reduction.getAcc())
+                           .getResult();
       rewriter.replaceOp(reduction, result);
       ++numTreeReductions;
     }

@@ -12,8 +12,9 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "gatec/Transforms/TensorCore.h"
+#include "Codegen/CUDA/TensorCore.h"
 
+#include "Transforms/Multiplicand.h"
 #include "gatec/Dialect/Gate/GateDialect.h"
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
@@ -56,9 +57,8 @@ std::optional<MatmulForm> matmulForm(linalg::MatmulOp matmul) {
     return std::nullopt;
   MLIRContext *ctx = matmul.getContext();
   auto dims = [&](unsigned x, unsigned y) {
-    return AffineMap::get(3, 0,
-                          {getAffineDimExpr(x, ctx), getAffineDimExpr(y, ctx)},
-                          ctx);
+    return AffineMap::get(
+        3, 0, {getAffineDimExpr(x, ctx), getAffineDimExpr(y, ctx)}, ctx);
   };
   // d0 = m, d1 = n, d2 = k.
   if (maps[2] != dims(0, 1))
@@ -84,8 +84,8 @@ class BlockMatmulBuilder {
 public:
   BlockMatmulBuilder(OpBuilder &b, linalg::MatmulOp matmul, IRMapping &map,
                      Value thread, int64_t threads)
-      : b(b), loc(matmul.getLoc()), threads(threads),
-        form(*matmulForm(matmul)), thread(thread) {
+      : b(b), loc(matmul.getLoc()), threads(threads), form(*matmulForm(matmul)),
+        thread(thread) {
     a = map.lookupOrDefault(matmul.getDpsInputs()[0]);
     bMat = map.lookupOrDefault(matmul.getDpsInputs()[1]);
     c = map.lookupOrDefault(matmul.getDpsInits()[0]);
@@ -136,9 +136,9 @@ private:
   /// src stores the operand transposed; consecutive threads then walk the
   /// logical rows, so that global reads stay coalesced either way. With
   /// `dstLow`, what the rounding lost goes there, rounded in turn.
-  void stage(Value src, bool transposed, Value dst, Value dstLow,
-             int64_t rows, int64_t cols, Value row0, Value col0,
-             Value rowLimit, Value colLimit);
+  void stage(Value src, bool transposed, Value dst, Value dstLow, int64_t rows,
+             int64_t cols, Value row0, Value col0, Value rowLimit,
+             Value colLimit);
 
   OpBuilder &b;
   Location loc;
@@ -155,16 +155,16 @@ void BlockMatmulBuilder::stage(Value src, bool transposed, Value dst,
                                Value dstLow, int64_t rows, int64_t cols,
                                Value row0, Value col0, Value rowLimit,
                                Value colLimit) {
-  auto loop = scf::ForOp::create(b, loc, thread, idx(rows * cols),
-                                 idx(threads));
+  auto loop =
+      scf::ForOp::create(b, loc, thread, idx(rows * cols), idx(threads));
   OpBuilder::InsertionGuard guard(b);
   b.setInsertionPoint(loop.getBody()->getTerminator());
   Value e = loop.getInductionVar();
   Value r = transposed ? rem(e, rows) : div(e, cols);
   Value col = transposed ? div(e, rows) : rem(e, cols);
   Value row = add(row0, r), column = add(col0, col);
-  Value inside = arith::AndIOp::create(b, loc, ult(row, rowLimit),
-                                       ult(column, colLimit));
+  Value inside =
+      arith::AndIOp::create(b, loc, ult(row, rowLimit), ult(column, colLimit));
   SmallVector<Type> parts(dstLow ? 2 : 1, multiplicand);
   auto select = scf::IfOp::create(b, loc, parts, inside,
                                   /*withElseRegion=*/true);
@@ -183,12 +183,11 @@ void BlockMatmulBuilder::stage(Value src, bool transposed, Value dst,
           b, loc, gatec::roundToMultiplicand(b, loc, value, multiplicand));
     }
     b.setInsertionPointToStart(select.elseBlock());
-    Value zero = arith::ConstantOp::create(
-        b, loc, multiplicand, b.getFloatAttr(multiplicand, 0.0));
+    Value zero = arith::ConstantOp::create(b, loc, multiplicand,
+                                           b.getFloatAttr(multiplicand, 0.0));
     scf::YieldOp::create(b, loc, SmallVector<Value>(parts.size(), zero));
   }
-  memref::StoreOp::create(b, loc, select.getResult(0), dst,
-                          ValueRange{r, col});
+  memref::StoreOp::create(b, loc, select.getResult(0), dst, ValueRange{r, col});
   if (dstLow)
     memref::StoreOp::create(b, loc, select.getResult(1), dstLow,
                             ValueRange{r, col});
@@ -196,14 +195,14 @@ void BlockMatmulBuilder::stage(Value src, bool transposed, Value dst,
 
 void BlockMatmulBuilder::build(
     llvm::function_ref<Value(MemRefType, unsigned)> sharedBuffer) {
-  auto workgroup = gpu::AddressSpaceAttr::get(b.getContext(),
-                                              gpu::AddressSpace::Workgroup);
-  auto typeA = MemRefType::get({tileM, kTileK + gatec::kSharedRowPad},
-                               multiplicand, MemRefLayoutAttrInterface(),
-                               workgroup);
-  auto typeB = MemRefType::get({kTileK, tileN + gatec::kSharedRowPad},
-                               multiplicand,
-                               MemRefLayoutAttrInterface(), workgroup);
+  auto workgroup =
+      gpu::AddressSpaceAttr::get(b.getContext(), gpu::AddressSpace::Workgroup);
+  auto typeA =
+      MemRefType::get({tileM, kTileK + gatec::kSharedRowPad}, multiplicand,
+                      MemRefLayoutAttrInterface(), workgroup);
+  auto typeB =
+      MemRefType::get({kTileK, tileN + gatec::kSharedRowPad}, multiplicand,
+                      MemRefLayoutAttrInterface(), workgroup);
   Value sharedA = sharedBuffer(typeA, 0);
   Value sharedB = sharedBuffer(typeB, 0);
   Value sharedALow = splitA ? sharedBuffer(typeA, 1) : Value();
@@ -214,8 +213,8 @@ void BlockMatmulBuilder::build(
   Value warp = div(thread, 32), lane = rem(thread, 32);
   Value warpRow = mul(rem(warp, warpsM), idx(kMmaM));
   Value warpCol = mul(div(warp, warpsM), idx(kWarpN));
-  Value zero = arith::ConstantOp::create(b, loc, b.getF32Type(),
-                                         b.getF32FloatAttr(0.0));
+  Value zero =
+      arith::ConstantOp::create(b, loc, b.getF32Type(), b.getF32FloatAttr(0.0));
   constexpr int64_t kFrags = kWarpN / kMmaN;
 
   auto tilesM = scf::ForOp::create(b, loc, idx(0), sizeM, idx(tileM));
@@ -249,8 +248,8 @@ void BlockMatmulBuilder::build(
     };
     for (int64_t kk = 0; kk < kTileK; kk += kMmaK) {
       auto loadA = [&](Value shared) -> Value {
-        Value frag = gatec::loadFragmentA(b, loc, shared, {}, warpRow,
-                                          idx(kk), lane);
+        Value frag =
+            gatec::loadFragmentA(b, loc, shared, {}, warpRow, idx(kk), lane);
         frag.getDefiningOp()->setAttr(gatec::kBlockMatmulMarker,
                                       b.getUnitAttr());
         return frag;
@@ -304,8 +303,8 @@ SmallVector<Value, 4> gatec::buildMmaSync(OpBuilder &b, Location loc,
   for (int64_t i = 0; i < 2; ++i)
     opB.push_back(registerOf(b, loc, fragB, i));
   Type f32 = b.getF32Type();
-  auto resultType = LLVM::LLVMStructType::getLiteral(b.getContext(),
-                                                     {f32, f32, f32, f32});
+  auto resultType =
+      LLVM::LLVMStructType::getLiteral(b.getContext(), {f32, f32, f32, f32});
   Type elem = cast<VectorType>(fragA.getType()).getElementType();
   NVVM::MMATypes ptxType =
       elem.isF16() ? NVVM::MMATypes::f16 : NVVM::MMATypes::bf16;
@@ -318,27 +317,6 @@ SmallVector<Value, 4> gatec::buildMmaSync(OpBuilder &b, Location loc,
   for (int64_t i = 0; i < 4; ++i)
     out.push_back(LLVM::ExtractValueOp::create(b, loc, op, i));
   return out;
-}
-
-Value gatec::roundToMultiplicand(OpBuilder &b, Location loc, Value x,
-                                 Type multiplicand) {
-  Type type = x.getType();
-  if (type == multiplicand)
-    return x;
-  if (type.getIntOrFloatBitWidth() < 32)
-    x = arith::ExtFOp::create(b, loc, b.getF32Type(), x);
-  return arith::TruncFOp::create(b, loc, multiplicand, x);
-}
-
-gatec::MultiplicandParts gatec::splitMultiplicand(OpBuilder &b, Location loc,
-                                                  Value x,
-                                                  Type multiplicand) {
-  MultiplicandParts parts;
-  parts.high = roundToMultiplicand(b, loc, x, multiplicand);
-  parts.highWide = arith::ExtFOp::create(b, loc, x.getType(), parts.high);
-  parts.low = roundToMultiplicand(
-      b, loc, arith::SubFOp::create(b, loc, x, parts.highWide), multiplicand);
-  return parts;
 }
 
 Value gatec::loadFragmentA(OpBuilder &b, Location loc, Value shared,
@@ -387,9 +365,8 @@ std::pair<Value, Value> gatec::accumulatorPosition(OpBuilder &b, Location loc,
       b, loc, arith::DivUIOp::create(b, loc, lane, idx(4)), idx((i / 2) * 8));
   Value col = arith::AddIOp::create(
       b, loc,
-      arith::MulIOp::create(b, loc,
-                            arith::RemUIOp::create(b, loc, lane, idx(4)),
-                            idx(2)),
+      arith::MulIOp::create(
+          b, loc, arith::RemUIOp::create(b, loc, lane, idx(4)), idx(2)),
       idx(i % 2));
   return {row, col};
 }
@@ -438,9 +415,9 @@ Value gatec::fenceWgmmaAccumulator(OpBuilder &b, Location loc, Value acc) {
 Value gatec::buildWgmma(OpBuilder &b, Location loc, Type multiplicand,
                         int64_t n, Value acc, Value descA, Value descB) {
   MLIRContext *ctx = b.getContext();
-  auto type = NVVM::WGMMATypesAttr::get(
-      ctx, multiplicand.isBF16() ? NVVM::WGMMATypes::bf16
-                                 : NVVM::WGMMATypes::f16);
+  auto type = NVVM::WGMMATypesAttr::get(ctx, multiplicand.isBF16()
+                                                 ? NVVM::WGMMATypes::bf16
+                                                 : NVVM::WGMMATypes::f16);
   auto one = NVVM::WGMMAScaleInAttr::get(ctx, NVVM::WGMMAScaleIn::one);
   // A "row" (K-major); B "row": row-major K x N, the transposed layout.
   auto row = NVVM::MMALayoutAttr::get(ctx, NVVM::MMALayout::row);

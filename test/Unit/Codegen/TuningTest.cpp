@@ -5,7 +5,7 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "gatec/Transforms/Tuning.h"
+#include "gatec/Codegen/CUDA/Tuning.h"
 
 #include <gtest/gtest.h>
 
@@ -56,8 +56,8 @@ TEST(TuningTest, UnseenShapesTakeTheNearestRowOfTheirChipAndKind) {
 
 TEST(TuningTest, MalformedRowsNameTheirLine) {
   std::string error;
-  EXPECT_FALSE(gatec::parseTuningTable("sm_90\tmma\t1\t1\t1\t1\t1\t1\t1\n",
-                                       error));
+  EXPECT_FALSE(
+      gatec::parseTuningTable("sm_90\tmma\t1\t1\t1\t1\t1\t1\t1\n", error));
   EXPECT_NE(error.find("line 1: expected the header row"), std::string::npos)
       << error;
   EXPECT_FALSE(gatec::parseTuningTable(
