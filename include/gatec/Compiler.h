@@ -1,4 +1,5 @@
-//===- Compiler.h - gatec as a library ----------------------------*- C++ -*-===//
+//===- Compiler.h - gatec as a library ----------------------------*- C++
+//-*-===//
 //
 // Part of gatec. The public API for programs that compile .gate sources
 // themselves: an inference engine's build step, a JIT-style cache, a test
@@ -93,6 +94,12 @@ struct CompileOptions {
   /// "MxNxKxS", instead of the tuned tile per weight shape
   /// (tuning/cuda-matmul.tsv) or the default 128x128x32x2.
   std::string cudaMatmulTile;
+
+  /// Report the decisions of the passes whose flag matches this regular
+  /// expression (e.g. "gatec-cpu", "gatec-gpu-tensor-core-matmul", ".*"): the
+  /// tiles chosen, the producers fused, the kernels built, as remarks
+  /// (Severity::Remark diagnostics at the source location). Empty: none.
+  std::string remarks;
 
   /// Called for each diagnostic while compiling; they are also collected in
   /// CompileResult::diagnostics.

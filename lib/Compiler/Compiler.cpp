@@ -20,6 +20,7 @@
 #include "mlir/IR/Diagnostics.h"
 #include "mlir/IR/DialectRegistry.h"
 #include "mlir/IR/MLIRContext.h"
+#include "mlir/IR/Remarks.h"
 #include "mlir/Pass/PassManager.h"
 #include "mlir/Pass/PassRegistry.h"
 #include "mlir/Support/Timing.h"
@@ -27,6 +28,7 @@
 #include "llvm/ADT/StringExtras.h"
 #include "llvm/Support/MemoryBuffer.h"
 #include "llvm/Support/Path.h"
+#include "llvm/Support/Regex.h"
 #include "llvm/Support/SourceMgr.h"
 #include "llvm/Support/raw_ostream.h"
 
@@ -81,8 +83,7 @@ std::string CompileResult::renderDiagnostics() const {
 std::vector<EmitKindDescription> gatec::listEmitKinds() {
   std::vector<EmitKindDescription> kinds;
   for (const EmitKindInfo &kind : getEmitKinds())
-    kinds.push_back({kind.name.str(), kind.suffix.str(),
-                     kind.description.str(),
+    kinds.push_back({kind.name.str(), kind.suffix.str(), kind.description.str(),
                      kind.family ? stringifyTargetFamily(*kind.family).str()
                                  : std::string(),
                      kind.binary, kind.emit != nullptr});
@@ -109,8 +110,7 @@ public:
   Compilation(const CompileOptions &options, CompileResult &result)
       : options(options), result(result) {}
 
-  void run(std::unique_ptr<llvm::MemoryBuffer> buffer,
-           std::string moduleName);
+  void run(std::unique_ptr<llvm::MemoryBuffer> buffer, std::string moduleName);
   /// The targets and, for each, the outputs asked of it; false after an
   /// error.
   bool resolveRequest();
@@ -163,10 +163,10 @@ bool Compilation::resolveRequest() {
   for (const std::string &name : options.targets) {
     const TargetInfo *target = lookupTarget(name);
     if (!target) {
-      requestError("unknown target '" + name + "' (known: " +
-                   known(getTargets(),
-                         [](const TargetInfo &t) { return t.name; }) +
-                   ")");
+      requestError(
+          "unknown target '" + name + "' (known: " +
+          known(getTargets(), [](const TargetInfo &t) { return t.name; }) +
+          ")");
       return false;
     }
     TargetRequest request{target, {}};
@@ -193,25 +193,24 @@ bool Compilation::resolveRequest() {
                      !llvm::is_contained(options.emit, kind->name);
       std::string asked = fromAll ? "all" : kind->name.str();
       if (kind->family && *kind->family != target->family) {
-        requestError("--emit=" + asked + " needs a " +
-                     stringifyTargetFamily(*kind->family) +
-                     " target (such as --target=" +
-                     (*kind->family == TargetFamily::CPU ? "cpu"
-                                                         : "cuda:sm_90") +
-                     "), but the target is " + target->name);
+        requestError(
+            "--emit=" + asked + " needs a " +
+            stringifyTargetFamily(*kind->family) +
+            " target (such as --target=" +
+            (*kind->family == TargetFamily::CPU ? "cpu" : "cuda:sm_90") +
+            "), but the target is " + target->name);
         return false;
       }
       if (!kind->emit) {
         std::string provider =
             kind->provider.empty()
-                ? ("the " + stringifyTargetFamily(target->family) +
-                   " backend")
+                ? ("the " + stringifyTargetFamily(target->family) + " backend")
                       .str()
                 : kind->provider.str();
-        requestError("--emit=" + asked + " is not available yet: " +
-                     provider + " is not built into this gatec" +
-                     (fromAll ? " (needed for --emit=" + kind->name.str() + ")"
-                              : ""));
+        requestError(
+            "--emit=" + asked + " is not available yet: " + provider +
+            " is not built into this gatec" +
+            (fromAll ? " (needed for --emit=" + kind->name.str() + ")" : ""));
         return false;
       }
       llvm::SmallVector<StringRef> missing;
@@ -222,9 +221,9 @@ bool Compilation::resolveRequest() {
           missing.push_back(need);
       if (!missing.empty()) {
         requestError("--emit=" + kind->name + " needs --emit=" +
-                     llvm::join(missing, ",") + " as well (" +
-                     kind->needsWhy + "): use --emit=" +
-                     llvm::join(missing, ",") + "," + kind->name + " -o DIR");
+                     llvm::join(missing, ",") + " as well (" + kind->needsWhy +
+                     "): use --emit=" + llvm::join(missing, ",") + "," +
+                     kind->name + " -o DIR");
         return false;
       }
     }
@@ -278,9 +277,8 @@ void Compilation::run(std::unique_ptr<llvm::MemoryBuffer> buffer,
   if (!resolveRequest() || !checkScheduleOverrides())
     return;
   bool onlyAST = llvm::all_of(requests, [](const TargetRequest &r) {
-    return llvm::all_of(r.kinds, [](const EmitKindInfo *k) {
-      return k->name == "ast";
-    });
+    return llvm::all_of(r.kinds,
+                        [](const EmitKindInfo *k) { return k->name == "ast"; });
   });
 
   // Timing covers the frontend too, so --mlir-timing shows every stage.
@@ -291,25 +289,24 @@ void Compilation::run(std::unique_ptr<llvm::MemoryBuffer> buffer,
 
   llvm::SourceMgr sourceMgr;
   sourceMgr.AddNewSourceBuffer(std::move(buffer), llvm::SMLoc());
-  std::string bufferName =
-      sourceMgr.getMemoryBuffer(sourceMgr.getMainFileID())
-          ->getBufferIdentifier()
-          .str();
-  DiagnosticEngine diag(
-      sourceMgr, [&](llvm::SourceMgr::DiagKind kind, llvm::SMLoc loc,
-                     StringRef message, StringRef rendered) {
-        Diagnostic d;
-        d.severity = kind == llvm::SourceMgr::DK_Error     ? Severity::Error
-                     : kind == llvm::SourceMgr::DK_Warning ? Severity::Warning
-                     : kind == llvm::SourceMgr::DK_Note    ? Severity::Note
-                                                           : Severity::Remark;
-        d.file = bufferName;
-        if (loc.isValid())
-          std::tie(d.line, d.column) = sourceMgr.getLineAndColumn(loc);
-        d.message = message.str();
-        d.rendered = rendered.str();
-        add(std::move(d));
-      });
+  std::string bufferName = sourceMgr.getMemoryBuffer(sourceMgr.getMainFileID())
+                               ->getBufferIdentifier()
+                               .str();
+  DiagnosticEngine diag(sourceMgr, [&](llvm::SourceMgr::DiagKind kind,
+                                       llvm::SMLoc loc, StringRef message,
+                                       StringRef rendered) {
+    Diagnostic d;
+    d.severity = kind == llvm::SourceMgr::DK_Error     ? Severity::Error
+                 : kind == llvm::SourceMgr::DK_Warning ? Severity::Warning
+                 : kind == llvm::SourceMgr::DK_Note    ? Severity::Note
+                                                       : Severity::Remark;
+    d.file = bufferName;
+    if (loc.isValid())
+      std::tie(d.line, d.column) = sourceMgr.getLineAndColumn(loc);
+    d.message = message.str();
+    d.rendered = rendered.str();
+    add(std::move(d));
+  });
 
   mlir::TimingScope parseTimer = rootTimer.nest("Parse");
   std::unique_ptr<ModuleAST> ast = parseModule(diag);
@@ -369,11 +366,11 @@ void Compilation::run(std::unique_ptr<llvm::MemoryBuffer> buffer,
     rendered.clear();
     renderer.emitDiagnostic(loc, message, severity);
     Diagnostic d;
-    d.severity = severity == mlir::DiagnosticSeverity::Error ? Severity::Error
-                 : severity == mlir::DiagnosticSeverity::Warning
-                     ? Severity::Warning
-                 : severity == mlir::DiagnosticSeverity::Note ? Severity::Note
-                                                              : Severity::Remark;
+    d.severity =
+        severity == mlir::DiagnosticSeverity::Error     ? Severity::Error
+        : severity == mlir::DiagnosticSeverity::Warning ? Severity::Warning
+        : severity == mlir::DiagnosticSeverity::Note    ? Severity::Note
+                                                        : Severity::Remark;
     if (auto fileLoc = loc->findInstanceOf<mlir::FileLineColLoc>()) {
       d.file = fileLoc.getFilename().str();
       d.line = fileLoc.getLine();
@@ -391,6 +388,31 @@ void Compilation::run(std::unique_ptr<llvm::MemoryBuffer> buffer,
           deliver(note.getLocation(), note.str(), note.getSeverity());
         return mlir::success();
       });
+
+  if (!options.remarks.empty()) {
+    std::string regexError;
+    if (!llvm::Regex(options.remarks).isValid(regexError)) {
+      requestError("invalid --remarks regular expression '" + options.remarks +
+                   "': " + regexError);
+      return;
+    }
+    // Upstream's remark engine, printing each remark as a diagnostic: the
+    // handler above delivers it with the rest.
+    // The engine keeps a filter only for the kinds named, and matches the
+    // whole category (the pass flag): the user's expression may match
+    // anywhere in it, as grep does.
+    mlir::remark::RemarkCategories categories;
+    categories.all = ".*(" + options.remarks + ").*";
+    categories.passed = categories.missed = categories.analysis =
+        categories.failed = "";
+    if (mlir::failed(mlir::remark::enableOptimizationRemarks(
+            context, /*streamer=*/nullptr,
+            std::make_unique<mlir::remark::RemarkEmittingPolicyAll>(),
+            categories, /*printAsEmitRemarks=*/true))) {
+      requestError("cannot enable --remarks");
+      return;
+    }
+  }
 
   mlir::TimingScope genTimer = rootTimer.nest("MLIRGen");
   mlir::OwningOpRef<mlir::ModuleOp> module =
@@ -445,9 +467,10 @@ std::vector<Diagnostic> gatec::checkOptions(const CompileOptions &options) {
 static CompileResult compileBuffer(std::unique_ptr<llvm::MemoryBuffer> buffer,
                                    const CompileOptions &options) {
   CompileResult result;
-  std::string moduleName = options.moduleName.empty()
-                               ? defaultModuleName(buffer->getBufferIdentifier())
-                               : options.moduleName;
+  std::string moduleName =
+      options.moduleName.empty()
+          ? defaultModuleName(buffer->getBufferIdentifier())
+          : options.moduleName;
   Compilation(options, result).run(std::move(buffer), std::move(moduleName));
   return result;
 }
@@ -455,11 +478,10 @@ static CompileResult compileBuffer(std::unique_ptr<llvm::MemoryBuffer> buffer,
 CompileResult gatec::compileSource(std::string_view source,
                                    std::string_view bufferName,
                                    const CompileOptions &options) {
-  return compileBuffer(
-      llvm::MemoryBuffer::getMemBufferCopy(
-          StringRef(source.data(), source.size()),
-          StringRef(bufferName.data(), bufferName.size())),
-      options);
+  return compileBuffer(llvm::MemoryBuffer::getMemBufferCopy(
+                           StringRef(source.data(), source.size()),
+                           StringRef(bufferName.data(), bufferName.size())),
+                       options);
 }
 
 CompileResult gatec::compileFile(const std::string &path,

@@ -62,12 +62,12 @@ struct Options {
       cl::value_desc("dir"), cl::cat(category)};
   /// Indices into emitKinds; emitKinds.size() means `all`.
   cl::list<EmitIndex> emit{
-      "emit", cl::desc("What to produce (a comma-separated list; default: "
-                       "mlir):"),
+      "emit",
+      cl::desc("What to produce (a comma-separated list; default: "
+               "mlir):"),
       cl::CommaSeparated, cl::cat(category)};
   /// An index into targets.
-  cl::opt<TargetIndex> target{"target",
-                              cl::desc("The machine to compile for:"),
+  cl::opt<TargetIndex> target{"target", cl::desc("The machine to compile for:"),
                               cl::init(TargetIndex(0)), cl::cat(category)};
   cl::opt<std::string> kernel{
       "kernel",
@@ -109,6 +109,13 @@ struct Options {
                "matmul, MxNxKxS (default: the tuned tile for each weight "
                "shape, else 128x128x32x2)"),
       cl::value_desc("MxNxKxS"), cl::cat(category)};
+  cl::opt<std::string> remarks{
+      "remarks",
+      cl::desc("Report the decisions of the passes whose flag matches this "
+               "regular expression (tiles chosen, producers fused, kernels "
+               "built) as remarks at their source lines, e.g. "
+               "--remarks=gatec-cpu or --remarks=.*"),
+      cl::value_desc("regex"), cl::cat(category)};
   cl::opt<bool> cudaWgmma{
       "cuda-wgmma",
       cl::desc("With --target=cuda:sm_90a: tensor-core matmuls on "
@@ -134,8 +141,7 @@ struct Options {
     compile.emit.clear();
     for (EmitIndex index : emit) {
       unsigned i = static_cast<unsigned>(index);
-      compile.emit.push_back(i == emitKinds.size() ? "all"
-                                                   : emitKinds[i].name);
+      compile.emit.push_back(i == emitKinds.size() ? "all" : emitKinds[i].name);
     }
     if (compile.emit.empty())
       compile.emit = {"mlir"};
@@ -152,6 +158,7 @@ struct Options {
     compile.cpuReductionTile = optional(cpuReductionTile);
     compile.cudaWgmma = cudaWgmma;
     compile.cudaMatmulTile = cudaMatmulTile;
+    compile.remarks = remarks;
     compile.useCommandLinePassOptions = true;
     return compile;
   }

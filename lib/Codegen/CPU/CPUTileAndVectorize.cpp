@@ -25,8 +25,10 @@
 #include "mlir/Dialect/Vector/Transforms/VectorRewritePatterns.h"
 #include "mlir/Dialect/X86Vector/X86VectorDialect.h"
 #include "mlir/IR/PatternMatch.h"
+#include "mlir/IR/Remarks.h"
 #include "mlir/Interfaces/TilingInterface.h"
 #include "mlir/Transforms/GreedyPatternRewriteDriver.h"
+#include "llvm/Support/InterleavedRange.h"
 
 namespace gatec {
 #define GEN_PASS_DEF_CPUTILEANDVECTORIZE
@@ -163,6 +165,20 @@ LogicalResult emitBF16DotTile(RewriterBase &rewriter, linalg::MatmulOp op) {
 struct CPUTileAndVectorizePass
     : gatec::impl::CPUTileAndVectorizeBase<CPUTileAndVectorizePass> {
   using Base::Base;
+
+  /// A decision of this pass (tile chosen, producers fused, path taken) as an
+  /// optimization remark at `op`'s source location. Remarks are off unless
+  /// the user asks (`gatec --remarks=<regex>`, gatec-opt's
+  /// `--remarks-filter=<regex>`); then the remark names the pass as its
+  /// category. Its text is built only when remarks are on.
+  remark::detail::InFlightRemark report(Operation *op, StringRef name,
+                                        bool passed = true) {
+    auto opts = remark::RemarkOpts::name(name).category(getArgument());
+    if (auto func = op->getParentOfType<func::FuncOp>())
+      opts = opts.function(func.getSymName());
+    return passed ? remark::passed(op->getLoc(), opts)
+                  : remark::missed(op->getLoc(), opts);
+  }
 
   void runOnOperation() override {
     func::FuncOp func = getOperation();
@@ -305,6 +321,9 @@ struct CPUTileAndVectorizePass
         continue;
       ++numThreadTiled;
       numFused += result->fusedProducers.size();
+      report(root, "ThreadTile") << remark::add(
+          "{0}: thread tile {1}, {2} producer(s) fused", root->getName(),
+          llvm::interleaved_array(sizes), result->fusedProducers.size());
       for (OpResult res : root->getResults())
         if (Value replacement = result->replacements.lookup(res))
           rewriter.replaceAllUsesWith(res, replacement);
@@ -335,6 +354,9 @@ struct CPUTileAndVectorizePass
           rewriter, cast<TilingInterface>(op.getOperation()), tiling);
       if (failed(result))
         continue;
+      report(op, "CacheTile")
+          << remark::add("{0}: K split into cache blocks of {1}", op->getName(),
+                         static_cast<int64_t>(kTile));
       rewriter.replaceOp(op, result->replacements);
     }
   }
@@ -413,8 +435,11 @@ struct CPUTileAndVectorizePass
     for (linalg::LinalgOp op : ops) {
       if (op.getNumLoops() == 0)
         continue;
-      SmallVector<scf::ForOp> loops =
-          tileWithLoops(rewriter, op, registerTileSizes(op));
+      SmallVector<int64_t> sizes = registerTileSizes(op);
+      report(op, "RegisterTile")
+          << remark::add("{0}: register tile {1}", op->getName(),
+                         llvm::interleaved_array(sizes));
+      SmallVector<scf::ForOp> loops = tileWithLoops(rewriter, op, sizes);
       // Outermost first: peeling an outer loop clones the inner ones into
       // its partial iteration, where they stay unpeeled (and are re-tiled
       // to size 1 below).
@@ -455,6 +480,12 @@ struct CPUTileAndVectorizePass
       if (elements < 0 || elements > kMaxVectorElements ||
           failed(linalg::vectorizeOpPrecondition(op))) {
         ++numScalar;
+        report(op, "LeftScalar", /*passed=*/false)
+            << remark::reason("{0}: {1}", op->getName(),
+                              elements < 0 ? "a dimension is still dynamic"
+                              : elements > kMaxVectorElements
+                                  ? "more elements than a register tile"
+                                  : "the vectorizer does not take this op");
         continue;
       }
       // Contractions go straight to vector.contract (outer products later)
@@ -468,6 +499,8 @@ struct CPUTileAndVectorizePass
           succeeded(emitBF16DotTile(
               rewriter, cast<linalg::MatmulOp>(op.getOperation())))) {
         ++numBF16Dot;
+        report(op, "BF16Dot")
+            << remark::add("{0}: avx512_bf16 dot-product tile", op->getName());
         continue;
       }
       rewriter.setInsertionPoint(op);
@@ -478,6 +511,8 @@ struct CPUTileAndVectorizePass
           /*createNamedContraction=*/isContraction);
       if (failed(vectorized)) {
         ++numScalar;
+        report(op, "LeftScalar", /*passed=*/false)
+            << remark::reason("{0}: vectorization failed", op->getName());
         continue;
       }
       rewriter.replaceOp(op, vectorized->replacements);

@@ -41,6 +41,7 @@
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
 #include "mlir/IR/IRMapping.h"
 #include "mlir/IR/Matchers.h"
+#include "mlir/IR/Remarks.h"
 #include "mlir/Interfaces/SideEffectInterfaces.h"
 #include "llvm/Support/FormatVariadic.h"
 #include "llvm/Support/MemoryBuffer.h"
@@ -596,8 +597,21 @@ struct GPUTensorCoreMatmulPass
       // At the consumer when fused: its buffers may be allocated after the
       // matmul (nothing in between touches C or the operands).
       OpBuilder b(epilogue ? epilogue.getOperation() : op.getOperation());
-      Tile chosen =
-          tunedTile(op, paired.has_value()).value_or(paired ? pairTile : tile);
+      std::optional<Tile> tuned = tunedTile(op, paired.has_value());
+      Tile chosen = tuned.value_or(paired ? pairTile : tile);
+      // The decision, for `gatec --remarks=gatec-gpu` (free when off).
+      remark::passed(op.getLoc(), remark::RemarkOpts::name("MatmulKernel")
+                                      .category(getArgument())
+                                      .function(getOperation().getSymName()))
+          << remark::add("{0} {1} kernel, block tile {2}x{3}x{4}, {5} stages "
+                         "({6}){7}{8}",
+                         wgmma ? "wgmma" : "mma.sync",
+                         paired ? "paired-projection" : "matmul", chosen.m,
+                         chosen.n * chosen.numB, chosen.k, chosen.stages,
+                         tuned ? "tuning table, " + chip
+                               : std::string("default"),
+                         epilogue ? ", epilogue fused" : "",
+                         zeroInit ? "" : ", accumulates into C");
       Operation *kernel = MatmulKernelBuilder(b, op.getLoc(), chosen, op,
                                               epilogue, zeroInit, paired)
                               .build();

@@ -2,6 +2,9 @@
 // RUN:   --implicit-check-not=linalg.generic --implicit-check-not='scf.forall ('
 // RUN: gatec-opt %s --gatec-cpu-tile-and-vectorize=vector-width=8 \
 // RUN:   | FileCheck %s --check-prefix=W8
+// RUN: gatec-opt %s --gatec-cpu-tile-and-vectorize \
+// RUN:     --remarks-filter=gatec-cpu-tile-and-vectorize 2>&1 >/dev/null \
+// RUN:   | FileCheck %s --check-prefix=REMARK
 
 // Every linalg.generic here ends up as vector code (no linalg.generic is
 // left), and each scf.forall in the output is one that a case expects.
@@ -14,6 +17,9 @@
 // nothing else, is fused into the block: it is computed row block by row
 // block inside the forall and never exists as a whole tensor. Register
 // level: both ops become 1 x 16 vector tiles (vector-width 16, AVX-512).
+// The pass reports these decisions as remarks at each op's location.
+// REMARK-DAG: cpu-tile-and-vectorize.mlir:[[#@LINE+35]]:10: remark: [Passed] ThreadTile | Category:gatec-cpu-tile-and-vectorize | Function=fused_producer | Remark="linalg.generic: thread tile [8, 0], 1 producer(s) fused"
+// REMARK-DAG: cpu-tile-and-vectorize.mlir:[[#@LINE+28]]:9: remark: [Passed] RegisterTile | {{.*}} Function=fused_producer | Remark="linalg.generic: register tile [1, 16]"
 // CHECK-LABEL: func.func @fused_producer(
 // CHECK-SAME:  [[X:%[^:]+]]: tensor<?x64xf32>, [[Y:%[^:]+]]: tensor<?x64xf32>)
 // CHECK:       [[N:%.+]] = tensor.dim [[X]], %c0
