@@ -3,9 +3,9 @@
 // The data movement and arithmetic of PTX's warp- and warpgroup-collective
 // matrix instructions, as pure functions over the participating lanes'
 // registers: mma.sync.m16n8k16, ldmatrix.m8n8 and wgmma.mma_async.m64nNk16.
-// The interpreter (Machine.cpp) gathers each lane's operand registers, calls
-// these, and scatters the results back; so the fragment ownership tables of the
-// PTX ISA live here and nowhere else, and their unit tests need no PTX.
+// The interpreter (Collectives.cpp) gathers each lane's operand registers,
+// calls these, and scatters the results back; so the fragment ownership tables
+// of the PTX ISA live here and nowhere else, and their unit tests need no PTX.
 //
 //===----------------------------------------------------------------------===//
 
