@@ -223,10 +223,26 @@ def GPUMergeKernelModules : Pass<"gatec-gpu-merge-kernel-modules", "::mlir::Modu
     workgroup (shared-memory) buffer gets `llvm.align = 16`: the NVVM
     lowering would align it to its element type only, and 16-byte `cp.async`
     copies and `ldmatrix` rows need 16.
+
+    The occupancy hint is decided here: a kernel that runs a block's
+    tensor-core matmuls (`gatec.block_matmul`, a chunk step of a scan) or a
+    one-launch path (`gatec.one_launch_count`, every loop of its kernel)
+    gets `nvvm.minctasm = min-blocks-per-sm` (`.minnctapersm` in PTX).
+    Without it ptxas aims at several blocks per SM and caps the registers
+    (40 to 128 on sm_80), and those kernels spill; with one block per SM
+    they may take up to 255. Other kernels get no hint.
   }];
   let options = [
     Option<"mergedModuleName", "module-name", "std::string",
            "\"gatec_kernels\"", "Name of the merged gpu.module">,
+    Option<"minBlocksPerSM", "min-blocks-per-sm", "int64_t", "1",
+           "nvvm.minctasm of kernels running block tensor-core matmuls or a "
+           "one-launch path (0: no hint, ptxas's default register target)">,
+  ];
+  let statistics = [
+    Statistic<"numKernels", "kernels", "Kernels in the outlined modules">,
+    Statistic<"numOccupancyHints", "occupancy-hints",
+              "Kernels given nvvm.minctasm">,
   ];
   let dependentDialects = ["::mlir::gpu::GPUDialect",
                            "::mlir::LLVM::LLVMDialect"];
