@@ -296,10 +296,8 @@ TEST_F(PTXTest, ShflModesClampAndSegments) {
 }
 
 // "bval[4:0] = b[4:0]": only the low five bits of b count, so .down 33 is
-// .down 1 and .bfly 35 is .bfly 3.
-// EMULATOR BUG (reported): cuda-sim uses all of b for .up/.down/.bfly, so an
-// offset of 32 or more reads the lane's own value with p false. This test
-// asserts the ISA's behaviour and fails until Machine.cpp masks b.
+// .down 1 and .bfly 35 is .bfly 3 (cuda-sim masks b in Collectives.cpp; an
+// emulator that used all of b would read the lane's own value with p false).
 TEST_F(PTXTest, ShflUsesLowFiveBitsOfB) {
   CUfunction f = load(module("sm_80", R"PTX(
 .visible .entry k(.param .u64 out)
