@@ -49,14 +49,14 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "RouterTies.h"
+#include "Check/RouterTies.h"
 
 #include "gatec/Dialect/Gate/GateDialect.h"
 #include "gatec/Dialect/Gate/GateOps.h"
-#include "mlir/Support/DebugStringHelper.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Support/DebugStringHelper.h"
 #include "llvm/ADT/APFloat.h"
 #include "llvm/ADT/STLExtras.h"
 #include "llvm/ADT/SmallPtrSet.h"

@@ -7,7 +7,7 @@
 
 #include "gatec/Compiler.h"
 
-#include "Emitters.h"
+#include "Compiler/Emitters.h"
 
 #include "gatec/Dialect/Gate/GateOps.h"
 #include "gatec/Frontend/AST.h"

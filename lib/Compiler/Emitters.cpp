@@ -4,7 +4,7 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "Emitters.h"
+#include "Compiler/Emitters.h"
 
 #include "gatec/Frontend/AST.h"
 #include "gatec/Pipelines/Pipelines.h"
@@ -80,8 +80,7 @@ lowerForCPU(EmitContext &context, bool stopAtVectors) {
 /// Runs the CUDA pipeline on a clone of the gate-level module: to
 /// outlined kernels (`stopAtKernels`), or on to PTX.
 static mlir::FailureOr<mlir::OwningOpRef<mlir::ModuleOp>>
-lowerForCUDA(EmitContext &context, const CUDATarget &cuda,
-             bool stopAtKernels) {
+lowerForCUDA(EmitContext &context, const CUDATarget &cuda, bool stopAtKernels) {
   mlir::OwningOpRef<mlir::ModuleOp> clone = context.module.clone();
   mlir::PassManager pm(context.module.getContext());
   if (mlir::failed(context.configurePassManager(pm)))
@@ -151,9 +150,8 @@ static mlir::LogicalResult emitCubin(EmitContext &context,
   for (const KernelResources &k : cubin->kernels) {
     auto remark = mlir::emitRemark(loc)
                   << k.name << ": " << k.registers << " registers, "
-                  << k.sharedBytes << " bytes shared memory, "
-                  << k.stackBytes << " bytes stack, "
-                  << k.spillStoreBytes + k.spillLoadBytes
+                  << k.sharedBytes << " bytes shared memory, " << k.stackBytes
+                  << " bytes stack, " << k.spillStoreBytes + k.spillLoadBytes
                   << " bytes spilled";
     (void)remark;
   }
@@ -219,14 +217,12 @@ static mlir::LogicalResult emitHeader(EmitContext &context,
                                       llvm::raw_ostream &os) {
   CppHeaderOptions options;
   options.moduleName = context.moduleName.str();
-  options.target =
-      (context.target.triple + ", " + context.target.name).str();
+  options.target = (context.target.triple + ", " + context.target.name).str();
   if (context.target.family == TargetFamily::CUDA) {
     mlir::FailureOr<mlir::ModuleOp> lowered = loweredForCUDA(context);
     if (mlir::failed(lowered))
       return mlir::failure();
-    return exportCUDAHeader(context.module, *lowered, context.ptx, os,
-                            options);
+    return exportCUDAHeader(context.module, *lowered, context.ptx, os, options);
   }
   return exportCppHeader(context.module, os, options);
 }
@@ -250,8 +246,8 @@ static const EmitKindInfo kEmitKinds[] = {
      "gate-level MLIR: gate ops plus upstream linalg, tensor, arith, math",
      std::nullopt, false, "", emitGateMLIR, true},
     {"mlir-lowered", "lowered.mlir",
-     "MLIR after the target's lowering pipeline, before LLVM IR",
-     std::nullopt, false, "", emitLoweredMLIR, true},
+     "MLIR after the target's lowering pipeline, before LLVM IR", std::nullopt,
+     false, "", emitLoweredMLIR, true},
     {"llvm", "ll", "LLVM IR", TargetFamily::CPU, false, "", emitLLVM, true},
     {"asm", "s", "x86-64 assembly", TargetFamily::CPU, false, "", emitAsm,
      true},

@@ -4,7 +4,7 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "SequenceBounds.h"
+#include "Conversion/GateToLinalg/SequenceBounds.h"
 
 #include "gatec/Dialect/Gate/GateMath.h"
 #include "mlir/Dialect/Arith/IR/Arith.h"

@@ -45,7 +45,7 @@
 
 #include "gatec/Conversion/GateToLinalg/GateToLinalg.h"
 
-#include "SequenceBounds.h"
+#include "Conversion/GateToLinalg/SequenceBounds.h"
 
 #include "gatec/Dialect/Gate/GateMath.h"
 #include "gatec/Dialect/Gate/GateOps.h"

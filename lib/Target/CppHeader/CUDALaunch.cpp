@@ -11,7 +11,7 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "CUDALaunch.h"
+#include "Target/CppHeader/CUDALaunch.h"
 #include "Target/SourcePrinter.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
@@ -77,7 +77,8 @@ FailureOr<std::string> HostTranslator::translate() {
     if (!type || !type.getLayout().isIdentity())
       return func.emitError("gatec: CUDA host code takes dense memrefs only");
     HostBuffer buffer;
-    buffer.pointer = fmt::format("(CUdeviceptr)(uintptr_t)gatec_a{}->aligned", i);
+    buffer.pointer =
+        fmt::format("(CUdeviceptr)(uintptr_t)gatec_a{}->aligned", i);
     for (int64_t d = 0; d < type.getRank(); ++d)
       buffer.sizes.push_back(fmt::format("gatec_a{}->sizes[{}]", i, d));
     buffers[arg] = buffer;
@@ -97,15 +98,17 @@ LogicalResult HostTranslator::visitBlock(Block &block) {
 LogicalResult HostTranslator::visit(Operation *op) {
   auto binary = [&](StringRef format) {
     std::string lhs = name(op->getOperand(0)), rhs = name(op->getOperand(1));
-    line(fmt::format("[[maybe_unused]] const int64_t {} = {};", fresh(op->getResult(0)),
+    line(fmt::format("[[maybe_unused]] const int64_t {} = {};",
+                     fresh(op->getResult(0)),
                      fmt::format(fmt::runtime(format.str()), lhs, rhs)));
     return success();
   };
   return llvm::TypeSwitch<Operation *, LogicalResult>(op)
       .Case([&](arith::ConstantOp c) -> LogicalResult {
         if (auto attr = dyn_cast<IntegerAttr>(c.getValue())) {
-          int64_t v = attr.getType().isInteger(1) ? attr.getValue().getZExtValue()
-                                                  : attr.getInt();
+          int64_t v = attr.getType().isInteger(1)
+                          ? attr.getValue().getZExtValue()
+                          : attr.getInt();
           line(fmt::format("[[maybe_unused]] const int64_t {} = INT64_C({});",
                            fresh(c.getResult()), v));
           return success();
@@ -150,25 +153,37 @@ LogicalResult HostTranslator::visit(Operation *op) {
                           predicate == arith::CmpIPredicate::uge;
         StringRef symbol;
         switch (predicate) {
-        case arith::CmpIPredicate::eq: symbol = "=="; break;
-        case arith::CmpIPredicate::ne: symbol = "!="; break;
+        case arith::CmpIPredicate::eq:
+          symbol = "==";
+          break;
+        case arith::CmpIPredicate::ne:
+          symbol = "!=";
+          break;
         case arith::CmpIPredicate::slt:
-        case arith::CmpIPredicate::ult: symbol = "<"; break;
+        case arith::CmpIPredicate::ult:
+          symbol = "<";
+          break;
         case arith::CmpIPredicate::sle:
-        case arith::CmpIPredicate::ule: symbol = "<="; break;
+        case arith::CmpIPredicate::ule:
+          symbol = "<=";
+          break;
         case arith::CmpIPredicate::sgt:
-        case arith::CmpIPredicate::ugt: symbol = ">"; break;
+        case arith::CmpIPredicate::ugt:
+          symbol = ">";
+          break;
         case arith::CmpIPredicate::sge:
-        case arith::CmpIPredicate::uge: symbol = ">="; break;
+        case arith::CmpIPredicate::uge:
+          symbol = ">=";
+          break;
         }
         std::string cast = isUnsigned ? "(uint64_t)" : "";
-        return binary(fmt::format("(int64_t)({0}{{}} {1} {0}{{}})", cast,
-                                  symbol.str()));
+        return binary(
+            fmt::format("(int64_t)({0}{{}} {1} {0}{{}})", cast, symbol.str()));
       })
       .Case([&](arith::MinSIOp) { return binary("({0} < {1} ? {0} : {1})"); })
       .Case([&](arith::IndexCastOp c) {
-        line(fmt::format("[[maybe_unused]] const int64_t {} = {};", fresh(c.getResult()),
-                         name(c.getIn())));
+        line(fmt::format("[[maybe_unused]] const int64_t {} = {};",
+                         fresh(c.getResult()), name(c.getIn())));
         return success();
       })
       .Case([&](memref::DimOp dim) -> LogicalResult {
@@ -176,8 +191,8 @@ LogicalResult HostTranslator::visit(Operation *op) {
         std::optional<int64_t> index = dim.getConstantIndex();
         if (it == buffers.end() || !index)
           return dim.emitError("gatec: unsupported memref.dim in host code");
-        line(fmt::format("[[maybe_unused]] const int64_t {} = {};", fresh(dim.getResult()),
-                         it->second.sizes[*index]));
+        line(fmt::format("[[maybe_unused]] const int64_t {} = {};",
+                         fresh(dim.getResult()), it->second.sizes[*index]));
         return success();
       })
       .Case([&](memref::AllocOp alloc) -> LogicalResult {
@@ -341,7 +356,8 @@ LogicalResult HostTranslator::launch(gpu::LaunchFuncOp op) {
     addresses.push_back("&" + param);
   if (addresses.empty())
     addresses.push_back("nullptr");
-  line(fmt::format("void *gatec_params[] = {{{}}};", fmt::join(addresses, ", ")));
+  line(fmt::format("void *gatec_params[] = {{{}}};",
+                   fmt::join(addresses, ", ")));
   gpu::KernelDim3 grid = op.getGridSizeOperandValues();
   gpu::KernelDim3 block = op.getBlockSizeOperandValues();
   line(fmt::format("int gatec_rc = gatec_cuda_launch(gatec_fn[{}], \"{}\", {}, "
@@ -357,8 +373,7 @@ LogicalResult HostTranslator::launch(gpu::LaunchFuncOp op) {
 
 } // namespace
 
-FailureOr<gatec::CUDAHostCode>
-gatec::translateCUDAHostCode(ModuleOp lowered) {
+FailureOr<gatec::CUDAHostCode> gatec::translateCUDAHostCode(ModuleOp lowered) {
   CUDAHostCode code;
   lowered.walk([&](gpu::LaunchFuncOp op) {
     std::string kernel = op.getKernelName().str();
