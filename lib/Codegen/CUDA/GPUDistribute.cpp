@@ -42,6 +42,7 @@
 #include "mlir/Dialect/Utils/StaticValueUtils.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
 #include "mlir/IR/IRMapping.h"
+#include "mlir/IR/Remarks.h"
 #include "mlir/Interfaces/SideEffectInterfaces.h"
 #include "mlir/Interfaces/ValueBoundsOpInterface.h"
 #include "mlir/Transforms/RegionUtils.h"
@@ -431,7 +432,7 @@ LogicalResult GPUDistributor::emitIterations(OpBuilder &b, gpu::LaunchOp launch,
   return success();
 }
 
-void GPUDistributor::countLaunch(const LoopPlan &plan) {
+void GPUDistributor::countLaunch(const LoopPlan &plan, Location loc) {
   if (!plan.perGroup)
     ++counts.numThreadKernels;
   else if (plan.perWarp)
@@ -439,6 +440,17 @@ void GPUDistributor::countLaunch(const LoopPlan &plan) {
   else
     ++counts.numBlockKernels;
   counts.numScratchBuffers += plan.scratch.size();
+  // The decision, for `gatec --remarks=gatec-gpu` (free when off).
+  StringRef unit = !plan.perGroup ? "thread" : plan.perWarp ? "warp" : "block";
+  remark::passed(loc, remark::RemarkOpts::name("Launch").category(passFlag))
+      << remark::add(
+             "one {0} per iteration, {1} threads per block, {2} iteration(s) "
+             "per block, {3} scratch buffer(s){4}",
+             unit, threadsPerBlock, plan.perBlockIterations,
+             plan.scratch.size(),
+             plan.scratch.empty() ? ""
+             : plan.sharedScratch ? " in shared memory"
+                                  : " in a global workspace");
 }
 
 LogicalResult GPUDistributor::distribute(scf::ParallelOp loop) {
@@ -454,7 +466,7 @@ LogicalResult GPUDistributor::distribute(scf::ParallelOp loop) {
   for (Value workspace : plan->workspaces)
     memref::DeallocOp::create(b, loc, workspace);
   loop.erase();
-  countLaunch(*plan);
+  countLaunch(*plan, loc);
   return success();
 }
 
@@ -628,7 +640,7 @@ struct GPUDistributePass : gatec::impl::GPUDistributeBase<GPUDistributePass> {
     options.warpLoopLimit = warpLoopLimit;
     options.sharedScratchBytes = sharedScratchBytes;
     options.oneLaunchWork = oneLaunchWork;
-    GPUDistributor driver(options);
+    GPUDistributor driver(options, getArgument());
     LogicalResult result = driver.run(func);
     const DistributeCounts &counts = driver.counts;
     numThreadKernels += counts.numThreadKernels;

@@ -72,8 +72,9 @@ struct DistributeCounts {
 /// (its shared buffers) is reset by createLaunch.
 class GPUDistributor {
 public:
-  explicit GPUDistributor(const GPUDistributeOptions &options)
-      : threadsPerBlock(options.threadsPerBlock),
+  /// `passFlag` names the pass in the remarks reporting each launch.
+  GPUDistributor(const GPUDistributeOptions &options, StringRef passFlag)
+      : passFlag(passFlag), threadsPerBlock(options.threadsPerBlock),
         vectorBytes(options.vectorBytes), tensorCores(options.tensorCores),
         warpLoopLimit(options.warpLoopLimit),
         sharedScratchBytes(options.sharedScratchBytes),
@@ -114,7 +115,9 @@ private:
   FailureOr<LoopPlan> planLoop(OpBuilder &b, scf::ParallelOp loop);
   LogicalResult emitIterations(OpBuilder &b, gpu::LaunchOp launch,
                                LoopPlan &plan, bool guardBlocks);
-  void countLaunch(const LoopPlan &plan);
+  /// Counts the launch made for `plan` and reports it as a remark at `loc`
+  /// (the loop's source location).
+  void countLaunch(const LoopPlan &plan, Location loc);
   LogicalResult distribute(scf::ParallelOp loop);
   LogicalResult
   cloneShell(OpBuilder &b, Operation *op, IRMapping &map,
@@ -152,6 +155,7 @@ private:
   Value scratchView(OpBuilder &b, memref::AllocOp alloc, IRMapping &map);
   Value sharedScratch(int64_t bytes, Location loc);
 
+  StringRef passFlag;
   const int64_t threadsPerBlock, vectorBytes;
   const bool tensorCores;
   const int64_t warpLoopLimit, sharedScratchBytes, oneLaunchWork;

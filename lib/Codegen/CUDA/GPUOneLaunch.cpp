@@ -349,7 +349,7 @@ LogicalResult GPUDistributor::buildOneLaunch(Block &block) {
     memref::DeallocOp::create(b, loc, buffer);
   for (Operation *op : llvm::reverse(ops))
     op->erase();
-  countLaunch(*plan);
+  countLaunch(*plan, loc);
   return success();
 }
 
