@@ -171,13 +171,16 @@ struct CPUTileAndVectorizePass
   /// the user asks (`gatec --remarks=<regex>`, gatec-opt's
   /// `--remarks-filter=<regex>`); then the remark names the pass as its
   /// category. Its text is built only when remarks are on.
+  remark::detail::InFlightRemark report(Location loc, StringRef name,
+                                        bool passed = true) {
+    auto opts = remark::RemarkOpts::name(name)
+                    .category(getArgument())
+                    .function(getOperation().getSymName());
+    return passed ? remark::passed(loc, opts) : remark::missed(loc, opts);
+  }
   remark::detail::InFlightRemark report(Operation *op, StringRef name,
                                         bool passed = true) {
-    auto opts = remark::RemarkOpts::name(name).category(getArgument());
-    if (auto func = op->getParentOfType<func::FuncOp>())
-      opts = opts.function(func.getSymName());
-    return passed ? remark::passed(op->getLoc(), opts)
-                  : remark::missed(op->getLoc(), opts);
+    return report(op->getLoc(), name, passed);
   }
 
   void runOnOperation() override {
@@ -495,12 +498,14 @@ struct CPUTileAndVectorizePass
                            op.getDpsInputs().size() == 2 &&
                            getElementTypeOrSelf(op.getDpsInputs()[0]) ==
                                getElementTypeOrSelf(op.getDpsInputs()[1]);
+      // The tile replaces and erases `op`: its location is taken first.
+      Location loc = op.getLoc();
       if (bf16Dot && isBF16DotMatmul(op) &&
           succeeded(emitBF16DotTile(
               rewriter, cast<linalg::MatmulOp>(op.getOperation())))) {
         ++numBF16Dot;
-        report(op, "BF16Dot")
-            << remark::add("{0}: avx512_bf16 dot-product tile", op->getName());
+        report(loc, "BF16Dot")
+            << remark::add("linalg.matmul: avx512_bf16 dot-product tile");
         continue;
       }
       rewriter.setInsertionPoint(op);

@@ -1,5 +1,10 @@
 // RUN: gatec-opt %s --pass-pipeline='builtin.module(func.func(gatec-cpu-tile-and-vectorize{bf16-dot=true}))' | FileCheck %s
 // RUN: gatec-opt %s --pass-pipeline='builtin.module(func.func(gatec-cpu-tile-and-vectorize))' | FileCheck %s --check-prefix=WIDEN
+// RUN: gatec-opt %s --pass-pipeline='builtin.module(func.func(gatec-cpu-tile-and-vectorize{bf16-dot=true}))' --remarks-filter=gatec-cpu-tile-and-vectorize 2>&1 >/dev/null | FileCheck %s --check-prefix=REMARK
+
+// The dot-product tile replaces the matmul; the remark reporting it still
+// names the matmul's location and function.
+// REMARK: cpu-tile-and-vectorize-bf16-dot.mlir:[[#]]:8: remark: [Passed] BF16Dot | Category:gatec-cpu-tile-and-vectorize | Function=bf16_matmul | Remark="linalg.matmul: avx512_bf16 dot-product tile"
 
 // With bf16-dot, a bf16 matmul's register tiles take k in pairs: both rows
 // of B's tile are interleaved into (B[0, n], B[1, n]) pairs, each row's
