@@ -350,17 +350,14 @@ struct CPUTileAndVectorizePass
       if (!ShapedType::isDynamic(k) && k <= kTile)
         continue;
       sizes[dims.k.back()] = kTile;
-      scf::SCFTilingOptions tiling;
-      tiling.setTileSizes(toFoldResults(rewriter, sizes));
-      rewriter.setInsertionPoint(op);
-      FailureOr<scf::SCFTilingResult> result = scf::tileUsingSCF(
-          rewriter, cast<TilingInterface>(op.getOperation()), tiling);
-      if (failed(result))
+      // Tiling replaces `op`: what the remark names is taken first.
+      Location loc = op.getLoc();
+      OperationName name = op->getName();
+      if (tileWithLoops(rewriter, op, sizes).empty())
         continue;
-      report(op, "CacheTile")
-          << remark::add("{0}: K split into cache blocks of {1}", op->getName(),
+      report(loc, "CacheTile")
+          << remark::add("{0}: K split into cache blocks of {1}", name,
                          static_cast<int64_t>(kTile));
-      rewriter.replaceOp(op, result->replacements);
     }
   }
 
