@@ -7,6 +7,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "Check/KernelCase.h"
+#include "gatec/Dialect/Gate/KernelABI.h"
 
 #include "mlir/IR/BuiltinAttributes.h"
 #include "llvm/ADT/APFloat.h"
@@ -16,7 +17,8 @@ using namespace mlir;
 namespace gatec::detail {
 
 std::optional<unsigned> tiedParameter(func::FuncOp func, unsigned r) {
-  if (auto index = func.getResultAttrOfType<IntegerAttr>(r, "gate.updates"))
+  if (auto index = func.getResultAttrOfType<IntegerAttr>(
+          r, mlir::gate::kUpdatesAttrName))
     return static_cast<unsigned>(index.getInt());
   return std::nullopt;
 }

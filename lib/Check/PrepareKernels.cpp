@@ -8,6 +8,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "Check/KernelCase.h"
+#include "gatec/Dialect/Gate/KernelABI.h"
 
 #include "mlir/IR/BuiltinAttributes.h"
 #include "llvm/Support/FormatVariadic.h"
@@ -21,50 +22,47 @@ using gatec::ref::TensorValue;
 
 namespace {
 
-/// The shape of an argument or result as written in the .gate source.
-FailureOr<SmallVector<int64_t>> bindShape(DictionaryAttr attrs, Type type,
-                                          const std::string &argName,
+/// The shape of an argument or result under the sizes given with --dim:
+/// its gate.shape evaluated as the entry points evaluate it.
+FailureOr<SmallVector<int64_t>> bindShape(const gate::TensorABI &tensor,
+                                          const std::string &name,
                                           const gatec::CheckOptions &options,
                                           std::string &error) {
-  auto tensorType = dyn_cast<RankedTensorType>(type);
+  auto tensorType = dyn_cast<RankedTensorType>(tensor.type);
   if (!tensorType) {
     error = "kernel arguments must be ranked tensors";
     return failure();
   }
+  auto given = [&](StringRef symbol) -> std::optional<int64_t> {
+    auto it = options.dims.find(symbol.str());
+    if (it == options.dims.end())
+      return std::nullopt;
+    return it->second;
+  };
   SmallVector<int64_t> shape;
-  auto written = attrs ? attrs.getAs<ArrayAttr>("gate.shape") : ArrayAttr();
   for (int64_t i = 0; i < tensorType.getRank(); ++i) {
-    int64_t d = tensorType.getDimSize(i);
-    if (!ShapedType::isDynamic(d)) {
-      shape.push_back(d);
+    if (!tensorType.isDynamicDim(i)) {
+      shape.push_back(tensorType.getDimSize(i));
       continue;
     }
-    auto symbol = written && i < static_cast<int64_t>(written.size())
-                      ? dyn_cast<StringAttr>(written[i])
-                      : StringAttr();
-    // Unnamed dynamic dims are called <param>_dim<i>, as in the headers.
-    std::string dimName =
-        symbol ? symbol.str() : argName + "_dim" + std::to_string(i);
-    // `N + 1` (a symbol plus a constant, docs/DSL.md): N's size plus it.
-    int64_t offset = 0;
-    StringRef name = dimName, constant;
-    if (size_t sign = name.find_first_of("+-"); sign != StringRef::npos) {
-      constant = name.substr(sign + 1).trim();
-      bool minus = name[sign] == '-';
-      name = name.take_front(sign).trim();
-      if (constant.getAsInteger(10, offset)) {
-        error = "cannot read dimension '" + dimName + "'";
-        return failure();
-      }
-      offset = minus ? -offset : offset;
-    }
-    auto it = options.dims.find(name.str());
-    if (it == options.dims.end()) {
-      error = "no size for dimension '" + dimName + "': pass it with --dim " +
-              name.str() + "=N";
+    // Unnamed dynamic dims are called <name>_dim<i>, as in the headers.
+    gate::DimAttr dim = gate::getDimOrDefault(tensor, i, name);
+    std::optional<int64_t> size = dim.evaluate(given);
+    if (!size || *size < 0) {
+      SmallVector<StringRef> symbols;
+      dim.collectSymbols(symbols);
+      for (StringRef symbol : symbols)
+        if (!given(symbol)) {
+          error = "no size for dimension '" + dim.str() +
+                  "': pass it with --dim " + symbol.str() + "=N";
+          return failure();
+        }
+      error = "dimension '" + dim.str() + "' is " +
+              (size ? std::to_string(*size) : "undefined (int64 overflow)") +
+              " under the given --dim sizes";
       return failure();
     }
-    shape.push_back(it->second + offset);
+    shape.push_back(*size);
   }
   return shape;
 }
@@ -116,13 +114,6 @@ private:
   std::optional<double> spare;
 };
 
-std::string nameOf(DictionaryAttr attrs, const std::string &fallback) {
-  if (attrs)
-    if (auto name = attrs.getAs<StringAttr>("gate.name"))
-      return name.str();
-  return fallback;
-}
-
 } // namespace
 
 /// The same function as text, for the case programs.
@@ -147,6 +138,12 @@ gatec::detail::prepareKernels(ModuleOp module, const CheckOptions &options,
       reports.push_back(report);
       continue;
     }
+    FailureOr<gate::KernelABI> abi = gate::readKernelABI(func);
+    if (failed(abi)) {
+      report.error = "malformed kernel attributes (see the error above)";
+      reports.push_back(report);
+      continue;
+    }
     Prepared p;
     p.name = name;
     p.func = func;
@@ -154,11 +151,11 @@ gatec::detail::prepareKernels(ModuleOp module, const CheckOptions &options,
     Normal normal(options.seed);
     for (unsigned i = 0; i < func.getNumArguments() && report.error.empty();
          ++i) {
-      Type type = func.getArgumentTypes()[i];
-      DictionaryAttr attrs = func.getArgAttrDict(i);
-      std::string argName = nameOf(attrs, "arg" + std::to_string(i));
+      const gate::TensorABI &arg = abi->arguments[i];
+      Type type = arg.type;
+      std::string argName = arg.getName("arg" + std::to_string(i));
       FailureOr<SmallVector<int64_t>> shape =
-          bindShape(attrs, type, argName, options, report.error);
+          bindShape(arg, argName, options, report.error);
       if (failed(shape)) {
         report.error = argName + ": " + report.error;
         break;
@@ -208,10 +205,10 @@ gatec::detail::prepareKernels(ModuleOp module, const CheckOptions &options,
       // Shapes only: the outputs' gate.shape under the bound dims.
       for (unsigned r = 0; r < func.getNumResults() && report.error.empty();
            ++r) {
-        DictionaryAttr attrs = func.getResultAttrDict(r);
-        std::string resultName = nameOf(attrs, "result" + std::to_string(r));
-        FailureOr<SmallVector<int64_t>> shape = bindShape(
-            attrs, func.getResultTypes()[r], resultName, options, report.error);
+        const gate::TensorABI &result = abi->results[r];
+        std::string resultName = result.getName("result" + std::to_string(r));
+        FailureOr<SmallVector<int64_t>> shape =
+            bindShape(result, resultName, options, report.error);
         if (failed(shape)) {
           report.error = resultName + ": " + report.error;
           break;
@@ -233,7 +230,7 @@ gatec::detail::prepareKernels(ModuleOp module, const CheckOptions &options,
         p.expected = std::move(*expected);
         for (unsigned r = 0; r < func.getNumResults(); ++r)
           p.outputNames.push_back(
-              nameOf(func.getResultAttrDict(r), "result" + std::to_string(r)));
+              abi->results[r].getName("result" + std::to_string(r)));
         if (!p.routers.empty())
           p.oracleInputs = std::move(inputs);
       } else {

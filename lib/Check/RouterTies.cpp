@@ -53,6 +53,7 @@
 
 #include "gatec/Dialect/Gate/GateDialect.h"
 #include "gatec/Dialect/Gate/GateOps.h"
+#include "gatec/Dialect/Gate/KernelABI.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Math/IR/Math.h"
@@ -551,9 +552,9 @@ std::vector<int32_t> choicesBeforeCapacity(const RouterTrace &trace,
 }
 
 std::string resultName(func::FuncOp func, unsigned index) {
-  if (DictionaryAttr attrs = func.getResultAttrDict(index))
-    if (auto name = attrs.getAs<StringAttr>("gate.name"))
-      return name.str();
+  if (auto name =
+          func.getResultAttrOfType<StringAttr>(index, gate::kNameAttrName))
+    return name.str();
   return "result" + std::to_string(index);
 }
 

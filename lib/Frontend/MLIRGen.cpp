@@ -15,7 +15,7 @@
 #include "gatec/Frontend/MLIRGen.h"
 
 #include "Frontend/MLIRGenImpl.h"
-#include "gatec/Dialect/Gate/GateDialect.h"
+#include "gatec/Dialect/Gate/KernelABI.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
@@ -42,64 +42,78 @@ void gatec::registerFrontendDialects(DialectRegistry &registry) {
 
 void Generator::markOffsets(Value offsets, const Dim &upperBound) {
   auto arg = dyn_cast_or_null<BlockArgument>(offsets);
-  if (!arg)
+  if (!arg || arg.getOwner() != entry)
     return;
-  auto func = dyn_cast<func::FuncOp>(arg.getOwner()->getParentOp());
-  if (!func)
-    return;
-  SmallVector<NamedAttribute, 1> entries;
+  gate::TensorABI &t = abi.arguments[arg.getArgNumber()];
+  t.isOffsets = true;
   int64_t size = resolve(upperBound);
   if (!ShapedType::isDynamic(size))
-    entries.push_back(b.getNamedAttr("upper_bound", b.getI64IntegerAttr(size)));
+    t.offsetsBound = gate::DimAttr::getConstant(&context, size);
   else if (upperBound.isSymbol())
-    entries.push_back(b.getNamedAttr(
-        "upper_bound", b.getStringAttr(formatSymbol(upperBound))));
-  func.setArgAttr(arg.getArgNumber(), "gate.offsets",
-                  b.getDictionaryAttr(entries));
+    t.offsetsBound = dimAttr(upperBound);
 }
 
 void Generator::tieStatePool(const CallInfo &info, Value updatedPool,
                              Value slots) {
   auto poolIndex = static_cast<unsigned>(info.poolParam);
   updatedParams[poolIndex] = updatedPool;
-  auto slotsArg = cast<BlockArgument>(slots);
-  cast<func::FuncOp>(slotsArg.getOwner()->getParentOp())
-      .setArgAttr(slotsArg.getArgNumber(), "gate.slots",
-                  b.getDictionaryAttr(
-                      b.getNamedAttr("pool", b.getI64IntegerAttr(poolIndex))));
+  abi.arguments[cast<BlockArgument>(slots).getArgNumber()].slotsPool =
+      poolIndex;
 }
 
 //===----------------------------------------------------------------------===//
 // Kernels
 //===----------------------------------------------------------------------===//
 
+gate::DimAttr Generator::dimAttr(const Dim &dim) {
+  MLIRContext *ctx = &context;
+  auto constant = [&](int64_t v) { return gate::DimAttr::getConstant(ctx, v); };
+  if (dim.isStatic())
+    return constant(dim.size);
+  if (dim.isSymbol())
+    return gate::DimAttr::getSymbolPlus(ctx, dim.symbol, dim.offset);
+  SmallVector<gate::DimAttr, 2> in;
+  for (const Dim &d : dim.formulaDims)
+    in.push_back(dimAttr(d));
+  switch (dim.formula) {
+  case Dim::Formula::SortedLength:
+    return gate::DispatchOp::getSortedLength(in[0] * in[1],
+                                             dim.formulaConstants[0],
+                                             dim.formulaConstants[1], constant);
+  case Dim::Formula::SortedBlocks:
+    return gate::DispatchOp::getSortedBlocks(in[0] * in[1],
+                                             dim.formulaConstants[0],
+                                             dim.formulaConstants[1], constant);
+  case Dim::Formula::ChunkStateRows:
+    return gate::ChunkedScanOp::getChunkStateRows(
+        in[0], dim.formulaConstants[0], constant);
+  case Dim::Formula::None:
+    break;
+  }
+  return nullptr;
+}
+
 /// `gate.shape`: the dimensions as written, names for symbols. A symbol
 /// that only the results use names nothing a caller passes in, so it is
 /// replaced by what it stands for: a size, a parameter's symbol, or the
-/// expression computing it from those (dispatch's padded length).
-static ArrayAttr shapeAttr(Builder &b, const TypeAST &type,
-                           const KernelInfo &info) {
-  SmallVector<Attribute> dims;
+/// dialect's formula computing it from those (dispatch's padded length).
+gate::ShapeAttr Generator::shapeAttr(const TypeAST &type) {
+  SmallVector<gate::DimAttr> dims;
   for (const DimAST &dim : type.dims) {
-    Attribute entry =
-        dim.isSymbol() ? Attribute(b.getStringAttr(formatSymbol(
-                             Dim::getSymbol(dim.symbol, dim.loc, dim.offset))))
-                       : Attribute(b.getI64IntegerAttr(dim.value));
-    auto it =
-        dim.isSymbol() ? info.symbols.find(dim.symbol) : info.symbols.end();
-    if (it != info.symbols.end() && it->second.paramIndex < 0 &&
+    gate::DimAttr entry =
+        dim.isSymbol()
+            ? dimAttr(Dim::getSymbol(dim.symbol, dim.loc, dim.offset))
+            : gate::DimAttr::getConstant(&context, dim.value);
+    auto it = dim.isSymbol() ? kernelInfo->symbols.find(dim.symbol)
+                             : kernelInfo->symbols.end();
+    if (it != kernelInfo->symbols.end() && it->second.paramIndex < 0 &&
         it->second.resultBinding) {
-      const Dim &bound = *it->second.resultBinding;
-      if (bound.isStatic())
-        entry = b.getI64IntegerAttr(bound.size);
-      else if (bound.isSymbol())
-        entry = b.getStringAttr(formatSymbol(bound));
-      else if (!bound.expr.empty())
-        entry = b.getStringAttr(bound.expr);
+      if (gate::DimAttr bound = dimAttr(*it->second.resultBinding))
+        entry = bound;
     }
     dims.push_back(entry);
   }
-  return b.getArrayAttr(dims);
+  return gate::ShapeAttr::get(&context, dims);
 }
 
 LogicalResult Generator::genKernel(const KernelAST &k, ModuleOp module) {
@@ -125,25 +139,28 @@ LogicalResult Generator::genKernel(const KernelAST &k, ModuleOp module) {
   auto func = func::FuncOp::create(b, loc(k.loc), k.name,
                                    b.getFunctionType(inputs, results));
   func.setPublic();
-  func->setAttr("gate.source", b.getStringAttr(diag.getFileLine(k.loc)));
+  // The ABI is written once the body has added what its ops imply
+  // (gate.offsets, gate.slots).
+  abi = gate::KernelABI();
+  abi.source = b.getStringAttr(diag.getFileLine(k.loc));
   if (!k.doc.empty())
-    func->setAttr("gate.doc", b.getStringAttr(k.doc));
-  for (auto [i, param] : llvm::enumerate(k.params)) {
-    func.setArgAttr(i, "gate.name", b.getStringAttr(param.name));
-    func.setArgAttr(i, "gate.shape", shapeAttr(b, param.type, *kernelInfo));
+    abi.doc = b.getStringAttr(k.doc);
+  for (const ParamAST &param : k.params) {
+    gate::TensorABI &t = abi.arguments.emplace_back();
+    t.name = b.getStringAttr(param.name);
+    t.shape = shapeAttr(param.type);
   }
   for (auto [i, result] : llvm::enumerate(k.results)) {
-    std::string name =
-        result.name.empty() ? "result" + std::to_string(i) : result.name;
-    func.setResultAttr(i, "gate.name", b.getStringAttr(name));
-    func.setResultAttr(i, "gate.shape", shapeAttr(b, result.type, *kernelInfo));
+    gate::TensorABI &t = abi.results.emplace_back();
+    t.name = b.getStringAttr(result.name.empty() ? "result" + std::to_string(i)
+                                                 : result.name);
+    t.shape = shapeAttr(result.type);
   }
-  for (auto [i, index] : llvm::enumerate(kernelInfo->updatedParams)) {
-    unsigned r = k.results.size() + i;
-    const ParamAST &param = k.params[index];
-    func.setResultAttr(r, "gate.name", b.getStringAttr(param.name));
-    func.setResultAttr(r, "gate.shape", shapeAttr(b, param.type, *kernelInfo));
-    func.setResultAttr(r, "gate.updates", b.getI64IntegerAttr(index));
+  for (unsigned index : kernelInfo->updatedParams) {
+    gate::TensorABI &t = abi.results.emplace_back();
+    t.name = b.getStringAttr(k.params[index].name);
+    t.shape = shapeAttr(k.params[index].type);
+    t.updates = index;
   }
 
   entry = func.addEntryBlock();
@@ -187,6 +204,7 @@ LogicalResult Generator::genKernel(const KernelAST &k, ModuleOp module) {
   }
   if (!returned)
     return internalError(k.loc, "kernel '" + k.name + "' has no return");
+  gate::writeKernelABI(func, abi);
 
   // The module must verify; if it does not, sema missed a rule. Say so at
   // the kernel, with what the verifier said as a note.

@@ -9,6 +9,7 @@
 #ifndef GATEC_LIB_FRONTEND_MLIRGENIMPL_H
 #define GATEC_LIB_FRONTEND_MLIRGENIMPL_H
 
+#include "gatec/Dialect/Gate/KernelABI.h"
 #include "gatec/Frontend/AST.h"
 #include "gatec/Frontend/Diagnostics.h"
 #include "gatec/Frontend/Sema.h"
@@ -131,6 +132,11 @@ private:
   /// kernel result tied to the pool parameter, and the slots parameter is
   /// marked `gate.slots` so that the entry points check them against it.
   void tieStatePool(const CallInfo &info, Value updatedPool, Value slots);
+  /// A dimension of the kernel's ABI: a size, a symbol, or the dialect's
+  /// formula for a derived length; null for a dimension nothing computes.
+  gate::DimAttr dimAttr(const Dim &dim);
+  /// The `gate.shape` of a parameter or result type.
+  gate::ShapeAttr shapeAttr(const TypeAST &type);
 
   //===--------------------------------------------------------------------===//
   // Structured ops (MLIRGenStructured.cpp)
@@ -197,6 +203,8 @@ private:
   /// The updated value of each parameter the kernel updates in place (a
   /// state pool), by parameter index; returned as results tied to them.
   DenseMap<unsigned, Value> updatedParams;
+  /// The ABI of the kernel being generated.
+  gate::KernelABI abi;
 };
 
 } // namespace gatec::mlirgen

@@ -230,22 +230,19 @@ ExprInfo Checker::checkDispatch(const CallExprAST &call, CallInfo &callInfo) {
 
   const Dim &T = experts->dims[0], &k = experts->dims[1];
   Dim length = Dim::getDynamic(), blocks = Dim::getDynamic();
-  // The dialect's worst-case length, ceil((T*k + E*(block-1)) / block) *
-  // block, written out so that a caller can size the outputs up front.
-  auto term = [&](const Dim &d) {
-    std::optional<int64_t> v = valueOf(d);
-    if (v)
-      return std::to_string(*v);
-    return d.offset == 0 ? d.symbol : "(" + formatSymbol(d) + ")";
-  };
+  // The dialect's worst-case length, in gate.shape so that a caller can
+  // size the outputs up front.
   if (!T.isDynamic() && !k.isDynamic()) {
-    std::string b = std::to_string(*block);
-    std::string padded = "(" + term(T) + "*" + term(k) + " + " +
-                         std::to_string(*numExperts) + "*" +
-                         std::to_string(*block - 1) + " + " +
-                         std::to_string(*block - 1) + ")/" + b;
-    length.expr = padded + "*" + b;
-    blocks.expr = padded;
+    auto resolved = [&](const Dim &d) {
+      std::optional<int64_t> v = valueOf(d);
+      return v ? Dim::getStatic(*v) : d;
+    };
+    for (Dim *d : {&length, &blocks}) {
+      d->formulaDims = {resolved(T), resolved(k)};
+      d->formulaConstants = {*numExperts, *block};
+    }
+    length.formula = Dim::Formula::SortedLength;
+    blocks.formula = Dim::Formula::SortedBlocks;
   }
   std::optional<int64_t> tokens = valueOf(T), slots = valueOf(k);
   if (tokens && slots) {

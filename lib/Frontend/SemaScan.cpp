@@ -311,9 +311,11 @@ ExprInfo Checker::checkScan(const CallExprAST &call, CallInfo &callInfo,
         rows = Dim::getStatic(gate::ChunkedScanOp::getChunkStateRows(*t, c));
       } else {
         rows = Dim::getDynamic();
-        if (T.isSymbol())
-          rows.expr = "(" + formatSymbol(T) + " + " + std::to_string(c - 1) +
-                      ")/" + std::to_string(c);
+        if (T.isSymbol()) {
+          rows.formula = Dim::Formula::ChunkStateRows;
+          rows.formulaDims = {T};
+          rows.formulaConstants = {c};
+        }
       }
     }
     CheckedType history;

@@ -7,6 +7,8 @@
 
 #include "gatec/Transforms/Passes.h"
 
+#include "gatec/Dialect/Gate/KernelABI.h"
+
 #include "mlir/Dialect/Bufferization/IR/Bufferization.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
@@ -60,7 +62,7 @@ struct DestinationPassingABIPass
       // and written at the end, so no output is added and an op that
       // rewrites part of it (a scan's state pool) works in place.
       if (auto tied = func.getResultAttrOfType<IntegerAttr>(
-              i, "gate.updates")) {
+              i, gate::kUpdatesAttrName)) {
         unsigned index = tied.getInt();
         if (index >= type.getNumInputs() ||
             type.getInput(index) != resultType)

@@ -597,12 +597,6 @@ void RouterOp::getCanonicalizationPatterns(RewritePatternSet &results,
 // DispatchOp
 //===----------------------------------------------------------------------===//
 
-int64_t DispatchOp::getSortedLength(int64_t numPairs, int64_t numExperts,
-                                    int64_t blockSize) {
-  int64_t worst = numPairs + numExperts * (blockSize - 1);
-  return (worst + blockSize - 1) / blockSize * blockSize;
-}
-
 LogicalResult DispatchOp::verify() {
   int64_t numExperts = getNumExperts(), blockSize = getBlockSize();
   if (numExperts < 1)

@@ -20,6 +20,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace gatec {
 
@@ -36,10 +37,18 @@ struct Dim {
   /// Where the dimension was written (a parameter type, a shape list), for
   /// notes; null for dimensions gatec derived.
   llvm::SMLoc loc;
-  /// For a Dynamic dimension computed from the parameters' dimensions (the
-  /// padded length of dispatch), that computation as a C-style integer
-  /// expression such as "(T*2 + 8*63 + 63)/64*64"; empty if unknown.
-  std::string expr;
+  /// For a Dynamic dimension that one of the dialect's formulas computes
+  /// from the parameters' dimensions, which formula (DispatchOp's
+  /// getSortedLength and getSortedBlocks, ChunkedScanOp's
+  /// getChunkStateRows); MLIRGen writes it into gate.shape.
+  enum class Formula { None, SortedLength, SortedBlocks, ChunkStateRows };
+  Formula formula = Formula::None;
+  /// The dimensions the formula reads, each static or a symbol: (T, k) for
+  /// dispatch, (T) for chunk states.
+  std::vector<Dim> formulaDims;
+  /// Its constants: (E, block size) for dispatch, (chunk size) for chunk
+  /// states.
+  llvm::SmallVector<int64_t, 2> formulaConstants;
 
   static Dim getStatic(int64_t size, llvm::SMLoc loc = {}) {
     Dim d;
@@ -71,7 +80,7 @@ struct Dim {
   }
 };
 
-/// A symbolic dimension as written and as gate.shape records it: "N",
+/// A symbolic dimension as written and as #gate.dim prints it: "N",
 /// "N + 1", "M - 1".
 std::string formatSymbol(const Dim &dim);
 

@@ -33,50 +33,36 @@ std::string ll(std::string_view value) {
 } // namespace
 
 std::pair<std::string, std::string>
-HeaderPrinter::symbolValues(const se::Node &expr) {
-  SmallVector<std::string> symbols;
-  se::collectSymbols(expr, symbols);
+HeaderPrinter::symbolValues(gate::DimAttr expr) {
+  SmallVector<StringRef> symbols;
+  expr.collectSymbols(symbols);
   std::vector<std::string> formats, args;
-  for (const std::string &s : symbols) {
-    formats.push_back(fmt::format("{} = %lld", s));
-    args.push_back(ll("gatec_sym_" + s));
+  for (StringRef s : symbols) {
+    formats.push_back(fmt::format("{} = %lld", s.str()));
+    args.push_back(ll("gatec_sym_" + s.str()));
   }
   return {fmt::format("{}", fmt::join(formats, ", ")),
           fmt::format("{}", fmt::join(args, ", "))};
 }
 
-std::string HeaderPrinter::printEval(const se::Node &expr, unsigned &counter) {
-  using Kind = se::Node::Kind;
-  switch (expr.kind) {
-  case Kind::Constant:
-    return cInt(expr.value);
-  case Kind::Symbol:
-    return "gatec_sym_" + expr.symbol;
+std::string HeaderPrinter::printEval(gate::DimAttr expr, unsigned &counter) {
+  using gate::DimKind;
+  switch (expr.getKind()) {
+  case DimKind::constant:
+    return cInt(expr.getValue());
+  case DimKind::symbol:
+    return "gatec_sym_" + expr.getSymbolName().str();
   default:
     break;
   }
-  std::string lhs = printEval(*expr.lhs, counter);
-  std::string rhs = expr.rhs ? printEval(*expr.rhs, counter) : "";
+  std::string lhs = printEval(expr.getLhs(), counter);
+  std::string rhs = printEval(expr.getRhs(), counter);
   std::string value = fmt::format("gatec_v{}", counter++);
-  switch (expr.kind) {
-  case Kind::Neg:
-    p.line("int64_t {} = gatec_rt_sub(0, {}, &gatec_rc);", value, lhs);
-    break;
-  case Kind::Add:
-    p.line("int64_t {} = gatec_rt_add({}, {}, &gatec_rc);", value, lhs, rhs);
-    break;
-  case Kind::Sub:
-    p.line("int64_t {} = gatec_rt_sub({}, {}, &gatec_rc);", value, lhs, rhs);
-    break;
-  case Kind::Mul:
-    p.line("int64_t {} = gatec_rt_mul({}, {}, &gatec_rc);", value, lhs, rhs);
-    break;
-  case Kind::Div:
-    p.line("int64_t {} = gatec_rt_div({}, {}, &gatec_rc);", value, lhs, rhs);
-    break;
-  default:
-    llvm_unreachable("leaves are handled above");
-  }
+  const char *fn = expr.getKind() == DimKind::add   ? "gatec_rt_add"
+                   : expr.getKind() == DimKind::sub ? "gatec_rt_sub"
+                   : expr.getKind() == DimKind::mul ? "gatec_rt_mul"
+                                                    : "gatec_rt_div";
+  p.line("int64_t {} = {}({}, {}, &gatec_rc);", value, fn, lhs, rhs);
   return value;
 }
 
@@ -150,18 +136,18 @@ void HeaderPrinter::printOutputShapesC(const Kernel &k) {
       }
       switch (dim.role) {
       case Role::Literal:
-        p.line("if ({} != {})", param, cInt(dim.expr->value));
+        p.line("if ({} != {})", param, cInt(dim.expr.getValue()));
         fail("GATEC_ERR_SHAPE",
              fmt::format("{} dim {} is %lld but must be {}", t.name, di,
                          dim.written),
              ll(param));
         break;
       case Role::Bind:
-        if (k.symbols.lookup(dim.expr->symbol).used)
-          p.line("int64_t gatec_sym_{} = {};", dim.expr->symbol, param);
+        if (k.symbols.lookup(dim.expr.getSymbolName()).used)
+          p.line("int64_t gatec_sym_{} = {};", dim.expr.getSymbolName(), param);
         break;
       case Role::Check: {
-        const std::string &s = dim.expr->symbol;
+        std::string s = dim.expr.getSymbolName().str();
         Binding b = k.symbols.lookup(s);
         const Tensor &first = k.inputs[b.input];
         p.line("if ({} != gatec_sym_{})", param, s);
@@ -183,20 +169,20 @@ void HeaderPrinter::printOutputShapesC(const Kernel &k) {
     for (auto [di, dim] : llvm::enumerate(t.dims)) {
       if (dim.role != Role::BindOffset)
         continue;
-      std::optional<se::SymbolPlusConstant> m =
-          se::matchSymbolPlusConstant(*dim.expr);
+      std::optional<std::pair<StringRef, int64_t>> m =
+          dim.expr.matchSymbolPlusConstant();
       std::string param = t.dimParam(di);
-      std::string sym = "gatec_sym_" + m->symbol;
+      std::string sym = "gatec_sym_" + m->first.str();
       p.line("int64_t {};", sym);
       p.line("{{ // {} dim {} = {}", t.name, di, dim.written);
       p.indent();
       p.line("int gatec_rc = GATEC_OK;");
       p.line("{} = gatec_rt_sub({}, {}, &gatec_rc);", sym, param,
-             cInt(m->offset));
+             cInt(m->second));
       p.line("if (gatec_rc != GATEC_OK || {} < 0)", sym);
       fail("GATEC_ERR_SHAPE",
            fmt::format("{} dim {} is %lld but must be {} with {} >= 0", t.name,
-                       di, dim.written, m->symbol),
+                       di, dim.written, m->first),
            ll(param));
       p.unindent();
       p.line("}}");
@@ -208,12 +194,12 @@ void HeaderPrinter::printOutputShapesC(const Kernel &k) {
       if (dim.role != Role::Expr)
         continue;
       std::string param = t.dimParam(di);
-      auto [symFormat, symArgs] = symbolValues(*dim.expr);
+      auto [symFormat, symArgs] = symbolValues(dim.expr);
       p.line("{{ // {} dim {} = {}", t.name, di, dim.written);
       p.indent();
       p.line("int gatec_rc = GATEC_OK;");
       unsigned counter = 0;
-      std::string value = printEval(*dim.expr, counter);
+      std::string value = printEval(dim.expr, counter);
       p.line("if (gatec_rc != GATEC_OK)");
       fail("gatec_rc",
            fmt::format("cannot evaluate {} dim {} = {} with {}: %s", t.name, di,
@@ -233,19 +219,19 @@ void HeaderPrinter::printOutputShapesC(const Kernel &k) {
     p.line("// {}", t.signature());
     for (auto [di, dim] : llvm::enumerate(t.dims)) {
       std::string slot = fmt::format("shapes->{}[{}]", t.name, di);
-      if (dim.expr->isConstant()) {
-        p.line("{} = {};", slot, cInt(dim.expr->value));
+      if (dim.expr.isConstant()) {
+        p.line("{} = {};", slot, cInt(dim.expr.getValue()));
         continue;
       }
-      if (dim.expr->isSymbol()) {
-        p.line("{} = gatec_sym_{};", slot, dim.expr->symbol);
+      if (dim.expr.isSymbol()) {
+        p.line("{} = gatec_sym_{};", slot, dim.expr.getSymbolName());
       } else {
-        auto [symFormat, symArgs] = symbolValues(*dim.expr);
+        auto [symFormat, symArgs] = symbolValues(dim.expr);
         p.line("{{ // {} dim {} = {}", t.name, di, dim.written);
         p.indent();
         p.line("int gatec_rc = GATEC_OK;");
         unsigned counter = 0;
-        std::string value = printEval(*dim.expr, counter);
+        std::string value = printEval(dim.expr, counter);
         p.line("if (gatec_rc != GATEC_OK)");
         fail("gatec_rc",
              fmt::format("cannot evaluate {} dim {} = {} with {}: %s", t.name,
@@ -305,7 +291,7 @@ void HeaderPrinter::printValuesCheck(const Kernel &k, const Tensor &t) {
     const Dim &rows = pool.dims[0];
     kind = "slots";
     bound = pool.dimParam(0);
-    boundName = rows.expr->isConstant() ? "dim 0" : rows.written;
+    boundName = rows.expr.isConstant() ? "dim 0" : rows.written;
     p.line("{{ // {}: rows of {}, each below {} or negative, none twice",
            t.name, pool.name, rows.written);
   } else {
@@ -316,9 +302,9 @@ void HeaderPrinter::printValuesCheck(const Kernel &k, const Tensor &t) {
   }
   p.indent();
   if (t.offsetsBound) {
-    SmallVector<std::string> used;
-    se::collectSymbols(*t.offsetsBound, used);
-    for (const std::string &s : used) {
+    SmallVector<StringRef> used;
+    t.offsetsBound.collectSymbols(used);
+    for (StringRef s : used) {
       Binding b = k.symbols.lookup(s);
       std::string dim = k.inputs[b.input].dimParam(b.dim);
       if (b.offset == 0)
@@ -327,7 +313,7 @@ void HeaderPrinter::printValuesCheck(const Kernel &k, const Tensor &t) {
         p.line("int64_t gatec_sym_{} = {} - {};", s, dim, cInt(b.offset));
     }
     unsigned counter = 0;
-    bound = printEval(*t.offsetsBound, counter);
+    bound = printEval(t.offsetsBound, counter);
     p.line("if (gatec_rc != GATEC_OK)");
     p.line("  return GATEC_RT_FAIL(err, gatec_rc, \"{}: cannot evaluate the "
            "bound of {} ({}): %s\", gatec_rt_reason(gatec_rc));",
@@ -402,7 +388,7 @@ void HeaderPrinter::printEntryC(const Kernel &k) {
       std::string param = t.dimParam(di);
       p.line("if ({} != gatec_shapes.{}[{}])", param, t.name, di);
       p.indent();
-      if (dim.expr->isConstant())
+      if (dim.expr.isConstant())
         p.line("return GATEC_RT_FAIL(err, GATEC_ERR_SHAPE, \"{}: {} dim {} is "
                "%lld but must be {}\", {});",
                k.name, t.name, di, dim.written, ll(param));

@@ -8,7 +8,7 @@
 #ifndef GATEC_LIB_TARGET_CPPHEADER_HEADERMODEL_H
 #define GATEC_LIB_TARGET_CPPHEADER_HEADERMODEL_H
 
-#include "Target/CppHeader/ShapeExpr.h"
+#include "gatec/Dialect/Gate/KernelABI.h"
 
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/Support/LLVM.h"
@@ -24,8 +24,6 @@
 #include <vector>
 
 namespace gatec::cpp_header {
-
-namespace se = shape_expr;
 
 //===----------------------------------------------------------------------===//
 // The model of one kernel
@@ -49,8 +47,9 @@ enum class Role {
 };
 
 struct Dim {
-  std::string written; ///< The gate.shape entry, whitespace-normalized.
-  se::Expr expr;
+  std::string written; ///< The gate.shape entry, as the dialect prints it.
+  /// The entry with its constant parts folded (what the C code computes).
+  mlir::gate::DimAttr expr;
   std::optional<int64_t> staticSize; ///< From the tensor type.
   Role role = Role::Literal;
 };
@@ -64,7 +63,7 @@ struct Tensor {
   /// the entry point checks; `offsetsBound` is their upper bound (T), null
   /// when unknown.
   bool isOffsets = false;
-  se::Expr offsetsBound;
+  mlir::gate::DimAttr offsetsBound;
   std::string offsetsBoundText;
   /// An input the kernel writes back (a result with `gate.updates` = its
   /// index): passed mutable, and no output parameter exists for it.
@@ -147,6 +146,8 @@ struct Kernel {
 /// names of the header's own parameters and types: a parameter with one of
 /// these names gets a trailing '_' in the header.
 bool isReservedName(llvm::StringRef name);
+/// True for [A-Za-z_][A-Za-z0-9_]*.
+bool isIdentifier(llvm::StringRef text);
 
 /// Makes `text` safe inside a `//` comment.
 std::string commentText(llvm::StringRef text);

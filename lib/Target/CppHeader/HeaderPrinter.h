@@ -47,9 +47,9 @@ private:
   void printValuesCheck(const Kernel &k, const Tensor &t);
   /// Evaluates `expr` into int64 temporaries (needs `gatec_rc` in scope);
   /// returns the C operand holding the value.
-  std::string printEval(const se::Node &expr, unsigned &counter);
+  std::string printEval(mlir::gate::DimAttr expr, unsigned &counter);
   /// `T = %lld, F = %lld` and the matching arguments, for messages.
-  std::pair<std::string, std::string> symbolValues(const se::Node &expr);
+  std::pair<std::string, std::string> symbolValues(mlir::gate::DimAttr expr);
 
   gatec::SourcePrinter &p;
   /// Set for CUDA headers: the launch code of each kernel.

@@ -98,6 +98,13 @@ StringRef sourceFile(StringRef source) {
   return source;
 }
 
+bool isIdentifier(StringRef text) {
+  return !text.empty() &&
+         (llvm::isAlpha(text.front()) || text.front() == '_') &&
+         llvm::all_of(text,
+                      [](char c) { return llvm::isAlnum(c) || c == '_'; });
+}
+
 /// A C integer literal; INT64_MIN has none of its own.
 std::string cInt(int64_t v) {
   if (v == INT64_MIN)
@@ -111,7 +118,7 @@ namespace {
 
 /// Why `name` cannot be used in the header, or empty.
 std::string checkName(StringRef name) {
-  if (!se::isIdentifier(name))
+  if (!isIdentifier(name))
     return "is not a C identifier";
   if (name.starts_with("__") ||
       (name.size() > 1 && name[0] == '_' && llvm::isUpper(name[1])))
@@ -167,16 +174,18 @@ private:
     return mlir::emitError(func.getLoc())
            << "kernel '" << func.getSymName() << "': ";
   }
-  LogicalResult readTensor(Type type, DictionaryAttr attrs, bool isOutput,
+  LogicalResult readTensor(const gate::TensorABI &abi, bool isOutput,
                            unsigned index, Tensor &tensor);
-  LogicalResult readShape(RankedTensorType type, Attribute shape,
-                          StringRef what, Tensor &tensor);
+  LogicalResult readShape(const gate::TensorABI &abi, StringRef what,
+                          Tensor &tensor);
   LogicalResult bindSymbols(Kernel &kernel);
   LogicalResult checkNames(const Kernel &kernel);
-  LogicalResult readOffsets(Attribute attr, StringRef what, Tensor &tensor);
-  LogicalResult readSlots(Attribute attr, StringRef what, Tensor &tensor);
+  LogicalResult readOffsets(const gate::TensorABI &abi, StringRef what,
+                            Tensor &tensor);
+  LogicalResult readSlots(const gate::TensorABI &abi, StringRef what,
+                          Tensor &tensor);
   /// A result's `gate.updates`: marks the argument it names.
-  LogicalResult readUpdate(Attribute attr, unsigned result, Type type,
+  LogicalResult readUpdate(unsigned argument, unsigned result, Type type,
                            Kernel &kernel);
 
   func::FuncOp func;
@@ -190,29 +199,32 @@ FailureOr<Kernel> KernelReader::read() {
   if (isReservedName(kernel.name))
     return error() << "the kernel name is a C or C++ keyword or a name the "
                       "header reserves";
-  if (auto doc = func->getAttrOfType<StringAttr>("gate.doc"))
-    kernel.doc = doc.getValue().str();
-  if (auto source = func->getAttrOfType<StringAttr>("gate.source"))
-    kernel.source = source.getValue().str();
+  FailureOr<gate::KernelABI> abi = gate::readKernelABI(func);
+  if (failed(abi))
+    return failure();
+  if (abi->doc)
+    kernel.doc = abi->doc.getValue().str();
+  if (abi->source)
+    kernel.source = abi->source.getValue().str();
 
-  FunctionType type = func.getFunctionType();
-  for (auto [i, argType] : llvm::enumerate(type.getInputs())) {
+  for (auto [i, arg] : llvm::enumerate(abi->arguments)) {
     Tensor &t = kernel.inputs.emplace_back();
-    if (failed(readTensor(argType, func.getArgAttrDict(i), false, i, t)))
+    if (failed(readTensor(arg, false, i, t)))
       return failure();
   }
-  for (auto [i, resultType] : llvm::enumerate(type.getResults())) {
+  for (auto [i, result] : llvm::enumerate(abi->results)) {
     // The new value of a parameter (DestinationPassingABI writes it into
     // the parameter's buffer): not an output of the entry points.
-    if (Attribute updates = func.getResultAttr(i, "gate.updates")) {
-      if (failed(readUpdate(updates, i, resultType, kernel)))
+    if (result.updates) {
+      if (failed(readUpdate(*result.updates, i, result.type, kernel)))
         return failure();
       continue;
     }
     Tensor &t = kernel.outputs.emplace_back();
-    if (failed(readTensor(resultType, func.getResultAttrDict(i), true, i, t)))
+    if (failed(readTensor(result, true, i, t)))
       return failure();
   }
+  FunctionType type = func.getFunctionType();
   if (kernel.outputs.empty())
     return error() << (type.getNumResults() == 0
                            ? "has no results"
@@ -234,13 +246,11 @@ FailureOr<Kernel> KernelReader::read() {
   return kernel;
 }
 
-LogicalResult KernelReader::readUpdate(Attribute attr, unsigned result,
-                                       Type type, Kernel &kernel) {
-  auto index = dyn_cast<IntegerAttr>(attr);
-  uint64_t i = index ? index.getValue().getZExtValue() : UINT64_MAX;
+LogicalResult KernelReader::readUpdate(unsigned i, unsigned result, Type type,
+                                       Kernel &kernel) {
   if (i >= kernel.inputs.size() || func.getFunctionType().getInput(i) != type)
     return error() << "result #" << result << ": gate.updates must be the "
-                   << "index of an argument of the same type, got " << attr;
+                   << "index of an argument of the same type, got " << i;
   Tensor &t = kernel.inputs[i];
   if (t.updatedInPlace)
     return error() << "argument '" << t.name << "' is updated by two results";
@@ -248,17 +258,13 @@ LogicalResult KernelReader::readUpdate(Attribute attr, unsigned result,
   return success();
 }
 
-LogicalResult KernelReader::readTensor(Type type, DictionaryAttr attrs,
+LogicalResult KernelReader::readTensor(const gate::TensorABI &abi,
                                        bool isOutput, unsigned index,
                                        Tensor &tensor) {
   tensor.isOutput = isOutput;
   StringRef kind = isOutput ? "result" : "argument";
-  Attribute nameAttr = attrs ? attrs.get("gate.name") : Attribute();
-  if (nameAttr && !isa<StringAttr>(nameAttr))
-    return error() << kind << " #" << index
-                   << " has a gate.name that is not a string";
-  if (auto name = dyn_cast_or_null<StringAttr>(nameAttr)) {
-    tensor.name = name.getValue().str();
+  if (abi.name) {
+    tensor.name = abi.name.getValue().str();
     if (std::string why = checkName(tensor.name); !why.empty())
       return error() << kind << " name '" << tensor.name << "' " << why;
     if (isReservedName(tensor.name))
@@ -268,9 +274,9 @@ LogicalResult KernelReader::readTensor(Type type, DictionaryAttr attrs,
   }
   std::string what = fmt::format("{} '{}'", kind.str(), tensor.name);
 
-  auto tensorType = dyn_cast<RankedTensorType>(type);
+  auto tensorType = dyn_cast<RankedTensorType>(abi.type);
   if (!tensorType)
-    return error() << what << " has type " << type
+    return error() << what << " has type " << abi.type
                    << "; headers take ranked tensors only";
   std::optional<ElementType> elem = getElementType(tensorType.getElementType());
   if (!elem)
@@ -278,14 +284,10 @@ LogicalResult KernelReader::readTensor(Type type, DictionaryAttr attrs,
                    << tensorType.getElementType()
                    << " (headers support f32, f16, bf16, i32 and i64)";
   tensor.elem = *elem;
-  if (failed(readShape(tensorType,
-                       attrs ? attrs.get("gate.shape") : Attribute(), what,
-                       tensor)))
+  if (failed(readShape(abi, what, tensor)) ||
+      failed(readOffsets(abi, what, tensor)))
     return failure();
-  if (failed(readOffsets(attrs ? attrs.get("gate.offsets") : Attribute(), what,
-                         tensor)))
-    return failure();
-  return readSlots(attrs ? attrs.get("gate.slots") : Attribute(), what, tensor);
+  return readSlots(abi, what, tensor);
 }
 
 /// Whether `tensor` can hold offsets or slots: an i32 or i64 argument of
@@ -296,95 +298,60 @@ bool isIndexVector(const Tensor &tensor) {
           StringRef(tensor.elem.dtype) == "i64");
 }
 
-LogicalResult KernelReader::readSlots(Attribute attr, StringRef what,
-                                      Tensor &tensor) {
-  if (!attr)
+LogicalResult KernelReader::readSlots(const gate::TensorABI &abi,
+                                      StringRef what, Tensor &tensor) {
+  if (!abi.slotsPool)
     return success();
-  auto dict = dyn_cast<DictionaryAttr>(attr);
-  auto pool = dict ? dict.getAs<IntegerAttr>("pool") : IntegerAttr();
-  if (!pool || !isIndexVector(tensor) || tensor.isOffsets)
+  if (!isIndexVector(tensor) || tensor.isOffsets)
     return error() << what
                    << ": gate.slots must be {pool = <argument index>} on an "
                       "i32 or i64 argument of rank 1";
   // Checked against the arguments once all are read.
-  tensor.slotsPool = pool.getValue().getZExtValue();
+  tensor.slotsPool = *abi.slotsPool;
   return success();
 }
 
-LogicalResult KernelReader::readOffsets(Attribute attr, StringRef what,
-                                        Tensor &tensor) {
-  if (!attr)
+LogicalResult KernelReader::readOffsets(const gate::TensorABI &abi,
+                                        StringRef what, Tensor &tensor) {
+  if (!abi.isOffsets)
     return success();
-  auto dict = dyn_cast<DictionaryAttr>(attr);
-  if (!dict || !isIndexVector(tensor))
+  if (!isIndexVector(tensor))
     return error() << what
                    << ": gate.offsets must be a dictionary on an i32 or i64 "
                       "argument of rank 1";
   tensor.isOffsets = true;
-  Attribute bound = dict.get("upper_bound");
-  if (!bound)
+  if (!abi.offsetsBound)
     return success();
-  if (auto literal = dyn_cast<IntegerAttr>(bound)) {
-    tensor.offsetsBound = se::constant(literal.getValue().getSExtValue());
-    tensor.offsetsBoundText = std::to_string(tensor.offsetsBound->value);
-    return success();
-  }
-  auto text = dyn_cast<StringAttr>(bound);
-  std::string parseError;
-  if (text)
-    tensor.offsetsBound = se::parse(text.getValue(), parseError);
+  tensor.offsetsBound = abi.offsetsBound.fold();
+  tensor.offsetsBoundText = abi.offsetsBound.str();
   if (!tensor.offsetsBound)
-    return error() << what << ": invalid gate.offsets upper_bound " << bound
-                   << (parseError.empty() ? "" : ": ") << parseError;
-  tensor.offsetsBoundText = se::normalize(text.getValue());
+    return error() << what << ": the gate.offsets upper_bound "
+                   << tensor.offsetsBoundText
+                   << " overflows int64 or divides by zero";
   return success();
 }
 
-LogicalResult KernelReader::readShape(RankedTensorType type, Attribute shape,
+LogicalResult KernelReader::readShape(const gate::TensorABI &abi,
                                       StringRef what, Tensor &tensor) {
-  int64_t rank = type.getRank();
-  auto entries = dyn_cast_or_null<ArrayAttr>(shape);
-  if (shape && !entries)
-    return error() << what << " has a gate.shape that is not an array";
-  if (entries && static_cast<int64_t>(entries.size()) != rank)
-    return error() << what << " has " << entries.size()
-                   << " gate.shape entries but rank " << rank;
-
-  for (int64_t i = 0; i < rank; ++i) {
+  // The dialect's verifier checked rank, static sizes and folding.
+  auto type = cast<RankedTensorType>(abi.type);
+  for (int64_t i = 0; i < type.getRank(); ++i) {
     Dim &dim = tensor.dims.emplace_back();
     if (!type.isDynamicDim(i))
       dim.staticSize = type.getDimSize(i);
-    if (!entries) {
-      // No gate.shape: static sizes are literals; each '?' is a symbol of
-      // its own, free unless some output names it.
-      dim.written =
-          dim.staticSize ? std::to_string(*dim.staticSize) : tensor.dimParam(i);
-      dim.expr = dim.staticSize ? se::constant(*dim.staticSize)
-                                : se::symbol(dim.written);
-      continue;
-    }
-    Attribute entry = entries[i];
-    if (auto literal = dyn_cast<IntegerAttr>(entry)) {
-      dim.expr = se::constant(literal.getValue().getSExtValue());
-      dim.written = std::to_string(dim.expr->value);
-    } else if (auto text = dyn_cast<StringAttr>(entry)) {
-      std::string parseError;
-      dim.expr = se::parse(text.getValue(), parseError);
-      if (!dim.expr)
-        return error() << what << " dim " << i
-                       << ": invalid gate.shape expression '" << text.getValue()
-                       << "': " << parseError;
-      dim.written = se::normalize(text.getValue());
-    } else {
-      return error() << what << " dim " << i
-                     << ": gate.shape entries must be integers or strings, got "
-                     << entry;
-    }
-    if (dim.expr->isConstant() && dim.expr->value < 0)
+    // Without gate.shape, static sizes are literals and each '?' is a
+    // symbol of its own, free unless some output names it.
+    gate::DimAttr written = gate::getDimOrDefault(abi, i, tensor.name);
+    dim.written = written.str();
+    dim.expr = written.fold();
+    if (!dim.expr)
+      return error() << what << " dim " << i << " is " << dim.written
+                     << ", which overflows int64 or divides by zero";
+    if (dim.expr.isConstant() && dim.expr.getValue() < 0)
       return error() << what << " dim " << i << " is " << dim.written
                      << ", which is negative";
-    if (dim.expr->isConstant() && dim.staticSize &&
-        dim.expr->value != *dim.staticSize)
+    if (dim.expr.isConstant() && dim.staticSize &&
+        dim.expr.getValue() != *dim.staticSize)
       return error() << what << " dim " << i << " is " << dim.written
                      << " in gate.shape but " << *dim.staticSize
                      << " in its type " << type;
@@ -427,13 +394,13 @@ LogicalResult KernelReader::bindSymbols(Kernel &kernel) {
   // Whole-symbol input dimensions bind or check, in declaration order.
   for (auto [ti, t] : llvm::enumerate(kernel.inputs))
     for (auto [di, dim] : llvm::enumerate(t.dims)) {
-      if (dim.expr->isConstant()) {
+      if (dim.expr.isConstant()) {
         dim.role = Role::Literal;
-      } else if (!dim.expr->isSymbol()) {
+      } else if (!dim.expr.isSymbol()) {
         dim.role = Role::Expr;
       } else {
         auto [it, inserted] = kernel.symbols.try_emplace(
-            dim.expr->symbol,
+            dim.expr.getSymbolName(),
             Binding{static_cast<unsigned>(ti), static_cast<unsigned>(di)});
         dim.role = inserted ? Role::Bind : Role::Check;
         it->second.used |= !inserted;
@@ -445,22 +412,22 @@ LogicalResult KernelReader::bindSymbols(Kernel &kernel) {
     for (auto [di, dim] : llvm::enumerate(t.dims)) {
       if (dim.role != Role::Expr)
         continue;
-      std::optional<se::SymbolPlusConstant> m =
-          se::matchSymbolPlusConstant(*dim.expr);
-      if (!m || kernel.symbols.count(m->symbol))
+      std::optional<std::pair<StringRef, int64_t>> m =
+          dim.expr.matchSymbolPlusConstant();
+      if (!m || kernel.symbols.count(m->first))
         continue;
-      kernel.symbols[m->symbol] =
+      kernel.symbols[m->first] =
           Binding{static_cast<unsigned>(ti), static_cast<unsigned>(di),
-                  /*used=*/false, m->offset};
+                  /*used=*/false, m->second};
       dim.role = Role::BindOffset;
     }
 
   // Everything else reads symbols, which must be bound by then.
   auto use = [&](const Tensor &t, unsigned di) -> LogicalResult {
     const Dim &dim = t.dims[di];
-    SmallVector<std::string> used;
-    se::collectSymbols(*dim.expr, used);
-    for (const std::string &s : used) {
+    SmallVector<StringRef> used;
+    dim.expr.collectSymbols(used);
+    for (StringRef s : used) {
       auto it = kernel.symbols.find(s);
       if (it != kernel.symbols.end()) {
         it->second.used = true;
@@ -487,9 +454,9 @@ LogicalResult KernelReader::bindSymbols(Kernel &kernel) {
   for (const Tensor &t : kernel.inputs) {
     if (!t.offsetsBound)
       continue;
-    SmallVector<std::string> used;
-    se::collectSymbols(*t.offsetsBound, used);
-    for (const std::string &s : used)
+    SmallVector<StringRef> used;
+    t.offsetsBound.collectSymbols(used);
+    for (StringRef s : used)
       if (!kernel.symbols.count(s))
         return error() << "argument '" << t.name
                        << "': the bound of its offsets ('" << t.offsetsBoundText
@@ -502,9 +469,9 @@ LogicalResult KernelReader::bindSymbols(Kernel &kernel) {
       // An output dim that is a symbol pinned to a static size by its
       // binding input dim needs no run-time check, unless the sizes differ,
       // which no call could satisfy.
-      if (!dim.expr->isSymbol() || !dim.staticSize)
+      if (!dim.expr.isSymbol() || !dim.staticSize)
         continue;
-      Binding b = kernel.symbols.lookup(dim.expr->symbol);
+      Binding b = kernel.symbols.lookup(dim.expr.getSymbolName());
       const Dim &binder = kernel.inputs[b.input].dims[b.dim];
       if (!binder.staticSize)
         continue;
@@ -595,7 +562,7 @@ std::string gatec::getKernelModuleStem(ModuleOp module, StringRef requested) {
   for (auto func : module.getOps<func::FuncOp>()) {
     if (!func.isPublic() || func.isExternal())
       continue;
-    if (auto source = func->getAttrOfType<StringAttr>("gate.source"))
+    if (auto source = func->getAttrOfType<StringAttr>(gate::kSourceAttrName))
       if (!source.getValue().empty())
         return llvm::sys::path::stem(sourceFile(source.getValue())).str();
   }

@@ -20,8 +20,8 @@
 // CHECK:       linalg.generic {{.*}} ins(%[[X]], %[[G]] : tensor<?x48xbf16>, tensor<?x48xbf16>)
 // CHECK-NOT:   tensor<?x96xf32>
 // CHECK:       return
-func.func @gate_first(%x: tensor<?x32xbf16> {gate.name = "x", gate.shape = ["T", 32]},
-                      %w: tensor<32x96xbf16> {gate.name = "w", gate.shape = [32, 96]})
+func.func @gate_first(%x: tensor<?x32xbf16> {gate.name = "x", gate.shape = #gate.shape<T, 32>},
+                      %w: tensor<32x96xbf16> {gate.name = "w", gate.shape = #gate.shape<32, 96>})
     -> (tensor<?x48xbf16> {gate.name = "y"}) {
   %c0 = arith.constant 0 : index
   %zero = arith.constant 0.0 : f32
@@ -45,8 +45,8 @@ func.func @gate_first(%x: tensor<?x32xbf16> {gate.name = "x", gate.shape = ["T",
 // CHECK:       linalg.matmul
 // CHECK:       tensor.extract_slice %arg1[0, 48] [32, 48] [1, 1]
 // CHECK:       linalg.matmul
-func.func @gate_second(%x: tensor<?x32xbf16> {gate.name = "x", gate.shape = ["T", 32]},
-                       %w: tensor<32x96xbf16> {gate.name = "w", gate.shape = [32, 96]})
+func.func @gate_second(%x: tensor<?x32xbf16> {gate.name = "x", gate.shape = #gate.shape<T, 32>},
+                       %w: tensor<32x96xbf16> {gate.name = "w", gate.shape = #gate.shape<32, 96>})
     -> (tensor<?x48xbf16> {gate.name = "y"}) {
   %c0 = arith.constant 0 : index
   %zero = arith.constant 0.0 : f32
@@ -72,8 +72,8 @@ func.func @gate_second(%x: tensor<?x32xbf16> {gate.name = "x", gate.shape = ["T"
 // CHECK:       tensor.extract_slice %{{.*}}[0, 48] [%{{.*}}, 48] [1, 1] : tensor<?x96xbf16> to tensor<?x48xbf16>
 // CHECK-NOT:   linalg.matmul
 // CHECK:       return
-func.func @projection_kept(%x: tensor<?x32xbf16> {gate.name = "x", gate.shape = ["T", 32]},
-                           %w: tensor<32x96xbf16> {gate.name = "w", gate.shape = [32, 96]})
+func.func @projection_kept(%x: tensor<?x32xbf16> {gate.name = "x", gate.shape = #gate.shape<T, 32>},
+                           %w: tensor<32x96xbf16> {gate.name = "w", gate.shape = #gate.shape<32, 96>})
     -> (tensor<?x48xbf16> {gate.name = "y"}, tensor<?x96xbf16> {gate.name = "gu"}) {
   %c0 = arith.constant 0 : index
   %zero = arith.constant 0.0 : f32

@@ -9,11 +9,11 @@
 // CHECK: gatec-check: 2 passed, 0 failed
 
 #id = affine_map<(d0, d1) -> (d0, d1)>
-func.func @ffn_f32(%x: tensor<?x96xf32> {gate.name = "x", gate.shape = ["T", 96]},
-                   %wg: tensor<96x200xf32> {gate.name = "wg", gate.shape = [96, 200]},
-                   %wu: tensor<96x200xf32> {gate.name = "wu", gate.shape = [96, 200]},
-                   %wd: tensor<200x96xf32> {gate.name = "wd", gate.shape = [200, 96]})
-    -> (tensor<?x96xf32> {gate.name = "y", gate.shape = ["T", 96]}) {
+func.func @ffn_f32(%x: tensor<?x96xf32> {gate.name = "x", gate.shape = #gate.shape<T, 96>},
+                   %wg: tensor<96x200xf32> {gate.name = "wg", gate.shape = #gate.shape<96, 200>},
+                   %wu: tensor<96x200xf32> {gate.name = "wu", gate.shape = #gate.shape<96, 200>},
+                   %wd: tensor<200x96xf32> {gate.name = "wd", gate.shape = #gate.shape<200, 96>})
+    -> (tensor<?x96xf32> {gate.name = "y", gate.shape = #gate.shape<T, 96>}) {
   %c0 = arith.constant 0 : index
   %zero = arith.constant 0.0 : f32
   %t = tensor.dim %x, %c0 : tensor<?x96xf32>
@@ -28,11 +28,11 @@ func.func @ffn_f32(%x: tensor<?x96xf32> {gate.name = "x", gate.shape = ["T", 96]
   return %y : tensor<?x96xf32>
 }
 
-func.func @ffn_bf16(%x: tensor<?x96xbf16> {gate.name = "x", gate.shape = ["T", 96]},
-                    %wg: tensor<96x200xbf16> {gate.name = "wg", gate.shape = [96, 200]},
-                    %wu: tensor<96x200xbf16> {gate.name = "wu", gate.shape = [96, 200]},
-                    %wd: tensor<200x96xbf16> {gate.name = "wd", gate.shape = [200, 96]})
-    -> (tensor<?x96xbf16> {gate.name = "y", gate.shape = ["T", 96]}) {
+func.func @ffn_bf16(%x: tensor<?x96xbf16> {gate.name = "x", gate.shape = #gate.shape<T, 96>},
+                    %wg: tensor<96x200xbf16> {gate.name = "wg", gate.shape = #gate.shape<96, 200>},
+                    %wu: tensor<96x200xbf16> {gate.name = "wu", gate.shape = #gate.shape<96, 200>},
+                    %wd: tensor<200x96xbf16> {gate.name = "wd", gate.shape = #gate.shape<200, 96>})
+    -> (tensor<?x96xbf16> {gate.name = "y", gate.shape = #gate.shape<T, 96>}) {
   %c0 = arith.constant 0 : index
   %zero = arith.constant 0.0 : f32
   %t = tensor.dim %x, %c0 : tensor<?x96xbf16>

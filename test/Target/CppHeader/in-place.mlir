@@ -11,14 +11,14 @@
 // RUN: gatec-translate --gate-to-torch-extension %s | FileCheck %s --check-prefix=TORCH
 
 module @inplace {
-  func.func @step(%x: tensor<?x4xf32> {gate.name = "x", gate.shape = ["N", 4]},
-                  %conv: tensor<16x4x3xbf16> {gate.name = "conv", gate.shape = [16, 4, 3]},
-                  %ssm: tensor<?x4xf32> {gate.name = "ssm", gate.shape = ["P", 4]},
-                  %rows: tensor<?xi64> {gate.name = "rows", gate.shape = ["N"], gate.slots = {pool = 2 : i64}},
-                  %crows: tensor<?xi32> {gate.name = "crows", gate.shape = ["N"], gate.slots = {pool = 1 : i64}})
-      -> (tensor<?x4xf32> {gate.name = "y", gate.shape = ["N", 4]},
-          tensor<16x4x3xbf16> {gate.name = "conv", gate.shape = [16, 4, 3], gate.updates = 1 : i64},
-          tensor<?x4xf32> {gate.name = "ssm", gate.shape = ["P", 4], gate.updates = 2 : i64}) {
+  func.func @step(%x: tensor<?x4xf32> {gate.name = "x", gate.shape = #gate.shape<N, 4>},
+                  %conv: tensor<16x4x3xbf16> {gate.name = "conv", gate.shape = #gate.shape<16, 4, 3>},
+                  %ssm: tensor<?x4xf32> {gate.name = "ssm", gate.shape = #gate.shape<P, 4>},
+                  %rows: tensor<?xi64> {gate.name = "rows", gate.shape = #gate.shape<N>, gate.slots = {pool = 2 : i64}},
+                  %crows: tensor<?xi32> {gate.name = "crows", gate.shape = #gate.shape<N>, gate.slots = {pool = 1 : i64}})
+      -> (tensor<?x4xf32> {gate.name = "y", gate.shape = #gate.shape<N, 4>},
+          tensor<16x4x3xbf16> {gate.name = "conv", gate.shape = #gate.shape<16, 4, 3>, gate.updates = 1 : i64},
+          tensor<?x4xf32> {gate.name = "ssm", gate.shape = #gate.shape<P, 4>, gate.updates = 2 : i64}) {
     return %x, %conv, %ssm : tensor<?x4xf32>, tensor<16x4x3xbf16>, tensor<?x4xf32>
   }
 }

@@ -11,11 +11,11 @@
 // BAD-NS: error: gate-to-cpp-header: 'app::class' is not a C++ namespace name
 // BAD-GUARD: error: gate-to-cpp-header: '1_H' is not a macro name
 
-func.func @attn_gate(%o: tensor<1x?x16x128xf16> {gate.name = "o", gate.shape = ["B", "T", "H", "D"]},
-                     %g: tensor<1x?x16x1xf16> {gate.name = "g", gate.shape = ["B", "T", "H", 1]},
-                     %scale: tensor<f32> {gate.name = "scale", gate.shape = []},
+func.func @attn_gate(%o: tensor<1x?x16x128xf16> {gate.name = "o", gate.shape = #gate.shape<B, T, H, D>},
+                     %g: tensor<1x?x16x1xf16> {gate.name = "g", gate.shape = #gate.shape<B, T, H, 1>},
+                     %scale: tensor<f32> {gate.name = "scale", gate.shape = #gate.shape<>},
                      %ids: tensor<?xi64>)
-    -> (tensor<1x?x16x128xf16> {gate.name = "y", gate.shape = ["B", "T", "H", "D"]},
+    -> (tensor<1x?x16x128xf16> {gate.name = "y", gate.shape = #gate.shape<B, T, H, D>},
         tensor<f32> {gate.name = "norm"})
     attributes {gate.doc = "Headwise output gate: y = sigmoid(g) * o."} {
   return %o, %scale : tensor<1x?x16x128xf16>, tensor<f32>

@@ -7,9 +7,9 @@
 // RUN: cc -std=c99 -Wall -Wextra -pedantic -Werror -fsyntax-only -x c %t.h
 // RUN: %host_cxx -std=c++17 -Wall -Wextra -pedantic -Werror -fsyntax-only -x c++ %t.h
 
-func.func @router(%logits: tensor<?x64xf32> {gate.name = "logits", gate.shape = ["T", "E"]})
-    -> (tensor<?x2xf32> {gate.name = "weights", gate.shape = ["T", 2]},
-        tensor<?x2xi32> {gate.name = "experts", gate.shape = ["T", 2]})
+func.func @router(%logits: tensor<?x64xf32> {gate.name = "logits", gate.shape = #gate.shape<T, E>})
+    -> (tensor<?x2xf32> {gate.name = "weights", gate.shape = #gate.shape<T, 2>},
+        tensor<?x2xi32> {gate.name = "experts", gate.shape = #gate.shape<T, 2>})
     attributes {gate.doc = "Top-2 softmax router.", gate.source = "moe.gate:7"} {
   %c0 = arith.constant 0 : index
   %t = tensor.dim %logits, %c0 : tensor<?x64xf32>

@@ -9,15 +9,15 @@
 // RUN: cc -std=c99 -O2 -Wall -Wextra -pedantic -Werror -include %t.h %S/Inputs/runtime-driver.c -o %t.c.exe
 // RUN: %t.c.exe | FileCheck %s --check-prefix=C
 
-func.func @swiglu(%x: tensor<?x8xbf16> {gate.name = "x", gate.shape = ["T", 8]},
-                  %w: tensor<?x8xbf16> {gate.name = "w", gate.shape = ["T", 8]})
-    -> (tensor<?x8xbf16> {gate.name = "out", gate.shape = ["T", 8]}) {
+func.func @swiglu(%x: tensor<?x8xbf16> {gate.name = "x", gate.shape = #gate.shape<T, 8>},
+                  %w: tensor<?x8xbf16> {gate.name = "w", gate.shape = #gate.shape<T, 8>})
+    -> (tensor<?x8xbf16> {gate.name = "out", gate.shape = #gate.shape<T, 8>}) {
   return %x : tensor<?x8xbf16>
 }
 
-func.func @router(%logits: tensor<?x64xf32> {gate.name = "logits", gate.shape = ["T", "E"]})
-    -> (tensor<?x2xf32> {gate.name = "weights", gate.shape = ["T", 2]},
-        tensor<?x2xi32> {gate.name = "experts", gate.shape = ["T", 2]}) {
+func.func @router(%logits: tensor<?x64xf32> {gate.name = "logits", gate.shape = #gate.shape<T, E>})
+    -> (tensor<?x2xf32> {gate.name = "weights", gate.shape = #gate.shape<T, 2>},
+        tensor<?x2xi32> {gate.name = "experts", gate.shape = #gate.shape<T, 2>}) {
   %c0 = arith.constant 0 : index
   %t = tensor.dim %logits, %c0 : tensor<?x64xf32>
   %w = tensor.empty(%t) : tensor<?x2xf32>
@@ -25,10 +25,10 @@ func.func @router(%logits: tensor<?x64xf32> {gate.name = "logits", gate.shape = 
   return %w, %e : tensor<?x2xf32>, tensor<?x2xi32>
 }
 
-func.func @pad(%ids: tensor<?x?xi64> {gate.name = "ids", gate.shape = ["T", "k"]},
+func.func @pad(%ids: tensor<?x?xi64> {gate.name = "ids", gate.shape = #gate.shape<T, k>},
                %scale: tensor<f32> {gate.name = "scale"},
-               %gu: tensor<?x?xf16> {gate.name = "gu", gate.shape = ["T", "2*k"]})
-    -> (tensor<?xi32> {gate.name = "y", gate.shape = ["(T*k + 3)/4*4"]},
+               %gu: tensor<?x?xf16> {gate.name = "gu", gate.shape = #gate.shape<T, 2*k>})
+    -> (tensor<?xi32> {gate.name = "y", gate.shape = #gate.shape<(T*k + 3)/4*4>},
         tensor<i64> {gate.name = "n"}) {
   %c0 = arith.constant 0 : index
   %t = tensor.dim %ids, %c0 : tensor<?x?xi64>

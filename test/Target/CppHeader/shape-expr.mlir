@@ -8,11 +8,11 @@
 // RUN: %host_cxx -std=c++17 -Wall -Wextra -pedantic -Werror -fsyntax-only -x c++ %t.h
 
 module @dispatch_kernels {
-  func.func @dispatch(%experts: tensor<?x?xi32> {gate.name = "experts", gate.shape = ["T", "k"]},
-                      %gu: tensor<?x?xbf16> {gate.name = "gu", gate.shape = ["T", "2 * F"]},
-                      %bias: tensor<?xf32> {gate.name = "bias", gate.shape = ["F"]})
-      -> (tensor<?xi32> {gate.name = "sorted_ids", gate.shape = ["(T*k + 8*63 + 63)/64*64"]},
-          tensor<?x?xbf16> {gate.name = "y", gate.shape = ["T", "F"]}) {
+  func.func @dispatch(%experts: tensor<?x?xi32> {gate.name = "experts", gate.shape = #gate.shape<T, k>},
+                      %gu: tensor<?x?xbf16> {gate.name = "gu", gate.shape = #gate.shape<T, 2 * F>},
+                      %bias: tensor<?xf32> {gate.name = "bias", gate.shape = #gate.shape<F>})
+      -> (tensor<?xi32> {gate.name = "sorted_ids", gate.shape = #gate.shape<(T*k + 8*63 + 63)/64*64>},
+          tensor<?x?xbf16> {gate.name = "y", gate.shape = #gate.shape<T, F>}) {
     %c0 = arith.constant 0 : index
     %t = tensor.dim %experts, %c0 : tensor<?x?xi32>
     %a = tensor.empty(%t) : tensor<?xi32>
@@ -36,17 +36,17 @@ module @dispatch_kernels {
 // CHECK-LABEL: gatec_dispatch_output_shapes(int64_t experts_dim0, int64_t experts_dim1,
 // CHECK:         int64_t gatec_sym_T = experts_dim0;
 // CHECK:         int64_t gatec_sym_k = experts_dim1;
-// CHECK:         // gu: bf16[T, 2 * F]
+// CHECK:         // gu: bf16[T, 2*F]
 // CHECK:         if (gu_dim0 != gatec_sym_T)
 // CHECK:         // bias: f32[F]
 // CHECK:         int64_t gatec_sym_F = bias_dim0;
-// CHECK-NEXT:    { // gu dim 1 = 2 * F
+// CHECK-NEXT:    { // gu dim 1 = 2*F
 // CHECK-NEXT:      int gatec_rc = GATEC_OK;
 // CHECK-NEXT:      int64_t gatec_v0 = gatec_rt_mul(2, gatec_sym_F, &gatec_rc);
 // CHECK-NEXT:      if (gatec_rc != GATEC_OK)
-// CHECK-NEXT:        return GATEC_RT_FAIL(err, gatec_rc, "dispatch: cannot evaluate gu dim 1 = 2 * F with F = %lld: %s", (long long)gatec_sym_F, gatec_rt_reason(gatec_rc));
+// CHECK-NEXT:        return GATEC_RT_FAIL(err, gatec_rc, "dispatch: cannot evaluate gu dim 1 = 2*F with F = %lld: %s", (long long)gatec_sym_F, gatec_rt_reason(gatec_rc));
 // CHECK-NEXT:      if (gu_dim1 != gatec_v0)
-// CHECK-NEXT:        return GATEC_RT_FAIL(err, GATEC_ERR_SHAPE, "dispatch: gu dim 1 is %lld but must be 2 * F = %lld with F = %lld", (long long)gu_dim1, (long long)gatec_v0, (long long)gatec_sym_F);
+// CHECK-NEXT:        return GATEC_RT_FAIL(err, GATEC_ERR_SHAPE, "dispatch: gu dim 1 is %lld but must be 2*F = %lld with F = %lld", (long long)gu_dim1, (long long)gatec_v0, (long long)gatec_sym_F);
 // CHECK-NEXT:    }
 
 // 8*63 folds to 504; everything else is evaluated with overflow checks.

@@ -7,9 +7,9 @@
 // The same input gives the same bytes.
 // RUN: gatec-translate --gate-to-cpp-header --cpp-header-target="x86_64-unknown-linux-gnu, x86-64-v4" %s | cmp - %t.h
 
-func.func @swiglu(%x: tensor<?x4096xbf16> {gate.name = "x", gate.shape = ["T", 4096]},
-                  %w: tensor<?x4096xbf16> {gate.name = "w", gate.shape = ["T", 4096]})
-    -> (tensor<?x4096xbf16> {gate.name = "out", gate.shape = ["T", 4096]})
+func.func @swiglu(%x: tensor<?x4096xbf16> {gate.name = "x", gate.shape = #gate.shape<T, 4096>},
+                  %w: tensor<?x4096xbf16> {gate.name = "w", gate.shape = #gate.shape<T, 4096>})
+    -> (tensor<?x4096xbf16> {gate.name = "out", gate.shape = #gate.shape<T, 4096>})
     attributes {gate.doc = "SwiGLU: out = silu(w) * x.\nBoth operands are [T, 4096].",
                 gate.source = "swiglu.gate:3"} {
   return %x : tensor<?x4096xbf16>

@@ -14,8 +14,8 @@
 // The header emitter's own checks come first.
 // CHECK-LABEL: error: kernel 'unbound': result 'y' dim 0 ('S') uses symbol 'S', which no input binds
 // expected-error@+1 {{kernel 'unbound': result 'y' dim 0 ('S') uses symbol 'S', which no input binds}}
-func.func @unbound(%x: tensor<?xf32> {gate.name = "x", gate.shape = ["T"]})
-    -> (tensor<?xf32> {gate.name = "y", gate.shape = ["S"]}) {
+func.func @unbound(%x: tensor<?xf32> {gate.name = "x", gate.shape = #gate.shape<T>})
+    -> (tensor<?xf32> {gate.name = "y", gate.shape = #gate.shape<S>}) {
   return %x : tensor<?xf32>
 }
 

@@ -17,9 +17,9 @@
 // RUN: grep -o -w -F -f %t.called %t.h | sort -u | diff - %t.called
 
 module @moe {
-  func.func @router(%logits: tensor<?x64xf32> {gate.name = "logits", gate.shape = ["T", "E"]})
-      -> (tensor<?x2xf32> {gate.name = "weights", gate.shape = ["T", 2]},
-          tensor<?x2xi32> {gate.name = "experts", gate.shape = ["T", 2]})
+  func.func @router(%logits: tensor<?x64xf32> {gate.name = "logits", gate.shape = #gate.shape<T, E>})
+      -> (tensor<?x2xf32> {gate.name = "weights", gate.shape = #gate.shape<T, 2>},
+          tensor<?x2xi32> {gate.name = "experts", gate.shape = #gate.shape<T, 2>})
       attributes {gate.doc = "Top-2 softmax router.", gate.source = "moe.gate:7"} {
     %c0 = arith.constant 0 : index
     %t = tensor.dim %logits, %c0 : tensor<?x64xf32>
@@ -28,9 +28,9 @@ module @moe {
     return %w, %e : tensor<?x2xf32>, tensor<?x2xi32>
   }
 
-  func.func @swiglu(%x: tensor<?x4096xbf16> {gate.name = "x", gate.shape = ["T", 4096]},
-                    %w: tensor<?x4096xbf16> {gate.name = "w", gate.shape = ["T", 4096]})
-      -> (tensor<?x4096xbf16> {gate.name = "out", gate.shape = ["T", 4096]}) {
+  func.func @swiglu(%x: tensor<?x4096xbf16> {gate.name = "x", gate.shape = #gate.shape<T, 4096>},
+                    %w: tensor<?x4096xbf16> {gate.name = "w", gate.shape = #gate.shape<T, 4096>})
+      -> (tensor<?x4096xbf16> {gate.name = "out", gate.shape = #gate.shape<T, 4096>}) {
     return %x : tensor<?x4096xbf16>
   }
 
@@ -43,11 +43,11 @@ module @moe {
   // `class` is a C++ keyword: the header (and the C++ here) call it class_,
   // and so does the schema. `lambda` is only a Python keyword: the schema
   // calls it lambda_, the C++ keeps the header's name.
-  func.func @mixed(%h: tensor<?xf16> {gate.name = "h", gate.shape = ["N"]},
-                   %ids: tensor<?xi64> {gate.name = "lambda", gate.shape = ["N"]},
+  func.func @mixed(%h: tensor<?xf16> {gate.name = "h", gate.shape = #gate.shape<N>},
+                   %ids: tensor<?xi64> {gate.name = "lambda", gate.shape = #gate.shape<N>},
                    %s: tensor<i32> {gate.name = "scale"})
       -> (tensor<i64> {gate.name = "total"},
-          tensor<?xf16> {gate.name = "class", gate.shape = ["N"]}) {
+          tensor<?xf16> {gate.name = "class", gate.shape = #gate.shape<N>}) {
     %0 = tensor.empty() : tensor<i64>
     return %0, %h : tensor<i64>, tensor<?xf16>
   }

@@ -44,7 +44,7 @@ struct CppHeaderOptions {
 
 /// Writes the wrapper header for every public `func.func` with a body in
 /// `module` (one kernel each, in module order). Reports unsupported types,
-/// unbound output symbols and malformed `gate.shape` expressions as errors at
+/// unbound output symbols and invalid `gate.shape` entries as errors at
 /// the function's location and then writes nothing and returns failure.
 /// The output depends only on `module` and `options`.
 mlir::LogicalResult exportCppHeader(mlir::ModuleOp module,

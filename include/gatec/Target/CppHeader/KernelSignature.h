@@ -38,8 +38,8 @@ struct TensorSignature {
   /// Its C type in the header: "float", "gatec_f16", "gatec_bf16",
   /// "int32_t" or "int64_t".
   std::string cType;
-  /// One entry per dimension as written in `gate.shape` (whitespace
-  /// normalized), e.g. {"T", "4096"}; empty for rank 0.
+  /// One entry per dimension of `gate.shape` as the dialect prints it,
+  /// e.g. {"T", "4096"}; empty for rank 0.
   std::vector<std::string> dims;
   /// An input the kernel updates in place (a result of the gate-level
   /// function has `gate.updates` = its index): the entry points take it

@@ -27,6 +27,10 @@ def Gate_Dialect : Dialect {
   }];
   let cppNamespace = "::mlir::gate";
   let useDefaultAttributePrinterParser = 1;
+  // The kernel ABI's attributes (gatec/Dialect/Gate/KernelABI.h) are typed.
+  let hasOperationAttrVerify = 1;
+  let hasRegionArgAttrVerify = 1;
+  let hasRegionResultAttrVerify = 1;
   let hasCanonicalizer = 0;
 }
 

@@ -10,6 +10,7 @@
 
 include "gatec/Dialect/Gate/GateDialect.td"
 include "gatec/Dialect/Gate/GateAttrs.td"
+include "gatec/Dialect/Gate/GateABI.td"
 include "mlir/Interfaces/SideEffectInterfaces.td"
 include "mlir/IR/CommonAttrConstraints.td"
 include "mlir/IR/CommonTypeConstraints.td"
@@ -179,7 +180,14 @@ def Gate_ChunkedScanOp : Gate_Op<"chunked_scan", [Pure, AttrSizedOperandSegments
     /// The rows of chunk_states for `tokens` tokens in chunks of
     /// `chunkSize`: ceil(tokens / chunkSize), one per chunk.
     static int64_t getChunkStateRows(int64_t tokens, int64_t chunkSize) {
-      return (tokens + chunkSize - 1) / chunkSize;
+      return getChunkStateRows(tokens, chunkSize, [](int64_t v) { return v; });
+    }
+    /// The same formula on integers or #gate.dim expressions (the entry
+    /// points' shapes); `constant` makes a value of an integer.
+    template <typename V, typename MakeConstant>
+    static V getChunkStateRows(V tokens, int64_t chunkSize,
+                               MakeConstant constant) {
+      return (tokens + constant(chunkSize - 1)) / constant(chunkSize);
     }
     /// G, the value heads per query/key head (HV / H); 1 when ungrouped.
     /// Only meaningful once verified and with static H and HV.
@@ -377,7 +385,27 @@ def Gate_DispatchOp : Gate_Op<"dispatch", [Pure]> {
   let extraClassDeclaration = [{
     /// Length of `sorted_pairs` for `numPairs` = T * k assignments.
     static int64_t getSortedLength(int64_t numPairs, int64_t numExperts,
-                                   int64_t blockSize);
+                                   int64_t blockSize) {
+      return getSortedLength(numPairs, numExperts, blockSize,
+                             [](int64_t v) { return v; });
+    }
+    /// The length of `block_experts`, ceil((P + E * (block_size - 1)) /
+    /// block_size), on integers or #gate.dim expressions (the entry points'
+    /// shapes); `constant` makes a value of an integer.
+    template <typename V, typename MakeConstant>
+    static V getSortedBlocks(V numPairs, int64_t numExperts, int64_t blockSize,
+                             MakeConstant constant) {
+      return (numPairs + constant(numExperts) * constant(blockSize - 1) +
+              constant(blockSize - 1)) /
+             constant(blockSize);
+    }
+    /// The length of `sorted_pairs`: every block is full.
+    template <typename V, typename MakeConstant>
+    static V getSortedLength(V numPairs, int64_t numExperts, int64_t blockSize,
+                             MakeConstant constant) {
+      return getSortedBlocks(numPairs, numExperts, blockSize, constant) *
+             constant(blockSize);
+    }
   }];
   let hasVerifier = 1;
 }
