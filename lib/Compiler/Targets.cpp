@@ -19,6 +19,9 @@ static const TargetInfo kTargets[] = {
      "x86-64-v3", "x86-64 with AVX2 and FMA (Haswell, Zen 1 and later)"},
     {"cpu:x86-64-v4", TargetFamily::CPU, "x86_64-unknown-linux-gnu",
      "x86-64-v4", "x86-64 with AVX-512 (Skylake-SP, Zen 4 and later)"},
+    {"cpu:znver4", TargetFamily::CPU, "x86_64-unknown-linux-gnu", "znver4",
+     "AMD Zen 4: AVX-512 with avx512_bf16 (bf16 dot products, "
+     "conversions)"},
     {"cpu:native", TargetFamily::CPU, "x86_64-unknown-linux-gnu", "native",
      "the CPU gatec runs on (objects may not run elsewhere)"},
     {"cuda:sm_80", TargetFamily::CUDA, "nvptx64-nvidia-cuda", "sm_80",

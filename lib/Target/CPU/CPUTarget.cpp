@@ -6,6 +6,8 @@
 
 #include "gatec/Target/CPU/CPUTarget.h"
 
+#include "Target/CPU/WidenBF16Arithmetic.h"
+
 #include "mlir/ExecutionEngine/OptUtils.h"
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/IR/DialectRegistry.h"
@@ -40,6 +42,10 @@ FailureOr<gatec::CPUTarget> gatec::lookupCPUTarget(StringRef name) {
   } else if (name == "x86-64-v4") {
     target.llvmCPU = "x86-64-v4"; // AVX-512 F/BW/CD/DQ/VL: Skylake-X, Zen 4
     target.vectorWidth = 16;
+  } else if (name == "znver4") {
+    target.llvmCPU = "znver4"; // AVX-512 with avx512_bf16: AMD Zen 4
+    target.vectorWidth = 16;
+    target.nativeBF16 = true;
   } else if (name == "native") {
     target.llvmCPU = llvm::sys::getHostCPUName().str();
     llvm::StringMap<bool> features = llvm::sys::getHostCPUFeatures();
@@ -124,6 +130,9 @@ LogicalResult gatec::emitCPUArtifact(ModuleOp module, const CPUTarget &target,
     return module.emitError() << "gatec: LLVM optimization failed: "
                               << message;
   }
+
+  // After O3, which is what narrows bf16 roundings into bf16 arithmetic.
+  widenBF16Arithmetic(*llvmModule);
 
   if (artifact == CPUArtifact::LLVMIR) {
     llvmModule->print(os, nullptr);

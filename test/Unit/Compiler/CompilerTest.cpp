@@ -134,7 +134,7 @@ TEST(CompilerTest, RequestErrorsComeBeforeAnyWork) {
   };
   check(optionsFor({"obj"}, "cpu:pentium"),
         "unknown target 'cpu:pentium' (known: cpu, cpu:x86-64-v3, "
-        "cpu:x86-64-v4, cpu:native, cuda:sm_80, cuda:sm_86, cuda:sm_89, "
+        "cpu:x86-64-v4, cpu:znver4, cpu:native, cuda:sm_80, cuda:sm_86, cuda:sm_89, "
         "cuda:sm_90, cuda:sm_90a)");
   check(optionsFor({"exe"}),
         "unknown output 'exe' (known: ast, mlir, mlir-lowered, llvm, asm, "

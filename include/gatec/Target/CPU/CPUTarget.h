@@ -39,8 +39,9 @@ struct CPUTarget {
   bool nativeBF16 = false;
 };
 
-/// The target for an LLVM CPU level: "x86-64", "x86-64-v3", "x86-64-v4", or
-/// "native" (the machine gatec runs on); failure otherwise. The list users
+/// The target for an LLVM CPU level: "x86-64", "x86-64-v3", "x86-64-v4",
+/// "znver4" (AVX-512 with avx512_bf16) or "native" (the machine gatec runs
+/// on); failure otherwise. The list users
 /// choose from is the driver's target table (gatec/Compiler/Targets.h).
 llvm::FailureOr<CPUTarget> lookupCPUTarget(llvm::StringRef name);
 
