@@ -1,5 +1,4 @@
-//===- WidenBF16Arithmetic.h - bf16 arithmetic in f32 in LLVM IR -*- C++
-//-*-===//
+//===- WidenBF16Arithmetic.h - bf16 arithmetic in f32 ----------*- C++ -*-===//
 //
 // Part of gatec. Private to the CPU target.
 //
