@@ -1,5 +1,4 @@
-//===- Compiler.h - gatec as a library ----------------------------*- C++
-//-*-===//
+//===- Compiler.h - gatec as a library --------------------------*- C++ -*-===//
 //
 // Part of gatec. The public API for programs that compile .gate sources
 // themselves: an inference engine's build step, a JIT-style cache, a test

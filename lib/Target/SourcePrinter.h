@@ -1,5 +1,4 @@
-//===- SourcePrinter.h - Printing generated C/C++ source ---------*- C++
-//-*-===//
+//===- SourcePrinter.h - Printing generated C/C++ source --------*- C++ -*-===//
 //
 // Part of gatec. Private to lib/Target: the one printer of the C/C++ text
 // gatec generates (the C/C++ and CUDA headers, their launch code, the

@@ -1,5 +1,4 @@
-//===- TensorCore.h - mma.sync building blocks for the CUDA passes -*- C++
-//-*-===//
+//===- TensorCore.h - mma.sync building blocks ------------------*- C++ -*-===//
 //
 // Part of gatec. What gatec-gpu-tensor-core-matmul (a kernel per top-level
 // matmul) and gatec-gpu-distribute (matmuls inside a block's loop body, such

@@ -1,5 +1,4 @@
-//===- OperandDims.h - Dimension names of the gate ops' operands -*- C++
-//-*-===//
+//===- OperandDims.h - Operand dimension names ------------------*- C++ -*-===//
 //
 // Part of gatec. The one statement of each gate op's shape contract in
 // named dimensions: the ops' verifiers bind these names, and the DSL's
