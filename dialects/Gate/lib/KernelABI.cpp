@@ -19,7 +19,7 @@ using namespace mlir::gate;
 // #gate.dim
 //===----------------------------------------------------------------------===//
 
-static bool isIdentifier(StringRef text) {
+bool mlir::gate::isCIdentifier(StringRef text) {
   return !text.empty() &&
          (llvm::isAlpha(text.front()) || text.front() == '_') &&
          llvm::all_of(text,
@@ -33,7 +33,7 @@ static bool isBinary(DimKind kind) {
 LogicalResult DimAttr::verify(function_ref<InFlightDiagnostic()> emitError,
                               DimKind kind, int64_t value, StringAttr symbol,
                               DimAttr lhs, DimAttr rhs) {
-  if (kind == DimKind::symbol && (!symbol || !isIdentifier(symbol.getValue())))
+  if (kind == DimKind::symbol && (!symbol || !isCIdentifier(symbol.getValue())))
     return emitError() << "a #gate.dim symbol must be a C identifier, got "
                        << (symbol ? symbol.getValue() : "nothing");
   if (kind != DimKind::symbol && symbol)
@@ -281,7 +281,7 @@ private:
     SMLoc loc = parser.getCurrentLocation();
     StringRef name;
     if (succeeded(parser.parseOptionalKeyword(&name))) {
-      if (!isIdentifier(name)) {
+      if (!isCIdentifier(name)) {
         parser.emitError(loc) << "a #gate.dim symbol must be a C identifier";
         return DimAttr();
       }
@@ -407,6 +407,10 @@ static LogicalResult verifyTensorAttr(Operation *op, unsigned index,
     if (!dict || (bound && !isa<DimAttr>(bound)) ||
         dict.size() != (bound ? 1u : 0u))
       return expect("{upper_bound = #gate.dim<...>} or {}");
+    if (bound && !cast<DimAttr>(bound).fold())
+      return op->emitOpError() << what << ": the gate.offsets upper_bound "
+                               << cast<DimAttr>(bound).str()
+                               << " overflows int64 or divides by zero";
     return success();
   }
   if (name == kSlotsAttrName && !isResult) {

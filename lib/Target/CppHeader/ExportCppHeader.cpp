@@ -52,7 +52,7 @@ std::string checkNamespace(StringRef ns) {
   SmallVector<StringRef> parts;
   ns.split(parts, "::");
   for (StringRef part : parts)
-    if (!isIdentifier(part) || isReservedName(part))
+    if (!mlir::gate::isCIdentifier(part) || isReservedName(part))
       return fmt::format("'{}' is not a C++ namespace name", ns.str());
   return "";
 }
@@ -89,7 +89,7 @@ static LogicalResult exportHeader(ModuleOp module, llvm::raw_ostream &os,
           ? fmt::format("GATEC_KERNELS_{}{}_H", StringRef(moduleName).upper(),
                         cuda ? "_CUDA" : "")
           : options.headerGuard;
-  if (!isIdentifier(guard))
+  if (!mlir::gate::isCIdentifier(guard))
     return mlir::emitError(module.getLoc())
            << "gate-to-cpp-header: '" << guard << "' is not a macro name";
 

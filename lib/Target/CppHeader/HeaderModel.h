@@ -146,8 +146,6 @@ struct Kernel {
 /// names of the header's own parameters and types: a parameter with one of
 /// these names gets a trailing '_' in the header.
 bool isReservedName(llvm::StringRef name);
-/// True for [A-Za-z_][A-Za-z0-9_]*.
-bool isIdentifier(llvm::StringRef text);
 
 /// Makes `text` safe inside a `//` comment.
 std::string commentText(llvm::StringRef text);

@@ -98,13 +98,6 @@ StringRef sourceFile(StringRef source) {
   return source;
 }
 
-bool isIdentifier(StringRef text) {
-  return !text.empty() &&
-         (llvm::isAlpha(text.front()) || text.front() == '_') &&
-         llvm::all_of(text,
-                      [](char c) { return llvm::isAlnum(c) || c == '_'; });
-}
-
 /// A C integer literal; INT64_MIN has none of its own.
 std::string cInt(int64_t v) {
   if (v == INT64_MIN)
@@ -118,7 +111,7 @@ namespace {
 
 /// Why `name` cannot be used in the header, or empty.
 std::string checkName(StringRef name) {
-  if (!isIdentifier(name))
+  if (!gate::isCIdentifier(name))
     return "is not a C identifier";
   if (name.starts_with("__") ||
       (name.size() > 1 && name[0] == '_' && llvm::isUpper(name[1])))
@@ -176,8 +169,7 @@ private:
   }
   LogicalResult readTensor(const gate::TensorABI &abi, bool isOutput,
                            unsigned index, Tensor &tensor);
-  LogicalResult readShape(const gate::TensorABI &abi, StringRef what,
-                          Tensor &tensor);
+  void readShape(const gate::TensorABI &abi, Tensor &tensor);
   LogicalResult bindSymbols(Kernel &kernel);
   LogicalResult checkNames(const Kernel &kernel);
   LogicalResult readOffsets(const gate::TensorABI &abi, StringRef what,
@@ -185,7 +177,7 @@ private:
   LogicalResult readSlots(const gate::TensorABI &abi, StringRef what,
                           Tensor &tensor);
   /// A result's `gate.updates`: marks the argument it names.
-  LogicalResult readUpdate(unsigned argument, unsigned result, Type type,
+  LogicalResult readUpdate(uint64_t argument, unsigned result, Type type,
                            Kernel &kernel);
 
   func::FuncOp func;
@@ -246,7 +238,7 @@ FailureOr<Kernel> KernelReader::read() {
   return kernel;
 }
 
-LogicalResult KernelReader::readUpdate(unsigned i, unsigned result, Type type,
+LogicalResult KernelReader::readUpdate(uint64_t i, unsigned result, Type type,
                                        Kernel &kernel) {
   if (i >= kernel.inputs.size() || func.getFunctionType().getInput(i) != type)
     return error() << "result #" << result << ": gate.updates must be the "
@@ -284,8 +276,8 @@ LogicalResult KernelReader::readTensor(const gate::TensorABI &abi,
                    << tensorType.getElementType()
                    << " (headers support f32, f16, bf16, i32 and i64)";
   tensor.elem = *elem;
-  if (failed(readShape(abi, what, tensor)) ||
-      failed(readOffsets(abi, what, tensor)))
+  readShape(abi, tensor);
+  if (failed(readOffsets(abi, what, tensor)))
     return failure();
   return readSlots(abi, what, tensor);
 }
@@ -322,18 +314,15 @@ LogicalResult KernelReader::readOffsets(const gate::TensorABI &abi,
   tensor.isOffsets = true;
   if (!abi.offsetsBound)
     return success();
+  // The dialect's verifier checked that it folds.
   tensor.offsetsBound = abi.offsetsBound.fold();
   tensor.offsetsBoundText = abi.offsetsBound.str();
-  if (!tensor.offsetsBound)
-    return error() << what << ": the gate.offsets upper_bound "
-                   << tensor.offsetsBoundText
-                   << " overflows int64 or divides by zero";
   return success();
 }
 
-LogicalResult KernelReader::readShape(const gate::TensorABI &abi,
-                                      StringRef what, Tensor &tensor) {
-  // The dialect's verifier checked rank, static sizes and folding.
+void KernelReader::readShape(const gate::TensorABI &abi, Tensor &tensor) {
+  // readKernelABI checked gate.shape against the type (rank, literals,
+  // negative or undefined constants), so every entry folds.
   auto type = cast<RankedTensorType>(abi.type);
   for (int64_t i = 0; i < type.getRank(); ++i) {
     Dim &dim = tensor.dims.emplace_back();
@@ -344,19 +333,7 @@ LogicalResult KernelReader::readShape(const gate::TensorABI &abi,
     gate::DimAttr written = gate::getDimOrDefault(abi, i, tensor.name);
     dim.written = written.str();
     dim.expr = written.fold();
-    if (!dim.expr)
-      return error() << what << " dim " << i << " is " << dim.written
-                     << ", which overflows int64 or divides by zero";
-    if (dim.expr.isConstant() && dim.expr.getValue() < 0)
-      return error() << what << " dim " << i << " is " << dim.written
-                     << ", which is negative";
-    if (dim.expr.isConstant() && dim.staticSize &&
-        dim.expr.getValue() != *dim.staticSize)
-      return error() << what << " dim " << i << " is " << dim.written
-                     << " in gate.shape but " << *dim.staticSize
-                     << " in its type " << type;
   }
-  return success();
 }
 
 LogicalResult KernelReader::checkNames(const Kernel &kernel) {

@@ -82,3 +82,8 @@ func.func private @unknown(%x: tensor<?xi32> {gate.size = 1})
 
 // expected-error@+1 {{gate.doc must be a string, got 1 : i64}}
 func.func private @doc(%x: tensor<?xi32>) attributes {gate.doc = 1}
+
+// -----
+
+// expected-error@+1 {{argument #0: the gate.offsets upper_bound T/(2 - 2) overflows int64 or divides by zero}}
+func.func private @offsets_bound(%x: tensor<?xi32> {gate.offsets = {upper_bound = #gate.dim<T/(2 - 2)>}})

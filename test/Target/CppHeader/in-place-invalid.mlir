@@ -23,6 +23,16 @@ func.func @out_of_range(%p: tensor<?x4xf32> {gate.name = "p", gate.shape = #gate
 
 // -----
 
+// An index past 32 bits stays itself (it must not wrap to argument 0).
+// expected-error@+1 {{kernel 'wide_index': result #1: gate.updates must be the index of an argument of the same type, got 4294967296}}
+func.func @wide_index(%p: tensor<?x4xf32> {gate.name = "p", gate.shape = #gate.shape<P, 4>})
+    -> (tensor<?x4xf32> {gate.name = "y", gate.shape = #gate.shape<P, 4>},
+        tensor<?x4xf32> {gate.name = "p", gate.shape = #gate.shape<P, 4>, gate.updates = 4294967296 : i64}) {
+  return %p, %p : tensor<?x4xf32>, tensor<?x4xf32>
+}
+
+// -----
+
 // expected-error@+1 {{kernel 'twice': argument 'p' is updated by two results}}
 func.func @twice(%p: tensor<?x4xf32> {gate.name = "p", gate.shape = #gate.shape<P, 4>})
     -> (tensor<?x4xf32> {gate.name = "y", gate.shape = #gate.shape<P, 4>},

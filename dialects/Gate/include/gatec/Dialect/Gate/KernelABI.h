@@ -42,19 +42,23 @@ inline constexpr llvm::StringLiteral kUpdatesAttrName = "gate.updates";
 inline constexpr llvm::StringLiteral kOffsetsAttrName = "gate.offsets";
 inline constexpr llvm::StringLiteral kSlotsAttrName = "gate.slots";
 
+/// True for a C identifier, [A-Za-z_][A-Za-z0-9_]*: what a #gate.dim
+/// symbol must be, and what the generated headers' names are checked to be.
+bool isCIdentifier(llvm::StringRef text);
+
 /// What a kernel promises about one argument or result.
 struct TensorABI {
   Type type;
   StringAttr name; ///< Null when unnamed.
   ShapeAttr shape; ///< Null when not written.
   /// A result that is the new value of this argument.
-  std::optional<unsigned> updates;
+  std::optional<uint64_t> updates;
   /// An argument holding the offsets of packed sequences, and their upper
   /// bound (null when unknown).
   bool isOffsets = false;
   DimAttr offsetsBound;
   /// An argument holding rows of the state pool at this argument index.
-  std::optional<unsigned> slotsPool;
+  std::optional<uint64_t> slotsPool;
 
   /// The name, or `fallback` when unnamed.
   std::string getName(llvm::StringRef fallback) const {
