@@ -47,20 +47,18 @@ awk -F': ' '/^model name/ && !n {n = $2} /^cpu family/ && !f {f = $2}
             /^model\t/ && !m {m = $2}
             END {printf "host: %s (family %s model %s), %d cores\n", n, f, m, '"$(nproc)"'}' /proc/cpuinfo
 echo "target: $target, fastest of $runs runs"
-if [ -n "$baseline" ]; then
-  echo "| example | $baseline | $gatec |"
-  echo "|---|---|---|"
-else
-  echo "| example | $gatec |"
-  echo "|---|---|"
-fi
+header="| example |" rule="|---|"
+for compiler in "${compilers[@]}"; do
+  header+=" $compiler |" rule+="---|"
+done
+printf '%s\n%s\n' "$header" "$rule"
 declare -a totals=(0 0)
 for source in "$root"/examples/*.gate; do
   declare -a best=(999999 999999)
   for _ in $(seq "$runs"); do
     for i in "${!compilers[@]}"; do
       ms=$(wall "$source" "${compilers[$i]}")
-      [ "$ms" -lt "${best[$i]}" ] && best[$i]=$ms
+      if [ "$ms" -lt "${best[$i]}" ]; then best[$i]=$ms; fi
     done
   done
   row="| $(basename "$source" .gate) |"
