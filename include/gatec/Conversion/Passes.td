@@ -36,6 +36,9 @@ def ConvertGateToLinalg : Pass<"convert-gate-to-linalg", "::mlir::ModuleOp"> {
            "Pairs per chunk in the counting sorts of routers and dispatch "
            "(capacity, dispatch metadata): the longest serial walk is "
            "max(chunk, T * k / chunk + 1)">,
+    Option<"routerRows", "router-rows", "int64_t", /*default=*/"1",
+           "Tokens a router routes per loop iteration, their top-k passes "
+           "interleaved (a CPU core overlaps them; a GPU thread takes one)">,
     Option<"convChannelBlock", "conv-channel-block", "int64_t",
            /*default=*/"64",
            "Channels per iteration of a short convolution (contiguous along "

@@ -29,8 +29,8 @@ namespace {
 /// does not depend on the order (integer max/min/and/or, maximumf/minimumf):
 /// each lane may then fold any subset starting from the initial value, and
 /// the lanes' partials combine in any order to the same bits as the
-/// sequential loop. A router's top-k passes (an unsigned max of 64-bit
-/// keys) are such reductions. Empty if `op` is not one.
+/// sequential loop. A router's top-k passes (an unsigned min of 64-bit
+/// distances between keys) are such reductions. Empty if `op` is not one.
 SmallVector<Operation *> splittableCombiners(linalg::GenericOp op) {
   if (op.getNumLoops() != 1 || op.getNumReductionLoops() != 1 ||
       !op.hasPureBufferSemantics())

@@ -265,7 +265,14 @@ struct ConvertGateToLinalgPass
     }
     gatec::populateChunkedScanToLinalgConversionPatterns(
         patterns, gatec::ScoreDecomposition{scoreSubChunk, transposeScoreKeys});
-    gatec::populateRouterToLinalgConversionPatterns(patterns, pairChunk);
+    if (routerRows < 1) {
+      module.emitError() << "convert-gate-to-linalg: router-rows must be "
+                            ">= 1, got "
+                         << static_cast<int64_t>(routerRows);
+      return signalPassFailure();
+    }
+    gatec::populateRouterToLinalgConversionPatterns(patterns, pairChunk,
+                                                    routerRows);
     gatec::populateShortConvToLinalgConversionPatterns(
         patterns, convChannelBlock, convSliceTokens);
     if (failed(applyPartialConversion(module, target, std::move(patterns))))

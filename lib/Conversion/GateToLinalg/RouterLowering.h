@@ -84,11 +84,14 @@ struct TopK {
   mlir::Value sum;     // f32: the weights' sum, added in slot order
 };
 
-/// Top-k of a row's `keys`, the weights gathered from `scores`, written into
-/// `weightsInit` and `expertsInit` ([k] f32 and i32).
-TopK buildTopK(mlir::OpBuilder &b, mlir::Location loc, mlir::Value keys,
-               mlir::Value scores, int64_t k, mlir::Value weightsInit,
-               mlir::Value expertsInit);
+/// Top-k of each row's `keys`, the weights gathered from that row's
+/// `scores`, written into its `weightsInits` and `expertsInits` ([k] f32 and
+/// i32); the rows' passes interleave in one loop over the slots.
+llvm::SmallVector<TopK> buildTopK(mlir::OpBuilder &b, mlir::Location loc,
+                                  mlir::ValueRange keys,
+                                  mlir::ValueRange scores, int64_t k,
+                                  mlir::ValueRange weightsInits,
+                                  mlir::ValueRange expertsInits);
 
 /// weights / (sum + 1e-20) when renormalizing, then * scale, written into
 /// `init`.

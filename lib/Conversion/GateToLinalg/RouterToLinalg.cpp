@@ -20,9 +20,11 @@
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/Dialect/Utils/StaticValueUtils.h"
 #include "mlir/IR/PatternMatch.h"
 #include "mlir/Transforms/DialectConversion.h"
 
+#include <algorithm>
 #include <tuple>
 
 using namespace mlir;
@@ -35,98 +37,164 @@ namespace {
 // Patterns
 //===----------------------------------------------------------------------===//
 
-/// gate.router -> scf.forall over tokens (scores, optional group mask, top-k,
-/// weight epilogue per row), then the capacity pass when there is one.
+/// What a router computes for each token, read off a gate.router.
+struct RowRouting {
+  int64_t numExperts, k, nGroup, topkGroup;
+  bool grouped, renormalize;
+  Scoring scoring;
+  GroupScore groupScore;
+  float scale;
+};
+
+/// An scf.forall of `count` iterations, iteration i routing the `rows`
+/// consecutive tokens from `first + i * rows` (scores, optional group mask,
+/// top-k, weight epilogue per token) into slices of `weightsInit` and
+/// `expertsInit` ([T, k]); returns the forall's (weights, experts).
+static std::pair<Value, Value>
+buildRoutingLoop(OpBuilder &b, Location loc, const RowRouting &routing,
+                 Value logits, Value bias, Value count, Value first,
+                 int64_t rows, Value weightsInit, Value expertsInit) {
+  int64_t numExperts = routing.numExperts, k = routing.k;
+  auto logitsType = cast<RankedTensorType>(logits.getType());
+  auto forall =
+      scf::ForallOp::create(b, loc, ArrayRef<OpFoldResult>{count},
+                            ValueRange{weightsInit, expertsInit}, std::nullopt);
+  OpBuilder::InsertionGuard guard(b);
+  b.setInsertionPoint(forall.getTerminator());
+  Value iv = forall.getInductionVar(0);
+  Value sharedWeights = forall.getRegionIterArgs()[0];
+  Value sharedExperts = forall.getRegionIterArgs()[1];
+  SmallVector<OpFoldResult> unitStrides(2, b.getIndexAttr(1));
+  SmallVector<OpFoldResult> rowSizes = {b.getIndexAttr(1),
+                                        b.getIndexAttr(numExperts)};
+  SmallVector<OpFoldResult> outSizes = {b.getIndexAttr(1), b.getIndexAttr(k)};
+  auto rowType =
+      RankedTensorType::get({numExperts}, logitsType.getElementType());
+  bool hasEpilogue = routing.renormalize || routing.scale != 1.0f;
+
+  Value firstOfGroup = iv;
+  if (rows > 1)
+    firstOfGroup = arith::MulIOp::create(b, loc, iv, constIndex(b, loc, rows));
+  if (!isConstantIntValue(first, 0))
+    firstOfGroup = arith::AddIOp::create(b, loc, firstOfGroup, first);
+  SmallVector<SmallVector<OpFoldResult>> offsets;
+  SmallVector<Value> keys, scores, weightsRows, rawWeights, expertsRows;
+  for (int64_t r = 0; r < rows; ++r) {
+    Value token = r == 0 ? firstOfGroup
+                         : arith::AddIOp::create(b, loc, firstOfGroup,
+                                                 constIndex(b, loc, r));
+    offsets.push_back({token, b.getIndexAttr(0)});
+    Value row = tensor::ExtractSliceOp::create(
+        b, loc, rowType, logits, offsets.back(), rowSizes, unitStrides);
+    RowScores rowScores =
+        routing.scoring == Scoring::softmax
+            ? buildSoftmaxRow(b, loc, row, numExperts, bias)
+            : buildSigmoidRow(b, loc, row, numExperts, bias);
+    Value rowKeys = rowScores.keys;
+    if (routing.grouped)
+      rowKeys =
+          buildGroupMask(b, loc, rowKeys, numExperts, routing.nGroup,
+                         routing.topkGroup, routing.groupScore);
+    keys.push_back(rowKeys);
+    scores.push_back(rowScores.scores);
+
+    // The token's slots are built in slices of the shared outputs, so that
+    // bufferization writes them in place instead of copying a temporary.
+    auto rowOf = [&](Value shared, Type elementType) -> Value {
+      return tensor::ExtractSliceOp::create(
+          b, loc, RankedTensorType::get({k}, elementType), shared,
+          offsets.back(), outSizes, unitStrides);
+    };
+    weightsRows.push_back(rowOf(sharedWeights, b.getF32Type()));
+    expertsRows.push_back(rowOf(sharedExperts, b.getI32Type()));
+    rawWeights.push_back(
+        hasEpilogue
+            ? tensor::EmptyOp::create(
+                  b, loc,
+                  cast<RankedTensorType>(weightsRows.back().getType()),
+                  ValueRange{})
+                  .getResult()
+            : weightsRows.back());
+  }
+
+  SmallVector<TopK> tops =
+      buildTopK(b, loc, keys, scores, k, rawWeights, expertsRows);
+  SmallVector<Value> weights;
+  for (int64_t r = 0; r < rows; ++r)
+    weights.push_back(hasEpilogue ? buildWeightEpilogue(
+                                        b, loc, tops[r].weights, tops[r].sum,
+                                        routing.renormalize, routing.scale,
+                                        weightsRows[r])
+                                  : tops[r].weights);
+
+  b.setInsertionPointToEnd(forall.getTerminator().getBody());
+  for (int64_t r = 0; r < rows; ++r) {
+    tensor::ParallelInsertSliceOp::create(b, loc, weights[r], sharedWeights,
+                                          offsets[r], outSizes, unitStrides);
+    tensor::ParallelInsertSliceOp::create(b, loc, tops[r].experts,
+                                          sharedExperts, offsets[r], outSizes,
+                                          unitStrides);
+  }
+  return {forall.getResult(0), forall.getResult(1)};
+}
+
+/// gate.router -> scf.forall over groups of `rowsPerIteration` tokens and
+/// one over the tokens left over, then the capacity pass when there is one.
 struct RouterOpLowering : OpConversionPattern<RouterOp> {
-  RouterOpLowering(MLIRContext *ctx, int64_t pairChunk)
-      : OpConversionPattern(ctx), pairChunk(pairChunk) {}
+  RouterOpLowering(MLIRContext *ctx, int64_t pairChunk,
+                   int64_t rowsPerIteration)
+      : OpConversionPattern(ctx), pairChunk(pairChunk),
+        rowsPerIteration(rowsPerIteration) {}
   int64_t pairChunk;
+  int64_t rowsPerIteration;
   LogicalResult
   matchAndRewrite(RouterOp op, OpAdaptor adaptor,
                   ConversionPatternRewriter &rewriter) const override {
     Location loc = op.getLoc();
     Value logits = adaptor.getLogits();
-    Value bias = adaptor.getSelectionBias();
     auto logitsType = cast<RankedTensorType>(logits.getType());
-    int64_t numExperts = logitsType.getDimSize(1);
-    int64_t k = op.getK();
-    int64_t nGroup = op.getNGroup(), topkGroup = op.getTopkGroup();
-    bool grouped = nGroup > 1 && topkGroup < nGroup;
-    Scoring scoring = op.getScoring();
-    GroupScore groupScore = op.getGroupScore();
-    bool renormalize = op.getRenormalize();
-    float scale = op.getRoutedScalingFactor().convertToFloat();
+    RowRouting routing;
+    routing.numExperts = logitsType.getDimSize(1);
+    routing.k = op.getK();
+    routing.nGroup = op.getNGroup();
+    routing.topkGroup = op.getTopkGroup();
+    routing.grouped = routing.nGroup > 1 && routing.topkGroup < routing.nGroup;
+    routing.scoring = op.getScoring();
+    routing.groupScore = op.getGroupScore();
+    routing.renormalize = op.getRenormalize();
+    routing.scale = op.getRoutedScalingFactor().convertToFloat();
+    int64_t numExperts = routing.numExperts;
 
-    auto weightsType = op.getWeights().getType();
-    auto expertsType = op.getExperts().getType();
     Value tokens = dimSize(rewriter, loc, logits, 0);
-    Value kSize = constIndex(rewriter, loc, k);
-    Value weightsInit = buildEmpty(rewriter, loc, weightsType, {tokens, kSize});
-    Value expertsInit = buildEmpty(rewriter, loc, expertsType, {tokens, kSize});
+    Value kSize = constIndex(rewriter, loc, routing.k);
+    Value weights = buildEmpty(rewriter, loc, op.getWeights().getType(),
+                               {tokens, kSize});
+    Value experts = buildEmpty(rewriter, loc, op.getExperts().getType(),
+                               {tokens, kSize});
 
-    // Rows are independent: one forall iteration per token.
-    auto forall = scf::ForallOp::create(
-        rewriter, loc, ArrayRef<OpFoldResult>{tokens},
-        ValueRange{weightsInit, expertsInit}, std::nullopt);
-    {
-      OpBuilder::InsertionGuard guard(rewriter);
-      rewriter.setInsertionPoint(forall.getTerminator());
-      Value t = forall.getInductionVar(0);
-      SmallVector<OpFoldResult> rowOffsets = {t, rewriter.getIndexAttr(0)};
-      SmallVector<OpFoldResult> rowSizes = {rewriter.getIndexAttr(1),
-                                            rewriter.getIndexAttr(numExperts)};
-      SmallVector<OpFoldResult> unitStrides(2, rewriter.getIndexAttr(1));
-      auto rowType =
-          RankedTensorType::get({numExperts}, logitsType.getElementType());
-      Value row = tensor::ExtractSliceOp::create(
-          rewriter, loc, rowType, logits, rowOffsets, rowSizes, unitStrides);
-
-      RowScores scores =
-          scoring == Scoring::softmax
-              ? buildSoftmaxRow(rewriter, loc, row, numExperts, bias)
-              : buildSigmoidRow(rewriter, loc, row, numExperts, bias);
-      Value keys = scores.keys;
-      if (grouped)
-        keys = buildGroupMask(rewriter, loc, keys, numExperts, nGroup,
-                              topkGroup, groupScore);
-
-      // The row's slots are built in slices of the shared outputs, so that
-      // bufferization writes them in place instead of copying a temporary.
-      SmallVector<OpFoldResult> outSizes = {rewriter.getIndexAttr(1),
-                                            rewriter.getIndexAttr(k)};
-      auto rowOf = [&](Value shared, Type elementType) -> Value {
-        return tensor::ExtractSliceOp::create(
-            rewriter, loc, RankedTensorType::get({k}, elementType), shared,
-            rowOffsets, outSizes, unitStrides);
-      };
-      Value weightsRow =
-          rowOf(forall.getRegionIterArgs()[0], rewriter.getF32Type());
-      Value expertsRow =
-          rowOf(forall.getRegionIterArgs()[1], rewriter.getI32Type());
-      bool hasEpilogue = renormalize || scale != 1.0f;
-      Value rawWeights =
-          hasEpilogue
-              ? tensor::EmptyOp::create(
-                    rewriter, loc, cast<RankedTensorType>(weightsRow.getType()),
-                    ValueRange{})
-                    .getResult()
-              : weightsRow;
-      TopK top = buildTopK(rewriter, loc, keys, scores.scores, k, rawWeights,
-                           expertsRow);
-      Value weights = top.weights;
-      if (hasEpilogue)
-        weights = buildWeightEpilogue(rewriter, loc, top.weights, top.sum,
-                                      renormalize, scale, weightsRow);
-
-      rewriter.setInsertionPointToEnd(forall.getTerminator().getBody());
-      tensor::ParallelInsertSliceOp::create(rewriter, loc, weights,
-                                            forall.getRegionIterArgs()[0],
-                                            rowOffsets, outSizes, unitStrides);
-      tensor::ParallelInsertSliceOp::create(rewriter, loc, top.experts,
-                                            forall.getRegionIterArgs()[1],
-                                            rowOffsets, outSizes, unitStrides);
+    // Tokens are independent; a group of them per iteration lets the core
+    // overlap their top-k passes (buildTopK), and the tokens left over take
+    // one iteration each.
+    int64_t rows = std::max<int64_t>(rowsPerIteration, 1);
+    Value zero = constIndex(rewriter, loc, 0);
+    Value groups = tokens, grouped = zero;
+    if (rows > 1) {
+      Value size = constIndex(rewriter, loc, rows);
+      groups = rewriter.createOrFold<arith::DivUIOp>(loc, tokens, size);
+      grouped = rewriter.createOrFold<arith::MulIOp>(loc, groups, size);
     }
-    Value weights = forall.getResult(0), experts = forall.getResult(1);
+    Value bias = adaptor.getSelectionBias();
+    if (getConstantIntValue(groups) != 0)
+      std::tie(weights, experts) =
+          buildRoutingLoop(rewriter, loc, routing, logits, bias, groups, zero,
+                           rows, weights, experts);
+    if (rows > 1) {
+      Value rest = rewriter.createOrFold<arith::SubIOp>(loc, tokens, grouped);
+      if (getConstantIntValue(rest) != 0)
+        std::tie(weights, experts) =
+            buildRoutingLoop(rewriter, loc, routing, logits, bias, rest,
+                             grouped, 1, weights, experts);
+    }
 
     if (std::optional<APFloat> factor = op.getCapacityFactor()) {
       Value capacity = buildCapacity(rewriter, loc, tokens, numExperts,
@@ -188,7 +256,8 @@ struct DispatchOpLowering : OpConversionPattern<DispatchOp> {
 } // namespace
 
 void gatec::populateRouterToLinalgConversionPatterns(
-    RewritePatternSet &patterns, int64_t pairChunk) {
-  patterns.add<RouterOpLowering, DispatchOpLowering>(patterns.getContext(),
-                                                     pairChunk);
+    RewritePatternSet &patterns, int64_t pairChunk, int64_t rowsPerIteration) {
+  patterns.add<RouterOpLowering>(patterns.getContext(), pairChunk,
+                                 rowsPerIteration);
+  patterns.add<DispatchOpLowering>(patterns.getContext(), pairChunk);
 }

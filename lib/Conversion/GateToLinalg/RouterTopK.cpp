@@ -4,9 +4,9 @@
 // mapped to an unsigned integer in ranking order (NaN below every number),
 // the low half the bitwise complement of the index. Keys are unique and one
 // unsigned max picks the best score with ties to the lower index, so each
-// of the k passes of top-k is a single masked max-reduction ("the largest
-// key below the last one found") that the vectorizer turns into a vector
-// reduction. Then the weight epilogue (renormalization, scaling).
+// of the k passes of top-k is a single reduction ("the largest key below the
+// last one found", a min over distances) that the vectorizer turns into a
+// vector reduction. Then the weight epilogue (renormalization, scaling).
 //
 //===----------------------------------------------------------------------===//
 
@@ -91,16 +91,23 @@ Value keyScore(OpBuilder &b, Location loc, Value key) {
       b, loc, arith::TruncIOp::create(b, loc, b.getI32Type(), high));
 }
 
-/// The largest of the 1-D i64 `keys` that is below `bound` (unsigned), or 0 if
-/// none is: one masked max-reduction. Keys are unique, so feeding each result
-/// back as the next bound visits them in decreasing order without keeping a
-/// "chosen" mask.
+/// The largest of the 1-D i64 `keys` that is below `bound` (unsigned,
+/// bound >= 1), or 0 if none is. Keys are unique, so feeding each result back
+/// as the next bound visits them in decreasing order without keeping a
+/// "chosen" mask. With c = bound - 1, c - key (mod 2^64) maps the keys up to c
+/// onto [0, c], the largest to 0, and wraps every larger key above c: one
+/// min-reduction, started at c (a key 0), finds c - answer. A subtraction and
+/// a min per key, where a compare, a select and a max took a mask register
+/// each (the x86 core has seven, and a router's passes need one per vector).
+/// A bound of 0 never occurs: the passes stop after at most as many keys as
+/// are nonzero (k <= the experts left selectable, checked by the verifier).
 static Value buildMaxKeyBelow(OpBuilder &b, Location loc, Value keys,
                               Value bound) {
   MLIRContext *ctx = b.getContext();
   Type i64 = b.getI64Type();
   auto accType = RankedTensorType::get({}, i64);
-  Value init = buildFilled(b, loc, accType, {}, constInt(b, loc, i64, 0));
+  Value ceiling = arith::SubIOp::create(b, loc, bound, constInt(b, loc, i64, 1));
+  Value init = buildFilled(b, loc, accType, {}, ceiling);
   AffineMap identity = AffineMap::getMultiDimIdentityMap(1, ctx);
   AffineMap toScalar = AffineMap::get(1, 0, {}, ctx);
   auto reduce = linalg::GenericOp::create(
@@ -108,15 +115,14 @@ static Value buildMaxKeyBelow(OpBuilder &b, Location loc, Value keys,
       ArrayRef<AffineMap>{identity, toScalar},
       ArrayRef<utils::IteratorType>{utils::IteratorType::reduction},
       [&](OpBuilder &nb, Location nl, ValueRange args) {
-        Value below = arith::CmpIOp::create(nb, nl, arith::CmpIPredicate::ult,
-                                            args[0], bound);
-        Value candidate = arith::SelectOp::create(nb, nl, below, args[0],
-                                                  constInt(nb, nl, i64, 0));
+        Value distance = arith::SubIOp::create(nb, nl, ceiling, args[0]);
         linalg::YieldOp::create(
             nb, nl,
-            ValueRange{arith::MaxUIOp::create(nb, nl, args[1], candidate)});
+            ValueRange{arith::MinUIOp::create(nb, nl, args[1], distance)});
       });
-  return tensor::ExtractOp::create(b, loc, reduce.getResult(0), ValueRange{});
+  Value nearest =
+      tensor::ExtractOp::create(b, loc, reduce.getResult(0), ValueRange{});
+  return arith::SubIOp::create(b, loc, ceiling, nearest);
 }
 
 /// The `count`-th largest of the 1-D i64 `keys` (count >= 1).
@@ -133,29 +139,46 @@ Value buildKthLargestKey(OpBuilder &b, Location loc, Value keys,
   return loop.getResult(0);
 }
 
-/// Top-k as k passes of buildMaxKeyBelow, each one masked max-reduction over
-/// the experts plus a scalar gather of the winner's score. The slots are
-/// written into `weightsInit` and `expertsInit` ([k] f32 and i32).
-TopK buildTopK(OpBuilder &b, Location loc, Value keys, Value scores, int64_t k,
-               Value weightsInit, Value expertsInit) {
-  SmallVector<Value> inits = {constInt(b, loc, b.getI64Type(), -1), weightsInit,
-                              expertsInit, constF32(b, loc, 0.0f)};
+/// Top-k of each row as k passes of buildMaxKeyBelow, each one reduction over
+/// the experts plus a scalar gather of the winner's score.
+/// Row r's slots are written into `weightsInits[r]` and `expertsInits[r]`
+/// ([k] f32 and i32). The rows' passes share one loop over the slots: each
+/// pass waits on the one before it, so a row alone leaves the core idle for
+/// most of a reduction's latency, and the other rows' passes fill it.
+SmallVector<TopK> buildTopK(OpBuilder &b, Location loc, ValueRange keys,
+                           ValueRange scores, int64_t k,
+                           ValueRange weightsInits, ValueRange expertsInits) {
+  size_t rows = keys.size();
+  constexpr size_t fields = 4; // bound, weights, experts, sum
+  SmallVector<Value> inits;
+  for (size_t r = 0; r < rows; ++r)
+    inits.append({constInt(b, loc, b.getI64Type(), -1), weightsInits[r],
+                  expertsInits[r], constF32(b, loc, 0.0f)});
   auto loop = scf::ForOp::create(
       b, loc, constIndex(b, loc, 0), constIndex(b, loc, k),
       constIndex(b, loc, 1), inits,
       [&](OpBuilder &nb, Location nl, Value slot, ValueRange iterArgs) {
-        Value best = buildMaxKeyBelow(nb, nl, keys, iterArgs[0]);
-        Value expert = keyIndex(nb, nl, best);
-        Value score = tensor::ExtractOp::create(
-            nb, nl, scores, ValueRange{toIndex(nb, nl, expert)});
-        Value weights =
-            tensor::InsertOp::create(nb, nl, score, iterArgs[1], slot);
-        Value experts =
-            tensor::InsertOp::create(nb, nl, expert, iterArgs[2], slot);
-        Value sum = arith::AddFOp::create(nb, nl, iterArgs[3], score);
-        scf::YieldOp::create(nb, nl, ValueRange{best, weights, experts, sum});
+        SmallVector<Value> yields;
+        for (size_t r = 0; r < rows; ++r) {
+          ValueRange row = iterArgs.slice(r * fields, fields);
+          Value best = buildMaxKeyBelow(nb, nl, keys[r], row[0]);
+          Value expert = keyIndex(nb, nl, best);
+          Value score = tensor::ExtractOp::create(
+              nb, nl, scores[r], ValueRange{toIndex(nb, nl, expert)});
+          Value weights = tensor::InsertOp::create(nb, nl, score, row[1], slot);
+          Value experts =
+              tensor::InsertOp::create(nb, nl, expert, row[2], slot);
+          Value sum = arith::AddFOp::create(nb, nl, row[3], score);
+          yields.append({best, weights, experts, sum});
+        }
+        scf::YieldOp::create(nb, nl, yields);
       });
-  return {loop.getResult(1), loop.getResult(2), loop.getResult(3)};
+  SmallVector<TopK> tops;
+  for (size_t r = 0; r < rows; ++r)
+    tops.push_back({loop.getResult(r * fields + 1),
+                    loop.getResult(r * fields + 2),
+                    loop.getResult(r * fields + 3)});
+  return tops;
 }
 
 /// weights / (sum + 1e-20) when renormalizing, then * scale, written into

@@ -5,7 +5,8 @@
 
 // Softmax top-2: one forall iteration per token; per row a (maxnum, maximum)
 // reduction, exp(x - max), a sum skipping NaN logits, the scores with their
-// selection keys, then k passes of one masked max-reduction over the keys,
+// selection keys, then k passes of one min-reduction over the keys' distances
+// below the last key found (the largest key below it is the nearest),
 // writing the row's slots into slices of the shared outputs (in place).
 // CHECK-LABEL: func.func @softmax_top2
 // CHECK-SAME:    ([[LOGITS:%.+]]: tensor<?x8xf32>)
@@ -29,10 +30,14 @@
 // CHECK:             arith.shli
 // CHECK:           [[WROW:%.+]] = tensor.extract_slice [[WOUT]][[[TOK]], 0] [1, 2] [1, 1] : tensor<?x2xf32> to tensor<2xf32>
 // CHECK:           [[EROW:%.+]] = tensor.extract_slice [[EOUT]][[[TOK]], 0] [1, 2] [1, 1] : tensor<?x2xi32> to tensor<2xi32>
-// CHECK:           [[TOP:%.+]]:4 = scf.for {{.*}} iter_args({{.*}}, {{.*}}, {{.*}} = [[EROW]], {{.*}}) -> (i64, tensor<2xf32>, tensor<2xi32>, f32)
+// CHECK:           [[TOP:%.+]]:4 = scf.for {{.*}} iter_args([[BOUND:%.+]] = {{.*}}, {{.*}}, {{.*}} = [[EROW]], {{.*}}) -> (i64, tensor<2xf32>, tensor<2xi32>, f32)
+// CHECK:             [[CEIL:%.+]] = arith.subi [[BOUND]], %{{.+}} : i64
+// CHECK:             linalg.fill ins([[CEIL]] : i64)
 // CHECK:             linalg.generic {{.*}}iterator_types = ["reduction"]{{.*}} ins([[SCORES]]#1 : tensor<8xi64>)
-// CHECK:               arith.cmpi ult
-// CHECK:               arith.maxui
+// CHECK:               [[DIST:%.+]] = arith.subi [[CEIL]], %{{.+}} : i64
+// CHECK:               arith.minui %{{.+}}, [[DIST]] : i64
+// CHECK:             [[NEAREST:%.+]] = tensor.extract
+// CHECK:             [[BEST:%.+]] = arith.subi [[CEIL]], [[NEAREST]] : i64
 // CHECK:             tensor.extract [[SCORES]]#0
 // CHECK:             tensor.insert
 // CHECK:             tensor.insert

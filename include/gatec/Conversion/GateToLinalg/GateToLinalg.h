@@ -35,10 +35,12 @@ struct ScoreDecomposition {
 /// gate.chunked_scan -> chunk loop with linalg contractions.
 void populateChunkedScanToLinalgConversionPatterns(
     mlir::RewritePatternSet &patterns, const ScoreDecomposition &scores);
-/// gate.router and gate.dispatch -> per-row loops, and counting sorts of the
-/// (token, slot) pairs over chunks of `pairChunk` pairs.
+/// gate.router and gate.dispatch -> loops over groups of `rowsPerIteration`
+/// tokens, and counting sorts of the (token, slot) pairs over chunks of
+/// `pairChunk` pairs.
 void populateRouterToLinalgConversionPatterns(mlir::RewritePatternSet &patterns,
-                                              int64_t pairChunk);
+                                              int64_t pairChunk,
+                                              int64_t rowsPerIteration);
 /// gate.causal_conv1d -> a loop over (sequence, time slice of about
 /// `sliceTokens` tokens, block of `channelBlock` channels) with elementwise
 /// linalg.generics over the taps' shifted views of x, and a loop over
