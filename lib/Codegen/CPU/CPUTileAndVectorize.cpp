@@ -387,10 +387,15 @@ struct CPUTileAndVectorizePass
     // vectorized whole: the vector reduction then combines lanes
     // elementwise and reduces across lanes once, instead of once per
     // vector-width chunk with a scalar carried between chunks.
+    // So is a short static row's elementwise op (a router row's scores):
+    // cut into vector-width pieces between whole reductions of the same
+    // buffer, it left LLVM extracting register-sized pieces of a row-sized
+    // value, which it legalized through scalar moves.
     int64_t innermost = ranges[numLoops - 1];
-    if (op.getIteratorTypesArray()[numLoops - 1] ==
-            utils::IteratorType::reduction &&
-        !ShapedType::isDynamic(innermost) && innermost <= kMaxWholeReduction) {
+    bool rowOp = numLoops == 1 || op.getIteratorTypesArray()[numLoops - 1] ==
+                                      utils::IteratorType::reduction;
+    if (rowOp && !ShapedType::isDynamic(innermost) &&
+        innermost <= kMaxWholeReduction) {
       sizes[numLoops - 1] = innermost;
       return sizes;
     }

@@ -127,3 +127,60 @@ func.func @peeled_row(%x: tensor<?x40xf32>, %y: tensor<?x40xf32>) -> tensor<?x40
   } -> tensor<?x40xf32>
   return %m : tensor<?x40xf32>
 }
+
+// Register level: a short static row (a router token's 64 experts) is
+// vectorized whole, its elementwise ops as well as its reductions, so that
+// each value of the row is one vector<64xf32>. Cut into 1 x 16 tiles around
+// a whole reduction of the same buffer, the row came back to LLVM as
+// register-sized extracts of a row-sized value, which the x86 backend
+// rebuilt lane by lane with scalar moves.
+// CHECK-LABEL: func.func @short_row(
+// CHECK:       scf.forall
+// CHECK-NOT:     scf.for %
+// CHECK:         [[ROW:%.+]] = vector.transfer_read {{.*}} : tensor<64xf32>, vector<64xf32>
+// CHECK:         [[EXP:%.+]] = math.exp [[ROW]] : vector<64xf32>
+// CHECK:         vector.multi_reduction <add>, [[EXP]], {{.*}} [0] : vector<64xf32> to f32
+// CHECK:         [[P:%.+]] = arith.divf [[EXP]], {{.*}} : vector<64xf32>
+// CHECK:         vector.transfer_write [[P]], {{.*}} : vector<64xf32>, tensor<64xf32>
+// CHECK:         scf.forall.in_parallel
+// W8-LABEL:    func.func @short_row(
+// W8-NOT:        scf.for %
+// W8:            math.exp {{.*}} : vector<64xf32>
+// W8:            scf.forall.in_parallel
+#row = affine_map<(d0) -> (d0)>
+#all = affine_map<(d0) -> ()>
+func.func @short_row(%logits: tensor<?x64xf32>, %out: tensor<?x64xf32>) -> tensor<?x64xf32> {
+  %c0 = arith.constant 0 : index
+  %n = tensor.dim %logits, %c0 : tensor<?x64xf32>
+  %r = scf.forall (%t) in (%n) shared_outs(%o = %out) -> tensor<?x64xf32> {
+    %row = tensor.extract_slice %logits[%t, 0] [1, 64] [1, 1] : tensor<?x64xf32> to tensor<64xf32>
+    %e = tensor.empty() : tensor<64xf32>
+    %exp = linalg.generic {indexing_maps = [#row, #row], iterator_types = ["parallel"]}
+        ins(%row : tensor<64xf32>) outs(%e : tensor<64xf32>) {
+    ^bb0(%a: f32, %b: f32):
+      %x = math.exp %a : f32
+      linalg.yield %x : f32
+    } -> tensor<64xf32>
+    %z = arith.constant 0.0 : f32
+    %acc0 = tensor.empty() : tensor<f32>
+    %acc = linalg.fill ins(%z : f32) outs(%acc0 : tensor<f32>) -> tensor<f32>
+    %sum = linalg.generic {indexing_maps = [#row, #all], iterator_types = ["reduction"]}
+        ins(%exp : tensor<64xf32>) outs(%acc : tensor<f32>) {
+    ^bb0(%a: f32, %b: f32):
+      %s = arith.addf %a, %b : f32
+      linalg.yield %s : f32
+    } -> tensor<f32>
+    %s = tensor.extract %sum[] : tensor<f32>
+    %e2 = tensor.empty() : tensor<64xf32>
+    %p = linalg.generic {indexing_maps = [#row, #row], iterator_types = ["parallel"]}
+        ins(%exp : tensor<64xf32>) outs(%e2 : tensor<64xf32>) {
+    ^bb0(%a: f32, %b: f32):
+      %q = arith.divf %a, %s : f32
+      linalg.yield %q : f32
+    } -> tensor<64xf32>
+    scf.forall.in_parallel {
+      tensor.parallel_insert_slice %p into %o[%t, 0] [1, 64] [1, 1] : tensor<64xf32> into tensor<?x64xf32>
+    }
+  }
+  return %r : tensor<?x64xf32>
+}
