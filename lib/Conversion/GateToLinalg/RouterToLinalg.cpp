@@ -1,7 +1,8 @@
 //===- RouterToLinalg.cpp - Lower gate.router and gate.dispatch -----------===//
 //
-// Part of gatec. Routers become an scf.forall over tokens whose body works on
-// one row of logits with linalg ops over the experts; the capacity rule and
+// Part of gatec. Routers become an scf.forall over groups of tokens whose
+// body works on each token's row of logits with linalg ops over the experts
+// (and an scf.forall over the tokens left over); the capacity rule and
 // gate.dispatch are counting problems across tokens: a stable counting sort
 // of the (token, slot) pairs by expert in three parallel passes over chunks
 // of pairs (RouterCounting.cpp).
