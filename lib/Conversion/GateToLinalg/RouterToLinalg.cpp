@@ -87,15 +87,13 @@ buildRoutingLoop(OpBuilder &b, Location loc, const RowRouting &routing,
     offsets.push_back({token, b.getIndexAttr(0)});
     Value row = tensor::ExtractSliceOp::create(
         b, loc, rowType, logits, offsets.back(), rowSizes, unitStrides);
-    RowScores rowScores =
-        routing.scoring == Scoring::softmax
-            ? buildSoftmaxRow(b, loc, row, numExperts, bias)
-            : buildSigmoidRow(b, loc, row, numExperts, bias);
+    RowScores rowScores = routing.scoring == Scoring::softmax
+                              ? buildSoftmaxRow(b, loc, row, numExperts, bias)
+                              : buildSigmoidRow(b, loc, row, numExperts, bias);
     Value rowKeys = rowScores.keys;
     if (routing.grouped)
-      rowKeys =
-          buildGroupMask(b, loc, rowKeys, numExperts, routing.nGroup,
-                         routing.topkGroup, routing.groupScore);
+      rowKeys = buildGroupMask(b, loc, rowKeys, numExperts, routing.nGroup,
+                               routing.topkGroup, routing.groupScore);
     keys.push_back(rowKeys);
     scores.push_back(rowScores.scores);
 
@@ -111,8 +109,7 @@ buildRoutingLoop(OpBuilder &b, Location loc, const RowRouting &routing,
     rawWeights.push_back(
         hasEpilogue
             ? tensor::EmptyOp::create(
-                  b, loc,
-                  cast<RankedTensorType>(weightsRows.back().getType()),
+                  b, loc, cast<RankedTensorType>(weightsRows.back().getType()),
                   ValueRange{})
                   .getResult()
             : weightsRows.back());
@@ -122,11 +119,11 @@ buildRoutingLoop(OpBuilder &b, Location loc, const RowRouting &routing,
       buildTopK(b, loc, keys, scores, k, rawWeights, expertsRows);
   SmallVector<Value> weights;
   for (int64_t r = 0; r < rows; ++r)
-    weights.push_back(hasEpilogue ? buildWeightEpilogue(
-                                        b, loc, tops[r].weights, tops[r].sum,
-                                        routing.renormalize, routing.scale,
-                                        weightsRows[r])
-                                  : tops[r].weights);
+    weights.push_back(
+        hasEpilogue ? buildWeightEpilogue(b, loc, tops[r].weights, tops[r].sum,
+                                          routing.renormalize, routing.scale,
+                                          weightsRows[r])
+                    : tops[r].weights);
 
   b.setInsertionPointToEnd(forall.getTerminator().getBody());
   for (int64_t r = 0; r < rows; ++r) {
@@ -168,10 +165,10 @@ struct RouterOpLowering : OpConversionPattern<RouterOp> {
 
     Value tokens = dimSize(rewriter, loc, logits, 0);
     Value kSize = constIndex(rewriter, loc, routing.k);
-    Value weights = buildEmpty(rewriter, loc, op.getWeights().getType(),
-                               {tokens, kSize});
-    Value experts = buildEmpty(rewriter, loc, op.getExperts().getType(),
-                               {tokens, kSize});
+    Value weights =
+        buildEmpty(rewriter, loc, op.getWeights().getType(), {tokens, kSize});
+    Value experts =
+        buildEmpty(rewriter, loc, op.getExperts().getType(), {tokens, kSize});
 
     // Tokens are independent; a group of them per iteration lets the core
     // overlap their top-k passes (buildTopK), and the tokens left over take

@@ -106,7 +106,8 @@ static Value buildMaxKeyBelow(OpBuilder &b, Location loc, Value keys,
   MLIRContext *ctx = b.getContext();
   Type i64 = b.getI64Type();
   auto accType = RankedTensorType::get({}, i64);
-  Value ceiling = arith::SubIOp::create(b, loc, bound, constInt(b, loc, i64, 1));
+  Value ceiling =
+      arith::SubIOp::create(b, loc, bound, constInt(b, loc, i64, 1));
   Value init = buildFilled(b, loc, accType, {}, ceiling);
   AffineMap identity = AffineMap::getMultiDimIdentityMap(1, ctx);
   AffineMap toScalar = AffineMap::get(1, 0, {}, ctx);
@@ -146,8 +147,8 @@ Value buildKthLargestKey(OpBuilder &b, Location loc, Value keys,
 /// pass waits on the one before it, so a row alone leaves the core idle for
 /// most of a reduction's latency, and the other rows' passes fill it.
 SmallVector<TopK> buildTopK(OpBuilder &b, Location loc, ValueRange keys,
-                           ValueRange scores, int64_t k,
-                           ValueRange weightsInits, ValueRange expertsInits) {
+                            ValueRange scores, int64_t k,
+                            ValueRange weightsInits, ValueRange expertsInits) {
   size_t rows = keys.size();
   constexpr size_t fields = 4; // bound, weights, experts, sum
   SmallVector<Value> inits;
