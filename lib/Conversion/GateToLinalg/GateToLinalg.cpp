@@ -255,22 +255,20 @@ struct ConvertGateToLinalgPass
                            math::MathDialect, scf::SCFDialect,
                            tensor::TensorDialect>();
     target.markUnknownOpDynamicallyLegal([](Operation *) { return true; });
+    auto isPositive = [&](StringRef option, int64_t value) {
+      if (value >= 1)
+        return true;
+      module.emitError() << "convert-gate-to-linalg: " << option
+                         << " must be >= 1, got " << value;
+      return false;
+    };
+    if (!isPositive("score-sub-chunk", scoreSubChunk) ||
+        !isPositive("router-rows", routerRows))
+      return signalPassFailure();
     RewritePatternSet patterns(ctx);
     gatec::populateGateToLinalgConversionPatterns(patterns);
-    if (scoreSubChunk < 1) {
-      module.emitError() << "convert-gate-to-linalg: score-sub-chunk must be "
-                            ">= 1, got "
-                         << static_cast<int64_t>(scoreSubChunk);
-      return signalPassFailure();
-    }
     gatec::populateChunkedScanToLinalgConversionPatterns(
         patterns, gatec::ScoreDecomposition{scoreSubChunk, transposeScoreKeys});
-    if (routerRows < 1) {
-      module.emitError() << "convert-gate-to-linalg: router-rows must be "
-                            ">= 1, got "
-                         << static_cast<int64_t>(routerRows);
-      return signalPassFailure();
-    }
     gatec::populateRouterToLinalgConversionPatterns(patterns, pairChunk,
                                                     routerRows);
     gatec::populateShortConvToLinalgConversionPatterns(

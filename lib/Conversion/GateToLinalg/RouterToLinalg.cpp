@@ -38,25 +38,19 @@ namespace {
 // Patterns
 //===----------------------------------------------------------------------===//
 
-/// What a router computes for each token, read off a gate.router.
-struct RowRouting {
-  int64_t numExperts, k, nGroup, topkGroup;
-  bool grouped, renormalize;
-  Scoring scoring;
-  GroupScore groupScore;
-  float scale;
-};
-
 /// An scf.forall of `count` iterations, iteration i routing the `rows`
 /// consecutive tokens from `first + i * rows` (scores, optional group mask,
 /// top-k, weight epilogue per token) into slices of `weightsInit` and
 /// `expertsInit` ([T, k]); returns the forall's (weights, experts).
 static std::pair<Value, Value>
-buildRoutingLoop(OpBuilder &b, Location loc, const RowRouting &routing,
-                 Value logits, Value bias, Value count, Value first,
-                 int64_t rows, Value weightsInit, Value expertsInit) {
-  int64_t numExperts = routing.numExperts, k = routing.k;
+buildRoutingLoop(OpBuilder &b, Location loc, RouterOp op, Value logits,
+                 Value bias, Value count, Value first, int64_t rows,
+                 Value weightsInit, Value expertsInit) {
   auto logitsType = cast<RankedTensorType>(logits.getType());
+  int64_t numExperts = logitsType.getDimSize(1), k = op.getK();
+  int64_t nGroup = op.getNGroup(), topkGroup = op.getTopkGroup();
+  bool renormalize = op.getRenormalize();
+  float scale = op.getRoutedScalingFactor().convertToFloat();
   auto forall =
       scf::ForallOp::create(b, loc, ArrayRef<OpFoldResult>{count},
                             ValueRange{weightsInit, expertsInit}, std::nullopt);
@@ -71,7 +65,7 @@ buildRoutingLoop(OpBuilder &b, Location loc, const RowRouting &routing,
   SmallVector<OpFoldResult> outSizes = {b.getIndexAttr(1), b.getIndexAttr(k)};
   auto rowType =
       RankedTensorType::get({numExperts}, logitsType.getElementType());
-  bool hasEpilogue = routing.renormalize || routing.scale != 1.0f;
+  bool hasEpilogue = renormalize || scale != 1.0f;
 
   Value firstOfGroup = iv;
   if (rows > 1)
@@ -87,13 +81,13 @@ buildRoutingLoop(OpBuilder &b, Location loc, const RowRouting &routing,
     offsets.push_back({token, b.getIndexAttr(0)});
     Value row = tensor::ExtractSliceOp::create(
         b, loc, rowType, logits, offsets.back(), rowSizes, unitStrides);
-    RowScores rowScores = routing.scoring == Scoring::softmax
+    RowScores rowScores = op.getScoring() == Scoring::softmax
                               ? buildSoftmaxRow(b, loc, row, numExperts, bias)
                               : buildSigmoidRow(b, loc, row, numExperts, bias);
     Value rowKeys = rowScores.keys;
-    if (routing.grouped)
-      rowKeys = buildGroupMask(b, loc, rowKeys, numExperts, routing.nGroup,
-                               routing.topkGroup, routing.groupScore);
+    if (nGroup > 1 && topkGroup < nGroup)
+      rowKeys = buildGroupMask(b, loc, rowKeys, numExperts, nGroup, topkGroup,
+                               op.getGroupScore());
     keys.push_back(rowKeys);
     scores.push_back(rowScores.scores);
 
@@ -121,8 +115,7 @@ buildRoutingLoop(OpBuilder &b, Location loc, const RowRouting &routing,
   for (int64_t r = 0; r < rows; ++r)
     weights.push_back(
         hasEpilogue ? buildWeightEpilogue(b, loc, tops[r].weights, tops[r].sum,
-                                          routing.renormalize, routing.scale,
-                                          weightsRows[r])
+                                          renormalize, scale, weightsRows[r])
                     : tops[r].weights);
 
   b.setInsertionPointToEnd(forall.getTerminator().getBody());
@@ -150,21 +143,10 @@ struct RouterOpLowering : OpConversionPattern<RouterOp> {
                   ConversionPatternRewriter &rewriter) const override {
     Location loc = op.getLoc();
     Value logits = adaptor.getLogits();
-    auto logitsType = cast<RankedTensorType>(logits.getType());
-    RowRouting routing;
-    routing.numExperts = logitsType.getDimSize(1);
-    routing.k = op.getK();
-    routing.nGroup = op.getNGroup();
-    routing.topkGroup = op.getTopkGroup();
-    routing.grouped = routing.nGroup > 1 && routing.topkGroup < routing.nGroup;
-    routing.scoring = op.getScoring();
-    routing.groupScore = op.getGroupScore();
-    routing.renormalize = op.getRenormalize();
-    routing.scale = op.getRoutedScalingFactor().convertToFloat();
-    int64_t numExperts = routing.numExperts;
+    int64_t numExperts = cast<RankedTensorType>(logits.getType()).getDimSize(1);
 
     Value tokens = dimSize(rewriter, loc, logits, 0);
-    Value kSize = constIndex(rewriter, loc, routing.k);
+    Value kSize = constIndex(rewriter, loc, op.getK());
     Value weights =
         buildEmpty(rewriter, loc, op.getWeights().getType(), {tokens, kSize});
     Value experts =
@@ -184,14 +166,14 @@ struct RouterOpLowering : OpConversionPattern<RouterOp> {
     Value bias = adaptor.getSelectionBias();
     if (getConstantIntValue(groups) != 0)
       std::tie(weights, experts) =
-          buildRoutingLoop(rewriter, loc, routing, logits, bias, groups, zero,
-                           rows, weights, experts);
+          buildRoutingLoop(rewriter, loc, op, logits, bias, groups, zero, rows,
+                           weights, experts);
     if (rows > 1) {
       Value rest = rewriter.createOrFold<arith::SubIOp>(loc, tokens, grouped);
       if (getConstantIntValue(rest) != 0)
         std::tie(weights, experts) =
-            buildRoutingLoop(rewriter, loc, routing, logits, bias, rest,
-                             grouped, 1, weights, experts);
+            buildRoutingLoop(rewriter, loc, op, logits, bias, rest, grouped, 1,
+                             weights, experts);
     }
 
     if (std::optional<APFloat> factor = op.getCapacityFactor()) {
